@@ -8,21 +8,21 @@ type Code string
 
 // Error codes returned by this package.
 const (
-	CodeMalformed          Code = "malformed_key"          // not a well-formed P-256 JWK / JWKS / key file
-	CodeUnsupportedKey     Code = "unsupported_key"        // not EC P-256 ES256 (KEY-1, KEY-2)
-	CodeKeyMismatch        Code = "key_mismatch"           // d*G != (x,y), or kid != thumbprint
-	CodeNotSigningKey      Code = "not_signing_key"        // use:"enc" or alg other than ES256 (KEY-5)
-	CodeAmbiguousKey       Code = "ambiguous_key"          // several signing keys and no kid given
-	CodeKeyNotFound        Code = "key_not_found"          // no key with the requested kid
-	CodeTooLarge           Code = "too_large"              // input over a size or count bound
-	CodePassphraseRequired Code = "passphrase_required"    // file is encrypted, no passphrase given
-	CodeNotEncrypted       Code = "not_encrypted"          // passphrase given, file is plaintext
-	CodeDecrypt            Code = "decrypt_failed"         // wrong passphrase or tampered file
-	CodeBadPBES2Count      Code = "bad_pbes2_count"        // p2c outside the accepted range
-	CodeIO                 Code = "io_error"               // reading or writing a file failed
-	CodeRingState          Code = "ring_state"             // operation not allowed in the key's state
-	CodeNoActiveKey        Code = "no_active_key"          // the ring has no signing key
-	CodeSign               Code = "sign_failed"            // bad digest / hash for ES256
+	CodeMalformed          Code = "malformed_key"       // not a well-formed P-256 JWK / JWKS / key file
+	CodeUnsupportedKey     Code = "unsupported_key"     // not EC P-256 ES256 (KEY-1, KEY-2)
+	CodeKeyMismatch        Code = "key_mismatch"        // d*G != (x,y), or kid != thumbprint
+	CodeNotSigningKey      Code = "not_signing_key"     // use:"enc" or alg other than ES256 (KEY-5)
+	CodeAmbiguousKey       Code = "ambiguous_key"       // several signing keys and no kid given
+	CodeKeyNotFound        Code = "key_not_found"       // no key with the requested kid
+	CodeTooLarge           Code = "too_large"           // input over a size or count bound
+	CodePassphraseRequired Code = "passphrase_required" // file is encrypted, no passphrase given
+	CodeNotEncrypted       Code = "not_encrypted"       // passphrase given, file is plaintext
+	CodeDecrypt            Code = "decrypt_failed"      // wrong passphrase or tampered file
+	CodeBadPBES2Count      Code = "bad_pbes2_count"     // p2c outside the accepted range
+	CodeIO                 Code = "io_error"            // reading or writing a file failed
+	CodeRingState          Code = "ring_state"          // operation not allowed in the key's state
+	CodeNoActiveKey        Code = "no_active_key"       // the ring has no signing key
+	CodeSign               Code = "sign_failed"         // bad digest / hash for ES256
 )
 
 // Error is the error type of this package. Match it with errors.As, or match
