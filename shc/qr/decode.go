@@ -1,0 +1,217 @@
+package qr
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	_ "image/jpeg" // register the JPEG decoder for DecodeBytes
+	_ "image/png"  // register the PNG decoder for DecodeBytes
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode/detector"
+)
+
+// Size caps for images handed to the decoder (see "Security considerations"
+// in the package documentation).
+const (
+	// MaxImageBytes caps the encoded image DecodeBytes accepts.
+	MaxImageBytes = 20 << 20
+	// MaxImagePixels caps width×height of any image, checked from the
+	// PNG/JPEG header before the pixels are decoded.
+	MaxImagePixels = 40_000_000
+	// workLongSide is the longest side, in pixels, the decoder works on;
+	// bigger images are downscaled first (a version 22 QR filling a third of
+	// that width still has about 6 pixels per module).
+	workLongSide = 2048
+	// maxAttempts bounds the decode ladder, so a hostile image costs at
+	// most this many detector runs.
+	maxAttempts = 14
+)
+
+// DecodeBytes decodes a PNG or JPEG image and returns the SMART Health Card
+// QR text in it (see Decode). It refuses data over MaxImageBytes and images
+// whose header declares more than MaxImagePixels before decoding any pixels.
+func DecodeBytes(data []byte) (string, error) {
+	if len(data) > MaxImageBytes {
+		return "", errorf(CodeImageTooLarge, nil, "image of %d bytes exceeds the %d-byte limit", len(data), MaxImageBytes)
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return "", errorf(CodeMalformedInput, err, "not a readable PNG or JPEG image")
+	}
+	if format != "png" && format != "jpeg" {
+		return "", errorf(CodeMalformedInput, nil, "unsupported image format %q (want PNG or JPEG)", format)
+	}
+	if err := checkDims(cfg.Width, cfg.Height); err != nil {
+		return "", err
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return "", errorf(CodeMalformedInput, err, "not a readable %s image", format)
+	}
+	return Decode(img)
+}
+
+func checkDims(w, h int) error {
+	if w <= 0 || h <= 0 {
+		return errorf(CodeMalformedInput, nil, "empty image (%d×%d)", w, h)
+	}
+	if int64(w)*int64(h) > MaxImagePixels {
+		return errorf(CodeImageTooLarge, nil, "image of %d×%d pixels exceeds the %d-pixel limit", w, h, MaxImagePixels)
+	}
+	return nil
+}
+
+// Decode finds a QR code in img and returns its text, which must be SMART
+// Health Card QR text ("shc:/..." or a chunk "shc:/C/N/..."); pass it to
+// shc.DecodeQRText. It works on clean renders and on photos: it tries a
+// bounded ladder of binarizers, contrast stretch, blur, scales, small
+// rotations and inversion, and stops at the first success.
+//
+// Errors: CodeImageTooLarge over MaxImagePixels, CodeNoQRFound when no
+// QR code can be read, CodeMalformedQR when a QR code is read but does not
+// hold SMART Health Card QR text.
+func Decode(img image.Image) (string, error) {
+	s, err := scan(img)
+	if err != nil {
+		return "", err
+	}
+	return s.text, nil
+}
+
+// scanResult is what the decoder read from one symbol.
+type scanResult struct {
+	text     string
+	version  int
+	level    Level
+	segments []segment
+	attempt  int // 1-based rung of the ladder that succeeded
+}
+
+func scan(img image.Image) (*scanResult, error) {
+	if img == nil {
+		return nil, errorf(CodeMalformedInput, nil, "nil image")
+	}
+	b := img.Bounds()
+	if err := checkDims(b.Dx(), b.Dy()); err != nil {
+		return nil, err
+	}
+	g := toGray(img)
+	if max(b.Dx(), b.Dy()) > workLongSide {
+		g = resize(g, workLongSide)
+	}
+	res, err := ladder(g)
+	if err != nil {
+		return nil, err
+	}
+	if _, why, ok := parseText(res.text); !ok {
+		return nil, errorf(CodeMalformedQR, nil, "QR code does not hold SMART Health Card QR text: %s", why)
+	}
+	return res, nil
+}
+
+// ladder runs the decode attempts in order until one reads a symbol. The
+// steps are cheap first, then the ones that help photos; derived images
+// are built lazily and reused. At most maxAttempts detector runs.
+func ladder(base *image.Gray) (*scanResult, error) {
+	var st, small, blurred *image.Gray
+	stretched := func() *image.Gray {
+		if st == nil {
+			st = stretch(base)
+		}
+		return st
+	}
+	// smallSt is the stretched image at most 1024 px on its longer side,
+	// used for the costlier rotated attempts.
+	smallSt := func() *image.Gray {
+		if small == nil {
+			small = stretched()
+			if max(small.Rect.Dx(), small.Rect.Dy()) > 1024 {
+				small = resize(small, 1024)
+			}
+		}
+		return small
+	}
+	blurSt := func() *image.Gray {
+		if blurred == nil {
+			blurred = blur(stretched())
+		}
+		return blurred
+	}
+	long := max(base.Rect.Dx(), base.Rect.Dy())
+	type rung struct {
+		img    func() *image.Gray
+		global bool // GlobalHistogramBinarizer instead of HybridBinarizer
+	}
+	rungs := []rung{
+		{func() *image.Gray { return base }, false},
+		{func() *image.Gray { return base }, true},
+		{stretched, false},
+		{blurSt, false},
+		{blurSt, true},
+	}
+	switch {
+	case long > 1024:
+		rungs = append(rungs, rung{smallSt, false}, rung{func() *image.Gray { return resize(blurSt(), 640) }, false})
+	case long < 600:
+		rungs = append(rungs, rung{func() *image.Gray { return resize(stretched(), 2*long) }, false})
+	}
+	for _, deg := range []float64{6, -6, 12, -12} {
+		rungs = append(rungs, rung{func() *image.Gray { return rotate(smallSt(), deg) }, false})
+	}
+	rungs = append(rungs, rung{func() *image.Gray { return invert(stretched()) }, false})
+
+	var last error
+	for i, r := range rungs {
+		if i >= maxAttempts {
+			break
+		}
+		res, err := attempt(r.img(), r.global)
+		if err == nil {
+			res.attempt = i + 1
+			return res, nil
+		}
+		last = err
+	}
+	return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (%d attempts, last: %v)", min(len(rungs), maxAttempts), last)
+}
+
+var tryHarder = map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
+
+// attempt runs one detection + decode. gozxing is not hardened against
+// hostile input, so a panic inside it counts as a failed attempt.
+func attempt(g *image.Gray, global bool) (res *scanResult, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("decoder panic: %v", r)
+		}
+	}()
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, w, h, 0, 0, w, h, false)
+	if err != nil {
+		return nil, err
+	}
+	var bin gozxing.Binarizer
+	if global {
+		bin = gozxing.NewGlobalHistgramBinarizer(src)
+	} else {
+		bin = gozxing.NewHybridBinarizer(src)
+	}
+	bmp, err := gozxing.NewBinaryBitmap(bin)
+	if err != nil {
+		return nil, err
+	}
+	black, err := bmp.GetBlackMatrix()
+	if err != nil {
+		return nil, err
+	}
+	det, err := detector.NewDetector(black).Detect(tryHarder)
+	if err != nil {
+		return nil, err
+	}
+	segs, version, level, text, err := readBitMatrix(det.GetBits())
+	if err != nil {
+		return nil, err
+	}
+	return &scanResult{text: text, version: version, level: level, segments: segs}, nil
+}

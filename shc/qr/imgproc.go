@@ -1,0 +1,215 @@
+package qr
+
+import (
+	"image"
+	"image/color"
+	"math"
+)
+
+// Small grayscale image operations for the decode ladder. Every function
+// returns a new *image.Gray whose Rect starts at (0,0) with Stride == width.
+
+func newGray(w, h int) *image.Gray { return image.NewGray(image.Rect(0, 0, w, h)) }
+
+// toGray converts any image to 8-bit luminance, compositing transparent
+// pixels onto white (a QR drawn on a transparent background reads as dark
+// on light). Common types take fast paths.
+func toGray(img image.Image) *image.Gray {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	g := newGray(w, h)
+	switch src := img.(type) {
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			copy(g.Pix[y*w:(y+1)*w], src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.YCbCr:
+		for y := 0; y < h; y++ {
+			copy(g.Pix[y*w:(y+1)*w], src.Y[src.YOffset(b.Min.X, b.Min.Y+y):])
+		}
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			p := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				r, gg, bb, a := uint32(p[4*x]), uint32(p[4*x+1]), uint32(p[4*x+2]), uint32(p[4*x+3])
+				lum := (299*r + 587*gg + 114*bb) / 1000
+				g.Pix[y*w+x] = uint8((lum*a + 255*(255-a)) / 255)
+			}
+		}
+	case *image.RGBA:
+		for y := 0; y < h; y++ {
+			p := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				r, gg, bb, a := uint32(p[4*x]), uint32(p[4*x+1]), uint32(p[4*x+2]), uint32(p[4*x+3])
+				lum := (299*r + 587*gg + 114*bb) / 1000 // premultiplied
+				g.Pix[y*w+x] = uint8(min(255, lum+255-a))
+			}
+		}
+	case *image.Paletted:
+		var lut [256]uint8
+		for i, c := range src.Palette {
+			lut[i] = grayOnWhite(c)
+		}
+		for y := 0; y < h; y++ {
+			p := src.Pix[src.PixOffset(b.Min.X, b.Min.Y+y):]
+			for x := 0; x < w; x++ {
+				g.Pix[y*w+x] = lut[p[x]]
+			}
+		}
+	default:
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				g.Pix[y*w+x] = grayOnWhite(img.At(b.Min.X+x, b.Min.Y+y))
+			}
+		}
+	}
+	return g
+}
+
+func grayOnWhite(c color.Color) uint8 {
+	r, gg, b, a := c.RGBA() // premultiplied, 16-bit
+	lum := (299*r + 587*gg + 114*b) / 1000
+	return uint8(min(0xffff, lum+0xffff-a) >> 8)
+}
+
+// resize scales g so that its longer side is long pixels: area averaging
+// when shrinking, bilinear interpolation when enlarging.
+func resize(g *image.Gray, long int) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	f := float64(long) / float64(max(w, h))
+	nw, nh := max(1, int(math.Round(float64(w)*f))), max(1, int(math.Round(float64(h)*f)))
+	out := newGray(nw, nh)
+	if f < 1 {
+		// Box filter: average every source pixel whose centre falls in the
+		// destination pixel.
+		for y := 0; y < nh; y++ {
+			y0, y1 := y*h/nh, max((y+1)*h/nh, y*h/nh+1)
+			for x := 0; x < nw; x++ {
+				x0, x1 := x*w/nw, max((x+1)*w/nw, x*w/nw+1)
+				sum, n := 0, 0
+				for yy := y0; yy < y1; yy++ {
+					row := g.Pix[yy*w:]
+					for xx := x0; xx < x1; xx++ {
+						sum += int(row[xx])
+						n++
+					}
+				}
+				out.Pix[y*nw+x] = uint8(sum / n)
+			}
+		}
+		return out
+	}
+	for y := 0; y < nh; y++ {
+		sy := (float64(y)+0.5)/f - 0.5
+		for x := 0; x < nw; x++ {
+			sx := (float64(x)+0.5)/f - 0.5
+			out.Pix[y*nw+x] = bilinear(g, sx, sy, 255)
+		}
+	}
+	return out
+}
+
+// bilinear samples g at (x, y), returning fill outside the image.
+func bilinear(g *image.Gray, x, y float64, fill uint8) uint8 {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	if x < -0.5 || y < -0.5 || x > float64(w)-0.5 || y > float64(h)-0.5 {
+		return fill
+	}
+	x0, y0 := int(math.Floor(x)), int(math.Floor(y))
+	fx, fy := x-float64(x0), y-float64(y0)
+	at := func(xx, yy int) float64 {
+		xx = min(max(xx, 0), w-1)
+		yy = min(max(yy, 0), h-1)
+		return float64(g.Pix[yy*w+xx])
+	}
+	v := (at(x0, y0)*(1-fx)+at(x0+1, y0)*fx)*(1-fy) + (at(x0, y0+1)*(1-fx)+at(x0+1, y0+1)*fx)*fy
+	return uint8(math.Round(v))
+}
+
+// stretch maps the 1st..99th percentile of luminance onto 0..255, which
+// undoes low contrast and a grey cast.
+func stretch(g *image.Gray) *image.Gray {
+	var hist [256]int
+	for _, v := range g.Pix {
+		hist[v]++
+	}
+	n := len(g.Pix)
+	lo, hi := 0, 255
+	for acc := 0; lo < 255; lo++ {
+		if acc += hist[lo]; acc > n/100 {
+			break
+		}
+	}
+	for acc := 0; hi > 0; hi-- {
+		if acc += hist[hi]; acc > n/100 {
+			break
+		}
+	}
+	out := newGray(g.Rect.Dx(), g.Rect.Dy())
+	if hi-lo < 8 { // flat image: nothing to stretch
+		copy(out.Pix, g.Pix)
+		return out
+	}
+	var lut [256]uint8
+	for i := range lut {
+		v := (i - lo) * 255 / (hi - lo)
+		lut[i] = uint8(min(max(v, 0), 255))
+	}
+	for i, v := range g.Pix {
+		out.Pix[i] = lut[v]
+	}
+	return out
+}
+
+// blur is a 3×3 box blur (edges clamped); it smooths sensor noise and JPEG
+// blocking before binarization.
+func blur(g *image.Gray) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	tmp := make([]uint16, w*h)
+	for y := 0; y < h; y++ {
+		row := g.Pix[y*w : (y+1)*w]
+		for x := 0; x < w; x++ {
+			tmp[y*w+x] = uint16(row[max(x-1, 0)]) + uint16(row[x]) + uint16(row[min(x+1, w-1)])
+		}
+	}
+	out := newGray(w, h)
+	for y := 0; y < h; y++ {
+		a, b, c := tmp[max(y-1, 0)*w:], tmp[y*w:], tmp[min(y+1, h-1)*w:]
+		for x := 0; x < w; x++ {
+			out.Pix[y*w+x] = uint8((uint32(a[x]) + uint32(b[x]) + uint32(c[x]) + 4) / 9)
+		}
+	}
+	return out
+}
+
+// rotate turns g by deg degrees (counter-clockwise on screen) about its
+// centre onto a canvas large enough to hold all of it, filling with white.
+func rotate(g *image.Gray, deg float64) *image.Gray {
+	w, h := float64(g.Rect.Dx()), float64(g.Rect.Dy())
+	s, c := math.Sincos(deg * math.Pi / 180)
+	nw := int(math.Ceil(math.Abs(w*c) + math.Abs(h*s)))
+	nh := int(math.Ceil(math.Abs(w*s) + math.Abs(h*c)))
+	out := newGray(nw, nh)
+	cx, cy := w/2, h/2
+	ncx, ncy := float64(nw)/2, float64(nh)/2
+	for y := 0; y < nh; y++ {
+		dy := float64(y) + 0.5 - ncy
+		for x := 0; x < nw; x++ {
+			dx := float64(x) + 0.5 - ncx
+			// Inverse rotation back into the source.
+			sx := c*dx - s*dy + cx - 0.5
+			sy := s*dx + c*dy + cy - 0.5
+			out.Pix[y*nw+x] = bilinear(g, sx, sy, 255)
+		}
+	}
+	return out
+}
+
+// invert swaps light and dark (for light-on-dark QR codes).
+func invert(g *image.Gray) *image.Gray {
+	out := newGray(g.Rect.Dx(), g.Rect.Dy())
+	for i, v := range g.Pix {
+		out.Pix[i] = 255 - v
+	}
+	return out
+}
