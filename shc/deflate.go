@@ -1,0 +1,61 @@
+package shc
+
+import (
+	"bytes"
+	"compress/flate"
+	"errors"
+	"io"
+	"sync"
+)
+
+// Raw DEFLATE (RFC 1951) as HDR-7 requires: never zlib or gzip framing.
+// Readers and writers are pooled because their set-up dominates the cost of
+// compressing a one-kilobyte payload.
+
+var flateWriters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestCompression)
+	return w
+}}
+
+var flateReaders = sync.Pool{New: func() any {
+	return flate.NewReader(bytes.NewReader(nil))
+}}
+
+// Deflate compresses b with raw DEFLATE at the best compression level.
+func Deflate(b []byte) []byte {
+	var buf bytes.Buffer
+	buf.Grow(len(b)/2 + 64)
+	w := flateWriters.Get().(*flate.Writer)
+	w.Reset(&buf)
+	_, _ = w.Write(b) // writes to a bytes.Buffer cannot fail
+	_ = w.Close()
+	flateWriters.Put(w)
+	return buf.Bytes()
+}
+
+// Inflate decompresses raw DEFLATE data, reading at most limit+1 bytes of
+// output: a decompression bomb is refused with CodePayloadTooLarge after
+// producing no more than the limit, whatever its claimed size.
+func Inflate(b []byte, limit int) ([]byte, error) {
+	if limit <= 0 {
+		limit = DefaultMaxPayloadBytes
+	}
+	r := flateReaders.Get().(io.ReadCloser)
+	defer flateReaders.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(b), nil); err != nil {
+		return nil, wrap(CodeBadPayloadEncoding, "cannot start inflating", err)
+	}
+	// Most payloads inflate to 2-12 times their size; start there.
+	out := bytes.NewBuffer(make([]byte, 0, min(len(b)*6+512, limit+1)))
+	n, err := out.ReadFrom(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, errorf(CodeBadPayloadEncoding, "truncated DEFLATE stream (HDR-7: raw DEFLATE, no zlib header)")
+		}
+		return nil, wrap(CodeBadPayloadEncoding, "payload is not raw DEFLATE (HDR-7)", err)
+	}
+	if n > int64(limit) {
+		return nil, errorf(CodePayloadTooLarge, "payload inflates beyond the %d-byte limit", limit)
+	}
+	return out.Bytes(), nil
+}

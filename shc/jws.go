@@ -1,0 +1,282 @@
+package shc
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"math/big"
+	"strings"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/cryptosigner"
+
+	"github.com/healthcards/healthcards/keys"
+)
+
+// Header is the protected JWS header of a card (HDR-2..4).
+type Header struct {
+	Alg string `json:"alg"`
+	Zip string `json:"zip"`
+	Kid string `json:"kid"`
+}
+
+// Card is a parsed, structurally valid, NOT YET VERIFIED card. Parsing checks
+// the shape (compact JWS, ES256, zip DEF, raw DEFLATE within limits, required
+// claims); whether to trust it is the verifier's job (package verifier).
+type Card struct {
+	raw       string
+	header    Header
+	signature []byte // 64-byte r||s
+	payload   *Payload
+	rawClaims []byte // inflated claim set, as signed
+}
+
+// Raw returns the compact JWS as parsed (whitespace trimmed).
+func (c *Card) Raw() string { return c.raw }
+
+// Header returns the protected header.
+func (c *Card) Header() Header { return c.header }
+
+// KeyID returns the header kid: the RFC 7638 thumbprint of the signing key (HDR-4).
+func (c *Card) KeyID() string { return c.header.Kid }
+
+// Issuer returns the unverified iss claim, which a verifier needs to find
+// the key. Do not show it to anyone before the signature is verified.
+func (c *Card) Issuer() string { return c.payload.Issuer }
+
+// UnsafePayloadWithoutVerification returns the claims WITHOUT any signature
+// or trust check. Use it only for debugging or after Verify succeeded.
+func (c *Card) UnsafePayloadWithoutVerification() *Payload { return c.payload }
+
+// UnsafeClaimsJSONWithoutVerification returns the inflated claim set bytes,
+// unverified.
+func (c *Card) UnsafeClaimsJSONWithoutVerification() []byte { return c.rawClaims }
+
+// Parse parses a compact JWS card with the default Limits.
+func Parse(jws string) (*Card, error) { return ParseWithLimits(jws, Limits{}) }
+
+// ParseWithLimits parses a compact JWS card. It pins alg ES256 and zip DEF
+// (HDR-2, HDR-3, HDR-8), requires a kid, a 64-byte r||s signature (HDR-5) and
+// a raw-DEFLATE JSON payload (HDR-7) within the limits, and the claims of
+// PAY-1..7. It never fetches anything and never trusts anything.
+func ParseWithLimits(jws string, lim Limits) (*Card, error) {
+	jws = strings.TrimSpace(jws)
+	if len(jws) > lim.jws() {
+		return nil, errorf(CodePayloadTooLarge, "JWS of %d bytes exceeds the %d-byte limit", len(jws), lim.jws())
+	}
+	h64, rest, ok1 := strings.Cut(jws, ".")
+	p64, s64, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(s64, ".") {
+		return nil, errorf(CodeMalformedJWS, "not a compact JWS: want three dot-separated parts (HDR-1)")
+	}
+	if h64 == "" || p64 == "" || s64 == "" {
+		return nil, errorf(CodeMalformedJWS, "empty JWS part (HDR-1)")
+	}
+	if len(h64) > maxHeaderBytes {
+		return nil, errorf(CodeMalformedJWS, "header of %d bytes is too large", len(h64))
+	}
+	hb, err := base64.RawURLEncoding.Strict().DecodeString(h64)
+	if err != nil {
+		return nil, wrap(CodeMalformedJWS, "header is not base64url", err)
+	}
+	h, err := parseHeader(hb)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := base64.RawURLEncoding.Strict().DecodeString(s64)
+	if err != nil {
+		return nil, wrap(CodeMalformedJWS, "signature is not base64url", err)
+	}
+	if len(sig) != 64 {
+		return nil, errorf(CodeMalformedJWS, "signature is %d bytes, want the 64-byte r||s form (HDR-5; DER is not JWS)", len(sig))
+	}
+	compressed, err := base64.RawURLEncoding.Strict().DecodeString(p64)
+	if err != nil {
+		return nil, wrap(CodeBadPayloadEncoding, "payload is not base64url", err)
+	}
+	claims, err := Inflate(compressed, lim.payload())
+	if err != nil {
+		return nil, err
+	}
+	p, err := ParsePayload(claims)
+	if err != nil {
+		return nil, err
+	}
+	return &Card{raw: jws, header: h, signature: sig, payload: p, rawClaims: claims}, nil
+}
+
+// parseHeader decodes the protected header strictly: a JSON object whose
+// member names are matched case-sensitively, with no duplicates, alg ES256,
+// zip DEF, a non-empty kid and no crit.
+func parseHeader(b []byte) (Header, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Header{}, wrap(CodeMalformedJWS, "header is not a JSON object", err)
+	}
+	if hasDuplicateKeys(b) {
+		return Header{}, errorf(CodeMalformedJWS, "header has duplicate members")
+	}
+	str := func(name string) (string, error) {
+		raw, ok := m[name]
+		if !ok {
+			return "", nil
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", errorf(CodeMalformedJWS, "header %q must be a string", name)
+		}
+		return s, nil
+	}
+	var h Header
+	var err error
+	if h.Alg, err = str("alg"); err != nil {
+		return Header{}, err
+	}
+	if h.Zip, err = str("zip"); err != nil {
+		return Header{}, err
+	}
+	if h.Kid, err = str("kid"); err != nil {
+		return Header{}, err
+	}
+	if _, ok := m["crit"]; ok {
+		return Header{}, errorf(CodeUnsupportedAlg, "header has crit extensions, which cards never use")
+	}
+	if h.Alg != "ES256" {
+		return Header{}, errorf(CodeUnsupportedAlg, "alg %q: only ES256 is accepted (HDR-2, HDR-8)", h.Alg)
+	}
+	if h.Zip != "DEF" {
+		return Header{}, errorf(CodeUnsupportedAlg, "zip %q: cards must be compressed with zip DEF (HDR-3, HDR-8)", h.Zip)
+	}
+	if h.Kid == "" {
+		return Header{}, errorf(CodeMalformedJWS, "header has no kid (HDR-4)")
+	}
+	return h, nil
+}
+
+// hasDuplicateKeys reports whether the top-level JSON object b repeats a
+// member name. b must already be valid JSON.
+func hasDuplicateKeys(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if _, err := dec.Token(); err != nil { // {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k, _ := t.(string)
+		if seen[k] {
+			return true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return false
+		}
+	}
+	return false
+}
+
+// signingInput is the ASCII "header.payload" that the signature covers.
+func (c *Card) signingInput() string {
+	i := strings.LastIndexByte(c.raw, '.')
+	return c.raw[:i]
+}
+
+// VerifySignature checks the ES256 signature with pub (HDR-5). It does not
+// check that pub belongs to the issuer, nor any claim: see package verifier.
+func (c *Card) VerifySignature(pub *ecdsa.PublicKey) error {
+	if pub == nil || pub.Curve != elliptic.P256() {
+		return errorf(CodeBadKey, "verification key is not P-256 (KEY-1)")
+	}
+	digest := sha256.Sum256([]byte(c.signingInput()))
+	r := new(big.Int).SetBytes(c.signature[:32])
+	s := new(big.Int).SetBytes(c.signature[32:])
+	if !ecdsa.Verify(pub, digest[:], r, s) {
+		return errorf(CodeBadSignature, "ES256 signature does not verify with key %s", c.header.Kid)
+	}
+	return nil
+}
+
+// Signer signs cards with one P-256 key. It is safe for concurrent use.
+type Signer struct {
+	kid    string
+	signer jose.Signer
+}
+
+// NewSigner wraps a crypto.Signer holding a P-256 key (KEY-1): a private key
+// in memory, a PKCS#11 token, a KMS. The kid is the key's RFC 7638
+// thumbprint (HDR-4).
+func NewSigner(s crypto.Signer) (*Signer, error) {
+	pub, ok := s.Public().(*ecdsa.PublicKey)
+	if !ok || pub.Curve != elliptic.P256() {
+		return nil, errorf(CodeBadKey, "signing key must be ECDSA P-256 (KEY-1)")
+	}
+	kid, err := keys.Thumbprint(pub)
+	if err != nil {
+		return nil, wrap(CodeBadKey, "cannot compute kid", err)
+	}
+	opts := (&jose.SignerOptions{}).WithHeader("zip", "DEF").WithHeader("kid", kid)
+	js, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: cryptosigner.Opaque(s)}, opts)
+	if err != nil {
+		return nil, wrap(CodeBadKey, "cannot build ES256 signer", err)
+	}
+	return &Signer{kid: kid, signer: js}, nil
+}
+
+// KeyID returns the kid that signed cards carry.
+func (s *Signer) KeyID() string { return s.kid }
+
+// Sign minifies nothing: it serializes p (HDR-7), compresses it with raw
+// DEFLATE and returns the compact ES256 JWS with header zip DEF and kid.
+func (s *Signer) Sign(p *Payload) (string, error) {
+	if p == nil || p.Issuer == "" || len(p.VC.CredentialSubject.FHIRBundle) == 0 {
+		return "", errorf(CodeBadPayload, "payload needs iss and a fhirBundle")
+	}
+	if !p.HasType(HealthCardType) {
+		return "", errorf(CodeBadPayload, "vc.type lacks %s (PAY-4)", HealthCardType)
+	}
+	if p.VC.RID != "" && !ValidRID(p.VC.RID) {
+		return "", errorf(CodeBadPayload, "rid %q: at most 24 base64url characters (REV-1)", p.VC.RID)
+	}
+	claims, err := p.Marshal()
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.signer.Sign(Deflate(claims))
+	if err != nil {
+		return "", wrap(CodeBadKey, "signing failed", err)
+	}
+	return obj.CompactSerialize()
+}
+
+// Sign is a one-shot convenience for NewSigner(signer).Sign(p).
+func Sign(signer crypto.Signer, p *Payload) (string, error) {
+	s, err := NewSigner(signer)
+	if err != nil {
+		return "", err
+	}
+	return s.Sign(p)
+}
+
+// ValidRID reports whether rid uses only the base64url alphabet and has at
+// most 24 characters (REV-1).
+func ValidRID(rid string) bool {
+	if rid == "" || len(rid) > 24 {
+		return false
+	}
+	for i := 0; i < len(rid); i++ {
+		c := rid[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
