@@ -279,4 +279,3 @@ func ValidRID(rid string) bool {
 	}
 	return true
 }
-

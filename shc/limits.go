@@ -16,7 +16,7 @@ const (
 	DefaultMaxJWSBytes     = 512 << 10 // 512 KiB
 	DefaultMaxPayloadBytes = 4 << 20   // 4 MiB
 	maxHeaderBytes         = 1024
-	maxChunks              = 99  // chunk ordinals in shc:/C/N/ (QR-5)
+	maxChunks              = 99 // chunk ordinals in shc:/C/N/ (QR-5)
 	maxQRTextBytes         = 8 << 20
 	maxJSONDepth           = 128 // nesting accepted when minifying bundles
 )
