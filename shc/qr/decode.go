@@ -100,6 +100,11 @@ func scan(img image.Image) (*scanResult, error) {
 	if max(b.Dx(), b.Dy()) > workLongSide {
 		g = resize(g, workLongSide)
 	}
+	return scanGray(g)
+}
+
+// scanGray runs the ladder on a working image and checks the text.
+func scanGray(g *image.Gray) (*scanResult, error) {
 	res, err := ladder(g)
 	if err != nil {
 		return nil, err
