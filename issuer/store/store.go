@@ -1,0 +1,138 @@
+// Package store defines the issuer service's persistence contract and the
+// types it stores. Two implementations pass one shared test suite
+// (package storetest): SQLite (embedded default, package store/sqlite) and
+// PostgreSQL (for several replicas, package store/postgres).
+//
+// What is stored: the clinical data that labs send (per patient), the cards
+// issued, revocations with their counters, API tokens (hashed), SMART Health
+// Links, and an audit log. Keys are not stored here: they live in the key
+// ring (package keys) or an HSM.
+//
+// # Durability
+//
+// Every method that changes state has committed durably when it returns nil:
+// an acknowledged revocation survives a crash (SQLite: WAL with
+// synchronous=FULL; PostgreSQL: a committed transaction).
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+)
+
+// Errors with fixed meaning; implementations wrap them so errors.Is works.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Resource is one FHIR resource held for a patient.
+type Resource struct {
+	PatientID string
+	Type      string    // FHIR resourceType, e.g. "Observation", "Immunization", "DiagnosticReport"
+	ID        string    // logical id, unique per (PatientID, Type); assigned by the caller if the lab sent none
+	Date      time.Time // clinically relevant date (effective/occurrence), for _since; zero if unknown
+	Updated   time.Time // when the service stored this version (set by the store)
+	JSON      json.RawMessage
+}
+
+// IssuedCard records a card the service signed.
+type IssuedCard struct {
+	ID        string // random, URL-safe; used in download links
+	PatientID string
+	Kid       string
+	RID       string
+	Types     []string // FHIR resource types in the card, sorted (e.g. ["Immunization","Patient"])
+	IssuedAt  time.Time
+	JWS       string
+}
+
+// RevocationEntry adds one CRL entry for one key (REV-4, REV-5): Entry is a
+// rid or "rid.TIMESTAMP".
+type RevocationEntry struct {
+	Kid   string
+	Entry string
+}
+
+// CRL is the revocation list of one key. Ctr is the service-wide revocation
+// counter (starts at 1, REV-4), which is also every key's crlVersion (REV-7).
+type CRL struct {
+	Kid  string
+	Ctr  int64
+	RIDs []string // in insertion order, no duplicates
+}
+
+// Token is an API token for lab systems. Only a hash of the secret is stored.
+type Token struct {
+	ID        string
+	Hash      []byte // SHA-256 of the secret
+	Scopes    []string
+	Label     string
+	CreatedAt time.Time
+	RevokedAt *time.Time
+}
+
+// Event is one audit-log entry. It never holds PHI: no names, birth dates
+// or bundles; patient ids only as the service's opaque ids are allowed in
+// Subject when the operator enables it.
+type Event struct {
+	ID        int64 // set by the store
+	Time      time.Time
+	Actor     string // token id, "patient:<id>" for SMART tokens, or "cli"
+	Action    string // "issue", "revoke", "token.create", "link.create", ...
+	Kid       string
+	RID       string
+	CardTypes []string
+	Detail    string
+}
+
+// Store is the issuer's persistence. Implementations are safe for
+// concurrent use. Context cancellation aborts the call without partial
+// writes.
+type Store interface {
+	// PutResources stores a patient and their resources in one transaction,
+	// replacing resources with the same (PatientID, Type, ID). patient may
+	// be nil to keep the stored Patient.
+	PutResources(ctx context.Context, patientID string, patient json.RawMessage, res []Resource) error
+	// Patient returns the stored Patient resource, or ErrNotFound.
+	Patient(ctx context.Context, patientID string) (json.RawMessage, error)
+	// Resources returns a patient's resources of the given types (all types
+	// if none), with Date on or after since (all if zero), ordered by Date
+	// then Type then ID.
+	Resources(ctx context.Context, patientID string, types []string, since time.Time) ([]Resource, error)
+
+	// PutCard records an issued card and its audit event atomically.
+	PutCard(ctx context.Context, c IssuedCard, ev Event) error
+	// Card returns an issued card by id, or ErrNotFound.
+	Card(ctx context.Context, id string) (IssuedCard, error)
+
+	// Revoke adds the entries (ignoring ones already present), increments
+	// the revocation counter by one and writes the audit event, all in one
+	// durable transaction, and returns the new counter. An empty entries
+	// list is an error.
+	Revoke(ctx context.Context, entries []RevocationEntry, ev Event) (ctr int64, err error)
+	// CRL returns the revocation list for kid (empty RIDs if none) with the
+	// current counter.
+	CRL(ctx context.Context, kid string) (CRL, error)
+	// CRLVersion returns the current revocation counter (1 before any revocation).
+	CRLVersion(ctx context.Context) (int64, error)
+
+	// PutToken stores a new token (ErrConflict if the id exists).
+	PutToken(ctx context.Context, t Token) error
+	// TokenByHash returns the token whose Hash equals hash, or ErrNotFound.
+	TokenByHash(ctx context.Context, hash []byte) (Token, error)
+	// Tokens lists all tokens.
+	Tokens(ctx context.Context) ([]Token, error)
+	// RevokeToken marks a token revoked at time at.
+	RevokeToken(ctx context.Context, id string, at time.Time) error
+
+	// Audit appends an event.
+	Audit(ctx context.Context, ev Event) error
+	// AuditLog returns the newest events first, at most limit.
+	AuditLog(ctx context.Context, limit int) ([]Event, error)
+
+	// Close releases the store.
+	Close() error
+}
