@@ -7,6 +7,7 @@ import (
 	_ "image/jpeg" // register the JPEG decoder for DecodeBytes
 	_ "image/png"  // register the PNG decoder for DecodeBytes
 
+	"github.com/healthcards/healthcards/shc"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
@@ -37,24 +38,24 @@ func DecodeBytes(data []byte) (string, error) {
 	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return "", errorf(CodeMalformedInput, err, "not a readable PNG or JPEG image")
+		return "", errorf(shc.CodeMalformedInput, err, "not a readable PNG or JPEG image")
 	}
 	if format != "png" && format != "jpeg" {
-		return "", errorf(CodeMalformedInput, nil, "unsupported image format %q (want PNG or JPEG)", format)
+		return "", errorf(shc.CodeMalformedInput, nil, "unsupported image format %q (want PNG or JPEG)", format)
 	}
 	if err := checkDims(cfg.Width, cfg.Height); err != nil {
 		return "", err
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return "", errorf(CodeMalformedInput, err, "not a readable %s image", format)
+		return "", errorf(shc.CodeMalformedInput, err, "not a readable %s image", format)
 	}
 	return Decode(img)
 }
 
 func checkDims(w, h int) error {
 	if w <= 0 || h <= 0 {
-		return errorf(CodeMalformedInput, nil, "empty image (%d×%d)", w, h)
+		return errorf(shc.CodeMalformedInput, nil, "empty image (%d×%d)", w, h)
 	}
 	if int64(w)*int64(h) > MaxImagePixels {
 		return errorf(CodeImageTooLarge, nil, "image of %d×%d pixels exceeds the %d-pixel limit", w, h, MaxImagePixels)
@@ -68,9 +69,9 @@ func checkDims(w, h int) error {
 // bounded ladder of binarizers, contrast stretch, blur, scales, small
 // rotations and inversion, and stops at the first success.
 //
-// Errors: CodeImageTooLarge over MaxImagePixels, CodeNoQRFound when no
-// QR code can be read, CodeMalformedQR when a QR code is read but does not
-// hold SMART Health Card QR text.
+// Errors (all *shc.Error): CodeImageTooLarge over MaxImagePixels,
+// CodeNoQRFound when no QR code can be read, shc.CodeMalformedQR when a QR
+// code is read but does not hold SMART Health Card QR text.
 func Decode(img image.Image) (string, error) {
 	s, err := scan(img)
 	if err != nil {
@@ -90,7 +91,7 @@ type scanResult struct {
 
 func scan(img image.Image) (*scanResult, error) {
 	if img == nil {
-		return nil, errorf(CodeMalformedInput, nil, "nil image")
+		return nil, errorf(shc.CodeMalformedInput, nil, "nil image")
 	}
 	b := img.Bounds()
 	if err := checkDims(b.Dx(), b.Dy()); err != nil {
@@ -109,8 +110,10 @@ func scanGray(g *image.Gray) (*scanResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, why, ok := parseText(res.text); !ok {
-		return nil, errorf(CodeMalformedQR, nil, "QR code does not hold SMART Health Card QR text: %s", why)
+	// Accept what the format core accepts (QR-4); the caller decodes the
+	// text with shc.DecodeQRText.
+	if _, err := shc.ParseQRText(res.text); err != nil {
+		return nil, errorf(shc.CodeMalformedQR, err, "QR code does not hold SMART Health Card QR text")
 	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package qr
 import (
 	"fmt"
 
+	"github.com/healthcards/healthcards/shc"
 	"github.com/makiuchi-d/gozxing"
 	zxdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
 	qrcode "github.com/skip2/go-qrcode"
@@ -100,22 +101,24 @@ func (c *Code) Dark(x, y int) bool {
 // checks this on the symbol it produced (by reading the symbol back) and
 // fails with CodeEncodeFailed rather than return anything else. It picks
 // the smallest version that fits and refuses text that needs a version
-// above MaxVersion with CodeQRTooLarge.
+// above MaxVersion with shc.CodeQRTooLarge; text that is not SMART Health Card QR text
+// (strictly "shc:/" or "shc:/C/N/", then digit pairs 00..77) with
+// shc.CodeMalformedInput.
 func Encode(text string, opts ...Option) (*Code, error) {
 	o := options{level: L}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if !o.level.valid() {
-		return nil, errorf(CodeMalformedInput, nil, "unknown error-correction level %d", int(o.level))
+		return nil, errorf(shc.CodeMalformedInput, nil, "unknown error-correction level %d", int(o.level))
 	}
 	t, why, ok := parseText(text)
 	if !ok {
-		return nil, errorf(CodeMalformedInput, nil, "%s", why)
+		return nil, errorf(shc.CodeMalformedInput, nil, "%s", why)
 	}
 	jwsLen := len(t.digits) / 2
 	if need, have := segmentBits(len(t.prefix), len(t.digits), MaxVersion), dataBits(MaxVersion, o.level); need > have {
-		return nil, errorf(CodeQRTooLarge, nil,
+		return nil, errorf(shc.CodeQRTooLarge, nil,
 			"a JWS of %d characters does not fit one version %d QR code at level %s: the limit is %d characters (SIZE-3)",
 			jwsLen, MaxVersion, o.level, MaxJWSLen(o.level, len(t.prefix)))
 	}
@@ -126,7 +129,7 @@ func Encode(text string, opts ...Option) (*Code, error) {
 	}
 	if version > MaxVersion {
 		// Unreachable given the capacity check above; fail closed anyway.
-		return nil, errorf(CodeQRTooLarge, nil, "symbol version %d is above %d", version, MaxVersion)
+		return nil, errorf(shc.CodeQRTooLarge, nil, "symbol version %d is above %d", version, MaxVersion)
 	}
 	c := &Code{text: text, level: o.level, version: version, modules: modules}
 	if err := c.selfCheck(t); err != nil {

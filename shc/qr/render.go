@@ -8,6 +8,8 @@ import (
 	"image/png"
 	"io"
 	"strconv"
+
+	"github.com/healthcards/healthcards/shc"
 )
 
 // MaxScale is the largest module size, in pixels, PNG accepts. At version 22
@@ -18,7 +20,7 @@ const MaxScale = 32
 // modules; each module is scale×scale pixels (1..MaxScale).
 func (c *Code) Image(scale int) (*image.Paletted, error) {
 	if scale < 1 || scale > MaxScale {
-		return nil, errorf(CodeMalformedInput, nil, "scale %d outside 1..%d", scale, MaxScale)
+		return nil, errorf(shc.CodeMalformedInput, nil, "scale %d outside 1..%d", scale, MaxScale)
 	}
 	n := len(c.modules) + 2*quietZone
 	px := n * scale

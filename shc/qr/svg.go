@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/healthcards/healthcards/shc"
 	"golang.org/x/image/vector"
 )
 
@@ -39,7 +40,7 @@ const (
 // stroke (stroke-width, butt caps) in solid colours, given as attributes or
 // in style. That covers the official example SVGs (a white background path
 // and one stroked path of horizontal module runs) and Code.SVG output.
-// Curves, transforms and nested <svg> are refused with CodeMalformedInput;
+// Curves, transforms and nested <svg> are refused with shc.CodeMalformedInput;
 // <defs>, <clipPath>, <mask>, <text> and other elements are skipped. The
 // document is capped at MaxSVGBytes and its path data at a fixed number of
 // vertices.
@@ -84,7 +85,7 @@ type svgRaster struct {
 }
 
 func svgErr(format string, args ...any) error {
-	return errorf(CodeMalformedInput, nil, "SVG: "+format, args...)
+	return errorf(shc.CodeMalformedInput, nil, "SVG: "+format, args...)
 }
 
 func rasterizeSVG(data []byte) (*image.Gray, error) {
@@ -98,7 +99,7 @@ func rasterizeSVG(data []byte) (*image.Gray, error) {
 			break
 		}
 		if err != nil {
-			return nil, errorf(CodeMalformedInput, err, "SVG: not well-formed XML")
+			return nil, errorf(shc.CodeMalformedInput, err, "SVG: not well-formed XML")
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -156,7 +157,7 @@ func rasterizeSVG(data []byte) (*image.Gray, error) {
 			// Leaf or skipped element (defs, clipPath, mask, text, ...):
 			// consume its subtree without drawing it.
 			if err := dec.Skip(); err != nil {
-				return nil, errorf(CodeMalformedInput, err, "SVG: not well-formed XML")
+				return nil, errorf(shc.CodeMalformedInput, err, "SVG: not well-formed XML")
 			}
 		case xml.EndElement:
 			if len(stack) > 0 {

@@ -11,8 +11,9 @@ const (
 	// maxTextLen bounds the QR text this package looks at. A version 40
 	// QR holds at most 7089 digits; anything longer is not QR text.
 	maxTextLen = 8192
-	// maxChunks bounds C and N of a chunk prefix "shc:/C/N/" (SIZE-2).
-	maxChunks = 999
+	// maxChunks bounds C and N of a chunk prefix "shc:/C/N/"; the format
+	// core accepts the same range.
+	maxChunks = 99
 )
 
 // qrText is SMART Health Card QR text split into the two segments QR-1
@@ -71,7 +72,7 @@ func parseText(s string) (qrText, string, bool) {
 // chunkNumber parses a chunk ordinal or total: decimal, no sign, no
 // leading zero, 1..maxChunks.
 func chunkNumber(s string) (int, bool) {
-	if s == "" || len(s) > 3 || s[0] == '0' {
+	if s == "" || len(s) > 2 || s[0] == '0' {
 		return 0, false
 	}
 	n := 0
