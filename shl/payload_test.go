@@ -215,7 +215,7 @@ func TestParse_Rules(t *testing.T) {
 		{"no_scheme", "https://viewer.example/#abc", CodeMalformedLink, ""},
 		{"bad_base64", "shlink:/!!!", CodeMalformedLink, ""},
 		{"empty", "", CodeMalformedLink, ""},
-		{"whitespace_and_case", "  SHLINK:/" + enc(`{`+u+`,`+k+`}`)[len(scheme):] + "\n", "", ""},
+		{"whitespace_and_case", "  SHLINK:/" + enc(`{` + u + `,` + k + `}`)[len(scheme):] + "\n", "", ""},
 		{"too_long", "shlink:/" + strings.Repeat("A", MaxURILen), CodeMalformedLink, ""},
 	}
 	for _, tc := range tests {
