@@ -23,6 +23,7 @@ const (
 	CodeRingState          Code = "ring_state"          // operation not allowed in the key's state
 	CodeNoActiveKey        Code = "no_active_key"       // the ring has no signing key
 	CodeSign               Code = "sign_failed"         // bad digest / hash for ES256
+	CodeToken              Code = "token_error"         // a PKCS#11 token failed or refused
 )
 
 // Error is the error type of this package. Match it with errors.As, or match
@@ -73,6 +74,7 @@ var (
 	ErrRingState          = &Error{Code: CodeRingState}
 	ErrNoActiveKey        = &Error{Code: CodeNoActiveKey}
 	ErrSign               = &Error{Code: CodeSign}
+	ErrToken              = &Error{Code: CodeToken}
 )
 
 // CodeOf returns the Code of the first *Error in err's chain, or "" if none.

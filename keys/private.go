@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -61,10 +62,19 @@ func (k *PrivateKey) PublicJWK() JWK {
 // crypto.Signer requires. Any other hash is refused: the key is for ES256
 // only (HDR-2).
 func (k *PrivateKey) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
-	if opts == nil || opts.HashFunc() != crypto.SHA256 || len(digest) != 32 {
-		return nil, newErr(CodeSign, "ES256 keys sign 32-byte SHA-256 digests only", nil)
+	if err := CheckES256Digest(digest, opts); err != nil {
+		return nil, err
 	}
 	return ecdsa.SignASN1(rand, k.key, digest)
+}
+
+// CheckES256Digest is the argument check every Signer in this module applies
+// in Sign: opts must name SHA-256 and digest must be 32 bytes (HDR-2).
+func CheckES256Digest(digest []byte, opts crypto.SignerOpts) error {
+	if opts == nil || opts.HashFunc() != crypto.SHA256 || len(digest) != sha256.Size {
+		return newErr(CodeSign, "ES256 keys sign 32-byte SHA-256 digests only", nil)
+	}
+	return nil
 }
 
 // String returns a redacted description that names only the kid.
