@@ -1,0 +1,238 @@
+package verifier
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/shc"
+)
+
+// Verifier verifies SMART Health Cards against a fixed configuration. It is
+// safe for concurrent use; build one and share it.
+type Verifier struct {
+	cfg    config
+	clock  func() time.Time
+	leeway time.Duration
+	policy RevocationPolicy
+	fetch  *safefetch.Client // nil when offline
+	trust  *trustStore
+	cache  *keyCache
+	crls   *crlCache
+
+	configWarnings []string
+}
+
+// New builds a Verifier. It fails when no trust source is configured (a
+// directory, trust list, trusted issuer or static key set) unless
+// WithoutIssuerTrustUnsafe is given, when an option is invalid, when options
+// contradict each other, or when a trust source given as a file cannot be
+// read or parsed (URL sources are fetched on first use).
+func New(opts ...Option) (*Verifier, error) {
+	var c config
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		if err := o(&c); err != nil {
+			return nil, wrapErr(CodeConfig, StepConfig, err)
+		}
+	}
+	if len(c.directories)+len(c.trustLists)+len(c.issuers)+len(c.staticKeys) == 0 && !c.anyIssuer {
+		return nil, newErr(CodeConfig, StepConfig, "no trust source: give a directory, trust list, trusted issuer or static key set, or opt out with WithoutIssuerTrustUnsafe")
+	}
+	if c.client != nil && (c.allowPrivate || c.rootCAs != nil || c.fetchTimeout != 0) {
+		return nil, newErr(CodeConfig, StepConfig, "WithFetchClient cannot be combined with WithAllowPrivateNetwork, WithRootCAs or WithFetchTimeout")
+	}
+	if c.offline && (c.client != nil || c.allowPrivate || c.rootCAs != nil || len(c.mirrors) > 0) {
+		return nil, newErr(CodeConfig, StepConfig, "WithOffline cannot be combined with fetch options (WithFetchClient, WithAllowPrivateNetwork, WithRootCAs, WithIssuerMirror)")
+	}
+	if c.offline && c.anyIssuer {
+		return nil, newErr(CodeConfig, StepConfig, "WithOffline cannot be combined with WithoutIssuerTrustUnsafe: an untrusted issuer's keys can only be fetched")
+	}
+	if c.offline {
+		for _, d := range append(append([]dirSource(nil), c.directories...), c.trustLists...) {
+			if d.url != "" {
+				return nil, newErr(CodeConfig, StepConfig, "WithOffline: trust source %s is a URL", d.url)
+			}
+		}
+	}
+	v := &Verifier{cfg: c, clock: c.clock, leeway: DefaultLeeway, policy: RevocationRequired}
+	if v.clock == nil {
+		v.clock = time.Now
+	}
+	if c.leeway != nil {
+		v.leeway = *c.leeway
+	}
+	if c.revocation != nil {
+		v.policy = *c.revocation
+	}
+	if c.keyTTL == 0 {
+		v.cfg.keyTTL = DefaultKeyCacheTTL
+	}
+	if c.crlTTL == 0 {
+		v.cfg.crlTTL = DefaultCRLCacheTTL
+	}
+	if c.dirTTL == 0 {
+		v.cfg.dirTTL = DefaultDirectoryTTL
+	}
+	if c.dirMaxAge == 0 {
+		v.cfg.dirMaxAge = DefaultDirectoryMaxAge
+	}
+	if c.refetchEvery == 0 {
+		v.cfg.refetchEvery = DefaultRefetchInterval
+	}
+	if !c.offline {
+		v.fetch = c.client
+		if v.fetch == nil {
+			v.fetch = safefetch.New(safefetch.Config{
+				Timeout:             c.fetchTimeout,
+				AllowPrivateNetwork: c.allowPrivate,
+				RootCAs:             c.rootCAs,
+				UserAgent:           "healthcards-verifier",
+			})
+		}
+	}
+	ts, warns, err := newTrustStore(&v.cfg)
+	if err != nil {
+		return nil, wrapErr(CodeConfig, StepConfig, err)
+	}
+	v.trust = ts
+	v.configWarnings = warns
+	v.cache = newKeyCache()
+	v.crls = newCRLCache()
+	return v, nil
+}
+
+// ConfigWarnings returns the warnings raised while loading file trust
+// sources (skipped directory entries, stale directories).
+func (v *Verifier) ConfigWarnings() []string {
+	return append([]string(nil), v.configWarnings...)
+}
+
+// Verify verifies every card in input and returns one Result per card, in
+// input order. input may be a compact JWS, shc:/ text (several texts
+// separated by white space; legacy chunks in any order), a
+// .smart-health-card file, a FHIR Parameters response of
+// $health-cards-issue, or a PNG or JPEG image of a QR code.
+//
+// The error is non-nil only when input yields no card at all (it is then an
+// *Error with a format code) or ctx is done before any card was examined;
+// per-card failures are reported in each Result (Verdict, Errors, Err).
+func (v *Verifier) Verify(ctx context.Context, input []byte) ([]*Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, wrapErr(CodeIssuerUnreachable, StepDecode, err)
+	}
+	jws, kind, err := extract(input)
+	if err != nil {
+		return nil, asError(StepDecode, err)
+	}
+	out := make([]*Result, len(jws))
+	for i, s := range jws {
+		r := v.verifyJWS(ctx, s)
+		r.Index = i
+		r.InputKind = kind
+		out[i] = r
+	}
+	return out, nil
+}
+
+// VerifyJWS verifies one compact JWS and returns its Result (never nil).
+func (v *Verifier) VerifyJWS(ctx context.Context, jws string) *Result {
+	r := v.verifyJWS(ctx, jws)
+	r.InputKind = string(shc.KindJWS)
+	return r
+}
+
+// extract turns any input form into JWS strings.
+func extract(input []byte) ([]string, string, error) {
+	if isImage(input) {
+		text, err := decodeImage(input)
+		if err != nil {
+			return nil, "", err
+		}
+		jws, _, err := shc.ExtractJWS([]byte(text))
+		return jws, "qr-image", err
+	}
+	jws, kind, err := shc.ExtractJWS(input)
+	return jws, string(kind), err
+}
+
+func isImage(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF})
+}
+
+// readSource reads a file trust source now, or records a URL one.
+func readSource(pathOrURL string, allowSig bool) (dirSource, error) {
+	if strings.HasPrefix(pathOrURL, "https://") || strings.HasPrefix(pathOrURL, "http://") {
+		if _, err := url.Parse(pathOrURL); err != nil {
+			return dirSource{}, fmt.Errorf("bad trust source URL %q", pathOrURL)
+		}
+		return dirSource{name: pathOrURL, url: pathOrURL}, nil
+	}
+	data, err := readFileCapped(pathOrURL, maxDirectoryBytes)
+	if err != nil {
+		return dirSource{}, err
+	}
+	src := dirSource{name: pathOrURL, data: data}
+	if allowSig {
+		if sig, err := readFileCapped(pathOrURL+SignatureSuffix, maxSignatureFileBytes); err == nil {
+			src.sig = sig
+		} else if !os.IsNotExist(err) {
+			return dirSource{}, err
+		}
+	}
+	return src, nil
+}
+
+func readFileCapped(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, limit %d", path, st.Size(), limit)
+	}
+	buf := make([]byte, st.Size())
+	if _, err := f.ReadAt(buf, 0); err != nil && st.Size() > 0 {
+		return nil, err
+	}
+	return buf, nil
+}
+
+// checkIssuerSyntax accepts an https iss (KEY-4: no trailing slash), a
+// did:web or a did:key.
+func checkIssuerSyntax(iss string) error {
+	switch {
+	case strings.HasPrefix(iss, "did:web:"), strings.HasPrefix(iss, "did:key:"):
+		if len(iss) > maxIssuerLen {
+			return fmt.Errorf("issuer DID too long")
+		}
+		return nil
+	}
+	return checkHTTPSIssuer(iss)
+}
+
+func checkHTTPSIssuer(iss string) error {
+	if len(iss) > maxIssuerLen {
+		return fmt.Errorf("iss of %d bytes is too long", len(iss))
+	}
+	u, err := url.Parse(iss)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("iss %q is not an https URL without query or fragment (KEY-4)", iss)
+	}
+	if strings.HasSuffix(iss, "/") {
+		return fmt.Errorf("iss %q ends with '/' (KEY-4)", iss)
+	}
+	return nil
+}
