@@ -112,6 +112,9 @@ func Encode(text string, opts ...Option) (*Code, error) {
 	if !o.level.valid() {
 		return nil, errorf(shc.CodeMalformedInput, nil, "unknown error-correction level %d", int(o.level))
 	}
+	if len(text) > maxTextLen {
+		return nil, errorf(shc.CodeQRTooLarge, nil, "QR text of %d bytes is far above what one version %d QR code holds", len(text), MaxVersion)
+	}
 	t, why, ok := parseText(text)
 	if !ok {
 		return nil, errorf(shc.CodeMalformedInput, nil, "%s", why)

@@ -60,18 +60,20 @@ func (c *Code) PNG(w io.Writer, scale int) error {
 const svgTitle = "SMART Health Card QR code"
 
 // SVG writes the symbol as a compact SVG: a viewBox in module units (quiet
-// zone of 4 included), a white background and one <path> holding a
-// rectangle per horizontal run of dark modules, with
-// shape-rendering="crispEdges", a <title> and an aria-label. It scales to
-// any size; set width/height in the page that embeds it.
+// zone of 4 included), a white background, and one <path> that strokes
+// every horizontal run of dark modules with a 1-module-wide line (the
+// layout of the official example SVGs), with shape-rendering="crispEdges",
+// a <title> and an aria-label. It scales to any size; set width/height in
+// the page that embeds it.
 func (c *Code) SVG(w io.Writer) error {
 	n := strconv.Itoa(len(c.modules) + 2*quietZone)
 	bw := bufio.NewWriter(w)
 	bw.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ` + n + ` ` + n +
 		`" shape-rendering="crispEdges" role="img" aria-label="` + svgTitle + `"><title>` + svgTitle +
-		`</title><path fill="#fff" d="M0 0h` + n + `v` + n + `H0z"/><path fill="#000" d="`)
+		`</title><path fill="#fff" d="M0 0h` + n + `v` + n + `H0z"/><path fill="none" stroke="#000" d="`)
 	var buf []byte
 	for y, row := range c.modules {
+		pen := -1 // x of the pen on this row; -1 before the first run
 		for x := 0; x < len(row); {
 			if !row[x] {
 				x++
@@ -81,18 +83,24 @@ func (c *Code) SVG(w io.Writer) error {
 			for x+run < len(row) && row[x+run] {
 				run++
 			}
-			// M x y h run v1 h -run z : one rectangle of run×1 modules.
-			buf = append(buf[:0], 'M')
-			buf = strconv.AppendInt(buf, int64(x+quietZone), 10)
-			buf = append(buf, ' ')
-			buf = strconv.AppendInt(buf, int64(y+quietZone), 10)
-			buf = append(buf, 'h')
+			// A run of dark modules is a horizontal line through the middle
+			// of the row: "M x y.5 h run" for the first run of a row, then
+			// "m dx 0 h run" relative to the end of the previous run.
+			if pen < 0 {
+				buf = append(buf[:0], 'M')
+				buf = strconv.AppendInt(buf, int64(x+quietZone), 10)
+				buf = append(buf, ' ')
+				buf = strconv.AppendInt(buf, int64(y+quietZone), 10)
+				buf = append(buf, ".5h"...)
+			} else {
+				buf = append(buf[:0], 'm')
+				buf = strconv.AppendInt(buf, int64(x-pen), 10)
+				buf = append(buf, " 0h"...)
+			}
 			buf = strconv.AppendInt(buf, int64(run), 10)
-			buf = append(buf, "v1h-"...)
-			buf = strconv.AppendInt(buf, int64(run), 10)
-			buf = append(buf, 'z')
 			bw.Write(buf)
 			x += run
+			pen = x
 		}
 	}
 	bw.WriteString(`"/></svg>` + "\n")
