@@ -1,0 +1,216 @@
+// Package memstore is an in-memory store.Store for tests and benchmarks of
+// the issuer packages. It is not durable: never use it to serve real cards.
+package memstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/healthcards/healthcards/issuer/store"
+)
+
+// Store is a mutex-guarded in-memory store.Store.
+type Store struct {
+	mu        sync.Mutex
+	now       func() time.Time
+	patients  map[string]json.RawMessage
+	resources map[string]map[string]store.Resource // patient -> type/id -> resource
+	cards     map[string]store.IssuedCard
+	crl       map[string][]string
+	ctr       int64
+	tokens    []store.Token
+	events    []store.Event
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns an empty store whose CRL counter starts at 1 (REV-4).
+func New() *Store {
+	return &Store{
+		now:       time.Now,
+		patients:  map[string]json.RawMessage{},
+		resources: map[string]map[string]store.Resource{},
+		cards:     map[string]store.IssuedCard{},
+		crl:       map[string][]string{},
+		ctr:       1,
+	}
+}
+
+func (s *Store) PutResources(ctx context.Context, patientID string, patient json.RawMessage, res []store.Resource) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if patient != nil {
+		s.patients[patientID] = append(json.RawMessage(nil), patient...)
+	}
+	m := s.resources[patientID]
+	if m == nil {
+		m = map[string]store.Resource{}
+		s.resources[patientID] = m
+	}
+	for _, r := range res {
+		r.PatientID = patientID
+		r.Updated = s.now()
+		r.JSON = append(json.RawMessage(nil), r.JSON...)
+		m[r.Type+"/"+r.ID] = r
+	}
+	return nil
+}
+
+func (s *Store) Patient(ctx context.Context, patientID string) (json.RawMessage, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.patients[patientID]
+	if !ok {
+		return nil, fmt.Errorf("patient %w", store.ErrNotFound)
+	}
+	return p, nil
+}
+
+func (s *Store) Resources(ctx context.Context, patientID string, types []string, since time.Time) ([]store.Resource, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Resource
+	for _, r := range s.resources[patientID] {
+		if len(types) > 0 && !slices.Contains(types, r.Type) {
+			continue
+		}
+		if !since.IsZero() && r.Date.Before(since) {
+			continue
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.Date.Equal(b.Date) {
+			return a.Date.Before(b.Date)
+		}
+		if a.Type != b.Type {
+			return a.Type < b.Type
+		}
+		return a.ID < b.ID
+	})
+	return out, nil
+}
+
+func (s *Store) PutCard(ctx context.Context, c store.IssuedCard, ev store.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.cards[c.ID]; ok {
+		return store.ErrConflict
+	}
+	s.cards[c.ID] = c
+	s.appendEvent(ev)
+	return nil
+}
+
+func (s *Store) Card(ctx context.Context, id string) (store.IssuedCard, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.cards[id]
+	if !ok {
+		return store.IssuedCard{}, fmt.Errorf("card %w", store.ErrNotFound)
+	}
+	return c, nil
+}
+
+func (s *Store) Revoke(ctx context.Context, entries []store.RevocationEntry, ev store.Event) (int64, error) {
+	if len(entries) == 0 {
+		return 0, fmt.Errorf("memstore: no revocation entries")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range entries {
+		if !slices.Contains(s.crl[e.Kid], e.Entry) {
+			s.crl[e.Kid] = append(s.crl[e.Kid], e.Entry)
+		}
+	}
+	s.ctr++
+	s.appendEvent(ev)
+	return s.ctr, nil
+}
+
+func (s *Store) CRL(ctx context.Context, kid string) (store.CRL, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return store.CRL{Kid: kid, Ctr: s.ctr, RIDs: append([]string{}, s.crl[kid]...)}, nil
+}
+
+func (s *Store) CRLVersion(ctx context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ctr, nil
+}
+
+func (s *Store) PutToken(ctx context.Context, t store.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.tokens {
+		if x.ID == t.ID {
+			return store.ErrConflict
+		}
+	}
+	s.tokens = append(s.tokens, t)
+	return nil
+}
+
+func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.tokens {
+		if bytes.Equal(x.Hash, hash) {
+			return x, nil
+		}
+	}
+	return store.Token{}, store.ErrNotFound
+}
+
+func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]store.Token(nil), s.tokens...), nil
+}
+
+func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.tokens {
+		if s.tokens[i].ID == id {
+			s.tokens[i].RevokedAt = &at
+			return nil
+		}
+	}
+	return store.ErrNotFound
+}
+
+func (s *Store) Audit(ctx context.Context, ev store.Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appendEvent(ev)
+	return nil
+}
+
+func (s *Store) appendEvent(ev store.Event) {
+	ev.ID = int64(len(s.events) + 1)
+	s.events = append(s.events, ev)
+}
+
+func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.Event
+	for i := len(s.events) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, s.events[i])
+	}
+	return out, nil
+}
+
+func (s *Store) Close() error { return nil }
