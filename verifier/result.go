@@ -59,10 +59,10 @@ type ErrorInfo struct {
 // revoked.
 //
 // Issuer, KeyID, NotBefore, Expires, Types, RID, FHIRBundle and Summary are
-// set only once the signature verified (for VerdictVerified, and for
-// VerdictUntrusted under WithoutIssuerTrustUnsafe). They are empty for
-// VerdictInvalid except where noted, so unverified claims never reach a
-// caller through a Result.
+// set only once the signature verified: always for VerdictVerified, for
+// VerdictUntrusted under WithoutIssuerTrustUnsafe, and for VerdictInvalid
+// when a later check failed (an expired or revoked card still shows whose
+// it is). Unverified claims never reach a caller through a Result.
 type Result struct {
 	MediaType string  `json:"mediaType"`
 	Verdict   Verdict `json:"verdict"`
@@ -114,6 +114,7 @@ func (r *Result) IssuedAt() time.Time {
 func ErrorResult(err error) *Result {
 	r := &Result{MediaType: ResultMediaType, Verdict: VerdictInvalid}
 	r.fail(asError(StepDecode, err))
+	r.finish()
 	return r
 }
 
@@ -123,18 +124,17 @@ func (r *Result) check(name string, st CheckStatus, detail string) {
 
 func (r *Result) warn(msg string) { r.Warnings = append(r.Warnings, msg) }
 
-// fail records e as the card's failure: verdict invalid unless the code is
-// untrusted_issuer.
+// fail records e as a failure of the card; the first one is Err().
 func (r *Result) fail(e *Error) {
-	r.err = e
-	r.Valid = false
-	if e.Code == CodeUntrustedIssuer {
-		r.Verdict = VerdictUntrusted
-	} else {
-		r.Verdict = VerdictInvalid
+	if r.err == nil {
+		r.err = e
 	}
 	r.Errors = append(r.Errors, ErrorInfo{Code: e.Code, Message: e.Error()})
 	if e.Step != "" {
-		r.check(e.Step, CheckFailed, e.Error())
+		st := CheckFailed
+		if e.Code == CodeUntrustedIssuer && r.signatureVerified() {
+			st = CheckWarning
+		}
+		r.check(e.Step, st, e.Error())
 	}
 }

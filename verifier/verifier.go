@@ -24,6 +24,7 @@ type Verifier struct {
 	trust  *trustStore
 	cache  *keyCache
 	crls   *crlCache
+	did    didMethods
 
 	configWarnings []string
 }
@@ -106,6 +107,7 @@ func New(opts ...Option) (*Verifier, error) {
 	v.configWarnings = warns
 	v.cache = newKeyCache()
 	v.crls = newCRLCache()
+	v.did = localDID{}
 	return v, nil
 }
 
@@ -151,7 +153,7 @@ func (v *Verifier) VerifyJWS(ctx context.Context, jws string) *Result {
 
 // extract turns any input form into JWS strings.
 func extract(input []byte) ([]string, string, error) {
-	if isImage(input) {
+	if isImage(input) || isSVG(input) {
 		text, err := decodeImage(input)
 		if err != nil {
 			return nil, "", err

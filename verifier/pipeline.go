@@ -1,0 +1,179 @@
+package verifier
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/healthcards/healthcards/shc"
+	"github.com/healthcards/healthcards/shc/qr"
+)
+
+// msThreshold: a NumericDate above this (year 5138 in seconds) is taken to
+// be in milliseconds.
+const msThreshold = 1e11
+
+// verifyJWS runs the pipeline of shc-rules §12 on one card. Every failure
+// after the signature check is collected, so an expired card that is also
+// revoked reports both.
+func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
+	r := &Result{MediaType: ResultMediaType, Checks: make([]Check, 0, 8)}
+	defer r.finish()
+
+	// 1-3. Structure: compact JWS, ES256, zip DEF, bounded raw DEFLATE, claims.
+	card, err := shc.Parse(jws)
+	if err != nil {
+		r.fail(asError(StepParse, err))
+		return r
+	}
+	p := card.UnsafePayloadWithoutVerification()
+	iss, kid := p.Issuer, card.KeyID()
+	if err := checkIssuerSyntax(iss); err != nil {
+		r.fail(wrapErr(CodeBadPayload, StepParse, err))
+		return r
+	}
+	r.check(StepParse, CheckPassed, "compact JWS, ES256, zip DEF, claims present")
+
+	// 4. Trust policy, before anything is fetched for iss.
+	now := v.clock()
+	ti, warns := v.trust.lookup(ctx, v, iss, now)
+	for _, w := range warns {
+		r.warn(w)
+	}
+	var untrusted *Error
+	if ti == nil {
+		untrusted = newErr(CodeUntrustedIssuer, StepTrust, "issuer %.200s is in no trust source", iss)
+		if !v.cfg.anyIssuer {
+			r.fail(untrusted)
+			r.check(StepSignature, CheckSkipped, "nothing fetched for an untrusted issuer")
+			return r
+		}
+	} else {
+		r.check(StepTrust, CheckPassed, "issuer listed by the trust sources")
+	}
+
+	// 5. Keys by (iss, kid).
+	cands, src, kerr := v.resolveKeys(ctx, ti, iss, kid, r.warn)
+	if kerr != nil {
+		r.fail(kerr)
+		return r
+	}
+
+	// 6. Signature, trying every entry with the kid (KEY-7).
+	key, err := verifyWith(card.VerifySignature, cands)
+	if err != nil {
+		r.fail(asError(StepSignature, err))
+		return r
+	}
+	r.check(StepKey, CheckPassed, "kid is the RFC 7638 thumbprint of an ES256 P-256 key from the "+src)
+	r.check(StepSignature, CheckPassed, "ES256 signature verified")
+
+	// Signature verified: the claims may now be reported.
+	r.Issuer, r.KeyID = iss, kid
+	if ti != nil {
+		r.IssuerName = ti.name
+	}
+	nbf := p.NotBefore
+	r.NotBefore = &nbf
+	r.Expires = p.Expires
+	r.Types = p.VC.Type
+	r.RID = p.VC.RID
+	r.FHIRBundle = p.VC.CredentialSubject.FHIRBundle
+
+	// 8. Time.
+	var failures []*Error
+	if e := v.checkTime(p, now, r); e != nil {
+		failures = append(failures, e)
+	}
+	// 9. Revocation.
+	if e := v.checkRevocation(ctx, ti, iss, key, p, r); e != nil {
+		failures = append(failures, e)
+	}
+	for _, e := range failures {
+		r.fail(e)
+	}
+	if untrusted != nil {
+		r.fail(untrusted)
+	}
+
+	// 10. What the card says, for people.
+	r.Summary, warns = summarize(p.VC.CredentialSubject.FHIRBundle)
+	for _, w := range warns {
+		r.warn(w)
+	}
+	return r
+}
+
+// checkTime enforces nbf (with leeway) and exp (exactly), PAY-2/PAY-3.
+func (v *Verifier) checkTime(p *shc.Payload, now time.Time, r *Result) *Error {
+	nowF := float64(now.UnixNano()) / 1e9
+	nbf := float64(p.NotBefore)
+	if nbf > nowF+v.leeway.Seconds() {
+		if nbf > msThreshold {
+			return newErr(CodeNotYetValid, StepTime, "nbf %s looks like milliseconds, not seconds (PAY-2)", fmtNum(nbf))
+		}
+		return newErr(CodeNotYetValid, StepTime, "nbf %s is after now %s plus leeway %s",
+			p.NotBefore.Time().Format(time.RFC3339), now.UTC().Format(time.RFC3339), v.leeway)
+	}
+	if p.Expires != nil {
+		exp := float64(*p.Expires)
+		if exp > msThreshold {
+			r.warn(fmt.Sprintf("exp %s looks like milliseconds, not seconds (PAY-3)", fmtNum(exp)))
+		}
+		if exp < nowF {
+			return newErr(CodeExpired, StepTime, "expired at %s (PAY-3)", p.Expires.Time().Format(time.RFC3339))
+		}
+	}
+	detail := "issued " + p.NotBefore.Time().Format(time.RFC3339)
+	if p.Expires != nil {
+		detail += ", expires " + p.Expires.Time().Format(time.RFC3339)
+	}
+	r.check(StepTime, CheckPassed, detail)
+	return nil
+}
+
+func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// finish sets the verdict from the recorded errors.
+func (r *Result) finish() {
+	r.Verdict = VerdictVerified
+	for _, e := range r.Errors {
+		if e.Code != CodeUntrustedIssuer {
+			r.Verdict = VerdictInvalid
+			break
+		}
+		r.Verdict = VerdictUntrusted
+	}
+	r.Valid = r.Verdict == VerdictVerified
+	if !r.Valid && r.Verdict == VerdictInvalid {
+		// Unverified or rejected: keep the identification fields for
+		// diagnostics only when the signature verified.
+		if !r.signatureVerified() {
+			r.Issuer, r.KeyID, r.NotBefore, r.Expires, r.Types, r.RID, r.FHIRBundle, r.Summary = "", "", nil, nil, nil, "", nil, nil
+		}
+	}
+}
+
+func (r *Result) signatureVerified() bool {
+	for _, c := range r.Checks {
+		if c.Name == StepSignature && c.Status == CheckPassed {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeImage reads the QR text from a PNG or JPEG (or a simple SVG).
+func decodeImage(b []byte) (string, error) {
+	if isSVG(b) {
+		return qr.DecodeSVG(b)
+	}
+	return qr.DecodeBytes(b)
+}
+
+func isSVG(b []byte) bool {
+	s := strings.TrimSpace(string(b[:min(len(b), 256)]))
+	return strings.HasPrefix(s, "<svg") || strings.HasPrefix(s, "<?xml")
+}
