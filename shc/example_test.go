@@ -23,7 +23,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(string(minified[:60]))
+	fmt.Println(string(minified[:69]))
 
 	// Sign with any crypto.Signer holding a P-256 key.
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -44,7 +44,7 @@ func Example() {
 	}
 	fmt.Println(card.Issuer(), card.VerifySignature(&key.PublicKey) == nil)
 	// Output:
-	// {"resourceType":"Bundle","type":"collection","entry":[{"fullU
+	// {"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"res
 	// https://lab.example.org true
 }
 
