@@ -26,7 +26,7 @@ const (
 	workLongSide = 2048
 	// maxAttempts bounds the decode ladder, so a hostile image costs at
 	// most this many detector runs.
-	maxAttempts = 14
+	maxAttempts = 13
 )
 
 // DecodeBytes decodes a PNG or JPEG image and returns the SMART Health Card
@@ -122,29 +122,36 @@ func scanGray(g *image.Gray) (*scanResult, error) {
 // steps are cheap first, then the ones that help photos; derived images
 // are built lazily and reused. At most maxAttempts detector runs.
 func ladder(base *image.Gray) (*scanResult, error) {
-	var st, small, blurred *image.Gray
+	// Derived images, built on first use and shared by later rungs.
+	var st, sh, bl, small *image.Gray
 	stretched := func() *image.Gray {
 		if st == nil {
 			st = stretch(base)
 		}
 		return st
 	}
-	// smallSt is the stretched image at most 1024 px on its longer side,
-	// used for the costlier rotated attempts.
-	smallSt := func() *image.Gray {
+	sharpened := func() *image.Gray {
+		if sh == nil {
+			sh = sharpen(stretched())
+		}
+		return sh
+	}
+	blurred := func() *image.Gray {
+		if bl == nil {
+			bl = blur(stretched())
+		}
+		return bl
+	}
+	// smallSharp is the sharpened image at most 1024 px on its longer
+	// side, for the costlier rotated attempts.
+	smallSharp := func() *image.Gray {
 		if small == nil {
-			small = stretched()
+			small = sharpened()
 			if max(small.Rect.Dx(), small.Rect.Dy()) > 1024 {
 				small = resize(small, 1024)
 			}
 		}
 		return small
-	}
-	blurSt := func() *image.Gray {
-		if blurred == nil {
-			blurred = blur(stretched())
-		}
-		return blurred
 	}
 	long := max(base.Rect.Dx(), base.Rect.Dy())
 	type rung struct {
@@ -152,22 +159,25 @@ func ladder(base *image.Gray) (*scanResult, error) {
 		global bool // GlobalHistogramBinarizer instead of HybridBinarizer
 	}
 	rungs := []rung{
-		{func() *image.Gray { return base }, false},
+		{func() *image.Gray { return base }, false}, // clean renders and scans
 		{func() *image.Gray { return base }, true},
-		{stretched, false},
-		{blurSt, false},
-		{blurSt, true},
+		{stretched, false}, // low contrast, grey cast
+		{sharpened, false}, // focus blur, JPEG smoothing
+		{blurred, false},   // sensor noise, JPEG blocking, halftone
+		{blurred, true},
+		{sharpened, true},
 	}
 	switch {
-	case long > 1024:
-		rungs = append(rungs, rung{smallSt, false}, rung{func() *image.Gray { return resize(blurSt(), 640) }, false})
-	case long < 600:
-		rungs = append(rungs, rung{func() *image.Gray { return resize(stretched(), 2*long) }, false})
+	case long > 1024: // modules may be large: a smaller image evens them out
+		rungs = append(rungs, rung{func() *image.Gray { return resize(blurred(), 1024) }, false})
+	case long < 600: // modules may be 1-2 px: give the binarizer room
+		rungs = append(rungs, rung{func() *image.Gray { return resize(sharpened(), 2*long) }, false})
 	}
+	// Small tilts; the detector handles 90° steps itself.
 	for _, deg := range []float64{6, -6, 12, -12} {
-		rungs = append(rungs, rung{func() *image.Gray { return rotate(smallSt(), deg) }, false})
+		rungs = append(rungs, rung{func() *image.Gray { return rotate(smallSharp(), deg) }, false})
 	}
-	rungs = append(rungs, rung{func() *image.Gray { return invert(stretched()) }, false})
+	rungs = append(rungs, rung{func() *image.Gray { return invert(stretched()) }, false}) // light on dark
 
 	var last error
 	for i, r := range rungs {

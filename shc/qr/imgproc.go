@@ -182,6 +182,19 @@ func blur(g *image.Gray) *image.Gray {
 	return out
 }
 
+// sharpen is an unsharp mask (amount 1, radius ~1.4 px): it restores the
+// module edges that focus blur and JPEG smoothing wash out, which otherwise
+// make the detector misjudge the module size from the finder patterns.
+func sharpen(g *image.Gray) *image.Gray {
+	soft := blur(blur(g))
+	out := newGray(g.Rect.Dx(), g.Rect.Dy())
+	for i, v := range g.Pix {
+		x := 2*int(v) - int(soft.Pix[i])
+		out.Pix[i] = uint8(min(255, max(0, x)))
+	}
+	return out
+}
+
 // rotate turns g by deg degrees (counter-clockwise on screen) about its
 // centre onto a canvas large enough to hold all of it, filling with white.
 func rotate(g *image.Gray, deg float64) *image.Gray {

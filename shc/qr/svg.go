@@ -75,6 +75,7 @@ type pt struct{ x, y float64 }
 
 type svgRaster struct {
 	minX, minY, scale float64
+	vbW, vbH          float64 // viewBox size, for percentages
 	canvas            *image.Gray
 	z                 *vector.Rasterizer
 	mask              *image.Alpha
@@ -146,7 +147,7 @@ func rasterizeSVG(data []byte) (*image.Gray, error) {
 					return nil, err
 				}
 			case "rect":
-				subs, err := rectPath(t)
+				subs, err := r.rectPath(t)
 				if err != nil {
 					return nil, err
 				}
@@ -242,7 +243,7 @@ func newSVGRaster(t xml.StartElement) (*svgRaster, error) {
 	}
 	z := vector.NewRasterizer(pw, ph)
 	z.DrawOp = draw.Src
-	return &svgRaster{minX: minX, minY: minY, scale: scale, canvas: canvas, z: z, points: svgMaxPoints,
+	return &svgRaster{minX: minX, minY: minY, vbW: w, vbH: h, scale: scale, canvas: canvas, z: z, points: svgMaxPoints,
 		mask: image.NewAlpha(image.Rect(0, 0, pw, ph))}, nil
 }
 
@@ -336,23 +337,31 @@ type subpath struct {
 	closed bool
 }
 
-func rectPath(t xml.StartElement) ([]subpath, error) {
-	get := func(name string, def float64) (float64, error) {
+// rectPath turns a <rect> into a closed subpath; percentages are of the
+// viewBox width (x, width) or height (y, height). Rounded corners (rx, ry)
+// are ignored.
+func (r *svgRaster) rectPath(t xml.StartElement) ([]subpath, error) {
+	get := func(name string, ref float64) (float64, error) {
 		s := strings.TrimSpace(attr(t, name))
 		if s == "" {
-			return def, nil
+			return 0, nil
 		}
-		s = strings.TrimSuffix(s, "px")
+		scale := 1.0
+		if p, ok := strings.CutSuffix(s, "%"); ok {
+			s, scale = p, ref/100
+		} else {
+			s = strings.TrimSuffix(s, "px")
+		}
 		v, err := strconv.ParseFloat(s, 64)
 		if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, svgErr("bad rect %s %q", name, s)
+			return 0, svgErr("bad rect %s %q", name, attr(t, name))
 		}
-		return v, nil
+		return v * scale, nil
 	}
-	x, err1 := get("x", 0)
-	y, err2 := get("y", 0)
-	w, err3 := get("width", 0)
-	h, err4 := get("height", 0)
+	x, err1 := get("x", r.vbW)
+	y, err2 := get("y", r.vbH)
+	w, err3 := get("width", r.vbW)
+	h, err4 := get("height", r.vbH)
 	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		return nil, err
 	}
