@@ -1,0 +1,35 @@
+package shlqr
+
+import (
+	"fmt"
+
+	"github.com/healthcards/healthcards/shl"
+	qrcode "github.com/skip2/go-qrcode"
+)
+
+// Image size bounds, in pixels.
+const (
+	MinSize     = 64
+	MaxSize     = 4096
+	DefaultSize = 512
+)
+
+// PNG renders uri (a shlink, bare or behind a viewer URL) as a PNG QR code of
+// size×size pixels (0 means DefaultSize) at error correction level M
+// (SHL-21), in byte mode. uri must parse with shl.Parse.
+func PNG(uri string, size int) ([]byte, error) {
+	if size == 0 {
+		size = DefaultSize
+	}
+	if size < MinSize || size > MaxSize {
+		return nil, &shl.Error{Code: shl.CodeInvalidArgument, Msg: fmt.Sprintf("size must be within [%d, %d]", MinSize, MaxSize), RemainingAttempts: -1}
+	}
+	if _, err := shl.Parse(uri); err != nil {
+		return nil, err
+	}
+	q, err := qrcode.New(uri, qrcode.Medium)
+	if err != nil {
+		return nil, &shl.Error{Code: shl.CodeTooLarge, Msg: "link does not fit in a QR code at level M", RemainingAttempts: -1, Err: err}
+	}
+	return q.PNG(size)
+}
