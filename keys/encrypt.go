@@ -47,10 +47,15 @@ func encryptKeyFile(plain, passphrase []byte) ([]byte, error) {
 	return []byte(s), nil
 }
 
-// isCompactJWE reports whether data looks like a compact JWE (five
-// base64url parts) rather than JSON.
+// isCompactJWE reports whether data looks like a compact JWE: five
+// base64url parts, rather than JSON.
 func isCompactJWE(data []byte) bool {
-	return len(data) > 0 && data[0] != '{' && bytes.Count(data, []byte{'.'}) == 4
+	for _, c := range data {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return bytes.Count(data, []byte{'.'}) == 4
 }
 
 // decryptKeyFile opens a key file written by encryptKeyFile. Only

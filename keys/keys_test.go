@@ -313,6 +313,7 @@ func TestLoadPrivate_Rejects(t *testing.T) {
 		{"keys not array", []byte(`{"keys":{}}`), "", ErrMalformed},
 		{"too large", append([]byte(`{"keys":[`), bytes.Repeat([]byte(" "), MaxJWKSBytes)...), "", ErrTooLarge},
 		{"JWE-looking but garbage", []byte("a.b.c.d.e"), "", ErrPassphraseRequired},
+		{"JSON array with dots", []byte(`["a.b.c.d.e"]`), "", ErrMalformed},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -569,4 +570,16 @@ func TestParseJWKS_Bounds(t *testing.T) {
 	many := `{"keys":[` + strings.Repeat(`{},`, MaxJWKSKeys) + `{}]}`
 	_, err = ParseJWKS([]byte(many))
 	wantCode(t, err, ErrTooLarge)
+}
+
+func TestThumbprint_RejectsNonP256(t *testing.T) {
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pub := range []*ecdsa.PublicKey{nil, &p384.PublicKey} {
+		if kid, err := Thumbprint(pub); err == nil || kid != "" {
+			t.Fatalf("Thumbprint accepted a non-P-256 key: %q", kid)
+		}
+	}
 }
