@@ -1,0 +1,63 @@
+// Package server is the HTTP service over the SMART Health Cards verifier
+// library (package verifier), built on echo v5: the API for apps, the
+// scanning page for venues (package verifier/web, embedded), health,
+// readiness and Prometheus metrics. Command shc-verifier is a thin main over
+// Main.
+//
+// # Routes
+//
+//   - POST /v1/verify: card input as JSON {"input": "..."} (compact JWS,
+//     shc:/ text with legacy chunks in any order, .smart-health-card file
+//     contents, FHIR Parameters), as a raw application/smart-health-card,
+//     text/plain, image/png or image/jpeg body, or as a multipart upload
+//     (part "image" or "file", else "input"). The answer holds the worst
+//     verdict, a plain-words message, and per card the library's Result
+//     (verdict, checks, errors, summary) with plain-words reasons. The FHIR
+//     bundle is included only with ?include=bundle.
+//   - GET /healthz (liveness), GET /readyz (trust sources loaded and not
+//     stale), GET /metrics (Prometheus text format), GET /openapi.json.
+//   - GET / and /static/*: the scanning page.
+//
+// Errors are RFC 7807 problem documents (application/problem+json) with a
+// stable "code" member and a "title" in plain words.
+//
+// # Trust and defaults
+//
+// Trust sources (--trust FILE|URL: a VCI-style directory snapshot or a
+// vci-issuers.json trust list) are loaded by Trust, which hands them to the
+// library as in-memory sources, reloads them every --refresh and reports
+// staleness for /readyz. With no trust source at all the service still
+// starts, with a loud warning: it checks cards from any issuer
+// (verifier.WithoutIssuerTrustUnsafe) and can then say "issuer not trusted"
+// at best, never "verified". The VCI directory is not embedded and not
+// fetched by default: it is not reachable offline and trusting it is the
+// operator's decision.
+//
+// # Security considerations
+//
+//   - Nothing is stored: cards are verified in memory and forgotten. Logs
+//     hold verdicts, codes, sizes and timings only; never names, birth
+//     dates, bundles, issuer claims, raw input, client addresses or
+//     request URLs with queries. Panics and internal errors are logged by
+//     type, not value.
+//   - Every input is bounded: request bodies (MaxBodyBytes, 413), multipart
+//     parts (8), verification time (VerifyTimeout), concurrent
+//     verifications (MaxConcurrent), and the per-client-IP rate (429 with
+//     Retry-After). The library bounds JWS, payload, QR and image sizes.
+//   - The client IP for rate limiting is the direct peer unless
+//     --trusted-proxy names the proxies whose X-Forwarded-For is believed.
+//   - Every response carries a strict Content-Security-Policy (scripts,
+//     styles, images and fetches from this origin only; no inline script;
+//     no framing), nosniff, no-referrer and a Permissions-Policy that
+//     allows the camera for this origin only. API answers are no-store.
+//   - Browsers may call the API cross-origin only from --cors-origin
+//     origins, without credentials.
+//   - Trust directories and lists given by URL are fetched through
+//     internal/safefetch (https only, public addresses only, size caps and
+//     timeouts). Issuer key sets are fetched by the library only for
+//     trusted issuers, except in the no-trust-source default, where an
+//     attacker-chosen issuer URL is fetched (still through the guarded
+//     client): configure trust sources in production.
+//   - Phones open the camera only on HTTPS pages (or localhost): serve with
+//     --tls-cert/--tls-key or behind a TLS-terminating proxy.
+package server

@@ -1,0 +1,166 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+)
+
+// Main runs the shc-verifier command with args (without the program name)
+// until ctx is done, and returns the process exit code.
+func Main(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
+	o, err := ParseOptions(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "shc-verifier: error: %v\nshc-verifier: hint: run shc-verifier --help\n", err)
+		return 2
+	}
+	log := o.NewLogger(stderr)
+	if err := Run(ctx, o, log, nil); err != nil {
+		log.Error("shc-verifier stopped", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// Run builds the trust sources, the verifier and the server from o and
+// serves until ctx is done. onListen, when not nil, is called with the
+// bound address once the listener is open.
+func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Addr)) error {
+	vopts, cert, err := o.verifierOptions()
+	if err != nil {
+		return err
+	}
+	if o.anyIssuer() {
+		log.Warn("NO ISSUER TRUST SOURCE CONFIGURED: cards from any issuer are checked (signature, dates, revocation) " +
+			"but can never be shown as verified, only as \"issuer not trusted\". Give --trust, --trusted-issuer or --keys for green verdicts.")
+	}
+	metrics := NewMetrics()
+	trust, err := NewTrust(ctx, TrustConfig{
+		Sources:         o.Trust,
+		DirectoryCert:   cert,
+		RefreshInterval: o.Refresh,
+		MaxAge:          o.MaxAge,
+		Options:         vopts,
+		Logger:          log,
+		Metrics:         metrics,
+	})
+	if err != nil {
+		return err
+	}
+	cfg := Config{
+		Verifier:      trust,
+		Ready:         trust.Ready,
+		Logger:        log,
+		Metrics:       metrics,
+		MaxBodyBytes:  o.MaxBody,
+		RateLimit:     o.RateLimit,
+		RateBurst:     o.RateBurst,
+		CORSOrigins:   o.CORSOrigins,
+		VerifyTimeout: o.VerifyTimeout,
+		TLS:           o.TLSCert != "",
+	}
+	if len(o.TrustedProxies) > 0 {
+		var opts []echo.TrustOption
+		for _, c := range o.TrustedProxies {
+			_, n, _ := net.ParseCIDR(c)
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		cfg.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		return err
+	}
+	metrics.AddGauge("shc_verifier_ready", "1 when the trust sources are loaded and fresh.", func() float64 {
+		if trust.Ready() == nil {
+			return 1
+		}
+		return 0
+	})
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go trust.Run(runCtx)
+
+	scheme := "http"
+	if o.TLSCert != "" {
+		scheme = "https"
+	}
+	sc := echo.StartConfig{
+		Address:         o.Listen,
+		HideBanner:      true,
+		HidePort:        true,
+		GracefulTimeout: 10 * time.Second,
+		ListenerAddrFunc: func(addr net.Addr) {
+			base := scheme + "://" + displayAddr(addr)
+			log.Info("shc-verifier listening",
+				"page", base+"/",
+				"api", base+"/v1/verify",
+				"health", base+"/healthz",
+				"ready", base+"/readyz",
+				"metrics", base+"/metrics",
+				"openapi", base+"/openapi.json",
+				"trust_sources", len(o.Trust), "offline", o.Offline, "any_issuer", o.anyIssuer(),
+				"revocation", o.Revocation)
+			if scheme == "http" && !isLoopback(addr) {
+				log.Warn("serving plain HTTP on a non-loopback address: phone browsers open the camera only over HTTPS; use --tls-cert/--tls-key")
+			}
+			if onListen != nil {
+				onListen(addr)
+			}
+		},
+		BeforeServeFunc: func(s *http.Server) error {
+			s.ReadHeaderTimeout = 10 * time.Second
+			s.ReadTimeout = o.VerifyTimeout + 10*time.Second
+			s.WriteTimeout = o.VerifyTimeout + 10*time.Second
+			s.IdleTimeout = 120 * time.Second
+			s.MaxHeaderBytes = 64 << 10
+			s.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+			return nil
+		},
+	}
+	if o.TLSCert != "" {
+		err = sc.StartTLS(runCtx, srv.Handler(), o.TLSCert, o.TLSKey)
+	} else {
+		err = sc.Start(runCtx, srv.Handler())
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func displayAddr(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	return host + ":" + port
+}
+
+func isLoopback(addr net.Addr) bool {
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

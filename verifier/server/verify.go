@@ -1,0 +1,366 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/healthcards/healthcards/shc"
+	"github.com/healthcards/healthcards/verifier"
+)
+
+// ResponseMediaType versions the JSON body of a successful POST /v1/verify.
+const ResponseMediaType = "application/vnd.healthcards.verify-response.v1+json"
+
+// VerifyRequest is the JSON body of POST /v1/verify.
+type VerifyRequest struct {
+	// Input is any card form: a compact JWS, shc:/ text (legacy chunks
+	// separated by white space, in any order), the contents of a
+	// .smart-health-card file or a FHIR Parameters response.
+	Input string `json:"input"`
+}
+
+// VerifyResponse is the answer to POST /v1/verify: the overall verdict (the
+// worst of the cards), a sentence in plain words, and one entry per card.
+type VerifyResponse struct {
+	MediaType string           `json:"mediaType"`
+	Verdict   verifier.Verdict `json:"verdict"`
+	Message   string           `json:"message"`
+	Cards     []CardResult     `json:"cards"`
+}
+
+// CardResult is the library's Result for one card (its fields are inlined)
+// plus plain-words text for people. fhirBundle is present only when the
+// caller asked for it with ?include=bundle.
+type CardResult struct {
+	*verifier.Result
+	// Message says in plain words what the verdict means.
+	Message string `json:"message"`
+	// Reasons lists why the card did not verify, with stable codes.
+	Reasons []Reason `json:"reasons,omitempty"`
+	// IssuedAt and ExpiresAt are nbf and exp as RFC 3339 times (UTC).
+	IssuedAt  string `json:"issuedAt,omitempty"`
+	ExpiresAt string `json:"expiresAt,omitempty"`
+}
+
+// Reason is one failure: a stable code and a sentence in plain words.
+type Reason struct {
+	Code    verifier.Code `json:"code"`
+	Message string        `json:"message"`
+}
+
+// errNotReady is returned by a CardVerifier that cannot verify yet (its
+// trust sources are not loaded); the server answers 503.
+var errNotReady = errors.New("trust sources not loaded yet")
+
+func (s *Server) handleVerify(c *echo.Context) error {
+	start := time.Now()
+	s.metrics.inFlight.Add(1)
+	defer s.metrics.inFlight.Add(-1)
+	defer func() { s.metrics.ObserveLatency(time.Since(start)) }()
+
+	req := c.Request()
+	input, p := s.readInput(c.Response(), req)
+	if p != nil {
+		return p
+	}
+	includeBundle := false
+	for _, v := range strings.Split(c.QueryParam("include"), ",") {
+		if strings.TrimSpace(v) == "bundle" {
+			includeBundle = true
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(req.Context(), s.cfg.VerifyTimeout)
+	defer cancel()
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return newProblem(http.StatusServiceUnavailable, CodeTimeout, "too many verifications in progress")
+	}
+	results, err := s.cfg.Verifier.Verify(ctx, input)
+	<-s.sem
+	if err != nil {
+		return s.verifyFailed(ctx, err, len(input), start)
+	}
+
+	resp := VerifyResponse{MediaType: ResponseMediaType, Verdict: verifier.VerdictVerified, Cards: make([]CardResult, 0, len(results))}
+	verdicts := make([]string, 0, len(results))
+	codes := make([]string, 0, len(results))
+	kind := ""
+	for _, r := range results {
+		if r == nil {
+			continue
+		}
+		cr := toCardResult(r, includeBundle)
+		resp.Cards = append(resp.Cards, cr)
+		if worse(r.Verdict, resp.Verdict) {
+			resp.Verdict = r.Verdict
+			resp.Message = cr.Message
+		}
+		code := ""
+		if len(cr.Reasons) > 0 {
+			code = string(cr.Reasons[0].Code)
+		}
+		s.metrics.ObserveVerification(string(r.Verdict), code)
+		s.observeFetchFailures(r)
+		verdicts = append(verdicts, string(r.Verdict))
+		codes = append(codes, code)
+		kind = r.InputKind
+	}
+	if len(resp.Cards) == 0 {
+		return s.verifyFailed(ctx, &verifier.Error{Code: verifier.CodeMalformedInput, Step: verifier.StepDecode}, len(input), start)
+	}
+	if resp.Message == "" {
+		resp.Message = resp.Cards[0].Message
+	}
+	// Only verdicts, codes and sizes are logged: never names, birth dates,
+	// bundles, issuer claims or the input.
+	s.log.LogAttrs(ctx, levelInfo, "verification",
+		attrStrings("verdicts", verdicts), attrStrings("codes", codes),
+		intAttr("cards", len(resp.Cards)), strAttr("input_kind", kind),
+		intAttr("input_bytes", len(input)), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
+	return writeJSON(c.Response(), http.StatusOK, resp)
+}
+
+// verifyFailed answers an input that held no card (or a timeout).
+func (s *Server) verifyFailed(ctx context.Context, err error, n int, start time.Time) error {
+	if errors.Is(err, errNotReady) {
+		return newProblem(http.StatusServiceUnavailable, CodeNotReady, err.Error())
+	}
+	if ctx.Err() != nil {
+		s.metrics.ObserveVerification(string(verifier.VerdictInvalid), string(CodeTimeout))
+		return newProblem(http.StatusGatewayTimeout, CodeTimeout, "verification did not finish in time")
+	}
+	code := verifier.CodeOf(err)
+	if code == "" {
+		code = verifier.CodeMalformedInput
+	}
+	s.metrics.ObserveVerification(string(verifier.VerdictInvalid), string(code))
+	s.log.LogAttrs(ctx, levelInfo, "no card in input", strAttr("code", string(code)),
+		intAttr("input_bytes", n), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
+	status := http.StatusUnprocessableEntity
+	if code == verifier.CodeConfig {
+		status = http.StatusInternalServerError
+	}
+	// The detail is the library's message for the failed step; format
+	// errors describe structure, never claim values.
+	return newProblem(status, code, "no verifiable card in the input ("+string(code)+")")
+}
+
+// observeFetchFailures counts the fetch failures a result reports.
+func (s *Server) observeFetchFailures(r *verifier.Result) {
+	for _, e := range r.Errors {
+		switch e.Code {
+		case verifier.CodeIssuerUnreachable:
+			s.metrics.ObserveFetch("issuer", true)
+		case verifier.CodeRevocationUnavailable:
+			s.metrics.ObserveFetch("revocation", true)
+		}
+	}
+	for _, ch := range r.Checks {
+		if ch.Name == verifier.StepRevocation && ch.Status == verifier.CheckWarning {
+			s.metrics.ObserveFetch("revocation", true)
+		}
+	}
+}
+
+// worse reports whether verdict a is worse than b: invalid > issuer not
+// trusted > verified.
+func worse(a, b verifier.Verdict) bool { return rank(a) > rank(b) }
+
+func rank(v verifier.Verdict) int {
+	switch v {
+	case verifier.VerdictVerified:
+		return 0
+	case verifier.VerdictUntrusted:
+		return 1
+	}
+	return 2
+}
+
+func toCardResult(r *verifier.Result, includeBundle bool) CardResult {
+	rc := *r
+	if !includeBundle {
+		rc.FHIRBundle = nil
+	}
+	cr := CardResult{Result: &rc, Message: cardMessage(r)}
+	if r.Verdict != verifier.VerdictVerified {
+		seen := map[verifier.Code]bool{}
+		for _, e := range r.Errors {
+			if e.Code == "" || seen[e.Code] {
+				continue
+			}
+			seen[e.Code] = true
+			cr.Reasons = append(cr.Reasons, Reason{Code: e.Code, Message: plainReason(e.Code)})
+		}
+		if len(cr.Reasons) == 0 {
+			code := verifier.CodeOf(r.Err())
+			if code == "" && r.Verdict == verifier.VerdictUntrusted {
+				code = verifier.CodeUntrustedIssuer
+			}
+			if code != "" {
+				cr.Reasons = append(cr.Reasons, Reason{Code: code, Message: plainReason(code)})
+			}
+		}
+	}
+	if r.NotBefore != nil {
+		cr.IssuedAt = r.NotBefore.Time().UTC().Format(time.RFC3339)
+	}
+	if r.Expires != nil {
+		cr.ExpiresAt = r.Expires.Time().UTC().Format(time.RFC3339)
+	}
+	return cr
+}
+
+// readInput reads the card input from the request body in any accepted
+// form, within MaxBodyBytes.
+func (s *Server) readInput(w http.ResponseWriter, req *http.Request) ([]byte, *Problem) {
+	limit := s.cfg.MaxBodyBytes
+	if req.ContentLength > limit {
+		return nil, newProblem(http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
+			fmt.Sprintf("body of %d bytes exceeds the %d-byte limit", req.ContentLength, limit))
+	}
+	ct := req.Header.Get("Content-Type")
+	if ct == "" {
+		return nil, newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type is required")
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return nil, newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "unreadable Content-Type")
+	}
+	body := http.MaxBytesReader(w, req.Body, limit)
+	switch mt {
+	case "application/json":
+		raw, p := readAll(body, limit)
+		if p != nil {
+			return nil, p
+		}
+		var vr VerifyRequest
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&vr); err != nil {
+			return nil, newProblem(http.StatusBadRequest, CodeBadRequest, `body is not {"input": "<card>"}`)
+		}
+		if dec.More() {
+			return nil, newProblem(http.StatusBadRequest, CodeBadRequest, "trailing data after the JSON body")
+		}
+		if strings.TrimSpace(vr.Input) == "" {
+			return nil, newProblem(http.StatusBadRequest, CodeMissingInput, `"input" is empty`)
+		}
+		return []byte(vr.Input), nil
+	case shc.FileMediaType, "application/jose", "text/plain", "image/png", "image/jpeg":
+		raw, p := readAll(body, limit)
+		if p != nil {
+			return nil, p
+		}
+		if len(bytes.TrimSpace(raw)) == 0 {
+			return nil, newProblem(http.StatusBadRequest, CodeMissingInput, "empty body")
+		}
+		return raw, nil
+	case "multipart/form-data":
+		return readMultipart(body, params["boundary"], limit)
+	}
+	return nil, newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+		"Content-Type "+strconv.Quote(mt)+" is not accepted (use application/json, "+shc.FileMediaType+", text/plain, image/png, image/jpeg or multipart/form-data)")
+}
+
+// maxMultipartParts bounds the parts read from one upload.
+const maxMultipartParts = 8
+
+// readMultipart returns the first part named image or file (an image or a
+// .smart-health-card file), or else a part named input (card text).
+func readMultipart(body io.Reader, boundary string, limit int64) ([]byte, *Problem) {
+	if boundary == "" {
+		return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "multipart body without a boundary")
+	}
+	mr := multipart.NewReader(body, boundary)
+	var text []byte
+	for i := 0; ; i++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if isTooLarge(err) {
+				return nil, tooLarge(limit)
+			}
+			return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "malformed multipart body")
+		}
+		if i >= maxMultipartParts {
+			return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, fmt.Sprintf("more than %d parts", maxMultipartParts))
+		}
+		name := part.FormName()
+		if name != "image" && name != "file" && name != "input" {
+			_, _ = io.Copy(io.Discard, part)
+			continue
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			if isTooLarge(err) {
+				return nil, tooLarge(limit)
+			}
+			return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "malformed multipart body")
+		}
+		if name == "input" {
+			if text == nil {
+				text = data
+			}
+			continue
+		}
+		if len(bytes.TrimSpace(data)) == 0 {
+			return nil, newProblem(http.StatusBadRequest, CodeMissingInput, "the "+name+" part is empty")
+		}
+		return data, nil
+	}
+	if len(bytes.TrimSpace(text)) > 0 {
+		return text, nil
+	}
+	return nil, newProblem(http.StatusBadRequest, CodeMissingInput, `no "image", "file" or "input" part`)
+}
+
+func readAll(r io.Reader, limit int64) ([]byte, *Problem) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		if isTooLarge(err) {
+			return nil, tooLarge(limit)
+		}
+		return nil, newProblem(http.StatusBadRequest, CodeBadRequest, "could not read the request body")
+	}
+	return b, nil
+}
+
+func isTooLarge(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
+}
+
+func tooLarge(limit int64) *Problem {
+	return newProblem(http.StatusRequestEntityTooLarge, CodeBodyTooLarge, fmt.Sprintf("body exceeds the %d-byte limit", limit))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, err := w.Write(buf.Bytes())
+	return err
+}
