@@ -117,6 +117,20 @@ func ParseDocument(data []byte) (*Document, error) {
 	return &d, nil
 }
 
+// ParseDocumentFor parses data like ParseDocument and requires its id to be
+// did (ErrMismatch otherwise). Use it for documents fetched for a DID
+// elsewhere; Resolver.Resolve applies it to did:web documents.
+func ParseDocumentFor(did string, data []byte) (*Document, error) {
+	doc, err := ParseDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	if doc.ID != did {
+		return nil, newErr(CodeMismatch, fmt.Sprintf("document id %q is not %q", doc.ID, did), nil)
+	}
+	return doc, nil
+}
+
 // Keys returns the keys the DID controller uses to sign credentials: the
 // methods referenced by assertionMethod (by id or embedded) that are
 // JsonWebKey2020, controlled by the document's DID, named

@@ -151,3 +151,17 @@ func TestParseDocument_Rejects(t *testing.T) {
 		})
 	}
 }
+
+func TestParseDocumentFor(t *testing.T) {
+	b, err := json.Marshal(NewDocument("did:web:example.com", []keys.JWK{newJWK(t)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseDocumentFor("did:web:example.com", b); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ParseDocumentFor("did:web:example.org", b)
+	wantCode(t, err, ErrMismatch)
+	_, err = ParseDocumentFor("did:web:example.com", []byte("{"))
+	wantCode(t, err, ErrMalformedDocument)
+}

@@ -75,12 +75,5 @@ func (r *Resolver) resolveWeb(ctx context.Context, did string) (*Document, error
 	default:
 		return nil, newErr(CodeFetch, fmt.Sprintf("%s: HTTP %d", url, resp.StatusCode), nil)
 	}
-	doc, err := ParseDocument(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if doc.ID != did {
-		return nil, newErr(CodeMismatch, fmt.Sprintf("document at %s has id %q, want %q", url, doc.ID, did), nil)
-	}
-	return doc, nil
+	return ParseDocumentFor(did, resp.Body)
 }
