@@ -102,7 +102,7 @@ func TestEncodeSpecExamples_QR1_SIZE4(t *testing.T) {
 		{"hl7-ig/input/images/example-02-f-qr-code-numeric-value-0.txt", 21},
 	}
 	for _, tc := range cases {
-		t.Run(filepath.Base(tc.file), func(t *testing.T) {
+		t.Run(strings.Split(tc.file, "/")[0]+"/"+filepath.Base(tc.file), func(t *testing.T) {
 			text := readText(t, tc.file)
 			c, err := Encode(text)
 			if err != nil {
@@ -162,44 +162,56 @@ func TestSegmentParserSeesOtherSegmentations(t *testing.T) {
 	}
 }
 
-// QR-1/QR-3 across sizes: every length at every level either encodes with
-// exactly two segments (Encode's self-check) in the smallest version that
-// fits, or, for texts too short for skip2 to keep a numeric segment, fails
-// with CodeEncodeFailed instead of emitting a one-segment symbol.
+// QR-1/QR-3 across sizes: at every level, every JWS length from 1 to 40
+// and both sides of every version boundary up to version 22 either encode
+// with exactly two segments (Encode's self-check) in the smallest version
+// that fits, or, for texts too short for skip2 to keep a numeric segment,
+// fail with CodeEncodeFailed instead of emitting a one-segment symbol.
 func TestEncodeTwoSegmentsAllSizes_QR1_QR3(t *testing.T) {
 	for _, lv := range []Level{L, M, Q, H} {
-		max := MaxJWSLen(lv, len("shc:/"))
-		step := 3
-		if lv != L {
-			step = 11
-		}
-		for n := 1; n <= max; n += step {
-			text := qrTextFor(t, fakeJWS(n))
-			c, err := Encode(text, WithLevel(lv))
-			if n < 4 {
-				// Tiny texts: skip2 prefers one byte segment; we refuse.
-				if err == nil {
-					requireTwoSegmentsFromCode(t, c, text)
-				} else {
-					requireCode(t, err, CodeEncodeFailed)
+		t.Run(lv.String(), func(t *testing.T) {
+			t.Parallel()
+			lengths := map[int]bool{}
+			for n := 1; n <= 40; n++ {
+				lengths[n] = true
+			}
+			for n := 1; n <= MaxJWSLen(lv, 5); n++ {
+				if smallestVersion(5, 2*n, lv) != smallestVersion(5, 2*n+2, lv) {
+					lengths[n], lengths[n+1] = true, true // last fit, first of next version
 				}
-				continue
 			}
-			if err != nil {
-				t.Fatalf("level %s, JWS %d chars: %v", lv, n, err)
+			lengths[MaxJWSLen(lv, 5)] = true
+			for n := range lengths {
+				if n > MaxJWSLen(lv, 5) {
+					continue
+				}
+				text := qrTextFor(t, fakeJWS(n))
+				c, err := Encode(text, WithLevel(lv))
+				if n < 4 {
+					// Tiny texts: skip2 prefers one byte segment; we refuse.
+					if err == nil {
+						requireTwoSegmentsFromCode(t, c, text)
+					} else {
+						requireCode(t, err, CodeEncodeFailed)
+					}
+					continue
+				}
+				if err != nil {
+					t.Fatalf("JWS %d chars: %v", n, err)
+				}
+				want := smallestVersion(len("shc:/"), 2*n, lv)
+				if want < 10 && len(text) > 255 {
+					// skip2 limitation: its optimiser cannot size a byte
+					// segment over 255 characters with the 8-bit count of
+					// versions 1-9, so it moves on to version 10. Real SHC
+					// JWSs (hundreds of characters) never need a version <10.
+					want = 10
+				}
+				if c.Version() != want {
+					t.Fatalf("JWS %d chars: version %d, want smallest fitting %d", n, c.Version(), want)
+				}
 			}
-			want := smallestVersion(len("shc:/"), 2*n, lv)
-			if want < 10 && len(text) > 255 {
-				// skip2 limitation: its optimiser cannot size a byte
-				// segment over 255 characters with the 8-bit count of
-				// versions 1-9, so it moves on to version 10. Real SHC
-				// JWSs (hundreds of characters) never need a version <10.
-				want = 10
-			}
-			if c.Version() != want {
-				t.Fatalf("level %s, JWS %d chars: version %d, want smallest fitting %d", lv, n, c.Version(), want)
-			}
-		}
+		})
 	}
 }
 

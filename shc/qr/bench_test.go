@@ -1,0 +1,93 @@
+package qr
+
+import (
+	"io"
+	"testing"
+
+	"github.com/healthcards/healthcards/internal/testvectors"
+)
+
+func benchText(b *testing.B) string {
+	return readText(b, vciEx+"example-00-f-qr-code-numeric-value-0.txt")
+}
+
+// Encode example 00 (804-character JWS, version 18) and write a PNG at
+// 4 px per module.
+func BenchmarkEncodePNG(b *testing.B) {
+	text := benchText(b)
+	for b.Loop() {
+		c, err := Encode(text)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := c.PNG(io.Discard, 4); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Encode alone (skip2 symbol + mask selection + the read-back self-check).
+func BenchmarkEncode(b *testing.B) {
+	text := benchText(b)
+	for b.Loop() {
+		if _, err := Encode(text); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeCleanPNG(b *testing.B) {
+	text := benchText(b)
+	c, err := Encode(text)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := pngBytes(b, c, 4)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if got, err := DecodeBytes(data); err != nil || got != text {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodePhotoJPEG(b *testing.B) {
+	text := benchText(b)
+	c, err := Encode(text)
+	if err != nil {
+		b.Fatal(err)
+	}
+	data := photoLike(b, c)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if got, err := DecodeBytes(data); err != nil || got != text {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDecodeSVG(b *testing.B) {
+	data := testvectors.Read(b, vciEx+"example-00-g-qr-code-0.svg")
+	for b.Loop() {
+		if _, err := DecodeSVG(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The whole ladder on an image with no QR code: the bounded worst case.
+func BenchmarkDecodeNoQR(b *testing.B) {
+	c, err := Encode(benchText(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	img := toGray(c.mustImage(b, 4))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7919 % 251) // deterministic texture, no finder patterns
+	}
+	for b.Loop() {
+		if _, err := Decode(img); err == nil {
+			b.Fatal("decoded a QR from noise")
+		}
+	}
+}

@@ -1,0 +1,67 @@
+// Package qr turns SMART Health Card QR text into QR code images and reads
+// it back from images. It is kept apart from package shc so that programs
+// that only check JWS text do not link image code.
+//
+// Encoding: shc.EncodeQRText (or shc.EncodeQRChunks for legacy chunks)
+// gives the text; Encode builds the symbol; Code.PNG and Code.SVG render it.
+//
+//	text, _ := shc.EncodeQRText(jws)
+//	code, err := qr.Encode(text) // error-correction level L by default
+//	if err != nil { ... }        // shc.CodeQRTooLarge above version 22
+//	err = code.PNG(w, 4)         // 4 px per module, 4-module quiet zone
+//
+// Decoding: Decode, DecodeBytes (PNG or JPEG) and DecodeSVG return the raw
+// QR text ("shc:/..."); pass it to shc.DecodeQRText.
+//
+// # Segments (QR-1, QR-3)
+//
+// Every symbol Encode returns holds exactly two segments: a byte-mode
+// segment with "shc:/" (or "shc:/C/N/") and a numeric-mode segment with all
+// the digits. The QR library, github.com/skip2/go-qrcode, chooses segments
+// itself and has no API to force them. Its optimiser does produce exactly
+// byte(prefix) + numeric(digits) for SMART Health Card text of four or more
+// JWS characters, but rather than trust that, Encode reads every symbol it
+// builds back with an independent decoder (gozxing), lists the segments
+// from the data codewords and fails with CodeEncodeFailed unless they are
+// exactly those two and the text, version and level match.
+//
+// Encode picks the smallest version that fits, up to MaxVersion (22, about
+// 40 mm printed: SIZE-1). The largest JWS that fits is 1195 characters at
+// level L, 927 at M, 670 at Q and 519 at H (SIZE-3; MaxJWSLen computes it
+// from the version 22 capacity). One skip2 quirk: it cannot use versions
+// 1-9 for texts over 255 characters (JWSs of about 126-265 characters) and
+// picks version 10 for them; real health cards are longer than that.
+//
+// # Security considerations
+//
+// Images come from untrusted sources (uploads, cameras), so every decoder
+// entry point is bounded:
+//
+//   - DecodeBytes refuses more than MaxImageBytes (20 MiB) of data, and
+//     reads the PNG/JPEG header first, refusing more than MaxImagePixels
+//     (40 megapixels) before any pixel is decoded. Only PNG and JPEG are
+//     accepted, whatever other image decoders the program registers.
+//   - Decode refuses images over MaxImagePixels and works on a grayscale
+//     copy at most 2048 pixels on its longer side.
+//   - The retry ladder (binarizers, contrast stretch, sharpening, blur,
+//     rescaling, ±6° and ±12° rotation, inversion) has a fixed number of
+//     attempts, so an image without a QR code costs a bounded amount of
+//     work; there is no unbounded search.
+//   - DecodeSVG accepts at most MaxSVGBytes (1 MiB), rasterizes onto a
+//     canvas of at most 600 pixels per side, caps path vertices, colour
+//     changes and nesting depth, and understands only straight-line paths
+//     and rectangles; transforms, curves, nested <svg> and external
+//     references are refused or ignored, never fetched. encoding/xml does
+//     not expand custom entities.
+//   - The third-party decoder is not hardened against hostile input; a
+//     panic inside it is recovered and counts as a failed attempt.
+//
+// Peak memory for DecodeBytes is dominated by the decoded image (up to
+// 40 megapixels at 4 or 8 bytes per pixel); callers that accept uploads on
+// a server should cap concurrency or lower the size they accept upstream.
+// Decoded text is checked with shc.ParseQRText but not otherwise trusted:
+// verification happens in the caller.
+//
+// Errors are *shc.Error values: use shc.CodeOf or errors.Is with the
+// sentinels (shc.ErrQRTooLarge, shc.ErrMalformedQR, ErrNoQRFound, ...).
+package qr
