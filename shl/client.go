@@ -193,7 +193,11 @@ func (c *Client) readFiles(ctx context.Context, key []byte, m *Manifest, fetched
 			if err != nil {
 				return nil, false, wrapErr(CodeFetchFailed, err, "fetching files[%d]", i)
 			}
-			if resp.StatusCode != http.StatusOK {
+			switch resp.StatusCode {
+			case http.StatusOK:
+			case http.StatusNotFound: // revoked, expired or locked meanwhile
+				return nil, false, newErr(CodeLinkNotFound, "files[%d]: location answered 404", i)
+			default:
 				return nil, false, newErr(CodeFetchFailed, "files[%d]: location answered %d", i, resp.StatusCode)
 			}
 			jwe = string(resp.Body)
