@@ -1,0 +1,152 @@
+package issuer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Code is a stable, machine-readable error code of this package. Codes
+// appear in OperationOutcome documents and never change meaning.
+type Code string
+
+// Error codes.
+const (
+	CodeInvalidBundle     Code = "invalid_bundle"        // not a FHIR R4 Bundle we accept (structure, types)
+	CodeMissingPatient    Code = "missing_patient"       // no Patient, several, or a Patient without id
+	CodeUnresolvedRef     Code = "unresolved_reference"  // a Reference names no entry of the bundle
+	CodeUnsupportedType   Code = "unsupported_resource"  // a resource type the issuer does not issue
+	CodeTooLarge          Code = "too_large"             // input over a size or count bound
+	CodeCardTooLargeForQR Code = "card_too_large_for_qr" // signed card exceeds one V22 QR at the chosen level
+	CodeNoContent         Code = "no_clinical_content"   // nothing to put on a card
+	CodeInvalidParameters Code = "invalid_parameters"    // $health-cards-issue Parameters malformed (OP-4)
+	CodeNotFound          Code = "not_found"             // patient, card or key unknown
+	CodeInvalidRevocation Code = "invalid_revocation"    // revocation request malformed
+	CodeNoSigningKey      Code = "no_signing_key"        // the key ring has no active key
+	CodeUpstream          Code = "upstream_error"        // the upstream FHIR server failed
+	CodeInternal          Code = "internal_error"        // store or signing failure
+)
+
+// Error is the error type of this package.
+type Error struct {
+	Code Code
+	Msg  string // human-readable; never PHI beyond what the caller sent, never key material
+	Err  error
+}
+
+func (e *Error) Error() string {
+	s := "issuer: " + string(e.Code)
+	if e.Msg != "" {
+		s += ": " + e.Msg
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is matches any *Error with the same Code as a sentinel.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Msg == "" && t.Err == nil && t.Code == e.Code
+}
+
+// Sentinels for errors.Is.
+var (
+	ErrInvalidBundle     = &Error{Code: CodeInvalidBundle}
+	ErrMissingPatient    = &Error{Code: CodeMissingPatient}
+	ErrUnresolvedRef     = &Error{Code: CodeUnresolvedRef}
+	ErrUnsupportedType   = &Error{Code: CodeUnsupportedType}
+	ErrTooLarge          = &Error{Code: CodeTooLarge}
+	ErrCardTooLargeForQR = &Error{Code: CodeCardTooLargeForQR}
+	ErrNoContent         = &Error{Code: CodeNoContent}
+	ErrInvalidParameters = &Error{Code: CodeInvalidParameters}
+	ErrNotFound          = &Error{Code: CodeNotFound}
+	ErrInvalidRevocation = &Error{Code: CodeInvalidRevocation}
+	ErrNoSigningKey      = &Error{Code: CodeNoSigningKey}
+	ErrUpstream          = &Error{Code: CodeUpstream}
+	ErrInternal          = &Error{Code: CodeInternal}
+)
+
+// CodeOf returns the Code of the first *Error in err's chain, or "".
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func errf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
+
+func wrapErr(code Code, msg string, err error) *Error {
+	return &Error{Code: code, Msg: msg, Err: err}
+}
+
+// OperationOutcome is a minimal FHIR R4 OperationOutcome for error replies.
+type OperationOutcome struct {
+	ResourceType string         `json:"resourceType"`
+	Issue        []OutcomeIssue `json:"issue"`
+}
+
+// OutcomeIssue is one OperationOutcome.issue.
+type OutcomeIssue struct {
+	Severity    string          `json:"severity"`
+	Code        string          `json:"code"`
+	Details     *OutcomeDetails `json:"details,omitempty"`
+	Diagnostics string          `json:"diagnostics,omitempty"`
+	Expression  []string        `json:"expression,omitempty"`
+}
+
+// OutcomeDetails carries the stable error code as a Coding.
+type OutcomeDetails struct {
+	Coding []OutcomeCoding `json:"coding,omitempty"`
+	Text   string          `json:"text,omitempty"`
+}
+
+// OutcomeCoding is a FHIR Coding.
+type OutcomeCoding struct {
+	System string `json:"system"`
+	Code   string `json:"code"`
+}
+
+// ErrorCodeSystem is the Coding.system of the codes in OperationOutcomes.
+const ErrorCodeSystem = "urn:healthcards:issuer:error"
+
+// Outcome turns err into an OperationOutcome. Only *Error messages are
+// shown; any other error becomes a generic internal error, so store or
+// network details never reach the client.
+func Outcome(err error) OperationOutcome {
+	code, msg, issueType := CodeInternal, "internal error", "exception"
+	var e *Error
+	if errors.As(err, &e) && e.Code != CodeInternal {
+		code, msg = e.Code, e.Msg
+		if msg == "" {
+			msg = string(e.Code)
+		}
+		switch e.Code {
+		case CodeNotFound:
+			issueType = "not-found"
+		case CodeTooLarge, CodeCardTooLargeForQR:
+			issueType = "too-costly"
+		case CodeUpstream, CodeNoSigningKey:
+			issueType = "transient"
+		default:
+			issueType = "invalid"
+		}
+	}
+	return OperationOutcome{ResourceType: "OperationOutcome", Issue: []OutcomeIssue{{
+		Severity: "error", Code: issueType,
+		Details: &OutcomeDetails{Coding: []OutcomeCoding{{System: ErrorCodeSystem, Code: string(code)}}, Text: msg},
+	}}}
+}
+
+// MarshalOutcome is json.Marshal(Outcome(err)).
+func MarshalOutcome(err error) []byte {
+	b, _ := json.Marshal(Outcome(err))
+	return b
+}
