@@ -608,3 +608,38 @@ func TestPasscodeHash(t *testing.T) {
 		}
 	}
 }
+
+// The handler also works behind http.StripPrefix (mounted under a prefix).
+func TestHost_MountedWithStripPrefix(t *testing.T) {
+	h, err := NewHost(HostConfig{BaseURL: "https://issuer.example/api/shl", Store: NewMemoryStore()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := h.CreateLink(context.Background(), []FileContent{{ContentType: ContentTypeFHIR, Data: []byte(`{"a":1}`)}}, LinkOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/api/shl/", http.StripPrefix("/api/shl", h))
+	for _, target := range []string{link.Payload.URL, "/api/shl/" + link.ID} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(`{"recipient":"r"}`))
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		mux.ServeHTTP(rec, req)
+		if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-store" {
+			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
+		}
+		m, err := ParseManifest(rec.Body.Bytes())
+		if err != nil || len(m.Files) != 1 || m.Files[0].Embedded == "" {
+			t.Fatalf("%v %+v", err, m)
+		}
+	}
+	// And unstripped, mounted at the base path directly.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest(http.MethodPost, link.Payload.URL, strings.NewReader(`{"recipient":"r"}`))
+	req.Header.Set("Content-Type", "application/json")
+	h.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("unstripped: %d", rec.Code)
+	}
+}
