@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -228,7 +229,7 @@ func (h *Host) CreateLink(ctx context.Context, files []FileContent, opts LinkOpt
 		}
 	}
 	if err := h.store.Create(ctx, l); err != nil {
-		return nil, wrapErr(CodeInvalidArgument, err, "storing link")
+		return nil, fmt.Errorf("shl: storing link: %w", err)
 	}
 	return &Link{ID: id, Payload: p}, nil
 }

@@ -54,7 +54,6 @@ type PayloadOption func(*payloadOptions) error
 
 type payloadOptions struct {
 	key   []byte
-	rand  io.Reader
 	flags string
 	exp   int64
 	label string
@@ -112,7 +111,7 @@ func WithLabel(label string) PayloadOption {
 // (SHL-1). url must be an absolute https URL of at most 128 characters
 // (SHL-4); its entropy is the caller's job (Host uses 256 random bits).
 func NewPayload(u string, opts ...PayloadOption) (*Payload, error) {
-	o := payloadOptions{rand: rand.Reader}
+	var o payloadOptions
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -123,7 +122,7 @@ func NewPayload(u string, opts ...PayloadOption) (*Payload, error) {
 	}
 	if o.key == nil {
 		o.key = make([]byte, KeySize)
-		if _, err := io.ReadFull(o.rand, o.key); err != nil {
+		if _, err := rand.Read(o.key); err != nil {
 			return nil, wrapErr(CodeInvalidArgument, err, "reading random key")
 		}
 	}
