@@ -4,15 +4,24 @@
 // PostgreSQL (for several replicas, package store/postgres).
 //
 // What is stored: the clinical data that labs send (per patient), the cards
-// issued, revocations with their counters, API tokens (hashed), SMART Health
-// Links, and an audit log. Keys are not stored here: they live in the key
-// ring (package keys) or an HSM.
+// issued, revocations with their counters, API tokens (hashed) and an audit
+// log. Keys are not stored here: they live in the key ring (package keys) or
+// an HSM. SMART Health Links have their own store contract (package shl).
 //
 // # Durability
 //
 // Every method that changes state has committed durably when it returns nil:
 // an acknowledged revocation survives a crash (SQLite: WAL with
 // synchronous=FULL; PostgreSQL: a committed transaction).
+//
+// # Conventions shared by all implementations
+//
+//   - Times are stored with microsecond precision and returned in UTC.
+//   - A zero Event.Time, IssuedCard.IssuedAt or Token.CreatedAt is set to the
+//     current time by the store.
+//   - Arguments over the limits below, empty required ids, invalid JSON or
+//     malformed CRL entries are refused with an error wrapping ErrInvalid,
+//     before anything is written. Errors never quote stored JSON or JWS.
 package store
 
 import (
@@ -26,6 +35,22 @@ import (
 var (
 	ErrNotFound = errors.New("store: not found")
 	ErrConflict = errors.New("store: conflict")
+	// ErrInvalid reports an argument the store refuses (see the limits).
+	ErrInvalid = errors.New("store: invalid argument")
+	// ErrSchemaTooNew reports a database migrated by a newer release.
+	ErrSchemaTooNew = errors.New("store: database schema is newer than this program")
+)
+
+// Limits every implementation enforces (ErrInvalid beyond them).
+const (
+	MaxIDBytes         = 256     // ids, kids, types, actors, actions, labels
+	MaxJSONBytes       = 4 << 20 // one Resource.JSON or Patient
+	MaxResourcesPerPut = 10000   // resources in one PutResources
+	MaxJWSBytes        = 1 << 20 // IssuedCard.JWS
+	MaxDetailBytes     = 8 << 10 // Event.Detail
+	MaxListItems       = 256     // Types, CardTypes, Scopes, type filters
+	MaxRevokeEntries   = 10000   // entries in one Revoke
+	MaxAuditLimit      = 10000   // AuditLog returns at most this many
 )
 
 // Resource is one FHIR resource held for a patient.
@@ -94,16 +119,19 @@ type Event struct {
 type Store interface {
 	// PutResources stores a patient and their resources in one transaction,
 	// replacing resources with the same (PatientID, Type, ID). patient may
-	// be nil to keep the stored Patient.
+	// be nil to keep the stored Patient. A Resource's PatientID may be empty
+	// (it is set to patientID) but must not name another patient.
 	PutResources(ctx context.Context, patientID string, patient json.RawMessage, res []Resource) error
 	// Patient returns the stored Patient resource, or ErrNotFound.
 	Patient(ctx context.Context, patientID string) (json.RawMessage, error)
 	// Resources returns a patient's resources of the given types (all types
-	// if none), with Date on or after since (all if zero), ordered by Date
-	// then Type then ID.
+	// if none), with Date on or after since (all if zero; resources with an
+	// unknown Date are left out when since is set), ordered by Date (unknown
+	// first) then Type then ID. An unknown patient gives an empty list.
 	Resources(ctx context.Context, patientID string, types []string, since time.Time) ([]Resource, error)
 
-	// PutCard records an issued card and its audit event atomically.
+	// PutCard records an issued card and its audit event atomically
+	// (ErrConflict if the card id exists; nothing is written then).
 	PutCard(ctx context.Context, c IssuedCard, ev Event) error
 	// Card returns an issued card by id, or ErrNotFound.
 	Card(ctx context.Context, id string) (IssuedCard, error)
@@ -111,7 +139,10 @@ type Store interface {
 	// Revoke adds the entries (ignoring ones already present), increments
 	// the revocation counter by one and writes the audit event, all in one
 	// durable transaction, and returns the new counter. An empty entries
-	// list is an error.
+	// list is an error (ErrInvalid). Kid must be base64url (1..MaxIDBytes
+	// characters); Entry is a rid of 1..64 base64url characters, optionally
+	// followed by "." and 1..19 digits (REV-5). Concurrent calls, also from
+	// other replicas, never lose an increment.
 	Revoke(ctx context.Context, entries []RevocationEntry, ev Event) (ctr int64, err error)
 	// CRL returns the revocation list for kid (empty RIDs if none) with the
 	// current counter.
@@ -119,18 +150,20 @@ type Store interface {
 	// CRLVersion returns the current revocation counter (1 before any revocation).
 	CRLVersion(ctx context.Context) (int64, error)
 
-	// PutToken stores a new token (ErrConflict if the id exists).
+	// PutToken stores a new token (ErrConflict if the id or hash exists).
 	PutToken(ctx context.Context, t Token) error
 	// TokenByHash returns the token whose Hash equals hash, or ErrNotFound.
 	TokenByHash(ctx context.Context, hash []byte) (Token, error)
-	// Tokens lists all tokens.
+	// Tokens lists all tokens in the order they were stored.
 	Tokens(ctx context.Context) ([]Token, error)
-	// RevokeToken marks a token revoked at time at.
+	// RevokeToken marks a token revoked at time at (ErrNotFound if no such
+	// id). Revoking a revoked token keeps the first revocation time.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
 
 	// Audit appends an event.
 	Audit(ctx context.Context, ev Event) error
-	// AuditLog returns the newest events first, at most limit.
+	// AuditLog returns the newest events first, at most limit (capped at
+	// MaxAuditLimit; a negative limit is ErrInvalid).
 	AuditLog(ctx context.Context, limit int) ([]Event, error)
 
 	// Close releases the store.

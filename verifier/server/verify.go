@@ -192,7 +192,9 @@ func rank(v verifier.Verdict) int {
 
 func toCardResult(r *verifier.Result, includeBundle bool) CardResult {
 	rc := *r
-	if !includeBundle {
+	// The bundle goes out only when asked for, and only for a card that
+	// verified: never the content of a revoked, expired or untrusted card.
+	if !includeBundle || r.Verdict != verifier.VerdictVerified {
 		rc.FHIRBundle = nil
 	}
 	cr := CardResult{Result: &rc, Message: cardMessage(r)}
