@@ -1,0 +1,355 @@
+// Package auth authenticates callers of the issuer service: lab systems by
+// API tokens the service stores hashed, or by JWT access tokens from a
+// configured authorization server; wallets by SMART on FHIR access tokens
+// from that server.
+//
+// # Security considerations
+//
+//   - API tokens are 32 random bytes shown once; only their SHA-256 is
+//     stored, and the looked-up hash is compared in constant time.
+//   - JWT access tokens are verified against the authorization server's
+//     JWKS with a pinned algorithm list (ES256, RS256), and issuer,
+//     audience and expiry (60 s leeway) are always checked: an empty
+//     expected issuer or audience is a configuration error, never "skip".
+//   - Tokens are never logged; Principal prints only its id and scopes.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/issuer/store"
+)
+
+// Lab-system scopes.
+const (
+	ScopeResultsWrite = "results:write"
+	ScopeCardsIssue   = "cards:issue"
+	ScopeCardsRevoke  = "cards:revoke"
+)
+
+// AllLabScopes lists every lab scope.
+var AllLabScopes = []string{ScopeResultsWrite, ScopeCardsIssue, ScopeCardsRevoke}
+
+// TokenPrefix starts every API token, so leaked tokens are easy to find.
+const TokenPrefix = "shcit_"
+
+// Errors. ErrUnauthenticated means 401; ErrForbidden means 403.
+var (
+	ErrUnauthenticated = errors.New("auth: missing or invalid access token")
+	ErrForbidden       = errors.New("auth: the access token does not allow this")
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Kind    string   // "token" (API token) or "jwt"
+	ID      string   // token id, or JWT sub
+	Scopes  []string // granted scopes
+	Patient string   // SMART "patient" claim (JWT only)
+}
+
+// Actor is the audit-log actor: "token:<id>", "patient:<id>" or "jwt:<sub>".
+func (p *Principal) Actor() string {
+	switch {
+	case p.Kind == "token":
+		return "token:" + p.ID
+	case p.Patient != "":
+		return "patient:" + p.Patient
+	default:
+		return "jwt:" + p.ID
+	}
+}
+
+// Has reports whether scope was granted.
+func (p *Principal) Has(scope string) bool { return slices.Contains(p.Scopes, scope) }
+
+// NewToken makes an API token with the given lab scopes. The secret is
+// returned once; store tok (which holds only the hash) with store.PutToken.
+func NewToken(scopes []string, label string, now time.Time) (secret string, tok store.Token, err error) {
+	for _, s := range scopes {
+		if !slices.Contains(AllLabScopes, s) {
+			return "", store.Token{}, fmt.Errorf("auth: unknown scope %q (want %s)", s, strings.Join(AllLabScopes, ", "))
+		}
+	}
+	if len(scopes) == 0 {
+		return "", store.Token{}, errors.New("auth: a token needs at least one scope")
+	}
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", store.Token{}, err
+	}
+	id := make([]byte, 8)
+	if _, err := rand.Read(id); err != nil {
+		return "", store.Token{}, err
+	}
+	secret = TokenPrefix + base64.RawURLEncoding.EncodeToString(b)
+	h := sha256.Sum256([]byte(secret))
+	return secret, store.Token{ID: base64.RawURLEncoding.EncodeToString(id), Hash: h[:], Scopes: slices.Clone(scopes), Label: label, CreatedAt: now.UTC()}, nil
+}
+
+// Config configures an Authenticator.
+type Config struct {
+	// Store holds API tokens; nil disables API tokens.
+	Store store.Store
+	// JWT, if set, accepts JWT access tokens from an authorization server.
+	JWT *JWTConfig
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// JWTConfig describes the authorization server. Issuer and Audience are
+// required and always checked.
+type JWTConfig struct {
+	Issuer   string // expected "iss"
+	Audience string // expected "aud" (usually the service's FHIR base URL)
+	// JWKSURL is where the server's keys are; "" means Issuer + "/.well-known/jwks.json".
+	JWKSURL string
+	// Fetch is the HTTP client for the JWKS; nil means safefetch defaults
+	// (https, public addresses only).
+	Fetch *safefetch.Client
+	// Leeway for exp/nbf/iat; 0 means 60 s.
+	Leeway time.Duration
+}
+
+// Authenticator checks bearer tokens. It is safe for concurrent use.
+type Authenticator struct {
+	cfg Config
+	now func() time.Time
+
+	mu        sync.Mutex
+	jwks      *jose.JSONWebKeySet
+	fetchedAt time.Time
+}
+
+// New checks cfg and returns an Authenticator.
+func New(cfg Config) (*Authenticator, error) {
+	if cfg.JWT != nil {
+		if cfg.JWT.Issuer == "" || cfg.JWT.Audience == "" {
+			return nil, errors.New("auth: JWT issuer and audience are both required")
+		}
+		if cfg.JWT.JWKSURL == "" {
+			cfg.JWT.JWKSURL = strings.TrimRight(cfg.JWT.Issuer, "/") + "/.well-known/jwks.json"
+		}
+		if cfg.JWT.Fetch == nil {
+			cfg.JWT.Fetch = safefetch.New(safefetch.Config{})
+		}
+		if cfg.JWT.Leeway == 0 {
+			cfg.JWT.Leeway = 60 * time.Second
+		}
+	}
+	if cfg.Store == nil && cfg.JWT == nil {
+		return nil, errors.New("auth: configure API tokens (a store) or an authorization server")
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Authenticator{cfg: cfg, now: now}, nil
+}
+
+// HasJWT reports whether JWT access tokens are accepted.
+func (a *Authenticator) HasJWT() bool { return a.cfg.JWT != nil }
+
+// Authenticate checks an Authorization header value ("Bearer ..."). It
+// returns ErrUnauthenticated for anything but a valid token.
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Principal, error) {
+	scheme, tok, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || len(tok) > 8192 {
+		return nil, ErrUnauthenticated
+	}
+	tok = strings.TrimSpace(tok)
+	if strings.HasPrefix(tok, TokenPrefix) {
+		return a.apiToken(ctx, tok)
+	}
+	if a.cfg.JWT != nil && strings.Count(tok, ".") == 2 {
+		return a.jwtToken(ctx, tok)
+	}
+	return nil, ErrUnauthenticated
+}
+
+func (a *Authenticator) apiToken(ctx context.Context, tok string) (*Principal, error) {
+	if a.cfg.Store == nil {
+		return nil, ErrUnauthenticated
+	}
+	h := sha256.Sum256([]byte(tok))
+	t, err := a.cfg.Store.TokenByHash(ctx, h[:])
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, ErrUnauthenticated
+		}
+		return nil, fmt.Errorf("auth: token lookup: %w", err)
+	}
+	if subtle.ConstantTimeCompare(t.Hash, h[:]) != 1 || t.RevokedAt != nil {
+		return nil, ErrUnauthenticated
+	}
+	return &Principal{Kind: "token", ID: t.ID, Scopes: slices.Clone(t.Scopes)}, nil
+}
+
+// accessClaims are the claims read from a JWT access token.
+type accessClaims struct {
+	jwt.Claims
+	Scope   json.RawMessage `json:"scope"` // space-separated string (RFC 8693 / SMART)
+	Scp     []string        `json:"scp"`   // some servers use an array
+	Patient string          `json:"patient"`
+}
+
+var allowedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
+
+func (a *Authenticator) jwtToken(ctx context.Context, tok string) (*Principal, error) {
+	parsed, err := jwt.ParseSigned(tok, allowedAlgs)
+	if err != nil || len(parsed.Headers) != 1 {
+		return nil, ErrUnauthenticated
+	}
+	kid := parsed.Headers[0].KeyID
+	key, err := a.key(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	var c accessClaims
+	if err := parsed.Claims(key.Key, &c); err != nil {
+		return nil, ErrUnauthenticated
+	}
+	if c.Expiry == nil {
+		return nil, ErrUnauthenticated // access tokens must expire
+	}
+	exp := jwt.Expected{Issuer: a.cfg.JWT.Issuer, AnyAudience: jwt.Audience{a.cfg.JWT.Audience}, Time: a.now()}
+	if err := c.ValidateWithLeeway(exp, a.cfg.JWT.Leeway); err != nil {
+		return nil, ErrUnauthenticated
+	}
+	p := &Principal{Kind: "jwt", ID: c.Subject, Patient: c.Patient}
+	var s string
+	if len(c.Scope) > 0 && json.Unmarshal(c.Scope, &s) == nil {
+		p.Scopes = strings.Fields(s)
+	}
+	p.Scopes = append(p.Scopes, c.Scp...)
+	if len(p.Scopes) > 200 {
+		return nil, ErrUnauthenticated
+	}
+	return p, nil
+}
+
+// key returns the authorization server's key for kid, fetching the JWKS at
+// most every 30 s when the kid is unknown and every 10 minutes otherwise.
+func (a *Authenticator) key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	find := func() *jose.JSONWebKey {
+		if a.jwks == nil {
+			return nil
+		}
+		for _, k := range a.jwks.Keys {
+			if (kid == "" || k.KeyID == kid) && k.Valid() && k.IsPublic() && (k.Use == "" || k.Use == "sig") {
+				k := k
+				return &k
+			}
+		}
+		return nil
+	}
+	age := a.now().Sub(a.fetchedAt)
+	if k := find(); k != nil && age < 10*time.Minute {
+		return k, nil
+	}
+	if a.jwks != nil && age < 30*time.Second {
+		if k := find(); k != nil {
+			return k, nil
+		}
+		return nil, ErrUnauthenticated
+	}
+	resp, err := a.cfg.JWT.Fetch.Get(ctx, a.cfg.JWT.JWKSURL)
+	if err != nil || resp.StatusCode != 200 {
+		if k := find(); k != nil {
+			return k, nil // keep using known keys while the server is down
+		}
+		return nil, fmt.Errorf("auth: authorization server key set unavailable: %v", err)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(resp.Body, &set); err != nil {
+		return nil, fmt.Errorf("auth: authorization server key set is not a JWKS: %w", err)
+	}
+	a.jwks, a.fetchedAt = &set, a.now()
+	if k := find(); k != nil {
+		return k, nil
+	}
+	return nil, ErrUnauthenticated
+}
+
+// CanReadPatient reports whether p may read resources of every type in
+// types for patient id under SMART on FHIR scopes: a patient-level read
+// scope (patient/T.read, patient/*.read, or the v2 forms patient/T.rs,
+// patient/T.r ...) with a "patient" claim equal to id, or a system-level
+// read scope (system/T.read, system/*.rs ...) for any patient.
+func (p *Principal) CanReadPatient(id string, types []string) bool {
+	if p == nil || p.Kind != "jwt" {
+		return false
+	}
+	for _, t := range types {
+		if !p.readScope("system", t) && !(p.Patient == id && p.readScope("patient", t)) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsOtherPatient reports whether p is a patient-level token for another
+// patient than id (and has no system-level scope).
+func (p *Principal) IsOtherPatient(id string) bool {
+	for _, s := range p.Scopes {
+		if strings.HasPrefix(s, "system/") {
+			return false
+		}
+	}
+	return p.Patient != id
+}
+
+func (p *Principal) readScope(level, typ string) bool {
+	for _, s := range p.Scopes {
+		lv, rest, ok := strings.Cut(s, "/")
+		if !ok || lv != level {
+			continue
+		}
+		rt, perm, ok := strings.Cut(rest, ".")
+		if !ok || (rt != "*" && rt != typ) {
+			continue
+		}
+		perm, _, _ = strings.Cut(perm, "?") // v2 granular scopes: query restrictions are not honoured, so refuse them below
+		if strings.Contains(rest, "?") {
+			continue
+		}
+		if perm == "read" || perm == "*" || v2Read(perm) {
+			return true
+		}
+	}
+	return false
+}
+
+// v2Read accepts SMART v2 permission strings (ordered subset of "cruds")
+// that include "r".
+func v2Read(perm string) bool {
+	if perm == "" || !strings.Contains(perm, "r") {
+		return false
+	}
+	order := "cruds"
+	last := -1
+	for _, c := range perm {
+		i := strings.IndexRune(order, c)
+		if i <= last {
+			return false
+		}
+		last = i
+	}
+	return true
+}

@@ -1,0 +1,157 @@
+package httpapi
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/healthcards/healthcards/issuer"
+)
+
+// OperationDefinitionURL is the canonical $health-cards-issue definition (OP-3).
+const OperationDefinitionURL = "http://hl7.org/fhir/uv/smart-health-cards-and-links/OperationDefinition/patient-i-health-cards-issue"
+
+const fhirJSON = "application/fhir+json"
+
+// smartConfiguration advertises "health-cards" (OP-1) and the authorization
+// server's endpoints.
+func (s *server) smartConfiguration(c *echo.Context) error {
+	cors(c)
+	sc := s.cfg.SMART
+	doc := map[string]any{
+		"capabilities": []string{"health-cards", "launch-standalone", "context-standalone-patient", "client-public",
+			"client-confidential-symmetric", "permission-patient", "permission-v1", "permission-v2"},
+		"scopes_supported": []string{"launch/patient", "openid", "fhirUser", "patient/Immunization.read", "patient/Observation.read",
+			"patient/DiagnosticReport.read", "patient/*.read", "patient/Immunization.rs", "patient/Observation.rs", "patient/*.rs"},
+		"response_types_supported":         []string{"code"},
+		"grant_types_supported":            []string{"authorization_code"},
+		"code_challenge_methods_supported": []string{"S256"},
+	}
+	if sc.Issuer != "" {
+		doc["issuer"] = sc.Issuer
+	}
+	if sc.AuthorizationEndpoint != "" {
+		doc["authorization_endpoint"] = sc.AuthorizationEndpoint
+	}
+	if sc.TokenEndpoint != "" {
+		doc["token_endpoint"] = sc.TokenEndpoint
+	}
+	if sc.JWKSURI != "" {
+		doc["jwks_uri"] = sc.JWKSURI
+	}
+	return c.JSON(http.StatusOK, doc)
+}
+
+// capabilityStatement declares the $health-cards-issue operation on Patient.
+func (s *server) capabilityStatement(c *echo.Context) error {
+	cors(c)
+	security := map[string]any{
+		"service": []any{map[string]any{"coding": []any{map[string]string{
+			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
+	}
+	if s.cfg.SMART.AuthorizationEndpoint != "" || s.cfg.SMART.TokenEndpoint != "" {
+		var ext []any
+		if s.cfg.SMART.AuthorizationEndpoint != "" {
+			ext = append(ext, map[string]string{"url": "authorize", "valueUri": s.cfg.SMART.AuthorizationEndpoint})
+		}
+		if s.cfg.SMART.TokenEndpoint != "" {
+			ext = append(ext, map[string]string{"url": "token", "valueUri": s.cfg.SMART.TokenEndpoint})
+		}
+		security["extension"] = []any{map[string]any{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris", "extension": ext}}
+	}
+	cs := map[string]any{
+		"resourceType": "CapabilityStatement",
+		"status":       "active",
+		"date":         "2026-03-01",
+		"kind":         "instance",
+		"software":     map[string]string{"name": "shc-issuer"},
+		"implementation": map[string]string{
+			"description": "SMART Health Cards issuer", "url": s.fhir,
+		},
+		"fhirVersion": "4.0.1",
+		"format":      []string{"json"},
+		"rest": []any{map[string]any{
+			"mode":     "server",
+			"security": security,
+			"resource": []any{map[string]any{
+				"type": "Patient",
+				"operation": []any{map[string]string{
+					"name": "health-cards-issue", "definition": OperationDefinitionURL,
+				}},
+			}},
+		}},
+	}
+	return jsonAs(c, http.StatusOK, fhirJSON, cs)
+}
+
+// requestedTypes maps credentialType values to the resource types the
+// caller must be allowed to read (OP-5, OP-6).
+func requestedTypes(cts []string) []string {
+	var out []string
+	add := func(t ...string) {
+		for _, x := range t {
+			if !slices.Contains(out, x) {
+				out = append(out, x)
+			}
+		}
+	}
+	for _, ct := range cts {
+		switch strings.TrimPrefix(ct, "https://smarthealth.cards") {
+		case "#immunization":
+			add(issuer.TypeImmunization)
+		case "#laboratory":
+			add(issuer.TypeObservation)
+		case "#health-card", "#covid19":
+			add(issuer.TypeImmunization, issuer.TypeObservation)
+		default:
+			add(ct)
+		}
+	}
+	return out
+}
+
+// healthCardsIssue is POST /fhir/Patient/{id}/$health-cards-issue (OP-3..11).
+// It needs a SMART access token whose patient-level read scopes cover the
+// requested types and whose "patient" claim is {id}, or a system-level read
+// scope.
+func (s *server) healthCardsIssue(c *echo.Context) error {
+	p, err := s.principal(c)
+	if err != nil {
+		return err
+	}
+	id := c.Param("id")
+	if p.Kind != "jwt" {
+		return forbidden("$health-cards-issue needs a SMART on FHIR access token")
+	}
+	body, err := s.readBody(c, 64<<10)
+	if err != nil {
+		return err
+	}
+	params, err := issuer.ParseParameters(body)
+	if err != nil {
+		return err
+	}
+	if p.IsOtherPatient(id) {
+		return forbidden("the access token is for another patient")
+	}
+	if !p.CanReadPatient(id, requestedTypes(params.CredentialTypes)) {
+		return forbidden("the access token lacks a read scope for the requested credential types")
+	}
+	allowed := func(types []string) bool {
+		var clinical []string
+		for _, t := range types {
+			if t != issuer.TypePatient {
+				clinical = append(clinical, t)
+			}
+		}
+		return p.CanReadPatient(id, clinical)
+	}
+	out, _, err := s.is.HealthCardsIssue(c.Request().Context(), s.src, id, params, issuer.OperationOptions{Actor: p.Actor(), Allowed: allowed})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return jsonAs(c, http.StatusOK, fhirJSON, out)
+}

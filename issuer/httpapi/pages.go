@@ -1,0 +1,229 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/shc"
+	"github.com/healthcards/healthcards/shc/qr"
+)
+
+// summaryItem is one line of the human summary on a printed card.
+type summaryItem struct {
+	Kind, Date, Text string
+}
+
+var snomedResults = map[string]string{
+	"260385009": "Negative", "260415000": "Not detected", "10828004": "Positive", "260373001": "Detected",
+	"419984006": "Inconclusive", "125154007": "Specimen unsatisfactory",
+}
+
+// summarize reads a card this service signed (no verification needed: it
+// comes from our own store) and returns the patient's name, birth date and
+// one line per clinical resource.
+func summarize(jws string) (name, birth string, items []summaryItem) {
+	c, err := shc.Parse(jws)
+	if err != nil {
+		return "", "", nil
+	}
+	var b struct {
+		Entry []struct {
+			Resource map[string]json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(c.UnsafePayloadWithoutVerification().VC.CredentialSubject.FHIRBundle, &b) != nil {
+		return "", "", nil
+	}
+	str := func(r map[string]json.RawMessage, k string) string {
+		var s string
+		_ = json.Unmarshal(r[k], &s)
+		return s
+	}
+	firstCoding := func(raw json.RawMessage) (system, code string) {
+		var cc struct{ Coding []struct{ System, Code string } }
+		if json.Unmarshal(raw, &cc) == nil && len(cc.Coding) > 0 {
+			return cc.Coding[0].System, cc.Coding[0].Code
+		}
+		return "", ""
+	}
+	for _, e := range b.Entry {
+		r := e.Resource
+		switch str(r, "resourceType") {
+		case "Patient":
+			var names []struct {
+				Family string   `json:"family"`
+				Given  []string `json:"given"`
+			}
+			if json.Unmarshal(r["name"], &names) == nil && len(names) > 0 {
+				name = strings.TrimSpace(strings.Join(names[0].Given, " ") + " " + names[0].Family)
+			}
+			birth = str(r, "birthDate")
+		case "Immunization":
+			_, code := firstCoding(r["vaccineCode"])
+			d := issuer.DiseaseOfCVX(code)
+			if d == "" {
+				d = "vaccine"
+			}
+			text := strings.ToUpper(d[:1]) + d[1:] + " vaccine (CVX " + code + ")"
+			if lot := str(r, "lotNumber"); lot != "" {
+				text += ", lot " + lot
+			}
+			items = append(items, summaryItem{Kind: "Immunization", Date: str(r, "occurrenceDateTime"), Text: text})
+		case "Observation":
+			sys, code := firstCoding(r["code"])
+			text := "Test " + code
+			if sys == issuer.SystemLOINC {
+				text = "LOINC " + code
+			}
+			if _, v := firstCoding(r["valueCodeableConcept"]); v != "" {
+				if s, ok := snomedResults[v]; ok {
+					v = s
+				}
+				text += ": " + v
+			}
+			var q struct {
+				Value *json.Number `json:"value"`
+				Unit  string       `json:"unit"`
+			}
+			if json.Unmarshal(r["valueQuantity"], &q) == nil && q.Value != nil {
+				text += ": " + q.Value.String() + " " + q.Unit
+			}
+			items = append(items, summaryItem{Kind: "Lab result", Date: str(r, "effectiveDateTime"), Text: text})
+		case "DiagnosticReport":
+			_, code := firstCoding(r["code"])
+			items = append(items, summaryItem{Kind: "Lab report", Date: str(r, "effectiveDateTime"), Text: "Report " + code})
+		}
+	}
+	return name, birth, items
+}
+
+var printTmpl = template.Must(template.New("print").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SMART Health Card</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>
+@page { size: {{.Paper}}; margin: 15mm; }
+body { font-family: system-ui, sans-serif; color: #111; margin: 0; }
+.card { max-width: 180mm; margin: 0 auto; padding: 8mm 0; }
+.qr { width: 80mm; height: 80mm; margin: 6mm auto; display: block; }
+.qr svg { width: 100%; height: 100%; }
+h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12pt; margin: 6mm 0 2mm; }
+table { border-collapse: collapse; width: 100%; font-size: 10pt; }
+td, th { text-align: left; padding: 1.5mm 2mm; border-bottom: 0.3mm solid #ccc; vertical-align: top; }
+.issuer { font-size: 12pt; text-align: center; margin-top: 2mm; }
+.note { font-size: 8pt; color: #444; margin-top: 6mm; }
+@media print { .noprint { display: none; } }
+</style></head><body><div class="card">
+<h1>SMART Health Card</h1>
+<div>{{.Name}}{{if .Birth}} · born {{.Birth}}{{end}}</div>
+<div class="qr">{{.SVG}}</div>
+<div class="issuer">Issued by <strong>{{.Issuer}}</strong> on {{.Issued}}</div>
+<h2>Summary</h2>
+<table><tr><th>Type</th><th>Date</th><th>Detail</th></tr>
+{{range .Items}}<tr><td>{{.Kind}}</td><td>{{.Date}}</td><td>{{.Text}}</td></tr>{{end}}
+</table>
+<p class="note">Scan the QR code with a SMART Health Card verifier: it checks the issuer's signature. The text on this page is only a summary and is not verified (TRUST-4).</p>
+<p class="noprint note">Paper: <a href="?paper=A4">A4</a> · <a href="?paper=letter">US Letter</a></p>
+</div></body></html>`))
+
+// printCard is GET /cards/{id}/print: a printable page with the issuer
+// name, the QR as inline SVG and a short human summary, laid out to fit A4
+// and US Letter (?paper=A4|letter sets the page size explicitly).
+func (s *server) printCard(c *echo.Context) error {
+	cd, err := s.card(c, c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if len(cd.JWS) > s.is.MaxSingleQRJWS() {
+		return &issuer.Error{Code: issuer.CodeCardTooLargeForQR, Msg: "this card does not fit one QR code; download the .smart-health-card file instead"}
+	}
+	text, err := shc.EncodeQRText(cd.JWS)
+	if err != nil {
+		return err
+	}
+	code, err := qr.Encode(text, qr.WithLevel(s.is.QRLevel()))
+	if err != nil {
+		return &issuer.Error{Code: issuer.CodeInternal, Msg: "QR encoding failed", Err: err}
+	}
+	var svg bytes.Buffer
+	if err := code.SVG(&svg); err != nil {
+		return err
+	}
+	paper := "auto"
+	switch strings.ToLower(c.QueryParam("paper")) {
+	case "a4":
+		paper = "A4"
+	case "letter":
+		paper = "letter"
+	}
+	name, birth, items := summarize(cd.JWS)
+	data := map[string]any{
+		"Paper": template.CSS(paper), "Name": name, "Birth": birth, "Items": items, "Issuer": s.cfg.IssuerName,
+		"Issued": cd.IssuedAt.UTC().Format("2006-01-02"),
+		"SVG":    template.HTML(svg.String()), // generated by shc/qr from digits only
+	}
+	var out bytes.Buffer
+	if err := printTmpl.Execute(&out, data); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+	return c.HTMLBlob(http.StatusOK, out.Bytes())
+}
+
+var devTmpl = template.Must(template.New("dev").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>shc-issuer: issue a card</title>
+<style nonce="{{.Nonce}}">
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
+textarea { width: 100%; height: 18rem; font-family: monospace; font-size: 0.8rem; }
+input { width: 100%; font-family: monospace; } .card { border: 1px solid #ccc; padding: 1rem; margin: 1rem 0; }
+.card img { width: 16rem; height: 16rem; } .err { color: #a00; white-space: pre-wrap; }
+.warn { background: #fff3cd; padding: 0.5rem 1rem; }
+</style></head><body>
+<h1>Issue a SMART Health Card</h1>
+<p class="warn">Development page. Issuer: <code>{{.Iss}}</code>. Paste a FHIR R4 Bundle (Patient plus Observations, DiagnosticReports and/or Immunizations) and an API token with the <code>cards:issue</code> scope.</p>
+<label>API token <input id="token" autocomplete="off" placeholder="shcit_..."></label>
+<p><label>FHIR Bundle<br><textarea id="bundle">{{.Sample}}</textarea></label></p>
+<button id="go">Issue cards</button>
+<div id="out"></div>
+<script nonce="{{.Nonce}}">
+document.getElementById('go').addEventListener('click', async () => {
+  const out = document.getElementById('out');
+  out.textContent = 'Issuing…';
+  const r = await fetch('/v1/cards', {method: 'POST', headers: {'Authorization': 'Bearer ' + document.getElementById('token').value.trim(), 'Content-Type': 'application/fhir+json', 'Accept': 'application/json'}, body: document.getElementById('bundle').value});
+  const body = await r.json();
+  out.textContent = '';
+  if (!r.ok) {
+    const d = document.createElement('div'); d.className = 'err';
+    d.textContent = r.status + ': ' + ((body.issue && body.issue[0].details && body.issue[0].details.text) || JSON.stringify(body));
+    out.appendChild(d); return;
+  }
+  for (const c of body.cards) {
+    const d = document.createElement('div'); d.className = 'card';
+    const h = document.createElement('h3'); h.textContent = c.types.join(', '); d.appendChild(h);
+    const img = document.createElement('img'); img.src = c.links.svg; img.alt = 'QR code'; d.appendChild(img);
+    const ul = document.createElement('ul');
+    for (const [k, v] of Object.entries(c.links)) { const li = document.createElement('li'); const a = document.createElement('a'); a.href = v; a.textContent = k; li.appendChild(a); ul.appendChild(li); }
+    d.appendChild(ul); out.appendChild(d);
+  }
+});
+</script></body></html>`))
+
+// devPage is GET / in development mode: paste a bundle, see the cards.
+func (s *server) devPage(c *echo.Context) error {
+	n := nonce()
+	var out bytes.Buffer
+	if err := devTmpl.Execute(&out, map[string]any{"Nonce": n, "Iss": s.is.Iss(), "Sample": SampleBundle}); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Security-Policy",
+		"default-src 'none'; script-src 'nonce-"+n+"'; style-src 'nonce-"+n+"'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'")
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTMLBlob(http.StatusOK, out.Bytes())
+}
