@@ -1,5 +1,150 @@
-// Package verifier verifies SMART Health Cards: it turns any card input
-// into a verdict a person can act on (verified, issuer not trusted, or
-// invalid with a reason) and, for verified cards, the signed FHIR bundle and
-// a human summary of it. Work in progress: see the final package doc.
+// Package verifier verifies SMART Health Cards. It turns any card input
+// into a verdict a person can act on — verified, valid but issuer not
+// trusted, or invalid with a reason — and, once the signature verified, the
+// signed FHIR bundle and a human summary of it (patient, immunizations with
+// CVX names, lab results with LOINC names; unknown codes are shown by code).
+//
+// Build one Verifier with New and share it; it is safe for concurrent use:
+//
+//	v, err := verifier.New(
+//		verifier.WithTrustDirectory("vci-directory.json"),
+//		verifier.WithTrustList("https://example.org/vci-issuers.json"),
+//	)
+//	results, err := v.Verify(ctx, input) // JWS, shc:/ text, file, Parameters, QR image
+//	for _, r := range results {
+//		if r.Valid { ... r.Summary, r.FHIRBundle ... } else { ... r.Errors ... }
+//	}
+//
+// Verify returns one Result per card (a .smart-health-card file or a FHIR
+// Parameters response may hold several, FILE-3). Its error is non-nil only
+// when the input holds no card at all; use ErrorResult to report it in the
+// same shape. Only Verdict == VerdictVerified (Result.Valid) means: authentic,
+// from a trusted issuer, in its validity period and not revoked.
+//
+// # Pipeline
+//
+// Each card goes through the steps of shc-rules §12, recorded in
+// Result.Checks: parse (package shc: ES256 and zip DEF pinned, bounded raw
+// DEFLATE, required claims, iss https without trailing slash or a DID),
+// trust (before anything is fetched for iss), key (by iss and kid together,
+// every entry with the kid tried, KEY-7), signature, time (nbf with leeway,
+// exp exactly), revocation (REV-8/9) and summary. Failures after the
+// signature are all reported (an expired card that is also revoked shows
+// both); Result.Err returns the first.
+//
+// # Trust sources
+//
+// Sources combine; an issuer listed by any of them is trusted.
+//
+//   - WithTrustDirectory / WithTrustDirectoryJSON: a directory in the shape
+//     of the VCI directory snapshot,
+//     {"directory","time","issuerInfo":[{"issuer":{"iss","name","website","canonical_iss"},"keys":[JWK...],"crls":[CRL...]}]}.
+//     ctr and crlVersion may be numbers or decimal strings; unknown members
+//     are ignored; a bad entry, key or CRL is skipped with a warning
+//     (ConfigWarnings) and never fails the whole directory. Its keys and
+//     revocation lists are used as they are, without fetching. A directory
+//     given by URL is fetched on first use and every DirectoryTTL; while it
+//     cannot be had its issuers are untrusted and results carry a warning.
+//     A directory whose "time" is older than the maximum age
+//     (WithDirectoryMaxAge) is reported stale in each result that uses it.
+//   - Detached signature: with WithDirectoryCertificate every directory must
+//     be signed. The signature of directory file (or URL) X is X + ".sig":
+//     the standard base64 encoding (white space around it ignored) of an
+//     ASN.1 DER ECDSA signature, made with the certificate's P-521 key, over
+//     SHA-512 of the exact bytes of X.
+//   - WithTrustList: the VCI trust list (vci-issuers.json,
+//     {"participating_issuers":[{iss,name,website,canonical_iss}]}): listed
+//     issuers are trusted and named; their keys are fetched live.
+//   - WithTrustedIssuers: an allow-list of iss values; keys fetched live.
+//   - WithStaticKeys: an issuer with a fixed JWKS (the CLI's --jwks
+//     ISS=FILE); its keys are never fetched (revocation lists still are).
+//
+// Live keys come from iss + "/.well-known/jwks.json" (plain concatenation,
+// KEY-3/4) for https issuers and from the DID document for did:web
+// issuers (a project extension, KEY-12: JsonWebKey2020 assertion methods
+// whose fragment is the key's thumbprint; the document id must be the
+// DID). A did:key issuer's key is the key inside the DID, and it is trusted
+// only when a trust source lists it, since anyone can mint one.
+// WithIssuerMirror fetches an issuer's files from another base URL (closed
+// networks, tests); it grants no trust.
+//
+// Accepted keys: EC P-256, use "sig" or absent, alg "ES256" or absent, kid
+// equal to the RFC 7638 thumbprint (so the header kid is always the
+// thumbprint of the key that verified, whatever form iss takes). Keys are
+// parsed once, when loaded or fetched, and kept as *ecdsa.PublicKey.
+//
+// # Revocation
+//
+// Only keys with crlVersion are checked, and only cards with a rid. The list
+// comes from the directory when its ctr is at least crlVersion, else from
+// <iss>/.well-known/crl/<kid>.json (for did:web, the DID's https base plus
+// the same path). A fetched list is cached by (iss, kid) and reused while
+// the key's crlVersion is not greater than its ctr (REV-8), for at most the
+// CRL cache TTL. "rid.TIMESTAMP" revokes only cards whose nbf is strictly
+// before TIMESTAMP, compared as floats (never rounded; the official VCI
+// example-03 is revoked by 0.343 s). A list naming another kid, or a method
+// other than "rid", is ignored with a warning. When no list can be had, the
+// policy decides: RevocationRequired (default) fails with
+// revocation_unavailable, RevocationBestEffort accepts with a warning.
+//
+// # Error codes
+//
+// Every failure is an *Error{Code, Step, Err}; match with errors.Is against
+// the sentinels (ErrRevoked, ...; the shc sentinels for format codes) or
+// read Code. Codes are stable:
+//
+//	code                    step        meaning
+//	malformed_input         decode      not a JWS, shc:/ text, card file, Parameters or QR image
+//	malformed_qr            decode      shc:/ text or QR image not well formed (QR-*)
+//	chunk_missing           decode      a chunked card lacks a chunk (QR-6)
+//	payload_too_large       decode/parse input, JWS or inflated payload over its limit
+//	malformed_jws           parse       not a compact JWS, bad base64url or header (HDR-1)
+//	unsupported_alg         parse       alg other than ES256 or zip other than DEF (HDR-2/3/8)
+//	bad_payload_encoding    parse       payload not raw DEFLATE (HDR-7)
+//	bad_payload             parse       claims missing or wrong, iss not https/DID (PAY-*, KEY-4)
+//	untrusted_issuer        trust       iss in no trust source
+//	key_not_found           key         no usable ES256 key with that kid for that iss
+//	issuer_unreachable      key         key set or DID document could not be fetched or parsed
+//	bad_signature           signature   the signature does not verify (HDR-5)
+//	not_yet_valid           time        nbf after now + leeway (message says if nbf looks like milliseconds)
+//	expired                 time        exp before now (PAY-3)
+//	revoked                 revocation  rid listed in the key's revocation list (REV-8/9)
+//	revocation_unavailable  revocation  revocation list needed but unavailable (REV-10)
+//	bad_config              config      New: missing or contradictory options
+//
+// Images may also give the shc/qr codes no_qr_found and image_too_large.
+//
+// # Security considerations
+//
+//   - New fails without a trust source. WithoutIssuerTrustUnsafe verifies
+//     any issuer (fetching keys from an attacker-chosen iss) and reports it
+//     as issuer_not_trusted, never verified; use it for diagnostics only.
+//   - The trust policy runs before any fetch: a card from an untrusted
+//     issuer causes no network traffic.
+//   - All fetching goes through internal/safefetch: https only, timeouts,
+//     size caps, redirects only to the same host, and no loopback, private
+//     or link-local destinations unless WithAllowPrivateNetwork.
+//   - An unknown kid refetches the key set at most once per refetch
+//     interval per issuer, so cards with made-up kids cannot make the
+//     verifier hammer an issuer; a failing issuer is not retried within the
+//     interval either. After a failed refetch a cached key set may be used
+//     with a warning.
+//   - Claims are reported only after the signature verified. The summary
+//     is derived from the signed bundle; never trust text printed next to a
+//     QR code (TRUST-4). A card is a bearer credential, not an ID (TRUST-5).
+//   - Inputs are bounded (package shc limits, directory 8 MiB and 10,000
+//     issuers, 100 keys per issuer, 100,000 rids per list, fetched key sets
+//     256 KiB, revocation lists 4 MiB). Caches are bounded by issuer count.
+//   - Minimization departures (MIN-1..7) are warnings, never failures
+//     (MIN-9): full cards for file or link delivery need not be minimized.
+//   - x5c chains (PKI-1) are not evaluated; keys are trusted through the
+//     trust sources only.
+//
+// # Compatibility
+//
+// Result's JSON form is versioned by ResultMediaType; fields may be added,
+// never renamed or removed within v1. Codes never change meaning; new codes
+// may be added. Options may be added; an option's default does not change.
+// The DID support is a project extension (KEY-12) and is not needed for
+// https issuers, whose jwks.json path stays primary.
 package verifier
