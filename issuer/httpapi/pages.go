@@ -46,7 +46,9 @@ func summarize(jws string) (name, birth string, items []summaryItem) {
 		return s
 	}
 	firstCoding := func(raw json.RawMessage) (system, code string) {
-		var cc struct{ Coding []struct{ System, Code string } }
+		var cc struct {
+			Coding []struct{ System, Code string }
+		}
 		if json.Unmarshal(raw, &cc) == nil && len(cc.Coding) > 0 {
 			return cc.Coding[0].System, cc.Coding[0].Code
 		}

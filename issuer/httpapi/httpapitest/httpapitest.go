@@ -1,0 +1,155 @@
+// Package httpapitest starts the issuer service on an httptest TLS server
+// for tests in other packages (for example a verifier's online test): the
+// issuer's iss is the server's https URL, so cards verify against its live
+// /.well-known endpoints. It uses an in-memory store and a fresh key.
+package httpapitest
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/httpapi"
+	"github.com/healthcards/healthcards/issuer/internal/memstore"
+	"github.com/healthcards/healthcards/keys"
+)
+
+// Server is a running issuer service.
+type Server struct {
+	*httptest.Server
+	Issuer *issuer.Issuer
+	Keys   *keys.Ring
+	// Token is an API token with every lab scope.
+	Token string
+	// AuthServer serves the test authorization server's JWKS; mint
+	// access tokens with MintJWT.
+	AuthServer *httptest.Server
+	authKey    *ecdsa.PrivateKey
+}
+
+// Options adjust Start.
+type Options struct {
+	Now       func() time.Time // nil: time.Now
+	ConfigAPI func(*httpapi.Config)
+}
+
+// AuthIssuer is the iss of the test authorization server's tokens.
+func (s *Server) AuthIssuer() string { return s.AuthServer.URL }
+
+// Audience is the audience the service expects: its FHIR base URL.
+func (s *Server) Audience() string { return s.URL + "/fhir" }
+
+// Start runs the service on an httptest TLS server until the test ends.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s := &Server{}
+	var err error
+	s.authKey, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	authJWKS := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &s.authKey.PublicKey, KeyID: "as-1", Algorithm: "ES256", Use: "sig"}}}
+	s.AuthServer = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/jwks.json" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		b, _ := jsonMarshal(authJWKS)
+		w.Write(b)
+	}))
+	t.Cleanup(s.AuthServer.Close)
+
+	var handler http.Handler = http.NotFoundHandler()
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	s.Server.StartTLS()
+	t.Cleanup(s.Server.Close)
+
+	s.Keys, err = keys.OpenRing(t.TempDir()+"/keys", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Keys.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	st := memstore.New()
+	secret, err := issuer.NewRIDSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Issuer, err = issuer.New(issuer.Config{Iss: s.URL, Keys: s.Keys, Store: st, RIDSecret: secret, Now: opts.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fetch := safefetch.New(safefetch.Config{AllowPrivateNetwork: true, RootCAs: certPool(s.AuthServer)})
+	a, err := auth.New(auth.Config{Store: st, Now: opts.Now, JWT: &auth.JWTConfig{Issuer: s.AuthServer.URL, Audience: s.Audience(), Fetch: fetch}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secretTok, tok, err := auth.NewToken(auth.AllLabScopes, "test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutToken(context.Background(), tok); err != nil {
+		t.Fatal(err)
+	}
+	s.Token = secretTok
+	cfg := httpapi.Config{Issuer: s.Issuer, Auth: a, BaseURL: s.URL, IssuerName: "Test Lab", DevPage: true, HSTS: true,
+		SMART: httpapi.SMARTConfig{Issuer: s.AuthServer.URL, AuthorizationEndpoint: s.AuthServer.URL + "/authorize", TokenEndpoint: s.AuthServer.URL + "/token"}}
+	if opts.ConfigAPI != nil {
+		opts.ConfigAPI(&cfg)
+	}
+	e, err := httpapi.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler = e
+	return s
+}
+
+// Claims are the claims of a minted access token; zero Expiry means one
+// hour from now, empty Issuer/Audience the right ones.
+type Claims struct {
+	Issuer, Audience, Subject, Patient, Scope string
+	Expiry                                    time.Time
+}
+
+// MintJWT signs an access token with the test authorization server's key.
+func (s *Server) MintJWT(t testing.TB, c Claims) string {
+	t.Helper()
+	if c.Issuer == "" {
+		c.Issuer = s.AuthIssuer()
+	}
+	if c.Audience == "" {
+		c.Audience = s.Audience()
+	}
+	if c.Expiry.IsZero() {
+		c.Expiry = time.Now().Add(time.Hour)
+	}
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: s.authKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "as-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]any{
+		"iss": c.Issuer, "aud": c.Audience, "sub": c.Subject, "exp": c.Expiry.Unix(), "iat": time.Now().Unix(), "scope": c.Scope,
+	}
+	if c.Patient != "" {
+		claims["patient"] = c.Patient
+	}
+	tok, err := jwt.Signed(sig).Claims(claims).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
