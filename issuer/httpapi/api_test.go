@@ -147,7 +147,6 @@ func checkCard(t *testing.T, s *httpapitest.Server, jws string) {
 	}
 }
 
-
 func refs(b []byte) []string {
 	var out []string
 	var walk func(v any)
