@@ -305,7 +305,12 @@ func readMultipart(body io.Reader, boundary string, limit int64) ([]byte, *Probl
 		}
 		name := part.FormName()
 		if name != "image" && name != "file" && name != "input" {
-			_, _ = io.Copy(io.Discard, part)
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				if isTooLarge(err) {
+					return nil, tooLarge(limit)
+				}
+				return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "malformed multipart body")
+			}
 			continue
 		}
 		data, err := io.ReadAll(part)
