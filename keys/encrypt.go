@@ -22,6 +22,10 @@ const (
 	MaxPBES2Count = 1_000_000
 )
 
+// pbes2WriteCount is the count used when writing; tests lower it to
+// MinPBES2Count to save time (never below what reading accepts).
+var pbes2WriteCount = DefaultPBES2Count
+
 const (
 	keyFileKeyAlg = jose.PBES2_HS512_A256KW
 	keyFileEnc    = jose.A256GCM
@@ -31,7 +35,7 @@ const (
 // encryptKeyFile seals plain as a compact JWE under passphrase.
 func encryptKeyFile(plain, passphrase []byte) ([]byte, error) {
 	enc, err := jose.NewEncrypter(keyFileEnc,
-		jose.Recipient{Algorithm: keyFileKeyAlg, Key: passphrase, PBES2Count: DefaultPBES2Count},
+		jose.Recipient{Algorithm: keyFileKeyAlg, Key: passphrase, PBES2Count: pbes2WriteCount},
 		(&jose.EncrypterOptions{}).WithContentType(keyFileCty))
 	if err != nil {
 		return nil, newErr(CodeIO, "setting up key file encryption", err)

@@ -368,7 +368,33 @@ func TestPlainRoundTrip(t *testing.T) {
 	wantCode(t, err, ErrNotEncrypted)
 }
 
+// fastPBES2 makes key files written during the test use MinPBES2Count, the
+// lowest count reading accepts, so that tests spend less time in PBKDF2.
+func fastPBES2(t *testing.T) {
+	t.Helper()
+	pbes2WriteCount = MinPBES2Count
+	t.Cleanup(func() { pbes2WriteCount = DefaultPBES2Count })
+}
+
+// TestEncryptedDefaultCount: files are written with DefaultPBES2Count and
+// read back.
+func TestEncryptedDefaultCount(t *testing.T) {
+	k := newTestKey(t)
+	data, err := MarshalPrivateJWK(k, []byte("pw"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2c := jweHeader(t, data)["p2c"]; p2c != float64(DefaultPBES2Count) {
+		t.Fatalf("p2c %v, want %d", p2c, DefaultPBES2Count)
+	}
+	back, err := LoadPrivate(data, []byte("pw"), "")
+	if err != nil || back.KeyID() != k.KeyID() {
+		t.Fatalf("LoadPrivate: %v", err)
+	}
+}
+
 func TestEncryptedRoundTrip(t *testing.T) {
+	fastPBES2(t)
 	k := newTestKey(t)
 	pass := []byte("correct horse battery staple")
 	data, err := MarshalPrivateJWK(k, pass)
@@ -379,7 +405,7 @@ func TestEncryptedRoundTrip(t *testing.T) {
 		t.Fatal("encrypted output is not opaque")
 	}
 	hdr := jweHeader(t, data)
-	if hdr["alg"] != "PBES2-HS512+A256KW" || hdr["enc"] != "A256GCM" || hdr["p2c"] != float64(DefaultPBES2Count) {
+	if hdr["alg"] != "PBES2-HS512+A256KW" || hdr["enc"] != "A256GCM" || hdr["cty"] != "jwk+json" {
 		t.Fatalf("unexpected JWE header %v", hdr)
 	}
 	back, err := LoadPrivate(data, pass, "")
@@ -442,6 +468,7 @@ func withHeader(t *testing.T, jwe []byte, hdr map[string]any) []byte {
 // TestPBES2CountBounds: an attacker-supplied p2c outside the accepted range
 // is refused before any key derivation runs.
 func TestPBES2CountBounds(t *testing.T) {
+	fastPBES2(t)
 	k := newTestKey(t)
 	data, err := MarshalPrivateJWK(k, []byte("pw"))
 	if err != nil {

@@ -176,6 +176,7 @@ func TestRing_PersistsAcrossReopen(t *testing.T) {
 }
 
 func TestRing_Encrypted(t *testing.T) {
+	fastPBES2(t)
 	dir := t.TempDir()
 	pass := []byte("ring passphrase")
 	r := openRing(t, dir, pass)
