@@ -66,7 +66,8 @@ func checkDims(w, h int) error {
 // Decode finds a QR code in img and returns its text, which must be SMART
 // Health Card QR text ("shc:/..." or a chunk "shc:/C/N/..."); pass it to
 // shc.DecodeQRText. It works on clean renders and on photos: it tries a
-// bounded ladder of binarizers, contrast stretch, blur, scales, small
+// bounded ladder (at most 13 attempts) of binarizers, contrast stretch,
+// sharpening, blur, rescaling, small
 // rotations and inversion, and stops at the first success.
 //
 // Errors (all *shc.Error): CodeImageTooLarge over MaxImagePixels,
