@@ -67,8 +67,8 @@ func checkDims(w, h int) error {
 // Health Card QR text ("shc:/..." or a chunk "shc:/C/N/..."); pass it to
 // shc.DecodeQRText. It works on clean renders and on photos: it tries a
 // bounded ladder (at most 13 attempts) of binarizers, contrast stretch,
-// sharpening, blur, rescaling, small
-// rotations and inversion, and stops at the first success.
+// sharpening, blur, rescaling, small rotations and inversion, and stops at
+// the first success.
 //
 // Errors (all *shc.Error): CodeImageTooLarge over MaxImagePixels,
 // CodeNoQRFound when no QR code can be read, shc.CodeMalformedQR when a QR
