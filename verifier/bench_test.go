@@ -53,3 +53,30 @@ func BenchmarkRawP256Verify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParts splits the warm path: format parsing (package shc) and
+// the summary of the bundle.
+func BenchmarkParts(b *testing.B) {
+	jws := strings.TrimSpace(string(testvectors.Read(b, "vci-spec-site/examples/example-00-d-jws.txt")))
+	card, err := shc.Parse(jws)
+	if err != nil {
+		b.Fatal(err)
+	}
+	bundle := card.UnsafePayloadWithoutVerification().VC.CredentialSubject.FHIRBundle
+	b.Run("shc.Parse", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := shc.Parse(jws); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("summarize", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if s, _ := summarize(bundle); s == nil {
+				b.Fatal("no summary")
+			}
+		}
+	})
+}
