@@ -22,6 +22,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/internal/memstore"
+	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 )
 
@@ -41,6 +42,7 @@ type Server struct {
 // Options adjust Start.
 type Options struct {
 	Now       func() time.Time // nil: time.Now
+	Store     store.Store      // nil: an in-memory store
 	ConfigAPI func(*httpapi.Config)
 }
 
@@ -83,7 +85,10 @@ func Start(t testing.TB, opts Options) *Server {
 	if _, err := s.Keys.Rotate(); err != nil {
 		t.Fatal(err)
 	}
-	st := memstore.New()
+	var st store.Store = memstore.New()
+	if opts.Store != nil {
+		st = opts.Store
+	}
 	secret, err := issuer.NewRIDSecret()
 	if err != nil {
 		t.Fatal(err)

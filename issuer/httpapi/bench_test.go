@@ -1,0 +1,57 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/issuer/store/sqlite"
+)
+
+const oneCardBundle = `{"resourceType":"Bundle","type":"collection","entry":[
+{"fullUrl":"urn:uuid:p","resource":{"resourceType":"Patient","id":"p1","name":[{"family":"Anyperson","given":["John"]}],"birthDate":"1951-01-20"}},
+{"fullUrl":"urn:uuid:o","resource":{"resourceType":"Observation","id":"o1","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"94558-4"}]},"subject":{"reference":"urn:uuid:p"},"effectiveDateTime":"2026-02-01T09:30:00Z","valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260385009"}]}}}]}`
+
+// BenchmarkAPIIssue issues one card per request through POST /v1/cards on
+// loopback TLS (keep-alive connections), in parallel.
+func BenchmarkAPIIssue(b *testing.B) {
+	b.Run("memstore", func(b *testing.B) { benchAPI(b, httpapitest.Options{}) })
+	b.Run("sqlite", func(b *testing.B) {
+		st, err := sqlite.Open(context.Background(), b.TempDir())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		benchAPI(b, httpapitest.Options{Store: st})
+	})
+}
+
+func benchAPI(b *testing.B, opts httpapitest.Options) {
+	s := httpapitest.Start(b, opts)
+	tr := s.Client().Transport.(*http.Transport)
+	tr.MaxIdleConnsPerHost = 64
+	body := []byte(oneCardBundle)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest("POST", s.URL+"/v1/cards", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+s.Token)
+			resp, err := s.Client().Do(req)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				b.Errorf("status %d", resp.StatusCode)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cards/s")
+}
