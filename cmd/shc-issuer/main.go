@@ -1,5 +1,3 @@
-// Command shc-issuer runs a SMART Health Cards issuer service for labs and
-// manages its API tokens and signing keys. See usage below.
 package main
 
 import (

@@ -197,7 +197,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Issuer: is, Auth: a, Source: src, BaseURL: *baseURL, IssuerName: *issuerName, DevPage: !*production,
-		SMART: httpapi.SMARTConfig{Issuer: *authIssuer, AuthorizationEndpoint: *authAuthorize, TokenEndpoint: *authToken},
+		SMART:  httpapi.SMARTConfig{Issuer: *authIssuer, AuthorizationEndpoint: *authAuthorize, TokenEndpoint: *authToken},
 		Logger: log, HSTS: useTLS || *behindProxy || !*production,
 	})
 	if err != nil {

@@ -1,17 +1,3 @@
-// Package auth authenticates callers of the issuer service: lab systems by
-// API tokens the service stores hashed, or by JWT access tokens from a
-// configured authorization server; wallets by SMART on FHIR access tokens
-// from that server.
-//
-// # Security considerations
-//
-//   - API tokens are 32 random bytes shown once; only their SHA-256 is
-//     stored, and the looked-up hash is compared in constant time.
-//   - JWT access tokens are verified against the authorization server's
-//     JWKS with a pinned algorithm list (ES256, RS256), and issuer,
-//     audience and expiry (60 s leeway) are always checked: an empty
-//     expected issuer or audience is a configuration error, never "skip".
-//   - Tokens are never logged; Principal prints only its id and scopes.
 package auth
 
 import (

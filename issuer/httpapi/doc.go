@@ -1,0 +1,46 @@
+// Package httpapi is the HTTP interface of the issuer service (echo v5).
+//
+// Lab API (bearer tokens with scopes, see issuer/auth):
+//
+//	POST /v1/results                 FHIR Bundle → stored (results:write)
+//	POST /v1/cards                   FHIR Bundle → cards (cards:issue); ?delivery=qr|chunks|file,
+//	                                 reply by ?format= or Accept: json (default, with links),
+//	                                 jws, smart-health-card, png, svg, txt
+//	GET  /v1/cards/{id}.{jws|smart-health-card|png|svg|txt}
+//	POST /v1/revocations             {"patientId"|"rid", "kid"?, "issuedBefore"?} (cards:revoke)
+//	GET  /cards/{id}/print           printable card (A4 and US Letter)
+//
+// Wallets (SMART on FHIR access tokens):
+//
+//	GET  /fhir/.well-known/smart-configuration   capabilities incl. "health-cards" (OP-1)
+//	GET  /fhir/metadata                          CapabilityStatement with the operation
+//	POST /fhir/Patient/{id}/$health-cards-issue  (OP-3..11)
+//
+// Publishing: /.well-known/jwks.json (CORS *, crlVersion on every key),
+// /.well-known/crl/{kid}.json, /.well-known/did.json for did:web issuers,
+// /healthz. Config.Mount adds routes later (SMART Health Links).
+//
+// Every error is a FHIR OperationOutcome whose details.coding carries a
+// stable code (urn:healthcards:issuer:error), with 400, 401, 403, 404, 413,
+// 422 (card_too_large_for_qr), 502, 503 or 500.
+//
+// # Security considerations
+//
+//   - Every write endpoint needs a bearer token; $health-cards-issue needs a
+//     SMART JWT whose patient-level read scopes cover the requested types
+//     and whose "patient" claim is {id} (403 otherwise), or a system-level
+//     read scope. Cards with types the token may not read are left out.
+//   - Card downloads and print pages are capability URLs: the card id is
+//     128 random bits, replies are Cache-Control: no-store, and
+//     Referrer-Policy is no-referrer so links do not leak. Whoever holds
+//     the link can fetch the card, as whoever holds the card can present
+//     it (a card is a bearer credential).
+//   - Request bodies are capped (MaxBodyBytes; 64 KiB for Parameters,
+//     16 KiB for revocations); every request has a deadline.
+//   - Headers: nosniff, no-referrer, frame denial, a restrictive CSP (the
+//     development page runs only nonce'd inline script), HSTS when set.
+//   - Logs have method, route pattern, status and duration: never the path
+//     (it holds patient and card ids), query, body, token or key.
+//   - A revocation is acknowledged only after the store committed it
+//     durably.
+package httpapi
