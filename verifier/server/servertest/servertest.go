@@ -186,7 +186,8 @@ func (s *SyncBuffer) String() string {
 
 // Start runs a service whose trust list names trusted (their key sets and
 // revocation lists are fetched live from their TLS servers), with cfg's
-// other fields as given (Verifier, Ready, Logger and Metrics are set here).
+// other fields as given (Verifier and Ready are set here; a nil Logger
+// means a debug-level JSON log kept for Logs).
 // Issuers in others get their TLS certificates trusted too, but no trust.
 func Start(t testing.TB, cfg server.Config, trusted []*Issuer, others ...*Issuer) *Service {
 	t.Helper()
@@ -195,7 +196,10 @@ func Start(t testing.TB, cfg server.Config, trusted []*Issuer, others ...*Issuer
 		pool.AddCert(is.Server.Certificate())
 	}
 	logs := &SyncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log := cfg.Logger // when nil, logs go to a buffer read by Logs
+	if log == nil {
+		log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	opts := []verifier.Option{verifier.WithRootCAs(pool), verifier.WithAllowPrivateNetwork()}
 	var sources []string
 	if len(trusted) > 0 {
