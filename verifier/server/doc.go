@@ -21,6 +21,20 @@
 // Errors are RFC 7807 problem documents (application/problem+json) with a
 // stable "code" member and a "title" in plain words.
 //
+// # Metrics
+//
+// GET /metrics writes the Prometheus text format by hand (no client
+// library): shc_verifier_verifications_total{verdict},
+// shc_verifier_verification_failures_total{code},
+// shc_verifier_verify_duration_seconds (histogram, 0.5 ms to 10 s),
+// shc_verifier_fetch_failures_total{source} (directory: trust sources
+// loaded by Trust; issuer, revocation: fetch failures reported in card
+// results), shc_verifier_trust_source_loads_total, shc_verifier_problems_total,
+// shc_verifier_http_responses_total, shc_verifier_ready and Go runtime gauges.
+// The verifier library does not expose its key-set and revocation-list cache
+// statistics, so cache hit counts are not reported; Metrics.AddCounterFunc is
+// the place to add them once it does.
+//
 // # Trust and defaults
 //
 // Trust sources (--trust FILE|URL: a VCI-style directory snapshot or a

@@ -31,7 +31,6 @@ type Metrics struct {
 	responses labeled // HTTP responses by status code
 	fetchFail labeled // failed fetches by source (directory, issuer, revocation)
 	fetchOK   labeled // successful trust-source loads by source
-	cacheHits labeled // cache hits reported by the library, by cache
 
 	hist     histogram
 	inFlight atomic.Int64
@@ -150,9 +149,6 @@ func (m *Metrics) ObserveFetch(source string, failed bool) {
 	}
 }
 
-// ObserveCacheHit records n cache hits in the named cache.
-func (m *Metrics) ObserveCacheHit(cache string, n uint64) { m.cacheHits.add(cache, n) }
-
 // AddGauge registers a gauge read at scrape time. name must be a valid
 // Prometheus metric name; read must be fast and safe for concurrent use.
 func (m *Metrics) AddGauge(name, help string, read func() float64) {
@@ -161,7 +157,8 @@ func (m *Metrics) AddGauge(name, help string, read func() float64) {
 	m.mu.Unlock()
 }
 
-// AddCounterFunc registers a counter whose value is read at scrape time.
+// AddCounterFunc registers a counter whose value is read at scrape time
+// (for example cache hit counts, once the verifier library exposes them).
 func (m *Metrics) AddCounterFunc(name, help string, read func() float64) {
 	m.mu.Lock()
 	m.counter = append(m.counter, gauge{name, help, read})
@@ -179,7 +176,6 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	writeLabeled(b, "shc_verifier_http_responses_total", "HTTP responses, by status code.", "status", &m.responses, nil)
 	writeLabeled(b, "shc_verifier_fetch_failures_total", "Failed fetches, by source (directory: trust sources loaded by the service; issuer, revocation: key sets and revocation lists, as reported in card results).", "source", &m.fetchFail, []string{"directory", "issuer", "revocation"})
 	writeLabeled(b, "shc_verifier_trust_source_loads_total", "Successful trust source loads, by source.", "source", &m.fetchOK, []string{"directory"})
-	writeLabeled(b, "shc_verifier_cache_hits_total", "Cache hits, by cache.", "cache", &m.cacheHits, nil)
 
 	name := "shc_verifier_verify_duration_seconds"
 	fmt.Fprintf(b, "# HELP %s Time to answer one POST /v1/verify request.\n# TYPE %s histogram\n", name, name)
