@@ -4,9 +4,12 @@
 //
 // An Issuer validates FHIR R4 bundles from lab systems (a Patient with an
 // id; Observation, Immunization and DiagnosticReport resources about it;
-// every reference resolvable), splits them into granular cards (PAY-10: one
-// card per lab test event, immunizations grouped per disease through a CVX
-// table, labs never mixed with immunizations), narrows the Patient to
+// supporting Organization, Practitioner, PractitionerRole, Specimen,
+// Location and Device resources; every reference resolvable), splits them
+// into granular cards (PAY-10: one card per lab test event, immunizations
+// grouped per disease through a CVX table, labs never mixed with
+// immunizations; each card also carries the supporting resources its
+// content references, so a performer still names the lab), narrows the Patient to
 // name and birth date, minifies each card bundle (MIN-1..7), signs it with
 // the active key of a KeySet (keys.Ring, or StaticKeys for an HSM key) and
 // records it with an audit event in the store. Every card carries

@@ -25,6 +25,27 @@ const (
 	TypeDiagnosticReport = "DiagnosticReport"
 )
 
+// SupportingTypes are the resource types a lab bundle may carry besides the
+// Patient and the clinical resources: performers, specimens, places and
+// devices. A supporting resource goes on a card only when something on that
+// card references it (directly or through another supporting resource, as
+// PractitionerRole → Practitioner); unreferenced ones are dropped. They are
+// never split into cards of their own (PAY-10 granularity follows the
+// clinical resources).
+var SupportingTypes = []string{"Organization", "Practitioner", "PractitionerRole", "Specimen", "Location", "Device"}
+
+func isSupporting(t string) bool {
+	for _, s := range SupportingTypes {
+		if s == t {
+			return true
+		}
+	}
+	return false
+}
+
+// clinicalTypes are the resource types cards are built around.
+var clinicalTypes = []string{TypeObservation, TypeImmunization, TypeDiagnosticReport}
+
 // Coding is a FHIR Coding reduced to what matching needs.
 type Coding struct {
 	System string `json:"system"`
@@ -54,8 +75,9 @@ type patientRecord struct {
 
 // parsedBundle is a validated lab or immunization bundle.
 type parsedBundle struct {
-	Patient   patientRecord
-	Resources []*resource
+	Patient    patientRecord
+	Resources  []*resource // clinical: Observation, Immunization, DiagnosticReport
+	Supporting []*resource // SupportingTypes, in bundle order
 }
 
 type rawEntry struct {
@@ -235,7 +257,8 @@ func lastTwo(s string) string {
 // ParseBundle validates a FHIR R4 Bundle sent by a lab system: resourceType
 // Bundle, exactly one Patient with an id, any number of Observation,
 // Immunization and DiagnosticReport resources, each about that Patient,
-// and every Reference resolvable inside the bundle. Errors are *Error with
+// supporting resources (SupportingTypes: performers, specimens, ...), and
+// every Reference resolvable inside the bundle. Errors are *Error with
 // codes invalid_bundle, missing_patient, unsupported_resource,
 // unresolved_reference, too_large or no_clinical_content.
 func parseBundle(b []byte, maxBytes int) (*parsedBundle, error) {
@@ -295,7 +318,13 @@ func parseBundle(b []byte, maxBytes int) (*parsedBundle, error) {
 		case "":
 			return nil, errf(CodeInvalidBundle, "Bundle.entry[%d].resource has no resourceType", i)
 		default:
-			return nil, errf(CodeUnsupportedType, "Bundle.entry[%d] is a %s; accepted: Patient, Observation, Immunization, DiagnosticReport", i, r.Type)
+			if !isSupporting(r.Type) {
+				return nil, errf(CodeUnsupportedType, "Bundle.entry[%d] is a %.64q; accepted: Patient, Observation, Immunization, DiagnosticReport, and as supporting resources %s",
+					i, r.Type, strings.Join(SupportingTypes, ", "))
+			}
+			if r.ID != "" && !validID(r.ID) {
+				return nil, errf(CodeInvalidBundle, "Bundle.entry[%d]: %s.id %q is not a FHIR id", i, r.Type, r.ID)
+			}
 		}
 		ix.add(i, e.FullURL, r.Type, r.ID)
 		all = append(all, r)
@@ -316,6 +345,10 @@ func parseBundle(b []byte, maxBytes int) (*parsedBundle, error) {
 			}
 		}
 		if r.Type == TypePatient {
+			continue
+		}
+		if isSupporting(r.Type) {
+			pb.Supporting = append(pb.Supporting, r)
 			continue
 		}
 		field := "subject"

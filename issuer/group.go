@@ -72,12 +72,18 @@ type group struct {
 	Kind      string // "lab" or "immunization"
 	Key       string // disease or event key, for ordering
 	Resources []*resource
-	Date      time.Time // latest date in the group
+	// Support holds the supporting resources (SupportingTypes) the group's
+	// resources reference, directly or through each other, in bundle order.
+	Support []*resource
+	Date    time.Time // latest date in the group
 }
 
 func (g *group) types() []string {
 	set := map[string]bool{TypePatient: true}
 	for _, r := range g.Resources {
+		set[r.Type] = true
+	}
+	for _, r := range g.Support {
 		set[r.Type] = true
 	}
 	out := make([]string, 0, len(set))
@@ -194,4 +200,41 @@ func splitGranular(res []*resource) []*group {
 		return a.Key < b.Key
 	})
 	return groups
+}
+
+// attachSupporting gives every group the supporting resources its content
+// references, following references between supporting resources
+// (PractitionerRole → Organization, Specimen → Device, ...) transitively.
+// A supporting resource no group references goes on no card.
+func attachSupporting(groups []*group, support []*resource) {
+	if len(support) == 0 {
+		return
+	}
+	ix := refIndex{}
+	for i, r := range support {
+		ix.add(i, r.FullURL, r.Type, r.ID)
+	}
+	for _, g := range groups {
+		in := make([]bool, len(support))
+		var visit func(refs []string)
+		visit = func(refs []string) {
+			for _, ref := range refs {
+				j, ok := ix.lookup(ref)
+				if !ok || in[j] {
+					continue
+				}
+				in[j] = true
+				visit(support[j].Refs)
+			}
+		}
+		for _, r := range g.Resources {
+			visit(r.Refs)
+		}
+		g.Support = g.Support[:0]
+		for j, ok := range in {
+			if ok {
+				g.Support = append(g.Support, support[j])
+			}
+		}
+	}
 }

@@ -218,6 +218,7 @@ func (is *Issuer) IssueBundle(ctx context.Context, bundle []byte, opts IssueOpti
 		return nil, err
 	}
 	groups := splitGranular(pb.Resources)
+	attachSupporting(groups, pb.Supporting)
 	return is.issueGroups(ctx, pb.Patient, groups, opts)
 }
 
@@ -298,7 +299,8 @@ func newID() string {
 }
 
 // cardBundle builds the (not yet minified) collection Bundle of one card:
-// the Patient first, then the group's resources in order, keeping each
+// the Patient first, then the group's resources in order, then the
+// supporting resources they reference, keeping each
 // entry's fullUrl so that shc.Minify can rewrite references (MIN-6/7).
 func cardBundle(p patientRecord, patientJSON json.RawMessage, g *group) ([]byte, []CardResource) {
 	var buf bytes.Buffer
@@ -317,8 +319,8 @@ func cardBundle(p patientRecord, patientJSON json.RawMessage, g *group) ([]byte,
 		fu = TypePatient + "/" + p.ID
 	}
 	writeEntry(fu, patientJSON)
-	links := make([]CardResource, 0, len(g.Resources))
-	for i, r := range g.Resources {
+	links := make([]CardResource, 0, len(g.Resources)+len(g.Support))
+	for i, r := range append(g.Resources[:len(g.Resources):len(g.Resources)], g.Support...) {
 		buf.WriteByte(',')
 		fu := r.FullURL
 		if fu == "" && r.ID != "" {

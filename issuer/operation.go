@@ -170,11 +170,11 @@ func (is *Issuer) HealthCardsIssue(ctx context.Context, src Source, patientID st
 	if err != nil {
 		return empty, nil, err
 	}
-	stored, err := src.Resources(ctx, patientID, []string{TypeObservation, TypeImmunization, TypeDiagnosticReport})
+	stored, err := src.Resources(ctx, patientID, append(clinicalTypes[:len(clinicalTypes):len(clinicalTypes)], SupportingTypes...))
 	if err != nil {
 		return empty, nil, err
 	}
-	var res []*resource
+	var res, support []*resource
 	for _, s := range stored {
 		r, err := parseResource(s.JSON)
 		if err != nil || r.Type != s.Type {
@@ -184,9 +184,14 @@ func (is *Issuer) HealthCardsIssue(ctx context.Context, src Source, patientID st
 		if r.Date.IsZero() {
 			r.Date = s.Date
 		}
-		res = append(res, r)
+		if isSupporting(r.Type) {
+			support = append(support, r)
+		} else {
+			res = append(res, r)
+		}
 	}
 	groups := splitGranular(res)
+	attachSupporting(groups, support)
 	matchers := make([]typeMatcher, len(p.CredentialTypes))
 	for i, t := range p.CredentialTypes {
 		matchers[i] = credentialTypeMatcher(t)

@@ -20,7 +20,10 @@ func (is *Issuer) PutResults(ctx context.Context, bundle []byte, actor string) (
 		return "", 0, err
 	}
 	// Assign ids, then build the rewrite map old reference -> Type/id.
+	// Supporting resources (performers, specimens, ...) are stored with the
+	// patient's data so that $health-cards-issue can put them on cards.
 	all := append([]*resource{{Type: TypePatient, ID: pb.Patient.ID, FullURL: pb.Patient.FullURL}}, pb.Resources...)
+	all = append(all, pb.Supporting...)
 	ix := refIndex{}
 	for i, r := range all {
 		if r.ID == "" {
@@ -28,8 +31,8 @@ func (is *Issuer) PutResults(ctx context.Context, bundle []byte, actor string) (
 		}
 		ix.add(i, r.FullURL, r.Type, r.ID)
 	}
-	res := make([]store.Resource, 0, len(pb.Resources))
-	for _, r := range pb.Resources {
+	res := make([]store.Resource, 0, len(all)-1)
+	for _, r := range all[1:] {
 		raw, err := canonicalRefs(r, all, ix)
 		if err != nil {
 			return "", 0, err

@@ -68,7 +68,9 @@ func (s StoreSource) ResourceURL(typ, id string) string {
 
 // FHIRSource reads from an upstream FHIR R4 server by REST search:
 // GET [base]/Patient/{id} and GET [base]/{Type}?patient={id}, following
-// same-origin "next" links. The base is configured by an administrator and
+// same-origin "next" links. Supporting resources (performers, specimens)
+// are not fetched from upstream: those cards keep the reference's display
+// text only. The base is configured by an administrator and
 // trusted; requests are still bounded in time, size and pages.
 type FHIRSource struct {
 	// BaseURL of the upstream FHIR server, e.g. https://ehr.example/fhir.
@@ -158,6 +160,11 @@ func (f *FHIRSource) Resources(ctx context.Context, id string, types []string) (
 	}
 	var out []store.Resource
 	for _, typ := range types {
+		if isSupporting(typ) {
+			// Organization, Practitioner, ... are not searchable by patient;
+			// cards from an upstream server carry no supporting resources.
+			continue
+		}
 		next := base.String() + "/" + typ + "?patient=" + url.QueryEscape(id) + "&_count=100"
 		for page := 0; next != "" && page < maxPages; page++ {
 			b, code, err := f.get(ctx, next)

@@ -44,7 +44,7 @@ func TestIssueVerifyRevokeOnline(t *testing.T) {
 			RID string `json:"rid"`
 		} `json:"cards"`
 	}
-	if err := json.Unmarshal(post(t, s, "/v1/cards", bundles.ImmunizationsCOVID), &out); err != nil || len(out.Cards) != 1 {
+	if err := json.Unmarshal(post(t, s, "/v1/cards", bundles.LabCovidPCR), &out); err != nil || len(out.Cards) != 1 {
 		t.Fatalf("issue: %v, %d cards", err, len(out.Cards))
 	}
 	card := out.Cards[0]
@@ -77,7 +77,7 @@ func TestIssueVerifyRevokeOnline(t *testing.T) {
 	}
 	if r := verify(); r.Verdict != verifier.VerdictVerified {
 		t.Fatalf("fresh card: verdict %s, errors %v", r.Verdict, r.Errors)
-	} else if r.Summary == nil || r.Summary.Patient == nil || r.Summary.Patient.Name != "Chidi Okafor" {
+	} else if r.Summary == nil || r.Summary.Patient == nil || r.Summary.Patient.Name != "Maria Elena Garcia" {
 		t.Errorf("summary = %+v", r.Summary)
 	}
 	// Verified again from the caches: still fine.
@@ -85,7 +85,7 @@ func TestIssueVerifyRevokeOnline(t *testing.T) {
 		t.Fatalf("second verification: %v", r.Errors)
 	}
 
-	post(t, s, "/v1/revocations", []byte(`{"patientId":"pt-2002","reason":"card reported lost"}`))
+	post(t, s, "/v1/revocations", []byte(`{"patientId":"pt-1001","reason":"card reported lost"}`))
 	time.Sleep(5 * time.Millisecond) // past the key-set TTL
 
 	r := verify()
