@@ -14,6 +14,9 @@
 // a single connection (one writer, as SQLite allows only one anyway), with
 // write transactions that take the lock at BEGIN (BEGIN IMMEDIATE); reads
 // use a small pool of read-only connections that never block the writer.
+// Concurrent PutCard calls are group-committed: one transaction (one
+// fsync) acknowledges every card waiting at that moment, each in its own
+// savepoint so a conflict refuses only that card.
 // Other processes (for example "shc-issuer tokens create") may open the same
 // file; they wait up to 10 s for the lock.
 //

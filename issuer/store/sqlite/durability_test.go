@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -225,4 +227,31 @@ func BenchmarkCRL1000(b *testing.B) {
 	}
 	defer s.Close()
 	storetest.BenchCRL(b, s, 1000)
+}
+
+// TestCloseWithPendingCards: Close while PutCard calls are queued returns,
+// and every call returns (nil, or an error saying the store is closed).
+func TestCloseWithPendingCards(t *testing.T) {
+	s := open(t, t.TempDir())
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			c := store.IssuedCard{ID: fmt.Sprint("c", i), PatientID: "p", Kid: "k", JWS: "x"}
+			_ = s.PutCard(context.Background(), c, store.Event{Action: "issue"})
+		})
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("PutCard calls hang after Close")
+	}
+	c := store.IssuedCard{ID: "late", PatientID: "p", Kid: "k", JWS: "x"}
+	if err := s.PutCard(t.Context(), c, store.Event{Action: "issue"}); err == nil {
+		t.Error("PutCard after Close succeeded")
+	}
 }

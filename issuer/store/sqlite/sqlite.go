@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -37,6 +39,11 @@ type Store struct {
 	w    *sql.DB // exactly one connection: every write is serialized here
 	r    *sql.DB // read-only pool
 	now  func() time.Time
+
+	cardq      chan *cardReq // PutCard requests for the group-commit writer
+	quit       chan struct{} // closed by Close
+	writerDone chan struct{} // closed when cardWriter has returned
+	closeOnce  sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -79,9 +86,14 @@ func Open(ctx context.Context, dir string) (*Store, error) {
 	r.SetMaxIdleConns(maxReaders)
 	s.r = r
 	if err := r.PingContext(ctx); err != nil {
-		s.Close()
+		r.Close()
+		w.Close()
 		return nil, fmt.Errorf("sqlite: open readers: %w", err)
 	}
+	s.cardq = make(chan *cardReq)
+	s.quit = make(chan struct{})
+	s.writerDone = make(chan struct{})
+	go s.cardWriter()
 	return s, nil
 }
 
@@ -211,13 +223,16 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the store.
+// Close stops the card writer (after its current batch) and closes the
+// database. Calls after Close fail.
 func (s *Store) Close() error {
-	var errR error
-	if s.r != nil {
-		errR = s.r.Close()
-	}
-	return errors.Join(errR, s.w.Close())
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		<-s.writerDone
+		err = errors.Join(s.r.Close(), s.w.Close())
+	})
+	return err
 }
 
 // fail wraps a database error with the operation. A canceled or expired
@@ -358,7 +373,11 @@ func insertEvent(ctx context.Context, tx *sql.Tx, ev store.Event) error {
 	return err
 }
 
-// PutCard implements store.Store.
+// PutCard implements store.Store. Concurrent calls are committed together
+// (group commit): the writer goroutine takes every PutCard waiting at that
+// moment into one transaction, each card and its event inside its own
+// savepoint, so one fsync acknowledges them all and a failing card does not
+// affect the others.
 func (s *Store) PutCard(ctx context.Context, c store.IssuedCard, ev store.Event) error {
 	now := s.now()
 	c, err := check.Card(c, now)
@@ -368,29 +387,125 @@ func (s *Store) PutCard(ctx context.Context, c store.IssuedCard, ev store.Event)
 	if ev, err = check.Event(ev, now); err != nil {
 		return fmt.Errorf("sqlite: put card: %w", err)
 	}
-	tx, err := s.w.BeginTx(ctx, nil)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("sqlite: put card: %w", err)
+	}
+	req := &cardReq{ctx: ctx, card: c, ev: ev, done: make(chan error, 1)}
+	select {
+	case s.cardq <- req:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: put card: %w", ctx.Err())
+	case <-s.quit:
+		return fmt.Errorf("sqlite: put card: %w", errClosed)
+	}
+	// Once taken, the request is committed or refused as a whole: wait for
+	// the outcome even if ctx ends, so the answer is never "maybe".
+	return <-req.done
+}
+
+var errClosed = errors.New("store is closed")
+
+// maxCardBatch bounds one group commit.
+const maxCardBatch = 128
+
+type cardReq struct {
+	ctx  context.Context
+	card store.IssuedCard
+	ev   store.Event
+	done chan error
+}
+
+// cardWriter runs until Close, committing PutCard requests in batches.
+func (s *Store) cardWriter() {
+	defer close(s.writerDone)
+	for {
+		var first *cardReq
+		select {
+		case first = <-s.cardq:
+		case <-s.quit:
+			return
+		}
+		batch := []*cardReq{first}
+		// Let callers woken by the previous batch queue up again before
+		// taking what is waiting; without this, batches alternate between
+		// one card and all the others.
+		runtime.Gosched()
+	drain:
+		for len(batch) < maxCardBatch {
+			select {
+			case r := <-s.cardq:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.writeCards(batch)
+	}
+}
+
+func (s *Store) writeCards(batch []*cardReq) {
+	errs := make([]error, len(batch))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
+	defer cancel()
+	err := func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		for i, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				errs[i] = fmt.Errorf("sqlite: put card: %w", err)
+				continue
+			}
+			errs[i] = putCardSavepoint(ctx, tx, r.card, r.ev)
+		}
+		return tx.Commit()
+	}()
+	for i, r := range batch {
+		switch {
+		case errs[i] != nil:
+			r.done <- errs[i]
+		case err != nil:
+			r.done <- s.fail(r.ctx, "put card: commit", err)
+		default:
+			r.done <- nil
+		}
+	}
+}
+
+// putCardSavepoint writes one card and its event inside a savepoint of tx,
+// undoing both if either fails.
+func putCardSavepoint(ctx context.Context, tx *sql.Tx, c store.IssuedCard, ev store.Event) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT card"); err != nil {
+		return fmt.Errorf("sqlite: put card: %w", err)
+	}
+	err := func() error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO cards (id, patient_id, kid, rid, types, issued_at, jws)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			c.ID, c.PatientID, c.Kid, c.RID, encodeList(c.Types), us(c.IssuedAt), c.JWS)
+		if err != nil {
+			return fmt.Errorf("sqlite: put card: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("sqlite: put card: %w", err)
+		} else if n == 0 {
+			return fmt.Errorf("sqlite: put card: %w: card id exists", store.ErrConflict)
+		}
+		if err := insertEvent(ctx, tx, ev); err != nil {
+			return fmt.Errorf("sqlite: put card: audit: %w", err)
+		}
+		return nil
+	}()
 	if err != nil {
-		return s.fail(ctx, "put card", err)
+		if _, rerr := tx.ExecContext(ctx, "ROLLBACK TO card"); rerr != nil {
+			return errors.Join(err, rerr)
+		}
 	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO cards (id, patient_id, kid, rid, types, issued_at, jws)
-		VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
-		c.ID, c.PatientID, c.Kid, c.RID, encodeList(c.Types), us(c.IssuedAt), c.JWS)
-	if err != nil {
-		return s.fail(ctx, "put card", err)
+	if _, rerr := tx.ExecContext(ctx, "RELEASE card"); rerr != nil {
+		return errors.Join(err, rerr)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return s.fail(ctx, "put card", err)
-	} else if n == 0 {
-		return fmt.Errorf("sqlite: put card: %w: card id exists", store.ErrConflict)
-	}
-	if err := insertEvent(ctx, tx, ev); err != nil {
-		return s.fail(ctx, "put card: audit", err)
-	}
-	if err := tx.Commit(); err != nil {
-		return s.fail(ctx, "put card: commit", err)
-	}
-	return nil
+	return err
 }
 
 // Card implements store.Store.

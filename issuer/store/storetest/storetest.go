@@ -30,6 +30,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ResourcesInvalidWritesNothing", testResourcesInvalid},
 		{"Card", testCard},
 		{"CardConflictWritesNoAudit", testCardConflict},
+		{"CardConcurrentSameID", testCardConcurrentSameID},
 		{"CardInvalid", testCardInvalid},
 		{"RevokeCounterAndLists", testRevoke},
 		{"RevokeDedupe", testRevokeDedupe},
@@ -359,6 +360,55 @@ func testCardConflict(t *testing.T, s store.Store) {
 	must(t, err, "AuditLog")
 	if len(log) != 1 {
 		t.Errorf("audit log has %d events after a refused PutCard, want 1 (card and event are atomic)", len(log))
+	}
+}
+
+// testCardConcurrentSameID: of many concurrent PutCards with one id and
+// others with fresh ids, exactly one of the same-id ones wins; the rest get
+// ErrConflict and leave no audit event, and the fresh ones all succeed.
+func testCardConcurrentSameID(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	const n = 20
+	errs := make([]error, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		wg.Go(func() {
+			id := "same"
+			if i%2 == 1 {
+				id = fmt.Sprintf("fresh%d", i)
+			}
+			c := card(id)
+			c.JWS = fmt.Sprintf("jws-%d", i)
+			errs[i] = s.PutCard(ctx, c, issueEvent(c))
+		})
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case i%2 == 1 && err != nil:
+			t.Errorf("PutCard fresh%d: %v", i, err)
+		case i%2 == 0 && err == nil:
+			if won >= 0 {
+				t.Errorf("PutCard same id succeeded twice (%d and %d)", won, i)
+			}
+			won = i
+		case i%2 == 0 && !errors.Is(err, store.ErrConflict):
+			t.Errorf("PutCard same id: %v, want ErrConflict", err)
+		}
+	}
+	if won < 0 {
+		t.Fatal("no PutCard with the shared id succeeded")
+	}
+	got, err := s.Card(ctx, "same")
+	must(t, err, "Card")
+	if got.JWS != fmt.Sprintf("jws-%d", won) {
+		t.Errorf("stored JWS %q, want the winner's jws-%d", got.JWS, won)
+	}
+	log, err := s.AuditLog(ctx, 100)
+	must(t, err, "AuditLog")
+	if len(log) != n+1 {
+		t.Errorf("%d audit events, want %d (one per stored card)", len(log), n+1)
 	}
 }
 
