@@ -14,6 +14,7 @@ import (
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/store"
+	"github.com/healthcards/healthcards/issuer/store/postgres"
 	"github.com/healthcards/healthcards/issuer/store/sqlite"
 	"github.com/healthcards/healthcards/keys"
 )
@@ -41,12 +42,18 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --auth-jwks-url URL    its JWKS (default: AUTH-ISSUER/.well-known/jwks.json)
   --auth-authorize-url URL, --auth-token-url URL   advertised in smart-configuration
   --store sqlite|postgres    persistence (default sqlite under DIR/store)
-  --postgres-dsn DSN     PostgreSQL connection string
+  --postgres-dsn DSN     PostgreSQL connection string (SHC_ISSUER_POSTGRES_DSN); for
+                         several replicas: each keeps its own --data (keys, rid secret,
+                         TLS) identical, the database is shared
   --pkcs11-module F --pkcs11-token LABEL --pkcs11-pin-file F [--pkcs11-key-label L]
                          sign with a key held in an HSM instead of the key ring
   --upstream-fhir URL    read $health-cards-issue data from this FHIR server
   --issuer-name NAME     name printed on cards
   --qr-level L|M|Q|H     QR error correction (default L: 1195-character cards)
+
+Key changes made with 'shc-issuer keys' take effect in a running service at
+its next request: it watches DIR/keys/ring.json (SIGHUP forces a reread). A
+compromised key leaves /.well-known/jwks.json at once (KEY-10).
 
 Development mode (no --production) serves TLS with a self-signed certificate
 kept in DIR/tls, because SMART Health Card issuers must be https URLs
@@ -167,6 +174,18 @@ func openRing(d dataDir) (*keys.Ring, error) {
 	return keys.OpenRing(d.path("keys"), []byte(pass))
 }
 
+// openWatchedRing opens DIR/keys like openRing, for the running service.
+func openWatchedRing(d dataDir) (*issuer.WatchedRing, error) {
+	if err := os.MkdirAll(string(d), 0o700); err != nil {
+		return nil, err
+	}
+	pass, _, err := secretFile(d.path("keys.passphrase"))
+	if err != nil {
+		return nil, err
+	}
+	return issuer.OpenWatchedRing(d.path("keys"), []byte(pass))
+}
+
 func openStore(ctx context.Context, d dataDir, kind, dsn string) (store.Store, error) {
 	switch kind {
 	case "", "sqlite":
@@ -175,7 +194,7 @@ func openStore(ctx context.Context, d dataDir, kind, dsn string) (store.Store, e
 		if dsn == "" {
 			return nil, usageError{"--store postgres needs --postgres-dsn"}
 		}
-		return nil, errors.New("the PostgreSQL store is not available in this build yet")
+		return postgres.Open(ctx, dsn)
 	}
 	return nil, usageError{"--store must be sqlite or postgres"}
 }

@@ -136,7 +136,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		ks = issuer.StaticKeys{Signer: signer}
 	} else {
-		ring, err := openRing(d)
+		// The served ring follows `shc-issuer keys ...` run while the
+		// service runs (issuer.WatchedRing; SIGHUP forces a reread).
+		watched, err := openWatchedRing(d)
+		if err != nil {
+			return err
+		}
+		ring, err := watched.Ring()
 		if err != nil {
 			return err
 		}
@@ -150,7 +156,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			fmt.Fprintf(stdout, "generated signing key %s (encrypted in %s)\n", k.KeyID(), d.path("keys"))
 		}
-		ks = ring
+		ks = watched
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				if err := watched.Reload(); err != nil {
+					log.Error("SIGHUP: reloading the key ring failed; signing is refused until it loads", "err", err.Error())
+				} else {
+					log.Info("SIGHUP: key ring reloaded")
+				}
+			}
+		}()
 	}
 	ridSecret, _, err := secretFile(d.path("rid-secret"))
 	if err != nil {
