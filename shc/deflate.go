@@ -17,8 +17,16 @@ var flateWriters = sync.Pool{New: func() any {
 	return w
 }}
 
-var flateReaders = sync.Pool{New: func() any {
-	return flate.NewReader(bytes.NewReader(nil))
+// inflater is a pooled DEFLATE reader with its input reader.
+type inflater struct {
+	in bytes.Reader
+	fr io.ReadCloser
+}
+
+var inflaters = sync.Pool{New: func() any {
+	f := new(inflater)
+	f.fr = flate.NewReader(&f.in)
+	return f
 }}
 
 // Deflate compresses b with raw DEFLATE at the default level (6): on card
@@ -42,22 +50,37 @@ func Inflate(b []byte, limit int) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxPayloadBytes
 	}
-	r := flateReaders.Get().(io.ReadCloser)
-	defer flateReaders.Put(r)
-	if err := r.(flate.Resetter).Reset(bytes.NewReader(b), nil); err != nil {
+	f := inflaters.Get().(*inflater)
+	defer inflaters.Put(f)
+	f.in.Reset(b)
+	if err := f.fr.(flate.Resetter).Reset(&f.in, nil); err != nil {
 		return nil, wrap(CodeBadPayloadEncoding, "cannot start inflating", err)
 	}
-	// Most payloads inflate to 2-12 times their size; start there.
-	out := bytes.NewBuffer(make([]byte, 0, min(len(b)*6+512, limit+1)))
-	n, err := out.ReadFrom(io.LimitReader(r, int64(limit)+1))
-	if err != nil {
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, errorf(CodeBadPayloadEncoding, "truncated DEFLATE stream (HDR-7: raw DEFLATE, no zlib header)")
+	// Most payloads inflate to 2-12 times their size; start there. Never
+	// read more than limit+1 bytes of output.
+	out := make([]byte, 0, min(len(b)*6+512, limit+1))
+	for {
+		if len(out) == cap(out) {
+			out = append(out, 0)[:len(out)] // grow
 		}
-		return nil, wrap(CodeBadPayloadEncoding, "payload is not raw DEFLATE (HDR-7)", err)
+		room := min(cap(out), limit+1)
+		n, err := f.fr.Read(out[len(out):room])
+		out = out[:len(out)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, io.ErrUnexpectedEOF) {
+				return nil, errorf(CodeBadPayloadEncoding, "truncated DEFLATE stream (HDR-7: raw DEFLATE, no zlib header)")
+			}
+			return nil, wrap(CodeBadPayloadEncoding, "payload is not raw DEFLATE (HDR-7)", err)
+		}
+		if len(out) > limit {
+			return nil, errorf(CodePayloadTooLarge, "payload inflates beyond the %d-byte limit", limit)
+		}
 	}
-	if n > int64(limit) {
+	if len(out) > limit {
 		return nil, errorf(CodePayloadTooLarge, "payload inflates beyond the %d-byte limit", limit)
 	}
-	return out.Bytes(), nil
+	return out, nil
 }

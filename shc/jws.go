@@ -8,8 +8,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/cryptosigner"
@@ -31,6 +32,7 @@ type Card struct {
 	raw       string
 	header    Header
 	signature []byte // 64-byte r||s
+	sigBuf    [64]byte
 	payload   *Payload
 	rawClaims []byte // inflated claim set, as signed
 }
@@ -79,26 +81,28 @@ func ParseWithLimits(jws string, lim Limits) (*Card, error) {
 	if len(h64) > maxHeaderBytes {
 		return nil, errorf(CodeMalformedJWS, "header of %d bytes is too large", len(h64))
 	}
-	hb, err := base64.RawURLEncoding.Strict().DecodeString(h64)
-	if err != nil {
-		return nil, wrap(CodeMalformedJWS, "header is not base64url", err)
-	}
-	h, err := parseHeader(hb)
+	h, err := headers.parse(h64)
 	if err != nil {
 		return nil, err
 	}
-	sig, err := base64.RawURLEncoding.Strict().DecodeString(s64)
-	if err != nil {
-		return nil, wrap(CodeMalformedJWS, "signature is not base64url", err)
+	c := &Card{raw: jws, header: h}
+	if len(s64) == 86 && b64.DecodedLen(len(s64)) == 64 {
+		// The common case, decoded in place: 86 characters are 64 bytes.
+		if n, err := b64.Decode(c.sigBuf[:], unsafe.Slice(unsafe.StringData(s64), len(s64))); err == nil && n == 64 {
+			c.signature = c.sigBuf[:]
+		}
 	}
-	if len(sig) != 64 {
-		return nil, errorf(CodeMalformedJWS, "signature is %d bytes, want the 64-byte r||s form (HDR-5; DER is not JWS)", len(sig))
+	if c.signature == nil {
+		sig, err := b64.DecodeString(s64)
+		if err != nil {
+			return nil, wrap(CodeMalformedJWS, "signature is not base64url", err)
+		}
+		if len(sig) != 64 {
+			return nil, errorf(CodeMalformedJWS, "signature is %d bytes, want the 64-byte r||s form (HDR-5; DER is not JWS)", len(sig))
+		}
+		c.signature = sig
 	}
-	compressed, err := base64.RawURLEncoding.Strict().DecodeString(p64)
-	if err != nil {
-		return nil, wrap(CodeBadPayloadEncoding, "payload is not base64url", err)
-	}
-	claims, err := Inflate(compressed, lim.payload())
+	claims, err := decodeAndInflate(p64, lim.payload())
 	if err != nil {
 		return nil, err
 	}
@@ -106,8 +110,31 @@ func ParseWithLimits(jws string, lim Limits) (*Card, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Card{raw: jws, header: h, signature: sig, payload: p, rawClaims: claims}, nil
+	c.payload, c.rawClaims = p, claims
+	return c, nil
 }
+
+// b64 is strict base64url without padding (HDR-1).
+var b64 = base64.RawURLEncoding.Strict()
+
+// decodeAndInflate base64url-decodes the payload part into a pooled buffer
+// and inflates it (HDR-7).
+func decodeAndInflate(p64 string, limit int) ([]byte, error) {
+	bp := b64Bufs.Get().(*[]byte)
+	defer b64Bufs.Put(bp)
+	n := b64.DecodedLen(len(p64))
+	if cap(*bp) < n {
+		*bp = make([]byte, n)
+	}
+	buf := (*bp)[:n]
+	m, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(p64), len(p64)))
+	if err != nil {
+		return nil, wrap(CodeBadPayloadEncoding, "payload is not base64url", err)
+	}
+	return Inflate(buf[:m], limit)
+}
+
+var b64Bufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
 // parseHeader decodes the protected header strictly: a JSON object whose
 // member names are matched case-sensitively, with no duplicates, alg ES256,
@@ -195,13 +222,46 @@ func (c *Card) VerifySignature(pub *ecdsa.PublicKey) error {
 	if pub == nil || pub.Curve != elliptic.P256() {
 		return errorf(CodeBadKey, "verification key is not P-256 (KEY-1)")
 	}
-	digest := sha256.Sum256([]byte(c.signingInput()))
-	r := new(big.Int).SetBytes(c.signature[:32])
-	s := new(big.Int).SetBytes(c.signature[32:])
-	if !ecdsa.Verify(pub, digest[:], r, s) {
+	in := c.signingInput()
+	// The signing input is only read here, never kept or changed.
+	digest := sha256.Sum256(unsafe.Slice(unsafe.StringData(in), len(in)))
+	var buf [72]byte
+	der, ok := appendDERSignature(buf[:0], c.signature)
+	if !ok || !ecdsa.VerifyASN1(pub, digest[:], der) {
 		return errorf(CodeBadSignature, "ES256 signature does not verify with key %s", c.header.Kid)
 	}
 	return nil
+}
+
+// appendDERSignature appends the ASN.1 DER form of a 64-byte r||s
+// signature, exactly as ecdsa.Verify builds it from big.Ints, so that
+// VerifyASN1 gives the same verdict without the big.Int round trip. It
+// reports false when r or s is zero, which ecdsa.Verify refuses as well.
+func appendDERSignature(dst, rs []byte) ([]byte, bool) {
+	r, s := trimZeros(rs[:32]), trimZeros(rs[32:])
+	if len(r) == 0 || len(s) == 0 {
+		return dst, false
+	}
+	rl, sl := len(r)+int(r[0]>>7), len(s)+int(s[0]>>7)
+	dst = append(dst, 0x30, byte(2+rl+2+sl)) // at most 2*35 < 128: short form
+	dst = appendDERInt(dst, r, rl)
+	dst = appendDERInt(dst, s, sl)
+	return dst, true
+}
+
+func appendDERInt(dst, v []byte, l int) []byte {
+	dst = append(dst, 0x02, byte(l))
+	if l > len(v) {
+		dst = append(dst, 0)
+	}
+	return append(dst, v...)
+}
+
+func trimZeros(b []byte) []byte {
+	for len(b) > 0 && b[0] == 0 {
+		b = b[1:]
+	}
+	return b
 }
 
 // Signer signs cards with one P-256 key. It is safe for concurrent use.
