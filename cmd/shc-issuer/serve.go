@@ -29,6 +29,7 @@ import (
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11"
 	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/shl/sqlstore"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -213,10 +214,30 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *upstream != "" {
 		src = &issuer.FHIRSource{BaseURL: *upstream}
 	}
+	// SMART Health Links: in the PostgreSQL database with --store postgres,
+	// else in DIR/links.db; location URLs signed with a persistent secret.
+	var linkStore *sqlstore.Store
+	if *storeKind == "postgres" {
+		linkStore, err = sqlstore.OpenPostgres(ctx, *dsn)
+	} else {
+		linkStore, err = sqlstore.OpenSQLite(ctx, d.path("links.db"))
+	}
+	if err != nil {
+		return err
+	}
+	defer linkStore.Close()
+	locSecret, _, err := secretFile(d.path("shl-location-secret"))
+	if err != nil {
+		return err
+	}
+	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: is, Auth: a, Source: src, BaseURL: *baseURL, Store: linkStore, LocationSecret: []byte(locSecret)})
+	if err != nil {
+		return err
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Issuer: is, Auth: a, Source: src, BaseURL: *baseURL, IssuerName: *issuerName, DevPage: !*production,
 		SMART:  httpapi.SMARTConfig{Issuer: *authIssuer, AuthorizationEndpoint: *authAuthorize, TokenEndpoint: *authToken},
-		Logger: log, HSTS: useTLS || *behindProxy || !*production,
+		Logger: log, HSTS: useTLS || *behindProxy || !*production, Mount: links.Mount,
 	})
 	if err != nil {
 		return err
