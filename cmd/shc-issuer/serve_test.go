@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/shc"
 )
 
@@ -185,35 +186,7 @@ func (c *client) issueKid() string {
 // (KEY-9, KEY-10).
 func TestServeFollowsKeyCommands_KEY10(t *testing.T) {
 	dir := t.TempDir()
-	port := freePort(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
-	done := make(chan struct{})
-	var serveErr error
-	go func() {
-		defer close(done)
-		serveErr = run(ctx, []string{"serve", "--data", dir, "--listen", "127.0.0.1:" + port}, &out, io.Discard)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		if serveErr != nil {
-			t.Errorf("serve: %v", serveErr)
-		}
-	})
-	end := time.Now().Add(20 * time.Second)
-	for devToken(out.String()) == "" || !strings.Contains(out.String(), "shc-issuer: iss") {
-		if time.Now().After(end) {
-			t.Fatalf("serve did not start: %s", out.String())
-		}
-		select {
-		case <-done:
-			t.Fatalf("serve returned: %v\n%s", serveErr, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	c := newClient(t, dir, port, devToken(out.String()))
-	c.waitReady(10*time.Second, done)
+	c := startServe(t, dir)
 	first := c.issueKid()
 
 	var cli bytes.Buffer
@@ -239,5 +212,74 @@ func TestServeFollowsKeyCommands_KEY10(t *testing.T) {
 	}
 	if code, _, _ := c.do("GET", "/.well-known/crl/"+first+".json", nil); code != http.StatusNotFound {
 		t.Errorf("CRL of the compromised key: %d, want 404", code)
+	}
+}
+
+// startServe runs `shc-issuer serve` in this process on embedded defaults
+// (plus extra flags) until the test ends and returns a client holding the
+// development token.
+func startServe(t *testing.T, dir string, extra ...string) *client {
+	t.Helper()
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan struct{})
+	var serveErr error
+	go func() {
+		defer close(done)
+		args := append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:" + port}, extra...)
+		serveErr = run(ctx, args, &out, io.Discard)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if serveErr != nil {
+			t.Errorf("serve: %v", serveErr)
+		}
+	})
+	end := time.Now().Add(20 * time.Second)
+	for devToken(out.String()) == "" || !strings.Contains(out.String(), "shc-issuer: iss") {
+		if time.Now().After(end) {
+			t.Fatalf("serve did not start: %s", out.String())
+		}
+		select {
+		case <-done:
+			t.Fatalf("serve returned: %v\n%s", serveErr, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	c := newClient(t, dir, port, devToken(out.String()))
+	c.waitReady(10*time.Second, done)
+	return c
+}
+
+// serve --store postgres with the DSN from SHC_ISSUER_POSTGRES_DSN: issue,
+// revoke, and the CRL served from PostgreSQL lists the revocation.
+func TestServePostgres(t *testing.T) {
+	dsn := os.Getenv(httpapitest.PostgresDSNEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s must be set in CI (eval \"$(bash .ci/postgres.sh)\")", httpapitest.PostgresDSNEnv)
+		}
+		t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", httpapitest.PostgresDSNEnv)
+	}
+	t.Setenv("SHC_ISSUER_POSTGRES_DSN", httpapitest.FreshPostgresSchema(t, dsn))
+	c := startServe(t, t.TempDir(), "--store", "postgres")
+	kid := c.issueKid()
+	code, b, err := c.do("POST", "/v1/revocations", []byte(`{"patientId":"pt-1001"}`))
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("revoke: %d %v %s", code, err, b)
+	}
+	var a ack
+	if err := json.Unmarshal(b, &a); err != nil || a.Ctr != 2 || len(a.Entries) != 1 || a.Entries[0].Kid != kid {
+		t.Fatalf("revoke reply %s", b)
+	}
+	var crl struct {
+		Ctr  int64    `json:"ctr"`
+		RIDs []string `json:"rids"`
+	}
+	c.get("/.well-known/crl/"+kid+".json", &crl)
+	if crl.Ctr != 2 || len(crl.RIDs) != 1 || crl.RIDs[0] != a.Entries[0].Entry {
+		t.Fatalf("CRL from PostgreSQL = %+v, want ctr 2 and %s", crl, a.Entries[0].Entry)
 	}
 }

@@ -21,7 +21,6 @@ import (
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/httpapi"
-	"github.com/healthcards/healthcards/issuer/internal/memstore"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 )
@@ -41,8 +40,10 @@ type Server struct {
 
 // Options adjust Start.
 type Options struct {
-	Now       func() time.Time // nil: time.Now
-	Store     store.Store      // nil: an in-memory store
+	Now func() time.Time // nil: time.Now
+	// Store is the service's store; nil means the one StoreEnv names
+	// (default: in-memory).
+	Store     store.Store
 	ConfigAPI func(*httpapi.Config)
 }
 
@@ -85,9 +86,9 @@ func Start(t testing.TB, opts Options) *Server {
 	if _, err := s.Keys.Rotate(); err != nil {
 		t.Fatal(err)
 	}
-	var st store.Store = memstore.New()
-	if opts.Store != nil {
-		st = opts.Store
+	st := opts.Store
+	if st == nil {
+		st = storeFromEnv(t)
 	}
 	secret, err := issuer.NewRIDSecret()
 	if err != nil {
