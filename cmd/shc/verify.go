@@ -42,7 +42,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	private := fs.Bool("allow-private-network", false, "allow fetching from loopback and private addresses (testing, intranets)")
 	bestEffort := fs.Bool("revocation-best-effort", false, "accept a card whose revocation list cannot be fetched (with a warning) instead of failing it")
 	asJSON := fs.Bool("json", false, "print one JSON entry per card")
-	withBundle := fs.Bool("bundle", false, "include the verified FHIR bundle in --json output")
+	withBundle := fs.Bool("bundle", true, "include the verified FHIR bundle in --json output (--bundle=false leaves it out)")
 	inputs, err := parseFlags(fs, args)
 	if err != nil {
 		return err
