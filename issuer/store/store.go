@@ -77,8 +77,8 @@ type IssuedCard struct {
 // RevocationEntry adds one CRL entry for one key (REV-4, REV-5): Entry is a
 // rid or "rid.TIMESTAMP".
 type RevocationEntry struct {
-	Kid   string
-	Entry string
+	Kid   string `json:"kid"`
+	Entry string `json:"entry"`
 }
 
 // CRL is the revocation list of one key. Ctr is the service-wide revocation
