@@ -61,6 +61,8 @@ type Issuer struct {
 
 	mu      sync.Mutex
 	signers map[string]*shc.Signer // by kid
+
+	batch *batcher // group commit of issued cards; nil if the store has no PutCards
 }
 
 // New checks cfg and returns an Issuer.
@@ -85,7 +87,11 @@ func New(cfg Config) (*Issuer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Issuer{cfg: cfg, now: now, log: log, signers: map[string]*shc.Signer{}}, nil
+	is := &Issuer{cfg: cfg, now: now, log: log, signers: map[string]*shc.Signer{}}
+	if bs, ok := cfg.Store.(CardBatchStore); ok {
+		is.batch = &batcher{st: bs}
+	}
+	return is, nil
 }
 
 // CheckIss accepts an https URL without trailing slash, query or fragment
@@ -276,13 +282,23 @@ func (is *Issuer) issueGroups(ctx context.Context, p patientRecord, groups []*gr
 		}
 		cards = append(cards, c)
 	}
+	recs := make([]store.IssuedCard, len(cards))
+	evs := make([]store.Event, len(cards))
 	for i := range cards {
 		c := &cards[i]
 		c.ID = newID()
-		ev := store.Event{Time: now, Actor: opts.Actor, Action: "issue", Kid: c.Kid, RID: c.RID, CardTypes: c.Types}
-		rec := store.IssuedCard{ID: c.ID, PatientID: p.ID, Kid: c.Kid, RID: c.RID, Types: c.Types, IssuedAt: now, JWS: c.JWS}
-		if err := is.cfg.Store.PutCard(ctx, rec, ev); err != nil {
-			return nil, wrapErr(CodeInternal, "storing the card", err)
+		evs[i] = store.Event{Time: now, Actor: opts.Actor, Action: "issue", Kid: c.Kid, RID: c.RID, CardTypes: c.Types}
+		recs[i] = store.IssuedCard{ID: c.ID, PatientID: p.ID, Kid: c.Kid, RID: c.RID, Types: c.Types, IssuedAt: now, JWS: c.JWS}
+	}
+	if is.batch != nil && len(cards) <= MaxCardBatch {
+		if err := is.batch.put(recs, evs); err != nil {
+			return nil, wrapErr(CodeInternal, "storing the cards", err)
+		}
+	} else {
+		for i := range recs {
+			if err := is.cfg.Store.PutCard(ctx, recs[i], evs[i]); err != nil {
+				return nil, wrapErr(CodeInternal, "storing the card", err)
+			}
 		}
 	}
 	is.log.LogAttrs(ctx, slog.LevelInfo, "cards issued", slog.Int("cards", len(cards)), slog.String("kid", cards[0].Kid), slog.String("actor", opts.Actor))

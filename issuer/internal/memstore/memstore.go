@@ -214,3 +214,26 @@ func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.Event, error) 
 }
 
 func (s *Store) Close() error { return nil }
+
+// PutCards records several cards with their events atomically (the batch
+// method issuer.CardBatchStore asks for): ErrConflict, and nothing
+// written, if any card id exists or repeats.
+func (s *Store) PutCards(ctx context.Context, cards []store.IssuedCard, evs []store.Event) error {
+	if len(cards) != len(evs) {
+		return fmt.Errorf("%d cards, %d events: %w", len(cards), len(evs), store.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]bool{}
+	for _, c := range cards {
+		if _, ok := s.cards[c.ID]; ok || seen[c.ID] {
+			return store.ErrConflict
+		}
+		seen[c.ID] = true
+	}
+	for i, c := range cards {
+		s.cards[c.ID] = c
+		s.appendEvent(evs[i])
+	}
+	return nil
+}
