@@ -111,11 +111,41 @@
 //	revoked                 revocation  rid listed in the key's revocation list (REV-8/9)
 //	revocation_unavailable  revocation  revocation list needed but unavailable (REV-10)
 //	bad_config              config      New: missing or contradictory options
+//	malformed_link          link        not a shlink:/ (bare or after a viewer URL's '#'), or a bad payload (SHL-2..7)
+//	link_unsupported_version link       payload v newer than 1; nothing fetched (SHL-8)
+//	link_expired            link        payload exp has passed; nothing fetched
+//	link_not_found          link        the server answered 404: unknown, revoked, expired or locked (SHL-10)
+//	passcode_required       link        P flag and no passcode given (nothing sent)
+//	passcode_wrong          link        401 from the server; LinkRemainingAttempts gives remainingAttempts
+//	decrypt_failed          link        a file is no dir/A256GCM JWE under the key, or cty contradicts contentType (SHL-17)
+//	malformed_manifest      link        the manifest breaks SHL-11
+//	fetch_failed            link        a manifest or file fetch failed (network, timeout, refused address, status, size cap), or offline
+//	too_large               link        manifest, file count or decrypted total over its bound
+//	link_without_cards      link        Verify on a link that holds no card (only FHIR data: use VerifyLink)
 //
 // Images may also give the shc/qr codes no_qr_found and image_too_large.
 //
+// # SMART Health Links
+//
+// VerifyLink resolves a shlink (shc-rules §13) with the caller's passcode
+// and recipient: it fetches the manifest with POST (or a U link's file with
+// GET) through the same guarded fetcher, decrypts every file, verifies each
+// card of every application/smart-health-card file as above (one Result
+// each, InputKind "shlink") and returns application/fhir+json files in
+// LinkResult.UnverifiedFHIR, decrypted but NOT verified: nobody signed
+// them. A location URL is never dereferenced more than an hour after its
+// manifest (SHL-13); the whole call is bounded by LinkOptions.Timeout
+// (DefaultLinkTimeout) and each fetch by the fetch timeout and size cap.
+// Verify also accepts a link (text or QR image) and resolves it without a
+// passcode, returning only its cards; a P link then fails with
+// passcode_required, and the caller asks the user and calls VerifyLink.
+//
 // # Security considerations
 //
+//   - A link's label, flag and exp are unauthenticated hints from the
+//     sharer, and so is every UnverifiedFHIR file: show them apart from
+//     verified cards. The link's key and the passcode are never logged or
+//     returned.
 //   - New fails without a trust source. WithoutIssuerTrustUnsafe verifies
 //     any issuer (fetching keys from an attacker-chosen iss) and reports it
 //     as issuer_not_trusted, never verified; use it for diagnostics only.

@@ -3,6 +3,7 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -121,7 +122,11 @@ func (v *Verifier) ConfigWarnings() []string {
 // input order. input may be a compact JWS, shc:/ text (several texts
 // separated by white space; legacy chunks in any order), a
 // .smart-health-card file, a FHIR Parameters response of
-// $health-cards-issue, or a PNG or JPEG image of a QR code.
+// $health-cards-issue, a PNG or JPEG image of a QR code, or a SMART Health
+// Link (shlink:/…, bare or behind a viewer URL, as text or QR image): the
+// link is resolved without a passcode (a P link fails with
+// passcode_required; use VerifyLink to give one) and its cards are
+// returned; its unverified FHIR files are not (use VerifyLink).
 //
 // The error is non-nil only when input yields no card at all (it is then an
 // *Error with a format code) or ctx is done before any card was examined;
@@ -131,6 +136,10 @@ func (v *Verifier) Verify(ctx context.Context, input []byte) ([]*Result, error) 
 		return nil, wrapErr(CodeIssuerUnreachable, StepDecode, err)
 	}
 	jws, kind, err := extract(input)
+	var li *linkInput
+	if errors.As(err, &li) {
+		return v.verifyLinkCards(ctx, li.text) // a SMART Health Link (see VerifyLink)
+	}
 	if err != nil {
 		return nil, asError(StepDecode, err)
 	}
@@ -156,10 +165,18 @@ func extract(input []byte) ([]string, string, error) {
 	if isImage(input) || isSVG(input) {
 		text, err := decodeImage(input)
 		if err != nil {
+			if shc.CodeOf(err) == shc.CodeMalformedQR && isImage(input) {
+				if link, ok := linkFromImage(input); ok {
+					return nil, "", &linkInput{text: link} // the QR holds a SMART Health Link
+				}
+			}
 			return nil, "", err
 		}
 		jws, _, err := shc.ExtractJWS([]byte(text))
 		return jws, "qr-image", err
+	}
+	if IsLink(input) {
+		return nil, "", &linkInput{text: string(input)}
 	}
 	jws, kind, err := shc.ExtractJWS(input)
 	return jws, string(kind), err
