@@ -368,3 +368,28 @@ func TestMinifyRules(t *testing.T) {
 		}
 	}
 }
+
+func TestBundleProblems(t *testing.T) {
+	ok, err := BundleProblems([]byte(labBundle))
+	if err != nil || len(ok) != 0 {
+		t.Fatalf("clean bundle: %v, %v", ok, err)
+	}
+	bad := `{"resourceType":"Bundle","entry":[{"fullUrl":"urn:uuid:1","resource":{"resourceType":"Observation",
+	  "subject":{"reference":"Patient/p9"},"performer":[{"reference":"Organization/o1"},{"reference":"Organization/o1"}],"contained":[],"specimen":{"reference":"#s1"}}}]}`
+	got, err := BundleProblems([]byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fullUrl", "no Patient", `"Patient/p9"`, `"Organization/o1"`}
+	if len(got) != len(want) {
+		t.Fatalf("problems = %q, want %d", got, len(want))
+	}
+	for i, w := range want {
+		if !strings.Contains(got[i], w) && !strings.Contains(strings.Join(got, "|"), w) {
+			t.Errorf("missing problem about %s in %q", w, got)
+		}
+	}
+	if _, err := BundleProblems([]byte(`{"resourceType":"Patient"}`)); CodeOf(err) != CodeBadBundle {
+		t.Errorf("not a bundle: %v", err)
+	}
+}

@@ -27,6 +27,7 @@ func runIssue(args []string, stdout, stderr io.Writer) error {
 	ecl := fs.String("ecl", "L", "QR error-correction level: L, M, Q or H")
 	chunk := fs.Bool("chunk", false, "split cards too large for one QR into legacy chunks (deprecated, QR-7)")
 	noMinify := fs.Bool("no-minify", false, "keep the bundle as is (for file delivery; such cards are not meant for QR)")
+	allowUnresolved := fs.Bool("allow-unresolved", false, "sign even when the bundle has no Patient or references that name no entry (MIN-7)")
 	outDir := fs.String("out-dir", "", "write NAME.jws, NAME.smart-health-card, NAME.qr.txt, NAME.qr.png and NAME.qr.svg to `DIR`")
 	at := fs.String("at", "", "issue time (RFC 3339 or Unix seconds); default now")
 	bundles, err := parseFlags(fs, args)
@@ -83,6 +84,16 @@ func runIssue(args []string, stdout, stderr io.Writer) error {
 			if bundle, err = shc.Minify(raw); err != nil {
 				return fmt.Errorf("%s: %w", path, err)
 			}
+			problems, err := shc.BundleProblems(bundle)
+			if err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			for _, p := range problems {
+				fmt.Fprintf(stderr, "shc issue: %s: %s\n", path, p)
+			}
+			if len(problems) > 0 && !*allowUnresolved {
+				return fmt.Errorf("%s: the bundle is not a self-contained card (see above); fix it or pass --allow-unresolved", path)
+			}
 		} else if !json.Valid(raw) {
 			return fmt.Errorf("%s: not valid JSON", path)
 		}
@@ -135,14 +146,23 @@ func writeCard(dir, name, jws string, level qr.Level, chunk bool) ([]string, err
 		written = append(written, fname)
 		return os.WriteFile(filepath.Join(dir, fname), data, 0o644)
 	}
-	if err := put(name+".jws", []byte(jws+"\n")); err != nil {
+	// Card text files carry no trailing newline: the spec's example files
+	// have none, and the reference validator flags one (error 133).
+	if err := put(name+".jws", []byte(jws)); err != nil {
 		return nil, err
 	}
 	if err := put(name+shc.FileExtension, file); err != nil {
 		return nil, err
 	}
-	if err := put(name+".qr.txt", []byte(strings.Join(texts, "\n")+"\n")); err != nil {
+	if err := put(name+".qr.txt", []byte(strings.Join(texts, "\n"))); err != nil {
 		return nil, err
+	}
+	if len(texts) > 1 { // one file per chunk too, as the spec's examples are laid out
+		for i, t := range texts {
+			if err := put(fmt.Sprintf("%s.qr-%d.txt", name, i+1), []byte(t)); err != nil {
+				return nil, err
+			}
+		}
 	}
 	for i, t := range texts {
 		code, err := qr.Encode(t, qr.WithLevel(level))

@@ -52,7 +52,10 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 		var buf bytes.Buffer
 		switch *format {
 		case "txt":
-			buf.WriteString(t + "\n")
+			buf.WriteString(t)
+			if *out == "" {
+				buf.WriteString("\n") // a terminal line; files get none (validator error 133)
+			}
 		case "png", "svg":
 			code, err := qr.Encode(t, qr.WithLevel(level))
 			if err != nil {
