@@ -137,7 +137,7 @@ func ParseDocumentFor(did string, data []byte) (*Document, error) {
 // "<did>#<thumbprint>" (or "#<thumbprint>"), and whose publicKeyJwk is an
 // EC P-256 signing key (use "sig" and alg "ES256" when present) with a kid,
 // if any, equal to that thumbprint. Anything else is skipped. Each key is
-// returned once, normalized by keys.PublicJWK.
+// returned once, normalized by keys.PublicJWK (keeping crlVersion).
 func (d *Document) Keys() []keys.JWK {
 	var out []keys.JWK
 	seen := map[string]bool{}
@@ -165,7 +165,7 @@ func (d *Document) Keys() []keys.JWK {
 			continue
 		}
 		seen[frag] = true
-		out = append(out, keys.PublicJWK(pub, nil))
+		out = append(out, keys.PublicJWK(pub, j.CRLVersion)) // keep crlVersion: revocation needs it (KEY-11)
 	}
 	return out
 }

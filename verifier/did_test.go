@@ -2,40 +2,20 @@ package verifier
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"encoding/json"
-	"math/big"
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/did"
 	"github.com/healthcards/healthcards/shc"
 )
 
-func base58Encode(b []byte) string {
-	n := new(big.Int).SetBytes(b)
-	var out []byte
-	mod := new(big.Int)
-	for n.Sign() > 0 {
-		n.DivMod(n, big.NewInt(58), mod)
-		out = append([]byte{b58[mod.Int64()]}, out...)
-	}
-	for _, c := range b {
-		if c != 0 {
-			break
-		}
-		out = append([]byte{'1'}, out...)
-	}
-	return string(out)
-}
-
-func didKeyOf(pub *ecdsa.PublicKey) string {
-	return "did:key:z" + base58Encode(append([]byte{0x80, 0x24}, elliptic.MarshalCompressed(elliptic.P256(), pub.X, pub.Y)...))
-}
+func didKeyOf(pub *ecdsa.PublicKey) string { return did.KeyFromPublic(pub) }
 
 // did:key test vector from the did:key specification (P-256 section).
 func TestDIDKeySpecVector(t *testing.T) {
 	const vec = "did:key:zDnaerDaTF5BXEavCrfRZEk316dpbLsfPDZ3WJ5hRTPFU2169"
-	pub, err := localDID{}.keyFromDIDKey(vec)
+	pub, err := didPackage{}.keyFromDIDKey(vec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +23,7 @@ func TestDIDKeySpecVector(t *testing.T) {
 		t.Fatalf("round trip gave %s", didKeyOf(pub))
 	}
 	for _, bad := range []string{"did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK" /* Ed25519 */, "did:key:zzz", "did:key:f00"} {
-		if _, err := (localDID{}).keyFromDIDKey(bad); err == nil {
+		if _, err := (didPackage{}).keyFromDIDKey(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}
@@ -86,10 +66,10 @@ func didDoc(t *testing.T, did string, k *ecdsa.PrivateKey, typ string) []byte {
 // must match, and revocation lists live under the DID's https base.
 func TestDIDWebIssuer(t *testing.T) {
 	const did = "did:web:issuer.example:org:a"
-	if u, _ := (localDID{}).webDocURL("did:web:example.com%3A8443"); u != "https://example.com:8443/.well-known/did.json" {
+	if u, _ := (didPackage{}).webDocURL("did:web:example.com%3A8443"); u != "https://example.com:8443/.well-known/did.json" {
 		t.Fatalf("did:web URL %s", u)
 	}
-	if u, _ := (localDID{}).webDocURL(did); u != "https://issuer.example/org/a/did.json" {
+	if u, _ := (didPackage{}).webDocURL(did); u != "https://issuer.example/org/a/did.json" {
 		t.Fatalf("did:web URL %s", u)
 	}
 	k := newKey(t)

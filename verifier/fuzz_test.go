@@ -57,7 +57,7 @@ func FuzzDIDDocument(f *testing.F) {
 	f.Add("did:web:example.com", []byte(`{"id":"did:web:example.com","verificationMethod":[{"id":"#k","type":"JsonWebKey2020","controller":"did:web:example.com","publicKeyJwk":{"kty":"EC","crv":"P-256","x":"","y":""}}],"assertionMethod":["#k"]}`))
 	f.Add("did:web:example.com:a", []byte(`{"id":"did:web:example.com:a","assertionMethod":[{"id":"x"}],"verificationMethod":null}`))
 	f.Fuzz(func(t *testing.T, did string, data []byte) {
-		set, _, err := localDID{}.docKeys(did, data)
+		set, _, err := didPackage{}.docKeys(did, data)
 		if err != nil {
 			return
 		}
@@ -68,7 +68,7 @@ func FuzzDIDDocument(f *testing.F) {
 				}
 			}
 		}
-		_, _ = localDID{}.webDocURL(did)
-		_, _ = localDID{}.keyFromDIDKey(did)
+		_, _ = didPackage{}.webDocURL(did)
+		_, _ = didPackage{}.keyFromDIDKey(did)
 	})
 }

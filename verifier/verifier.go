@@ -108,7 +108,7 @@ func New(opts ...Option) (*Verifier, error) {
 	v.configWarnings = warns
 	v.cache = newKeyCache()
 	v.crls = newCRLCache()
-	v.did = localDID{}
+	v.did = didPackage{}
 	return v, nil
 }
 
