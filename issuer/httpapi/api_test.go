@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/keys"
@@ -568,6 +569,16 @@ func TestPrintPage(t *testing.T) {
 	}
 	if csp := r.Header.Get("Content-Security-Policy"); strings.Contains(csp, "script-src") {
 		t.Errorf("print page allows scripts: %s", csp)
+	}
+	// The sample lab bundle: the performer (a supporting Organization on
+	// the card) is named, the test has a readable name, dates are dates.
+	lab := issue(t, s, bundles.LabCovidPCR)
+	r = do(t, s, "GET", strings.TrimPrefix(lab.Cards[0].Links.Print, s.URL)+"?paper=A4", "", "", nil)
+	body = string(r.Body)
+	for _, want := range []string{"Example Reference Laboratory", "COVID-19 PCR (LOINC 94500-6): Not detected", ">2026-11-19<", "Maria Elena Garcia", "@page { size: A4"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("A4 print page lacks %q: %.3000s", want, body)
+		}
 	}
 	dev := do(t, s, "GET", "/", "", "", nil)
 	if dev.Status != 200 || !strings.Contains(string(dev.Body), "demo-patient-1") || !strings.Contains(dev.Header.Get("Content-Security-Policy"), "nonce-") {

@@ -16,7 +16,24 @@ import (
 
 // summaryItem is one line of the human summary on a printed card.
 type summaryItem struct {
-	Kind, Date, Text string
+	Kind, Date, Text, By string
+}
+
+// loincNames are short names of common lab tests: minified cards carry no
+// display text (MIN rules drop Coding.display and CodeableConcept.text).
+var loincNames = map[string]string{
+	"94500-6": "COVID-19 PCR", "94309-2": "COVID-19 PCR", "94759-8": "COVID-19 PCR", "94533-7": "COVID-19 PCR",
+	"94558-4": "COVID-19 rapid antigen test", "95209-3": "COVID-19 antigen test", "97097-0": "COVID-19 antigen test (home)",
+	"94531-1": "COVID-19 PCR panel", "718-7": "Hemoglobin", "6690-2": "White blood cells", "777-3": "Platelets",
+	"58410-2": "Complete blood count",
+}
+
+// shortDate shows the date part of a FHIR date or dateTime.
+func shortDate(s string) string {
+	if len(s) > 10 && s[10] == 'T' {
+		return s[:10]
+	}
+	return s
 }
 
 var snomedResults = map[string]string{
@@ -34,6 +51,7 @@ func summarize(jws string) (name, birth string, items []summaryItem) {
 	}
 	var b struct {
 		Entry []struct {
+			FullURL  string                     `json:"fullUrl"`
 			Resource map[string]json.RawMessage `json:"resource"`
 		} `json:"entry"`
 	}
@@ -53,6 +71,34 @@ func summarize(jws string) (name, birth string, items []summaryItem) {
 			return cc.Coding[0].System, cc.Coding[0].Code
 		}
 		return "", ""
+	}
+	// performer resolves a Reference to an Organization or Practitioner
+	// on the card (resource:N) to its name.
+	byURL := map[string]map[string]json.RawMessage{}
+	for _, e := range b.Entry {
+		byURL[e.FullURL] = e.Resource
+	}
+	performer := func(r map[string]json.RawMessage) string {
+		var refs []struct {
+			Reference string `json:"reference"`
+			Display   string `json:"display"`
+		}
+		if json.Unmarshal(r["performer"], &refs) != nil || len(refs) == 0 {
+			return ""
+		}
+		if p := byURL[refs[0].Reference]; p != nil {
+			if n := str(p, "name"); n != "" {
+				return n
+			}
+			var names []struct {
+				Family string   `json:"family"`
+				Given  []string `json:"given"`
+			}
+			if json.Unmarshal(p["name"], &names) == nil && len(names) > 0 {
+				return strings.TrimSpace(strings.Join(names[0].Given, " ") + " " + names[0].Family)
+			}
+		}
+		return refs[0].Display
 	}
 	for _, e := range b.Entry {
 		r := e.Resource
@@ -76,12 +122,15 @@ func summarize(jws string) (name, birth string, items []summaryItem) {
 			if lot := str(r, "lotNumber"); lot != "" {
 				text += ", lot " + lot
 			}
-			items = append(items, summaryItem{Kind: "Immunization", Date: str(r, "occurrenceDateTime"), Text: text})
+			items = append(items, summaryItem{Kind: "Immunization", Date: shortDate(str(r, "occurrenceDateTime")), Text: text, By: performer(r)})
 		case "Observation":
 			sys, code := firstCoding(r["code"])
 			text := "Test " + code
 			if sys == issuer.SystemLOINC {
 				text = "LOINC " + code
+				if n, ok := loincNames[code]; ok {
+					text = n + " (LOINC " + code + ")"
+				}
 			}
 			if _, v := firstCoding(r["valueCodeableConcept"]); v != "" {
 				if s, ok := snomedResults[v]; ok {
@@ -96,10 +145,10 @@ func summarize(jws string) (name, birth string, items []summaryItem) {
 			if json.Unmarshal(r["valueQuantity"], &q) == nil && q.Value != nil {
 				text += ": " + q.Value.String() + " " + q.Unit
 			}
-			items = append(items, summaryItem{Kind: "Lab result", Date: str(r, "effectiveDateTime"), Text: text})
+			items = append(items, summaryItem{Kind: "Lab result", Date: shortDate(str(r, "effectiveDateTime")), Text: text, By: performer(r)})
 		case "DiagnosticReport":
 			_, code := firstCoding(r["code"])
-			items = append(items, summaryItem{Kind: "Lab report", Date: str(r, "effectiveDateTime"), Text: "Report " + code})
+			items = append(items, summaryItem{Kind: "Lab report", Date: shortDate(str(r, "effectiveDateTime")), Text: "Report " + code, By: performer(r)})
 		}
 	}
 	return name, birth, items
@@ -118,7 +167,8 @@ h1 { font-size: 16pt; margin: 0 0 2mm; } h2 { font-size: 12pt; margin: 6mm 0 2mm
 table { border-collapse: collapse; width: 100%; font-size: 10pt; }
 td, th { text-align: left; padding: 1.5mm 2mm; border-bottom: 0.3mm solid #ccc; vertical-align: top; }
 .issuer { font-size: 12pt; text-align: center; margin-top: 2mm; }
-.note { font-size: 8pt; color: #444; margin-top: 6mm; }
+.note { font-size: 9pt; color: #333; margin-top: 6mm; }
+.nowrap { white-space: nowrap; }
 @media print { .noprint { display: none; } }
 </style></head><body><div class="card">
 <h1>SMART Health Card</h1>
@@ -126,8 +176,8 @@ td, th { text-align: left; padding: 1.5mm 2mm; border-bottom: 0.3mm solid #ccc; 
 <div class="qr">{{.SVG}}</div>
 <div class="issuer">Issued by <strong>{{.Issuer}}</strong> on {{.Issued}}</div>
 <h2>Summary</h2>
-<table><tr><th>Type</th><th>Date</th><th>Detail</th></tr>
-{{range .Items}}<tr><td>{{.Kind}}</td><td>{{.Date}}</td><td>{{.Text}}</td></tr>{{end}}
+<table><tr><th>Type</th><th>Date</th><th>Result</th><th>Performed by</th></tr>
+{{range .Items}}<tr><td class="nowrap">{{.Kind}}</td><td class="nowrap">{{.Date}}</td><td>{{.Text}}</td><td>{{.By}}</td></tr>{{end}}
 </table>
 <p class="note">Scan the QR code with a SMART Health Card verifier: it checks the issuer's signature. The text on this page is only a summary and is not verified (TRUST-4).</p>
 <p class="noprint note">Paper: <a href="?paper=A4">A4</a> · <a href="?paper=letter">US Letter</a></p>
@@ -184,12 +234,13 @@ var devTmpl = template.Must(template.New("dev").Parse(`<!doctype html>
 <style nonce="{{.Nonce}}">
 body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }
 textarea { width: 100%; height: 18rem; font-family: monospace; font-size: 0.8rem; }
-input { width: 100%; font-family: monospace; } .card { border: 1px solid #ccc; padding: 1rem; margin: 1rem 0; }
+input { width: 100%; font-family: monospace; font-size: 1rem; padding: 0.4rem; box-sizing: border-box; }
+button { font-size: 1rem; padding: 0.5rem 1.5rem; } label { font-weight: 600; } .card { border: 1px solid #ccc; padding: 1rem; margin: 1rem 0; }
 .card img { width: 16rem; height: 16rem; } .err { color: #a00; white-space: pre-wrap; }
 .warn { background: #fff3cd; padding: 0.5rem 1rem; }
 </style></head><body>
 <h1>Issue a SMART Health Card</h1>
-<p class="warn">Development page. Issuer: <code>{{.Iss}}</code>. Paste a FHIR R4 Bundle (Patient plus Observations, DiagnosticReports and/or Immunizations) and an API token with the <code>cards:issue</code> scope.</p>
+<p class="warn">Development page. Issuer: <code>{{.Iss}}</code>. Paste a FHIR R4 Bundle (a Patient plus Observations, DiagnosticReports and/or Immunizations; performers, specimens and other supporting resources they reference go on the card too) and an API token with the <code>cards:issue</code> scope (the development token printed at start-up). The bundle below is synthetic sample data.</p>
 <label>API token <input id="token" autocomplete="off" placeholder="shcit_..."></label>
 <p><label>FHIR Bundle<br><textarea id="bundle">{{.Sample}}</textarea></label></p>
 <button id="go">Issue cards</button>
@@ -221,11 +272,20 @@ document.getElementById('go').addEventListener('click', async () => {
 func (s *server) devPage(c *echo.Context) error {
 	n := nonce()
 	var out bytes.Buffer
-	if err := devTmpl.Execute(&out, map[string]any{"Nonce": n, "Iss": s.is.Iss(), "Sample": SampleBundle}); err != nil {
+	if err := devTmpl.Execute(&out, map[string]any{"Nonce": n, "Iss": s.is.Iss(), "Sample": prettySample()}); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Content-Security-Policy",
 		"default-src 'none'; script-src 'nonce-"+n+"'; style-src 'nonce-"+n+"'; img-src 'self'; connect-src 'self'; frame-ancestors 'none'")
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.HTMLBlob(http.StatusOK, out.Bytes())
+}
+
+// prettySample is SampleBundle indented for reading in the text area.
+func prettySample() string {
+	var b bytes.Buffer
+	if json.Indent(&b, []byte(SampleBundle), "", "  ") != nil {
+		return SampleBundle
+	}
+	return b.String()
 }
