@@ -1,10 +1,10 @@
 package verifier
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/healthcards/healthcards/shc"
@@ -174,6 +174,6 @@ func decodeImage(b []byte) (string, error) {
 }
 
 func isSVG(b []byte) bool {
-	s := strings.TrimSpace(string(b[:min(len(b), 256)]))
-	return strings.HasPrefix(s, "<svg") || strings.HasPrefix(s, "<?xml")
+	s := bytes.TrimSpace(b[:min(len(b), 256)])
+	return bytes.HasPrefix(s, []byte("<svg")) || bytes.HasPrefix(s, []byte("<?xml"))
 }

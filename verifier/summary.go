@@ -118,33 +118,21 @@ const maxSummaryEntries = 500
 // file or link delivery need not be minimized. It never fails: anything it
 // does not understand is counted under Other or shown by its code.
 func summarize(bundle []byte) (*Summary, []string) {
-	var b fhirBundle
-	if err := json.Unmarshal(bundle, &b); err != nil {
-		return nil, []string{"FHIR bundle could not be summarized: " + err.Error()}
+	d, ok := decodeBundleFast(bundle)
+	if !ok {
+		var err error
+		if d, err = decodeBundleReference(bundle); err != nil {
+			return nil, []string{"FHIR bundle could not be summarized: " + err.Error()}
+		}
 	}
 	s := &Summary{}
 	var min minIssues
-	entries := b.Entry
-	if len(entries) > maxSummaryEntries {
-		entries = entries[:maxSummaryEntries]
-	}
-	res := make([]fhirResource, len(entries))
-	orgs := map[string]string{}
-	for i, e := range entries {
-		if !strings.HasPrefix(e.FullURL, "resource:") {
+	for _, u := range d.fullURLs {
+		if !strings.HasPrefix(u, "resource:") {
 			min.fullURL++
 		}
-		if err := json.Unmarshal(e.Resource, &res[i]); err != nil {
-			continue
-		}
-		if res[i].ResourceType == "Organization" {
-			var o struct {
-				Name string `json:"name"`
-			}
-			_ = json.Unmarshal(e.Resource, &o)
-			orgs[e.FullURL] = o.Name
-		}
 	}
+	res, orgs := d.res, d.orgs
 	performer := func(r *fhirRef) string {
 		if r == nil {
 			return ""
@@ -217,6 +205,44 @@ func summarize(bundle []byte) (*Summary, []string) {
 		}
 	}
 	return s, min.warnings()
+}
+
+// decodedBundle is what the summary reads from a bundle: the fullUrl and
+// the decoded resource of each of the first maxSummaryEntries entries, and
+// the Organization entries by fullUrl.
+type decodedBundle struct {
+	fullURLs []string
+	res      []fhirResource
+	orgs     map[string]string
+}
+
+// decodeBundleReference decodes with encoding/json: the definition of what
+// the summary reads. decodeBundleFast gives the same result in one pass for
+// ordinary bundles and defers to this for anything else.
+func decodeBundleReference(bundle []byte) (*decodedBundle, error) {
+	var b fhirBundle
+	if err := json.Unmarshal(bundle, &b); err != nil {
+		return nil, err
+	}
+	entries := b.Entry
+	if len(entries) > maxSummaryEntries {
+		entries = entries[:maxSummaryEntries]
+	}
+	d := &decodedBundle{fullURLs: make([]string, len(entries)), res: make([]fhirResource, len(entries)), orgs: map[string]string{}}
+	for i, e := range entries {
+		d.fullURLs[i] = e.FullURL
+		if err := json.Unmarshal(e.Resource, &d.res[i]); err != nil {
+			continue
+		}
+		if d.res[i].ResourceType == "Organization" {
+			var o struct {
+				Name string `json:"name"`
+			}
+			_ = json.Unmarshal(e.Resource, &o)
+			d.orgs[e.FullURL] = o.Name
+		}
+	}
+	return d, nil
 }
 
 func patientName(r *fhirResource) string {
