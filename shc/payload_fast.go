@@ -213,6 +213,16 @@ func readString(rd *jsonlite.Reader, dst *string) bool {
 	if !ok {
 		return false
 	}
+	// The values every card repeats need no allocation.
+	switch {
+	case esc:
+	case string(raw) == HealthCardType:
+		*dst = HealthCardType
+		return true
+	case string(raw) == DefaultFHIRVersion:
+		*dst = DefaultFHIRVersion
+		return true
+	}
 	*dst, ok = jsonlite.StringValue(raw, esc)
 	return ok
 }
