@@ -25,6 +25,7 @@ Commands:
   issue    minify, sign and write cards (JWS, .smart-health-card, QR text, PNG, SVG)
   jwks     print the public key set (JWKS) of private key files
   keygen   generate a P-256 issuer key, optionally encrypted with a passphrase
+  link     SMART Health Links: create one on an issuer service, show or verify one
   qr       render a JWS as QR code text, PNG or SVG
   verify   verify cards (JWS, shc:/ text, .smart-health-card files, QR images)
 
@@ -53,6 +54,7 @@ var commands = map[string]command{
 	"issue":  {"sign cards", runIssue},
 	"jwks":   {"print a public key set", runJWKS},
 	"keygen": {"generate a key", runKeygen},
+	"link":   {"create or show SMART Health Links", runLink},
 	"qr":     {"render QR codes", runQR},
 	"verify": {"verify cards", runVerify},
 }
