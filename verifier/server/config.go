@@ -29,6 +29,7 @@ type Options struct {
 	TrustedIssuers  []string
 	KeySets         []string // ISS=FILE
 	DirectoryCert   string
+	CACerts         []string // extra PEM CA certificates for outbound fetches
 	Refresh         time.Duration
 	MaxAge          time.Duration
 	Offline         bool
@@ -69,6 +70,10 @@ Trust (which issuers give a green "verified"):
   --any-issuer-unsafe       verify cards from any issuer (amber at best); the
                             default when no trust source is given
   --allow-private-network   let live fetches reach private addresses (intranets)
+  --ca-cert FILE            also trust the PEM CA certificate(s) in FILE when
+                            fetching keys, revocation lists and directories
+                            (e.g. a development issuer's self-signed
+                            certificate); repeatable
 
 Checks:
   --leeway DURATION         allowed clock skew for nbf (default 5m)
@@ -198,6 +203,7 @@ func ParseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	list(&o.TrustedIssuers, "trusted-issuer")
 	list(&o.KeySets, "keys")
 	str(&o.DirectoryCert, "directory-cert")
+	list(&o.CACerts, "ca-cert")
 	dur(&o.Refresh, "refresh")
 	dur(&o.MaxAge, "max-age")
 	boolean(&o.Offline, "offline")
@@ -301,6 +307,11 @@ func (o *Options) verifierOptions() ([]verifier.Option, *x509.Certificate, error
 	if o.anyIssuer() {
 		opts = append(opts, verifier.WithoutIssuerTrustUnsafe())
 	}
+	if pool, err := o.rootCAs(); err != nil {
+		return nil, nil, err
+	} else if pool != nil {
+		opts = append(opts, verifier.WithRootCAs(pool))
+	}
 	var cert *x509.Certificate
 	if o.DirectoryCert != "" {
 		pemBytes, err := readCapped(o.DirectoryCert, 1<<20)
@@ -334,4 +345,26 @@ func (o *Options) NewLogger(w io.Writer) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, ho))
 	}
 	return slog.New(slog.NewTextHandler(w, ho))
+}
+
+// rootCAs returns the system roots plus the --ca-cert certificates, or nil
+// when no --ca-cert was given.
+func (o *Options) rootCAs() (*x509.CertPool, error) {
+	if len(o.CACerts) == 0 {
+		return nil, nil
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	for _, f := range o.CACerts {
+		pemBytes, err := readCapped(f, 1<<20)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-cert: %w", err)
+		}
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("--ca-cert %s: no PEM certificate found", f)
+		}
+	}
+	return pool, nil
 }
