@@ -176,8 +176,53 @@ func IsLink(input []byte) bool {
 	if len(s) == 0 || len(s) > shl.MaxURILen || bytes.ContainsAny(s, " \t\r\n") {
 		return false
 	}
+	if isASCII(s) {
+		// What the lower-casing below decides, without copying the input
+		// (a card in every Verify call passes here).
+		if hasPrefixFoldASCII(s, "shlink:/") {
+			return true
+		}
+		for i := bytes.IndexByte(s, '#'); i >= 0; {
+			if hasPrefixFoldASCII(s[i+1:], "shlink:/") {
+				return true
+			}
+			j := bytes.IndexByte(s[i+1:], '#')
+			if j < 0 {
+				break
+			}
+			i += 1 + j
+		}
+		return false
+	}
 	low := strings.ToLower(string(s[:min(len(s), shl.MaxURILen)]))
 	return strings.HasPrefix(low, "shlink:/") || strings.Contains(low, "#shlink:/")
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// hasPrefixFoldASCII reports whether b starts with the lower-case ASCII
+// prefix p, ignoring the case of b's ASCII letters.
+func hasPrefixFoldASCII(b []byte, p string) bool {
+	if len(b) < len(p) {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		c := b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != p[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func linkError(err error) *Error {
