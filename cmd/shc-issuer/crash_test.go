@@ -26,7 +26,7 @@ type proc struct {
 func startProc(t *testing.T, dir, port string) *proc {
 	t.Helper()
 	p := &proc{out: &syncBuffer{}, exited: make(chan struct{})}
-	p.cmd = exec.Command(os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:"+port)
+	p.cmd = exec.Command(os.Args[0], "serve", "--data", dir, "--listen", "127.0.0.1:"+port, "--verifier-listen", "off")
 	p.cmd.Env = append(os.Environ(), "SHC_ISSUER_TEST_AS_MAIN=1")
 	p.cmd.Stdout = p.out
 	p.cmd.Stderr = &syncBuffer{} // request logs; not needed

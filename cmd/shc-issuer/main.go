@@ -50,6 +50,10 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --upstream-fhir URL    read $health-cards-issue data from this FHIR server
   --issuer-name NAME     name printed on cards
   --qr-level L|M|Q|H     QR error correction (default L: 1195-character cards)
+  --verifier-listen ADDR also run the verifying service and its scanning page,
+                         trusting this issuer (default in development:
+                         127.0.0.1:8080; "off" disables)
+  --no-sample            do not load the sample lab result in development mode
 
 Key changes made with 'shc-issuer keys' take effect in a running service at
 its next request: it watches DIR/keys/ring.json (SIGHUP forces a reread). A
@@ -58,7 +62,12 @@ compromised key leaves /.well-known/jwks.json at once (KEY-10).
 Development mode (no --production) serves TLS with a self-signed certificate
 kept in DIR/tls, because SMART Health Card issuers must be https URLs
 (KEY-4); on first start it generates an encrypted signing key and prints a
-development API token with every scope.
+development API token with every scope. It also loads a sample lab result,
+issues a card from it, and starts the verifier beside the issuer, so that
+
+  go run ./cmd/shc-issuer serve
+
+shows a card issued (printable page) and verified (scanning page) at once.
 
 Example:
   shc-issuer serve --data ./data

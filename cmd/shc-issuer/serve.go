@@ -22,14 +22,17 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/httpapi"
+	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl/sqlstore"
+	vserver "github.com/healthcards/healthcards/verifier/server"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +59,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	upstream := fs.String("upstream-fhir", "", "")
 	issuerName := fs.String("issuer-name", "", "")
 	qrLevel := fs.String("qr-level", "L", "")
+	verifierListen := fs.String("verifier-listen", "", "")
+	noSample := fs.Bool("no-sample", false, "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -263,9 +268,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "shc-issuer: iss %s\n  issuing page: %s/\n  key set:      %s/.well-known/jwks.json\n  FHIR base:    %s/fhir\n",
 		*iss, *baseURL, *baseURL, *baseURL)
+	if !*production && !*noSample {
+		if printURL, err := loadSample(ctx, is); err != nil {
+			log.Warn("could not load the sample lab result", "err", err.Error())
+		} else {
+			fmt.Fprintf(stdout, "  sample card:  %s (printable; sample lab results for patient %s loaded)\n", *baseURL+printURL, samplePatient)
+		}
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	errc := make(chan error, 1)
+	if !*production && *verifierListen == "" {
+		*verifierListen = "127.0.0.1:8080"
+	}
+	if *verifierListen != "off" && *verifierListen != "" {
+		// The verifying service beside the issuer (development and demos):
+		// it trusts exactly this issuer, reached over loopback with the
+		// development certificate.
+		vargs := []string{"--listen", *verifierListen, "--trusted-issuer", *iss, "--allow-private-network"}
+		if !*production {
+			vargs = append(vargs, "--ca-cert", *certFile)
+		}
+		vo, err := vserver.ParseOptions(vargs, func(string) string { return "" }, stderr)
+		if err != nil {
+			return fmt.Errorf("--verifier-listen: %w", err)
+		}
+		go func() {
+			// The issuer keeps serving if its companion cannot (a busy port).
+			err := vserver.Run(ctx, vo, log.With("service", "shc-verifier"), func(a net.Addr) {
+				fmt.Fprintf(stdout, "  scanning page: http://%s/ (the verifier, trusting this issuer)\n", a)
+			})
+			if err != nil && ctx.Err() == nil {
+				log.Warn("the verifier beside the issuer stopped; use --verifier-listen ADDR to move it, or off", "err", err.Error())
+			}
+		}()
+	}
 	go func() {
 		if useTLS {
 			errc <- srv.ServeTLS(ln, *certFile, *keyFile)
@@ -319,4 +356,28 @@ func devCertificate(d dataDir) (certFile, keyFile string, err error) {
 		return "", "", err
 	}
 	return certFile, keyFile, nil
+}
+
+// samplePatient is the patient of examples/bundles/lab-covid-pcr.json.
+const samplePatient = "pt-1001"
+
+// loadSample stores the sample lab result (first start only), issues a card
+// from it and returns the path of its printable page, so a newcomer sees a
+// card at once.
+func loadSample(ctx context.Context, is *issuer.Issuer) (string, error) {
+	if _, err := is.Store().Patient(ctx, samplePatient); errors.Is(err, store.ErrNotFound) {
+		if _, _, err := is.PutResults(ctx, bundles.LabCovidPCR, "sample"); err != nil {
+			return "", err
+		}
+	} else if err != nil {
+		return "", err
+	}
+	cards, err := is.IssueBundle(ctx, bundles.LabCovidPCR, issuer.IssueOptions{Actor: "sample"})
+	if err != nil {
+		return "", err
+	}
+	if len(cards) == 0 {
+		return "", errors.New("the sample bundle gave no card")
+	}
+	return "/cards/" + cards[0].ID + "/print", nil
 }

@@ -78,6 +78,7 @@ func devToken(out string) string {
 
 // client trusts the development certificate serve made in dir.
 type client struct {
+	out   *syncBuffer // serve's standard output, when started by startServe
 	t     *testing.T
 	base  string
 	token string
@@ -228,6 +229,9 @@ func startServe(t *testing.T, dir string, extra ...string) *client {
 	go func() {
 		defer close(done)
 		args := append([]string{"serve", "--data", dir, "--listen", "127.0.0.1:" + port}, extra...)
+		if !strings.Contains(strings.Join(extra, " "), "--verifier-listen") {
+			args = append(args, "--verifier-listen", "off") // tests run many instances
+		}
 		serveErr = run(ctx, args, &out, io.Discard)
 	}()
 	t.Cleanup(func() {
@@ -249,6 +253,7 @@ func startServe(t *testing.T, dir string, extra ...string) *client {
 		}
 	}
 	c := newClient(t, dir, port, devToken(out.String()))
+	c.out = &out
 	c.waitReady(10*time.Second, done)
 	return c
 }
