@@ -103,8 +103,20 @@ func (p *Payload) HasType(typ string) bool {
 }
 
 // Marshal returns the minified JSON claim set (HDR-7) with no HTML escaping,
-// so that "<", ">" and "&" in FHIR text stay as they are.
+// so that "<", ">" and "&" in FHIR text stay as they are. The output is
+// byte for byte what encoding/json gives (with SetEscapeHTML(false)):
+// ordinary payloads are appended directly (appendPayload), the rest go
+// through marshalReference.
 func (p *Payload) Marshal() ([]byte, error) {
+	if b, ok := appendPayload(make([]byte, 0, len(p.VC.CredentialSubject.FHIRBundle)+256), p); ok {
+		return b, nil
+	}
+	return marshalReference(p)
+}
+
+// marshalReference is Marshal with encoding/json: the definition of the
+// output, and the path for payloads appendPayload does not take.
+func marshalReference(p *Payload) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.Grow(len(p.VC.CredentialSubject.FHIRBundle) + 256)
 	enc := json.NewEncoder(&buf)
