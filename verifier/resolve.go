@@ -19,14 +19,18 @@ func (v *Verifier) get(ctx context.Context, url string, limit int64) ([]byte, er
 	if v.fetch == nil {
 		return nil, fmt.Errorf("offline: not fetching %s", url)
 	}
+	v.stats.fetches.Add(1)
 	resp, err := v.fetch.Get(ctx, url)
 	if err != nil {
+		v.stats.fetchFailures.Add(1)
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
+		v.stats.fetchFailures.Add(1)
 		return nil, fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
 	}
 	if int64(len(resp.Body)) > limit {
+		v.stats.fetchFailures.Add(1)
 		return nil, fmt.Errorf("%s: body of %d bytes exceeds %d", url, len(resp.Body), limit)
 	}
 	return resp.Body, nil
@@ -99,17 +103,23 @@ func (v *Verifier) liveKeys(ctx context.Context, iss, kid string, warn func(stri
 	now := v.clock()
 	if st := e.state.Load(); st != nil && now.Sub(st.fetchedAt) < v.cfg.keyTTL {
 		if ks := st.set.lookup(kid); len(ks) > 0 {
+			v.stats.keySetHits.Add(1)
 			return ks, nil // hot path: no lock
 		}
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := e.state.Load()
+	if st == nil {
+		v.stats.keySetMisses.Add(1)
+	}
 	if st != nil {
 		fresh := now.Sub(st.fetchedAt) < v.cfg.keyTTL
 		if ks := st.set.lookup(kid); fresh && len(ks) > 0 {
+			v.stats.keySetHits.Add(1)
 			return ks, nil
 		}
+		v.stats.keySetMisses.Add(1)
 		// Rate limit: an unknown kid or a failing issuer causes at most one
 		// fetch per refetch interval.
 		if !st.failedAt.IsZero() && now.Sub(st.failedAt) < v.cfg.refetchEvery {

@@ -81,9 +81,11 @@ func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss st
 	now := v.clock()
 	k := crlKey{iss, key.kid}
 	if c := v.crls.get(k); v.usable(c, key.crlVersion, now) {
+		v.stats.crlHits.Add(1)
 		return c.list, "cache", ""
 	}
 	if v.fetch == nil {
+		v.stats.crlMisses.Add(1)
 		if dirList != nil {
 			warn(fmt.Sprintf("directory revocation list for %s has ctr %d, older than the key's crlVersion %d; offline, using it", key.kid, dirList.ctr, key.crlVersion))
 			return dirList, "directory", ""
@@ -94,8 +96,10 @@ func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss st
 	l.Lock()
 	defer l.Unlock()
 	if c := v.crls.get(k); v.usable(c, key.crlVersion, now) {
+		v.stats.crlHits.Add(1)
 		return c.list, "cache", ""
 	}
+	v.stats.crlMisses.Add(1)
 	base, err := v.issuerBase(iss)
 	if err != nil {
 		return nil, "", err.Error()

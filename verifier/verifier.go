@@ -26,6 +26,7 @@ type Verifier struct {
 	cache  *keyCache
 	crls   *crlCache
 	did    didMethods
+	stats  stats // counters behind Stats (stats.go)
 
 	configWarnings []string
 }
