@@ -5,15 +5,15 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"strings"
 	"sync"
 	"unsafe"
-
-	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/cryptosigner"
 
 	"github.com/healthcards/healthcards/keys"
 )
@@ -264,10 +264,12 @@ func trimZeros(b []byte) []byte {
 	return b
 }
 
-// Signer signs cards with one P-256 key. It is safe for concurrent use.
+// Signer signs cards with one P-256 key. It is safe for concurrent use
+// (as safe as the crypto.Signer it wraps).
 type Signer struct {
-	kid    string
-	signer jose.Signer
+	kid string
+	key crypto.Signer
+	h64 string // base64url protected header
 }
 
 // NewSigner wraps a crypto.Signer holding a P-256 key (KEY-1): a private key
@@ -282,12 +284,14 @@ func NewSigner(s crypto.Signer) (*Signer, error) {
 	if err != nil {
 		return nil, wrap(CodeBadKey, "cannot compute kid", err)
 	}
-	opts := (&jose.SignerOptions{}).WithHeader("zip", "DEF").WithHeader("kid", kid)
-	js, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: cryptosigner.Opaque(s)}, opts)
-	if err != nil {
-		return nil, wrap(CodeBadKey, "cannot build ES256 signer", err)
-	}
-	return &Signer{kid: kid, signer: js}, nil
+	return &Signer{kid: kid, key: s, h64: b64.EncodeToString(protectedHeader(kid))}, nil
+}
+
+// protectedHeader is the card header (HDR-2..4) as go-jose v4 serializes
+// it (members sorted; TestSignerHeaderMatchesGoJOSE). A thumbprint kid is
+// base64url, so it needs no escaping.
+func protectedHeader(kid string) []byte {
+	return []byte(`{"alg":"ES256","kid":"` + kid + `","zip":"DEF"}`)
 }
 
 // KeyID returns the kid that signed cards carry.
@@ -309,11 +313,38 @@ func (s *Signer) Sign(p *Payload) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	obj, err := s.signer.Sign(Deflate(claims))
+	compressed := Deflate(claims)
+	// Compact serialization (RFC 7515 §7.1): header.payload.signature.
+	buf := make([]byte, 0, len(s.h64)+1+b64.EncodedLen(len(compressed))+1+86)
+	buf = append(buf, s.h64...)
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, compressed)
+	digest := sha256.Sum256(buf)
+	der, err := s.key.Sign(rand.Reader, digest[:], crypto.SHA256)
 	if err != nil {
 		return "", wrap(CodeBadKey, "signing failed", err)
 	}
-	return obj.CompactSerialize()
+	var rs [64]byte
+	if !rsFromDER(der, &rs) {
+		return "", errorf(CodeBadKey, "signing failed: the signer returned no valid ECDSA P-256 signature")
+	}
+	buf = append(buf, '.')
+	buf = b64.AppendEncode(buf, rs[:])
+	// buf is not used again, so the string can share its bytes.
+	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
+}
+
+// rsFromDER turns an ASN.1 ECDSA signature into the JWS r||s form (HDR-5):
+// each integer positive and at most 32 bytes, left-padded.
+func rsFromDER(der []byte, out *[64]byte) bool {
+	var sig struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(der, &sig)
+	if err != nil || len(rest) != 0 || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 || sig.R.BitLen() > 256 || sig.S.BitLen() > 256 {
+		return false
+	}
+	sig.R.FillBytes(out[:32])
+	sig.S.FillBytes(out[32:])
+	return true
 }
 
 // Sign is a one-shot convenience for NewSigner(signer).Sign(p).
