@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/examples/bundles"
-	"github.com/healthcards/healthcards/issuer/internal/memstore"
 	"github.com/healthcards/healthcards/issuer/store"
+	"github.com/healthcards/healthcards/issuer/store/memstore"
 )
 
 // slowBatchStore is a memstore whose PutCards takes as long as an fsync
@@ -93,7 +93,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = b.put([]store.IssuedCard{{ID: id, PatientID: "p"}}, []store.Event{{Action: "issue"}})
+			errs[i] = b.put([]store.IssuedCard{{ID: id, PatientID: "p", Kid: "kid1", JWS: "h.p.s"}}, []store.Event{{Action: "issue"}})
 		}()
 	}
 	wg.Wait()

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/issuer"
-	"github.com/healthcards/healthcards/issuer/internal/memstore"
+	"github.com/healthcards/healthcards/issuer/store/memstore"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcards/healthcards/issuer/internal/memstore"
+	"github.com/healthcards/healthcards/issuer/store/memstore"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/healthcards/healthcards/examples/bundles"
-	"github.com/healthcards/healthcards/issuer/internal/memstore"
+	"github.com/healthcards/healthcards/issuer/store/memstore"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
 )

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcards/healthcards/issuer/internal/memstore"
+	"github.com/healthcards/healthcards/issuer/store/memstore"
 )
 
 func TestAPITokens(t *testing.T) {

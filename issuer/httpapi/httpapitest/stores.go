@@ -11,8 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/healthcards/healthcards/issuer/internal/memstore"
 	"github.com/healthcards/healthcards/issuer/store"
+	"github.com/healthcards/healthcards/issuer/store/memstore"
 	"github.com/healthcards/healthcards/issuer/store/postgres"
 	"github.com/healthcards/healthcards/issuer/store/sqlite"
 )

@@ -1,5 +1,7 @@
-// Package memstore is an in-memory store.Store for tests and benchmarks of
-// the issuer packages. It is not durable: never use it to serve real cards.
+// Package memstore is an in-memory store.Store for tests, examples and
+// benchmarks. It keeps the same contract as the SQLite and PostgreSQL stores
+// (it passes storetest: argument checks, microsecond UTC times, conflicts,
+// context cancellation) but it is not durable: never serve real cards with it.
 package memstore
 
 import (
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/issuer/store"
+	"github.com/healthcards/healthcards/issuer/store/internal/check"
 )
 
 // Store is a mutex-guarded in-memory store.Store.
@@ -46,6 +49,10 @@ func (s *Store) PutResources(ctx context.Context, patientID string, patient json
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	res, err := check.PutResources(patientID, patient, res)
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if patient != nil {
@@ -58,7 +65,7 @@ func (s *Store) PutResources(ctx context.Context, patientID string, patient json
 	}
 	for _, r := range res {
 		r.PatientID = patientID
-		r.Updated = s.now()
+		r.Updated = check.Micro(s.now())
 		r.JSON = append(json.RawMessage(nil), r.JSON...)
 		m[r.Type+"/"+r.ID] = r
 	}
@@ -66,6 +73,9 @@ func (s *Store) PutResources(ctx context.Context, patientID string, patient json
 }
 
 func (s *Store) Patient(ctx context.Context, patientID string) (json.RawMessage, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p, ok := s.patients[patientID]
@@ -76,6 +86,12 @@ func (s *Store) Patient(ctx context.Context, patientID string) (json.RawMessage,
 }
 
 func (s *Store) Resources(ctx context.Context, patientID string, types []string, since time.Time) ([]store.Resource, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := check.Types(types); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []store.Resource
@@ -83,8 +99,8 @@ func (s *Store) Resources(ctx context.Context, patientID string, types []string,
 		if len(types) > 0 && !slices.Contains(types, r.Type) {
 			continue
 		}
-		if !since.IsZero() && r.Date.Before(since) {
-			continue
+		if !since.IsZero() && (r.Date.IsZero() || r.Date.Before(check.Micro(since))) {
+			continue // with since, resources of unknown date are left out
 		}
 		out = append(out, r)
 	}
@@ -102,17 +118,13 @@ func (s *Store) Resources(ctx context.Context, patientID string, types []string,
 }
 
 func (s *Store) PutCard(ctx context.Context, c store.IssuedCard, ev store.Event) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.cards[c.ID]; ok {
-		return store.ErrConflict
-	}
-	s.cards[c.ID] = c
-	s.appendEvent(ev)
-	return nil
+	return s.PutCards(ctx, []store.IssuedCard{c}, []store.Event{ev})
 }
 
 func (s *Store) Card(ctx context.Context, id string) (store.IssuedCard, error) {
+	if err := ctx.Err(); err != nil {
+		return store.IssuedCard{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.cards[id]
@@ -123,8 +135,12 @@ func (s *Store) Card(ctx context.Context, id string) (store.IssuedCard, error) {
 }
 
 func (s *Store) Revoke(ctx context.Context, entries []store.RevocationEntry, ev store.Event) (int64, error) {
-	if len(entries) == 0 {
-		return 0, fmt.Errorf("memstore: no revocation entries")
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	ev, err := check.Revoke(entries, ev, s.now())
+	if err != nil {
+		return 0, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -139,6 +155,12 @@ func (s *Store) Revoke(ctx context.Context, entries []store.RevocationEntry, ev 
 }
 
 func (s *Store) CRL(ctx context.Context, kid string) (store.CRL, error) {
+	if err := ctx.Err(); err != nil {
+		return store.CRL{}, err
+	}
+	if err := check.Kid(kid); err != nil {
+		return store.CRL{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return store.CRL{Kid: kid, Ctr: s.ctr, RIDs: append([]string{}, s.crl[kid]...)}, nil
@@ -151,18 +173,32 @@ func (s *Store) CRLVersion(ctx context.Context) (int64, error) {
 }
 
 func (s *Store) PutToken(ctx context.Context, t store.Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t, err := check.Token(t, s.now())
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range s.tokens {
-		if x.ID == t.ID {
+		if x.ID == t.ID || bytes.Equal(x.Hash, t.Hash) {
 			return store.ErrConflict
 		}
 	}
+	t.Hash = bytes.Clone(t.Hash)
 	s.tokens = append(s.tokens, t)
 	return nil
 }
 
 func (s *Store) TokenByHash(ctx context.Context, hash []byte) (store.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return store.Token{}, err
+	}
+	if err := check.Hash(hash); err != nil {
+		return store.Token{}, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, x := range s.tokens {
@@ -180,11 +216,17 @@ func (s *Store) Tokens(ctx context.Context) ([]store.Token, error) {
 }
 
 func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i := range s.tokens {
 		if s.tokens[i].ID == id {
-			s.tokens[i].RevokedAt = &at
+			if s.tokens[i].RevokedAt == nil { // the first revocation time stays
+				at = check.OrNow(at, s.now())
+				s.tokens[i].RevokedAt = &at
+			}
 			return nil
 		}
 	}
@@ -192,6 +234,13 @@ func (s *Store) RevokeToken(ctx context.Context, id string, at time.Time) error 
 }
 
 func (s *Store) Audit(ctx context.Context, ev store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ev, err := check.Event(ev, s.now())
+	if err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.appendEvent(ev)
@@ -204,6 +253,13 @@ func (s *Store) appendEvent(ev store.Event) {
 }
 
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]store.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	limit, err := check.AuditLimit(limit)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []store.Event
@@ -219,8 +275,21 @@ func (s *Store) Close() error { return nil }
 // method issuer.CardBatchStore asks for): ErrConflict, and nothing
 // written, if any card id exists or repeats.
 func (s *Store) PutCards(ctx context.Context, cards []store.IssuedCard, evs []store.Event) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if len(cards) != len(evs) {
 		return fmt.Errorf("%d cards, %d events: %w", len(cards), len(evs), store.ErrInvalid)
+	}
+	cards, evs = slices.Clone(cards), slices.Clone(evs)
+	for i := range cards {
+		var err error
+		if cards[i], err = check.Card(cards[i], s.now()); err != nil {
+			return err
+		}
+		if evs[i], err = check.Event(evs[i], s.now()); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
