@@ -7,13 +7,14 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
-	"math/big"
 	"strings"
 	"sync"
 	"unsafe"
+
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
 	"github.com/healthcards/healthcards/keys"
 )
@@ -337,13 +338,25 @@ func (s *Signer) Sign(p *Payload) (string, error) {
 // rsFromDER turns an ASN.1 ECDSA signature into the JWS r||s form (HDR-5):
 // each integer positive and at most 32 bytes, left-padded.
 func rsFromDER(der []byte, out *[64]byte) bool {
-	var sig struct{ R, S *big.Int }
-	rest, err := asn1.Unmarshal(der, &sig)
-	if err != nil || len(rest) != 0 || sig.R.Sign() <= 0 || sig.S.Sign() <= 0 || sig.R.BitLen() > 256 || sig.S.BitLen() > 256 {
+	var inner cryptobyte.String
+	var r, s []byte
+	in := cryptobyte.String(der)
+	if !in.ReadASN1(&inner, cbasn1.SEQUENCE) || !in.Empty() ||
+		!inner.ReadASN1Integer(&r) || !inner.ReadASN1Integer(&s) || !inner.Empty() {
 		return false
 	}
-	sig.R.FillBytes(out[:32])
-	sig.S.FillBytes(out[32:])
+	return putScalar(out[:32], r) && putScalar(out[32:], s)
+}
+
+// putScalar left-pads the non-negative big-endian integer v (as
+// ReadASN1Integer returns it: negatives refused, leading zeros removed)
+// into dst (32 bytes), refusing zero and over-long values.
+func putScalar(dst, v []byte) bool {
+	v = trimZeros(v)
+	if len(v) == 0 || len(v) > len(dst) {
+		return false
+	}
+	copy(dst[len(dst)-len(v):], v)
 	return true
 }
 
