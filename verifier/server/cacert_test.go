@@ -39,7 +39,9 @@ func TestCACertTrustsDevelopmentIssuer(t *testing.T) {
 		defer cancel()
 		addr := make(chan net.Addr, 1)
 		done := make(chan error, 1)
-		go func() { done <- server.Run(ctx, o, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a net.Addr) { addr <- a }) }()
+		go func() {
+			done <- server.Run(ctx, o, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a net.Addr) { addr <- a })
+		}()
 		var base string
 		select {
 		case a := <-addr:

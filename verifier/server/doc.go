@@ -14,6 +14,16 @@
 //     verdict, a plain-words message, and per card the library's Result
 //     (verdict, checks, errors, summary) with plain-words reasons. The FHIR
 //     bundle is included only with ?include=bundle.
+//   - POST /v1/verify also takes a SMART Health Link (shlink:/…, bare or
+//     behind a viewer URL, as text or as a QR image) with an optional
+//     passcode ("passcode" in the JSON body or the multipart form; refused
+//     in the URL). A P link without one answers 401 passcode_required, a
+//     wrong one 401 passcode_wrong with remainingAttempts; revoked, locked
+//     or expired links answer link_not_found or link_expired in plain
+//     words. The link's cards are verified like any other; its
+//     application/fhir+json files are summarised under link.unverifiedFhir
+//     (types and counts, the data only with ?include=bundle), marked NOT
+//     verified.
 //   - GET /healthz (liveness), GET /readyz (trust sources loaded and not
 //     stale), GET /metrics (Prometheus text format), GET /openapi.json.
 //   - GET / and /static/*: the scanning page.
@@ -30,10 +40,13 @@
 // shc_verifier_fetch_failures_total{source} (directory: trust sources
 // loaded by Trust; issuer, revocation: fetch failures reported in card
 // results), shc_verifier_trust_source_loads_total, shc_verifier_problems_total,
-// shc_verifier_http_responses_total, shc_verifier_ready and Go runtime gauges.
-// The verifier library does not expose its key-set and revocation-list cache
-// statistics, so cache hit counts are not reported; Metrics.AddCounterFunc is
-// the place to add them once it does.
+// shc_verifier_http_responses_total, shc_verifier_ready and Go runtime gauges,
+// shc_verifier_link_resolutions_total{outcome} (ok, passcode_required,
+// passcode_wrong, link_not_found, link_expired, ...), and the library's
+// counters (verifier.Stats, when Config.Verifier has a Stats method):
+// shc_verifier_keyset_cache_hits_total, _keyset_cache_misses_total,
+// _crl_cache_hits_total, _crl_cache_misses_total, _library_fetches_total
+// and _library_fetch_failures_total.
 //
 // # Trust and defaults
 //
@@ -54,6 +67,11 @@
 //     dates, bundles, issuer claims, raw input, client addresses or
 //     request URLs with queries. Panics and internal errors are logged by
 //     type, not value.
+//   - A SMART Health Link and its passcode are secrets: they are sent to the
+//     link's server only (through the library's guarded fetcher), never
+//     logged, never stored, never echoed in problem details; the passcode
+//     is accepted only in the request body. Wrong-passcode lockout is the
+//     link server's job; the per-IP rate limit also bounds guessing here.
 //   - Every input is bounded: request bodies (MaxBodyBytes, 413), multipart
 //     parts (8), verification time (VerifyTimeout), concurrent
 //     verifications (MaxConcurrent), and the per-client-IP rate (429 with

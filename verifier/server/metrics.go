@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/healthcards/healthcards/verifier"
 )
 
 // latencyBuckets are the upper bounds (seconds) of the verification latency
@@ -31,6 +33,7 @@ type Metrics struct {
 	responses labeled // HTTP responses by status code
 	fetchFail labeled // failed fetches by source (directory, issuer, revocation)
 	fetchOK   labeled // successful trust-source loads by source
+	links     labeled // SMART Health Link resolutions by outcome
 
 	hist     histogram
 	inFlight atomic.Int64
@@ -130,6 +133,10 @@ func (m *Metrics) ObserveVerification(verdict, code string) {
 	}
 }
 
+// ObserveLink records one SMART Health Link resolution: "ok" or the code
+// it failed with (passcode_required, passcode_wrong, link_not_found, ...).
+func (m *Metrics) ObserveLink(outcome string) { m.links.add(outcome, 1) }
+
 // ObserveLatency records the duration of one verification request.
 func (m *Metrics) ObserveLatency(d time.Duration) { m.hist.observe(d) }
 
@@ -165,6 +172,25 @@ func (m *Metrics) AddCounterFunc(name, help string, read func() float64) {
 	m.mu.Unlock()
 }
 
+// addLibraryStats exports the verifier library's counters (see
+// verifier.Stats) as counters read at scrape time.
+func (m *Metrics) addLibraryStats(sv StatsVerifier) {
+	for _, c := range []struct {
+		name, help string
+		get        func(verifier.Stats) uint64
+	}{
+		{"shc_verifier_keyset_cache_hits_total", "Issuer key-set lookups answered by a fresh cached key set.", func(s verifier.Stats) uint64 { return s.KeySetCacheHits }},
+		{"shc_verifier_keyset_cache_misses_total", "Issuer key-set lookups not answered by the cache (absent, stale or unknown kid).", func(s verifier.Stats) uint64 { return s.KeySetCacheMisses }},
+		{"shc_verifier_crl_cache_hits_total", "Revocation-list lookups answered by a cached list.", func(s verifier.Stats) uint64 { return s.CRLCacheHits }},
+		{"shc_verifier_crl_cache_misses_total", "Revocation-list lookups that had to fetch the list (or could not, offline).", func(s verifier.Stats) uint64 { return s.CRLCacheMisses }},
+		{"shc_verifier_library_fetches_total", "HTTP fetches made by the verifier library (key sets, DID documents, revocation lists, trust sources by URL).", func(s verifier.Stats) uint64 { return s.Fetches }},
+		{"shc_verifier_library_fetch_failures_total", "Failed HTTP fetches made by the verifier library (network, timeout, refused address, status, size cap).", func(s verifier.Stats) uint64 { return s.FetchFailures }},
+	} {
+		get := c.get
+		m.AddCounterFunc(c.name, c.help, func() float64 { return float64(get(sv.Stats())) })
+	}
+}
+
 // WriteTo writes the metrics in the Prometheus text exposition format
 // (version 0.0.4).
 func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
@@ -175,6 +201,8 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	writeLabeled(b, "shc_verifier_problems_total", "Requests rejected with a problem document, by code.", "code", &m.problems, nil)
 	writeLabeled(b, "shc_verifier_http_responses_total", "HTTP responses, by status code.", "status", &m.responses, nil)
 	writeLabeled(b, "shc_verifier_fetch_failures_total", "Failed fetches, by source (directory: trust sources loaded by the service; issuer, revocation: key sets and revocation lists, as reported in card results).", "source", &m.fetchFail, []string{"directory", "issuer", "revocation"})
+	writeLabeled(b, "shc_verifier_link_resolutions_total", "SMART Health Link resolutions, by outcome (ok or the failure code).", "outcome", &m.links,
+		[]string{"ok", "passcode_required", "passcode_wrong", "link_not_found", "link_expired"})
 	writeLabeled(b, "shc_verifier_trust_source_loads_total", "Successful trust source loads, by source.", "source", &m.fetchOK, []string{"directory"})
 
 	name := "shc_verifier_verify_duration_seconds"

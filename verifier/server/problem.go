@@ -40,6 +40,9 @@ type Problem struct {
 	Status int           `json:"status"`
 	Detail string        `json:"detail,omitempty"`
 	Code   verifier.Code `json:"code"`
+	// RemainingAttempts is set with passcode_wrong (and passcode_required
+	// when known): the passcode attempts the link's server says are left.
+	RemainingAttempts *int `json:"remainingAttempts,omitempty"`
 }
 
 func (p *Problem) Error() string { return string(p.Code) + ": " + p.Detail }

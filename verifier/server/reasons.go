@@ -35,6 +35,19 @@ var plainReasons = map[verifier.Code]string{
 	qr.CodeNoQRFound:           "No QR code could be read in this picture. Try a sharper, closer photo.",
 	qr.CodeImageTooLarge:       "This picture is too large. Use a smaller photo.",
 
+	// SMART Health Links (verifier.Code*, shl codes).
+	verifier.CodePasscodeRequired:       "This link is protected by a passcode. Ask the person sharing it for the passcode and enter it.",
+	verifier.CodePasscodeWrong:          "The passcode is not correct.",
+	verifier.CodeLinkNotFound:           "This link no longer works: its owner revoked it, it expired, or it was locked after too many wrong passcodes. Ask for a new link.",
+	verifier.CodeLinkExpired:            "This link has expired. Ask the person sharing it for a new link.",
+	verifier.CodeMalformedLink:          "This is not a valid SMART Health Link.",
+	verifier.CodeLinkUnsupportedVersion: "This link uses a newer version of SMART Health Links than this service supports.",
+	verifier.CodeDecryptFailed:          "The content of this link could not be decrypted. The link may be damaged or altered.",
+	verifier.CodeMalformedManifest:      "The link's server sent an answer that is not a valid SMART Health Link.",
+	verifier.CodeLinkFetchFailed:        "The link's server could not be reached. Try again later.",
+	verifier.CodeLinkTooLarge:           "This link holds more data than this service accepts.",
+	verifier.CodeLinkWithoutCards:       "This link holds no verifiable health card, only information shared without a signature.",
+
 	// Request problems (this package).
 	CodeBodyTooLarge:       "The upload is too large.",
 	CodeUnsupportedMedia:   "This kind of upload is not supported. Send card text, a .smart-health-card file or a PNG/JPEG photo.",

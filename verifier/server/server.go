@@ -145,6 +145,9 @@ func New(cfg Config) (*Server, error) {
 		s.limiter = newIPLimiter(cfg.RateLimit, cfg.RateBurst)
 	}
 	s.sem = make(chan struct{}, cfg.MaxConcurrent)
+	if sv, ok := cfg.Verifier.(StatsVerifier); ok {
+		s.metrics.addLibraryStats(sv)
+	}
 
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           s.log,

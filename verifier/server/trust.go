@@ -67,6 +67,9 @@ type Trust struct {
 
 	cur atomic.Pointer[verifier.Verifier]
 
+	statsMu sync.Mutex     // guards swapping cur and retired
+	retired verifier.Stats // counters of the verifiers replaced so far
+
 	mu      sync.Mutex // guards sources and building
 	sources []*trustSource
 }
@@ -82,7 +85,11 @@ type trustSource struct {
 	err      error     // last load error
 }
 
-var _ CardVerifier = (*Trust)(nil)
+var (
+	_ CardVerifier  = (*Trust)(nil)
+	_ LinkVerifier  = (*Trust)(nil)
+	_ StatsVerifier = (*Trust)(nil)
+)
 
 // NewTrust loads every source once and builds the verifier. A file source
 // that cannot be read or parsed is an error; a URL source that cannot be
@@ -129,6 +136,38 @@ func (t *Trust) Verify(ctx context.Context, input []byte) ([]*verifier.Result, e
 		return nil, errNotReady
 	}
 	return v.Verify(ctx, input)
+}
+
+// VerifyLink resolves a SMART Health Link with the current verifier.
+func (t *Trust) VerifyLink(ctx context.Context, link string, opts verifier.LinkOptions) (*verifier.LinkResult, error) {
+	v := t.cur.Load()
+	if v == nil {
+		return nil, errNotReady
+	}
+	return v.VerifyLink(ctx, link, opts)
+}
+
+// Stats returns the library's cache and fetch counters, summed over every
+// verifier Trust has built, so they only grow across reloads (increments
+// made by a replaced verifier after it was replaced are not counted).
+func (t *Trust) Stats() verifier.Stats {
+	t.statsMu.Lock()
+	defer t.statsMu.Unlock()
+	s := t.retired
+	if v := t.cur.Load(); v != nil {
+		s = addStats(s, v.Stats())
+	}
+	return s
+}
+
+func addStats(a, b verifier.Stats) verifier.Stats {
+	a.KeySetCacheHits += b.KeySetCacheHits
+	a.KeySetCacheMisses += b.KeySetCacheMisses
+	a.CRLCacheHits += b.CRLCacheHits
+	a.CRLCacheMisses += b.CRLCacheMisses
+	a.Fetches += b.Fetches
+	a.FetchFailures += b.FetchFailures
+	return a
 }
 
 // Verifier returns the current verifier, or nil before the first build.
@@ -284,7 +323,11 @@ func (t *Trust) buildLocked() error {
 	for _, w := range v.ConfigWarnings() {
 		t.log.Warn("trust configuration warning", "warning", w)
 	}
-	t.cur.Store(v)
+	t.statsMu.Lock()
+	if old := t.cur.Swap(v); old != nil {
+		t.retired = addStats(t.retired, old.Stats())
+	}
+	t.statsMu.Unlock()
 	t.log.Info("verifier built", "trust_sources", len(t.sources))
 	return nil
 }

@@ -27,8 +27,14 @@ const ResponseMediaType = "application/vnd.healthcards.verify-response.v1+json"
 type VerifyRequest struct {
 	// Input is any card form: a compact JWS, shc:/ text (legacy chunks
 	// separated by white space, in any order), the contents of a
-	// .smart-health-card file or a FHIR Parameters response.
+	// .smart-health-card file or a FHIR Parameters response, or a SMART
+	// Health Link (shlink:/…, bare or behind a viewer URL).
 	Input string `json:"input"`
+	// Passcode is the passcode of a SMART Health Link with the P flag. It
+	// is sent to the link's server only, never logged or kept. It is
+	// accepted only in the body (here or as the multipart field
+	// "passcode"), never in the URL.
+	Passcode string `json:"passcode,omitempty"`
 }
 
 // VerifyResponse is the answer to POST /v1/verify: the overall verdict (the
@@ -38,6 +44,9 @@ type VerifyResponse struct {
 	Verdict   verifier.Verdict `json:"verdict"`
 	Message   string           `json:"message"`
 	Cards     []CardResult     `json:"cards"`
+	// Link is set when the input was a SMART Health Link: what the link
+	// said and its unverified FHIR content (only Cards are verified).
+	Link *LinkInfo `json:"link,omitempty"`
 }
 
 // CardResult is the library's Result for one card (its fields are inlined)
@@ -71,7 +80,10 @@ func (s *Server) handleVerify(c *echo.Context) error {
 	defer func() { s.metrics.ObserveLatency(time.Since(start)) }()
 
 	req := c.Request()
-	input, p := s.readInput(c.Response(), req)
+	if _, ok := req.URL.Query()["passcode"]; ok {
+		return newProblem(http.StatusBadRequest, CodeBadRequest, `a passcode is never accepted in the URL: send it as "passcode" in the JSON body or multipart form`)
+	}
+	input, passcode, p := s.readInput(c.Response(), req)
 	if p != nil {
 		return p
 	}
@@ -89,16 +101,52 @@ func (s *Server) handleVerify(c *echo.Context) error {
 	case <-ctx.Done():
 		return newProblem(http.StatusServiceUnavailable, CodeTimeout, "too many verifications in progress")
 	}
+	defer func() { <-s.sem }()
+	lv, _ := s.cfg.Verifier.(LinkVerifier)
+	if lv != nil && verifier.IsLink(input) {
+		return s.verifyLink(c, ctx, lv, trimLink(input), passcode, includeBundle, len(input), start)
+	}
 	results, err := s.cfg.Verifier.Verify(ctx, input)
-	<-s.sem
 	if err != nil {
+		if code := verifier.CodeOf(err); isLinkCode(code) && ctx.Err() == nil {
+			// A QR image of a link: the library decoded and bounded the
+			// image and found a link. Resolve it with the passcode (no
+			// request was sent for passcode_required) so its unverified
+			// content is shown too.
+			if code == verifier.CodePasscodeRequired || code == verifier.CodeLinkWithoutCards {
+				if link, ok := verifier.LinkFromInput(input); ok && lv != nil {
+					return s.verifyLink(c, ctx, lv, link, passcode, includeBundle, len(input), start)
+				}
+			}
+			return s.linkFailed(ctx, err, len(input), start)
+		}
 		return s.verifyFailed(ctx, err, len(input), start)
 	}
 
+	resp, verdicts, codes := s.buildResponse(results, includeBundle)
+	if len(resp.Cards) == 0 {
+		return s.verifyFailed(ctx, &verifier.Error{Code: verifier.CodeMalformedInput, Step: verifier.StepDecode}, len(input), start)
+	}
+	kind := resp.Cards[len(resp.Cards)-1].InputKind
+	if kind == "shlink" {
+		s.metrics.ObserveLink("ok") // a link without passcode, read from a QR image
+	}
+	// Only verdicts, codes and sizes are logged: never names, birth dates,
+	// bundles, issuer claims or the input.
+	s.log.LogAttrs(ctx, levelInfo, "verification",
+		attrStrings("verdicts", verdicts), attrStrings("codes", codes),
+		intAttr("cards", len(resp.Cards)), strAttr("input_kind", kind),
+		intAttr("input_bytes", len(input)), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
+	return writeJSON(c.Response(), http.StatusOK, resp)
+}
+
+// buildResponse turns results into the response (worst verdict first),
+// counts each card in the metrics, and returns the verdicts and first
+// reason codes for the log.
+func (s *Server) buildResponse(results []*verifier.Result, includeBundle bool) (VerifyResponse, []string, []string) {
 	resp := VerifyResponse{MediaType: ResponseMediaType, Verdict: verifier.VerdictVerified, Cards: make([]CardResult, 0, len(results))}
 	verdicts := make([]string, 0, len(results))
 	codes := make([]string, 0, len(results))
-	kind := ""
 	for _, r := range results {
 		if r == nil {
 			continue
@@ -117,21 +165,11 @@ func (s *Server) handleVerify(c *echo.Context) error {
 		s.observeFetchFailures(r)
 		verdicts = append(verdicts, string(r.Verdict))
 		codes = append(codes, code)
-		kind = r.InputKind
 	}
-	if len(resp.Cards) == 0 {
-		return s.verifyFailed(ctx, &verifier.Error{Code: verifier.CodeMalformedInput, Step: verifier.StepDecode}, len(input), start)
-	}
-	if resp.Message == "" {
+	if resp.Message == "" && len(resp.Cards) > 0 {
 		resp.Message = resp.Cards[0].Message
 	}
-	// Only verdicts, codes and sizes are logged: never names, birth dates,
-	// bundles, issuer claims or the input.
-	s.log.LogAttrs(ctx, levelInfo, "verification",
-		attrStrings("verdicts", verdicts), attrStrings("codes", codes),
-		intAttr("cards", len(resp.Cards)), strAttr("input_kind", kind),
-		intAttr("input_bytes", len(input)), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
-	return writeJSON(c.Response(), http.StatusOK, resp)
+	return resp, verdicts, codes
 }
 
 // verifyFailed answers an input that held no card (or a timeout).
@@ -226,99 +264,117 @@ func toCardResult(r *verifier.Result, includeBundle bool) CardResult {
 	return cr
 }
 
-// readInput reads the card input from the request body in any accepted
-// form, within MaxBodyBytes.
-func (s *Server) readInput(w http.ResponseWriter, req *http.Request) ([]byte, *Problem) {
+// readInput reads the card input, and the passcode of a SMART Health Link
+// when one is sent, from the request body in any accepted form, within
+// MaxBodyBytes.
+func (s *Server) readInput(w http.ResponseWriter, req *http.Request) ([]byte, string, *Problem) {
 	limit := s.cfg.MaxBodyBytes
 	if req.ContentLength > limit {
-		return nil, newProblem(http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
+		return nil, "", newProblem(http.StatusRequestEntityTooLarge, CodeBodyTooLarge,
 			fmt.Sprintf("body of %d bytes exceeds the %d-byte limit", req.ContentLength, limit))
 	}
 	ct := req.Header.Get("Content-Type")
 	if ct == "" {
-		return nil, newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type is required")
+		return nil, "", newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "Content-Type is required")
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return nil, newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "unreadable Content-Type")
+		return nil, "", newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "unreadable Content-Type")
 	}
 	body := http.MaxBytesReader(w, req.Body, limit)
 	switch mt {
 	case "application/json":
 		raw, p := readAll(body, limit)
 		if p != nil {
-			return nil, p
+			return nil, "", p
 		}
 		var vr VerifyRequest
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&vr); err != nil {
-			return nil, newProblem(http.StatusBadRequest, CodeBadRequest, `body is not {"input": "<card>"}`)
+			return nil, "", newProblem(http.StatusBadRequest, CodeBadRequest, `body is not {"input": "<card>"} (with "passcode" for a protected link)`)
 		}
 		if dec.More() {
-			return nil, newProblem(http.StatusBadRequest, CodeBadRequest, "trailing data after the JSON body")
+			return nil, "", newProblem(http.StatusBadRequest, CodeBadRequest, "trailing data after the JSON body")
 		}
 		if strings.TrimSpace(vr.Input) == "" {
-			return nil, newProblem(http.StatusBadRequest, CodeMissingInput, `"input" is empty`)
+			return nil, "", newProblem(http.StatusBadRequest, CodeMissingInput, `"input" is empty`)
 		}
-		return []byte(vr.Input), nil
+		if len(vr.Passcode) > maxPasscodeBytes {
+			return nil, "", passcodeTooLong()
+		}
+		return []byte(vr.Input), vr.Passcode, nil
 	case shc.FileMediaType, "application/jose", "text/plain", "image/png", "image/jpeg":
 		raw, p := readAll(body, limit)
 		if p != nil {
-			return nil, p
+			return nil, "", p
 		}
 		if len(bytes.TrimSpace(raw)) == 0 {
-			return nil, newProblem(http.StatusBadRequest, CodeMissingInput, "empty body")
+			return nil, "", newProblem(http.StatusBadRequest, CodeMissingInput, "empty body")
 		}
-		return raw, nil
+		return raw, "", nil
 	case "multipart/form-data":
 		return readMultipart(body, params["boundary"], limit)
 	}
-	return nil, newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
+	return nil, "", newProblem(http.StatusUnsupportedMediaType, CodeUnsupportedMedia,
 		"Content-Type "+strconv.Quote(mt)+" is not accepted (use application/json, "+shc.FileMediaType+", text/plain, image/png, image/jpeg or multipart/form-data)")
+}
+
+func passcodeTooLong() *Problem {
+	return newProblem(http.StatusBadRequest, CodeBadRequest, fmt.Sprintf("passcode longer than %d bytes", maxPasscodeBytes))
 }
 
 // maxMultipartParts bounds the parts read from one upload.
 const maxMultipartParts = 8
 
 // readMultipart returns the first part named image or file (an image or a
-// .smart-health-card file), or else a part named input (card text).
-func readMultipart(body io.Reader, boundary string, limit int64) ([]byte, *Problem) {
+// .smart-health-card file), or else a part named input (card text), and
+// the part named passcode, if any.
+func readMultipart(body io.Reader, boundary string, limit int64) ([]byte, string, *Problem) {
 	if boundary == "" {
-		return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "multipart body without a boundary")
+		return nil, "", newProblem(http.StatusBadRequest, CodeMalformedMultipart, "multipart body without a boundary")
 	}
 	mr := multipart.NewReader(body, boundary)
-	var text []byte
+	var text, found []byte
+	var passcode string
+	malformed := func(err error) *Problem {
+		if isTooLarge(err) {
+			return tooLarge(limit)
+		}
+		return newProblem(http.StatusBadRequest, CodeMalformedMultipart, "malformed multipart body")
+	}
 	for i := 0; ; i++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			if isTooLarge(err) {
-				return nil, tooLarge(limit)
-			}
-			return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "malformed multipart body")
+			return nil, "", malformed(err)
 		}
 		if i >= maxMultipartParts {
-			return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, fmt.Sprintf("more than %d parts", maxMultipartParts))
+			return nil, "", newProblem(http.StatusBadRequest, CodeMalformedMultipart, fmt.Sprintf("more than %d parts", maxMultipartParts))
 		}
 		name := part.FormName()
-		if name != "image" && name != "file" && name != "input" {
+		if name == "passcode" {
+			b, err := io.ReadAll(io.LimitReader(part, maxPasscodeBytes+1))
+			if err != nil {
+				return nil, "", malformed(err)
+			}
+			if len(b) > maxPasscodeBytes {
+				return nil, "", passcodeTooLong()
+			}
+			passcode = string(b)
+			continue
+		}
+		if name != "image" && name != "file" && name != "input" || found != nil {
 			if _, err := io.Copy(io.Discard, part); err != nil {
-				if isTooLarge(err) {
-					return nil, tooLarge(limit)
-				}
-				return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "malformed multipart body")
+				return nil, "", malformed(err)
 			}
 			continue
 		}
 		data, err := io.ReadAll(part)
 		if err != nil {
-			if isTooLarge(err) {
-				return nil, tooLarge(limit)
-			}
-			return nil, newProblem(http.StatusBadRequest, CodeMalformedMultipart, "malformed multipart body")
+			return nil, "", malformed(err)
 		}
 		if name == "input" {
 			if text == nil {
@@ -327,14 +383,17 @@ func readMultipart(body io.Reader, boundary string, limit int64) ([]byte, *Probl
 			continue
 		}
 		if len(bytes.TrimSpace(data)) == 0 {
-			return nil, newProblem(http.StatusBadRequest, CodeMissingInput, "the "+name+" part is empty")
+			return nil, "", newProblem(http.StatusBadRequest, CodeMissingInput, "the "+name+" part is empty")
 		}
-		return data, nil
+		found = data // keep reading: the passcode may follow
+	}
+	if found != nil {
+		return found, passcode, nil
 	}
 	if len(bytes.TrimSpace(text)) > 0 {
-		return text, nil
+		return text, passcode, nil
 	}
-	return nil, newProblem(http.StatusBadRequest, CodeMissingInput, `no "image", "file" or "input" part`)
+	return nil, "", newProblem(http.StatusBadRequest, CodeMissingInput, `no "image", "file" or "input" part`)
 }
 
 func readAll(r io.Reader, limit int64) ([]byte, *Problem) {

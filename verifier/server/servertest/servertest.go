@@ -133,9 +133,30 @@ func QRText(t testing.TB, jws string) string {
 	return s
 }
 
+// TrustedIssuer is an issuer on a test server: its iss, its name for the
+// trust list and its TLS certificate.
+type TrustedIssuer struct {
+	URL, Name string
+	Cert      *x509.Certificate
+}
+
+// Trusted returns is as a TrustedIssuer.
+func (is *Issuer) Trusted() TrustedIssuer {
+	return TrustedIssuer{URL: is.URL, Name: is.Name, Cert: is.Server.Certificate()}
+}
+
 // TrustList writes a vci-issuers.json style trust list naming issuers and
 // returns its path.
 func TrustList(t testing.TB, issuers ...*Issuer) string {
+	t.Helper()
+	var ts []TrustedIssuer
+	for _, is := range issuers {
+		ts = append(ts, is.Trusted())
+	}
+	return trustList(t, ts)
+}
+
+func trustList(t testing.TB, issuers []TrustedIssuer) string {
 	t.Helper()
 	type entry struct {
 		Iss  string `json:"iss"`
@@ -191,9 +212,23 @@ func (s *SyncBuffer) String() string {
 // Issuers in others get their TLS certificates trusted too, but no trust.
 func Start(t testing.TB, cfg server.Config, trusted []*Issuer, others ...*Issuer) *Service {
 	t.Helper()
+	var tr, ot []TrustedIssuer
+	for _, is := range trusted {
+		tr = append(tr, is.Trusted())
+	}
+	for _, is := range others {
+		ot = append(ot, is.Trusted())
+	}
+	return StartTrusting(t, cfg, tr, ot...)
+}
+
+// StartTrusting is Start for issuers on any test server (for example an
+// issuer service hosting SMART Health Links, see package shlhost).
+func StartTrusting(t testing.TB, cfg server.Config, trusted []TrustedIssuer, others ...TrustedIssuer) *Service {
+	t.Helper()
 	pool := x509.NewCertPool()
-	for _, is := range append(append([]*Issuer{}, trusted...), others...) {
-		pool.AddCert(is.Server.Certificate())
+	for _, is := range append(append([]TrustedIssuer{}, trusted...), others...) {
+		pool.AddCert(is.Cert)
 	}
 	logs := &SyncBuffer{}
 	log := cfg.Logger // when nil, logs go to a buffer read by Logs
@@ -203,7 +238,7 @@ func Start(t testing.TB, cfg server.Config, trusted []*Issuer, others ...*Issuer
 	opts := []verifier.Option{verifier.WithRootCAs(pool), verifier.WithAllowPrivateNetwork()}
 	var sources []string
 	if len(trusted) > 0 {
-		sources = append(sources, TrustList(t, trusted...))
+		sources = append(sources, trustList(t, trusted))
 	} else {
 		opts = append(opts, verifier.WithoutIssuerTrustUnsafe())
 	}
