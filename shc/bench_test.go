@@ -118,3 +118,25 @@ func BenchmarkMinify(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIssueParts splits issuing: claims serialization and raw DEFLATE
+// of the lab card (the rest is the signature and base64).
+func BenchmarkIssueParts(b *testing.B) {
+	min, _ := Minify([]byte(labBundle))
+	p := NewPayload("https://lab.example.org", time.Unix(1795168800, 0), json.RawMessage(min))
+	claims, _ := p.Marshal()
+	b.Run("Marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := p.Marshal(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Deflate", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Deflate(claims)
+		}
+	})
+}
