@@ -1,6 +1,7 @@
 package jsonlite
 
 import (
+	"encoding/binary"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -207,7 +208,10 @@ func (r *Reader) str() ([]byte, bool, bool) {
 	i := start
 	escaped := false
 	for {
-		// Fast scan over plain ASCII.
+		// Fast scan over plain ASCII, eight bytes at a time, then bytewise.
+		for i+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' && b[i] < utf8.RuneSelf {
 			i++
 		}
@@ -250,6 +254,22 @@ func (r *Reader) str() ([]byte, bool, bool) {
 			i += n
 		}
 	}
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainASCII8 reports whether none of the eight bytes in w is a quote, a
+// backslash, a control character or non-ASCII (the bit tricks are exact
+// once every byte is known to be below 0x80).
+func plainASCII8(w uint64) bool {
+	if w&msb != 0 {
+		return false
+	}
+	hasZero := func(x uint64) bool { return (x-lsb)&^x&msb != 0 }
+	return !hasZero(w^(lsb*'"')) && !hasZero(w^(lsb*'\\')) && (w-lsb*0x20)&^w&msb == 0
 }
 
 func isHex4(h []byte) bool {

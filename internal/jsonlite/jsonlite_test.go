@@ -159,3 +159,22 @@ func FuzzValid(f *testing.F) {
 		}
 	})
 }
+
+// plainASCII8 agrees with a byte-by-byte check on every single special
+// byte in every position.
+func TestPlainASCII8(t *testing.T) {
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			w := []byte("abcdefgh")
+			w[pos] = byte(c)
+			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+			var x uint64
+			for i := 7; i >= 0; i-- {
+				x = x<<8 | uint64(w[i])
+			}
+			if got := plainASCII8(x); got != want {
+				t.Fatalf("byte %#x at %d: plainASCII8 = %v", c, pos, got)
+			}
+		}
+	}
+}
