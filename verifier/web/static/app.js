@@ -4,6 +4,12 @@
 // strict Content-Security-Policy). Cards are sent to POST /v1/verify on the
 // same origin and nothing is kept after the result is shown. Server data is
 // only ever inserted with textContent, never as HTML.
+//
+// SMART Health Links: when the server answers passcode_required (or
+// passcode_wrong), the page asks for the passcode and sends the same input
+// again with it. The input is kept in memory only while the prompt is
+// open; the passcode is read from the field, cleared at once, and never
+// stored.
 (function () {
   "use strict";
 
@@ -39,6 +45,7 @@
   }
 
   function showVerdict(verdict, reason) {
+    closePasscode();
     var v = VERDICT[verdict] || VERDICT.invalid;
     var box = $("verdict");
     box.className = "verdict " + v.cls;
@@ -95,12 +102,48 @@
     return box;
   }
 
+  // renderUnverified shows a link's FHIR files that no signature covers:
+  // types and counts only, in a neutral "Not verified" box.
+  function renderUnverified(link) {
+    var files = (link && link.unverifiedFhir) || [];
+    if (!files.length) return null;
+    var box = el("section", null, "unverified");
+    box.setAttribute("aria-labelledby", "unverified-title");
+    var h = el("h3");
+    h.id = "unverified-title";
+    h.appendChild(el("span", "Not verified", "badge"));
+    h.appendChild(document.createTextNode(" Also shared in this link"));
+    box.appendChild(h);
+    box.appendChild(el("p", "The sender shared this without a signature. It was not checked and is not proof of anything."));
+    var ul = el("ul");
+    files.forEach(function (f) {
+      var t = "FHIR " + (f.resourceType || "data");
+      if (f.bundleType) t += " (" + f.bundleType + ")";
+      if (f.resourceType === "Bundle") t += ", " + f.entries + (f.entries === 1 ? " entry" : " entries");
+      var parts = (f.resources || []).map(function (r) { return r.count + " " + r.resourceType; });
+      if (parts.length) t += ": " + parts.join(", ");
+      ul.appendChild(el("li", t));
+    });
+    box.appendChild(ul);
+    return box;
+  }
+
   function render(res) {
     var cards = res.cards || [];
     var cardsBox = $("cards");
     cardsBox.textContent = "";
     cards.forEach(function (c) { cardsBox.appendChild(renderCard(c, cards.length > 1)); });
+    if (res.link) {
+      // Where the cards came from; the label is the sender's own words.
+      var note = el("p", "Opened from a SMART Health Link", "link-note");
+      if (res.link.label) note.textContent += " labelled \u201c" + res.link.label + "\u201d by its sender";
+      note.textContent += ".";
+      cardsBox.insertBefore(note, cardsBox.firstChild);
+    }
+    var u = renderUnverified(res.link);
+    if (u) cardsBox.appendChild(u);
     showVerdict(res.verdict, res.message);
+    if (res.link && !cards.length) $("verdict-title").textContent = "Nothing verified";
   }
 
   function renderProblem(p) {
@@ -111,6 +154,7 @@
   }
 
   function reset() {
+    closePasscode();
     $("result").hidden = true;
     $("inputs").hidden = false;
     $("cards").textContent = "";
@@ -126,7 +170,50 @@
 
   // ---- talking to the server -------------------------------------------------
 
-  function post(body, contentType) {
+  // ---- SMART Health Link passcodes -------------------------------------------
+
+  var pending = null; // the link input awaiting a passcode: {text} or {file}
+
+  function isLink(text) { return /^shlink:\//i.test(text) || /#shlink:\//i.test(text); }
+
+  function askPasscode(input, problem) {
+    stopCamera();
+    pending = input;
+    $("result").hidden = true;
+    $("inputs").hidden = true;
+    $("passcode-panel").hidden = false;
+    var status = "";
+    if (problem && problem.code === "passcode_wrong") status = problem.title || "The passcode is not correct.";
+    $("passcode-status").textContent = status;
+    $("passcode-panel").setAttribute("data-state", status ? "wrong" : "asking");
+    $("passcode").value = "";
+    $("passcode").setAttribute("aria-invalid", status ? "true" : "false");
+    $("passcode").focus();
+  }
+
+  function closePasscode() {
+    pending = null;
+    $("passcode").value = "";
+    $("passcode-panel").hidden = true;
+    $("passcode-panel").removeAttribute("data-state");
+    $("passcode-status").textContent = "";
+  }
+
+  function submitPasscode() {
+    var code = $("passcode").value;
+    $("passcode").value = "";
+    if (!pending) return;
+    if (!code) {
+      $("passcode-status").textContent = "Enter the passcode first.";
+      $("passcode").focus();
+      return;
+    }
+    $("passcode-status").textContent = "Opening the link\u2026";
+    var input = pending;
+    if (input.file) verifyImageOnServer(input.file, code); else sendText(input.text, code);
+  }
+
+  function post(body, contentType, input) {
     setBusy("Checking\u2026");
     var headers = { "Accept": "application/json, application/problem+json" };
     if (contentType) headers["Content-Type"] = contentType;
@@ -138,7 +225,9 @@
       })
       .then(function (r) {
         setBusy("");
-        if (r.ok && r.body && r.body.cards) render(r.body); else renderProblem(r.body);
+        var code = r.body && r.body.code;
+        if (!r.ok && input && (code === "passcode_required" || code === "passcode_wrong")) askPasscode(input, r.body);
+        else if (r.ok && r.body && r.body.cards) render(r.body); else renderProblem(r.body);
       }, function () {
         setBusy("");
         renderProblem({ title: "The verification service could not be reached." });
@@ -147,13 +236,20 @@
 
   function verifyText(text) {
     stopCamera();
-    return post(JSON.stringify({ input: text }), "application/json");
+    return sendText(text, "");
   }
 
-  function verifyImageOnServer(file) {
+  function sendText(text, passcode) {
+    var body = { input: text };
+    if (passcode) body.passcode = passcode;
+    return post(JSON.stringify(body), "application/json", { text: text });
+  }
+
+  function verifyImageOnServer(file, passcode) {
     var fd = new FormData();
     fd.append("image", file, file.name || "photo");
-    return post(fd, null);
+    if (passcode) fd.append("passcode", passcode);
+    return post(fd, null, { file: file });
   }
 
   // ---- QR decoding in the browser -------------------------------------------
@@ -181,7 +277,8 @@
     if (detector) {
       return detector.detect(canvas).then(function (codes) {
         for (var i = 0; i < codes.length; i++) {
-          if (/^shc:\//i.test(codes[i].rawValue || "")) return codes[i].rawValue;
+          var raw = codes[i].rawValue || "";
+          if (/^shc:\//i.test(raw) || isLink(raw)) return raw;
         }
         return codes.length ? codes[0].rawValue : viaJS();
       }, viaJS);
@@ -206,8 +303,9 @@
   // not a SMART Health Card.
   function handleScan(text) {
     text = (text || "").trim();
+    if (isLink(text)) { verifyText(text); return true; }
     if (!/^shc:\//i.test(text)) {
-      $("camera-status").textContent = "That QR code is not a SMART Health Card. Keep scanning.";
+      $("camera-status").textContent = "That QR code is not a SMART Health Card or Link. Keep scanning.";
       return false;
     }
     var m = /^shc:\/(\d+)\/(\d+)\//i.exec(text);
@@ -315,6 +413,8 @@
       verifyText(t);
     });
     $("file").addEventListener("change", onFile);
+    $("passcode-form").addEventListener("submit", function (ev) { ev.preventDefault(); submitPasscode(); });
+    $("passcode-cancel").addEventListener("click", function () { reset(); $("camera-start").focus(); });
     $("camera-start").addEventListener("click", startCamera);
     $("camera-stop").addEventListener("click", stopCamera);
     $("again").addEventListener("click", function () { reset(); $("camera-start").focus(); });
