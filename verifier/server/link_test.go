@@ -189,6 +189,15 @@ func TestLinkUnverifiedFHIR(t *testing.T) {
 		t.Fatalf("include=bundle: %s", data)
 	}
 
+	// The same link as a QR image: the library reads the image (bounded)
+	// and finds a link without cards; the service resolves it for its
+	// unverified content.
+	a = f.post(t, "", "image/png", f.host.QRPNG(t, l))
+	wantVerdict(t, a, "invalid")
+	if u := a.body["link"].(map[string]any)["unverifiedFhir"].([]any); len(u) != 1 {
+		t.Fatalf("QR image of a FHIR link: %s", a.raw)
+	}
+
 	f.host.Revoke(t, l)
 	wantProblem(t, f.post(t, "", "application/json", jsonInput(l.ShLink)), http.StatusUnprocessableEntity, "link_not_found")
 

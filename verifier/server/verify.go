@@ -113,8 +113,8 @@ func (s *Server) handleVerify(c *echo.Context) error {
 			// image and found a link. Resolve it with the passcode (no
 			// request was sent for passcode_required) so its unverified
 			// content is shown too.
-			if code == verifier.CodePasscodeRequired || code == verifier.CodeLinkWithoutCards {
-				if link, ok := verifier.LinkFromInput(input); ok && lv != nil {
+			if lv != nil && (code == verifier.CodePasscodeRequired || code == verifier.CodeLinkWithoutCards) {
+				if link, ok := verifier.LinkFromInput(input); ok {
 					return s.verifyLink(c, ctx, lv, link, passcode, includeBundle, len(input), start)
 				}
 			}
