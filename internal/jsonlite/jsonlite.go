@@ -212,7 +212,7 @@ func (r *Reader) str() ([]byte, bool, bool) {
 		for i+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[i:])) {
 			i += 8
 		}
-		for i < len(b) && b[i] >= 0x20 && b[i] != '"' && b[i] != '\\' && b[i] < utf8.RuneSelf {
+		for i < len(b) && plain[b[i]] {
 			i++
 		}
 		if i >= len(b) {
@@ -255,6 +255,15 @@ func (r *Reader) str() ([]byte, bool, bool) {
 		}
 	}
 }
+
+// plain marks the bytes a string may hold as they are and that need no
+// further look: printable ASCII other than '"' and '\\'.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 const (
 	lsb = 0x0101010101010101

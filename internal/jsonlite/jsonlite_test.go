@@ -178,3 +178,11 @@ func TestPlainASCII8(t *testing.T) {
 		}
 	}
 }
+
+func TestPlainTable(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		if want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; plain[c] != want {
+			t.Fatalf("plain[%#x] = %v", c, plain[c])
+		}
+	}
+}
