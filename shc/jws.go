@@ -13,6 +13,8 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
@@ -265,12 +267,11 @@ func trimZeros(b []byte) []byte {
 	return b
 }
 
-// Signer signs cards with one P-256 key. It is safe for concurrent use
-// (as safe as the crypto.Signer it wraps).
+// Signer signs cards with one P-256 key through go-jose v4. It is safe for
+// concurrent use (as safe as the crypto.Signer it wraps).
 type Signer struct {
-	kid string
-	key crypto.Signer
-	h64 string // base64url protected header
+	kid    string
+	signer jose.Signer
 }
 
 // NewSigner wraps a crypto.Signer holding a P-256 key (KEY-1): a private key
@@ -285,14 +286,40 @@ func NewSigner(s crypto.Signer) (*Signer, error) {
 	if err != nil {
 		return nil, wrap(CodeBadKey, "cannot compute kid", err)
 	}
-	return &Signer{kid: kid, key: s, h64: b64.EncodeToString(protectedHeader(kid))}, nil
+	opts := (&jose.SignerOptions{}).WithHeader("zip", "DEF").WithHeader("kid", kid)
+	js, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: es256Opaque{s, &jose.JSONWebKey{Key: pub}}}, opts)
+	if err != nil {
+		return nil, wrap(CodeBadKey, "cannot build the ES256 signer", err)
+	}
+	return &Signer{kid: kid, signer: js}, nil
 }
 
-// protectedHeader is the card header (HDR-2..4) as go-jose v4 serializes
-// it (members sorted; TestSignerHeaderMatchesGoJOSE). A thumbprint kid is
-// base64url, so it needs no escaping.
-func protectedHeader(kid string) []byte {
-	return []byte(`{"alg":"ES256","kid":"` + kid + `","zip":"DEF"}`)
+// es256Opaque is the go-jose OpaqueSigner over a crypto.Signer: it hashes
+// with SHA-256, signs, and turns the signer's ASN.1 signature into the JWS
+// r||s form (HDR-5) without reflection.
+type es256Opaque struct {
+	key crypto.Signer
+	pub *jose.JSONWebKey
+}
+
+func (o es256Opaque) Public() *jose.JSONWebKey { return o.pub }
+
+func (o es256Opaque) Algs() []jose.SignatureAlgorithm { return []jose.SignatureAlgorithm{jose.ES256} }
+
+func (o es256Opaque) SignPayload(payload []byte, alg jose.SignatureAlgorithm) ([]byte, error) {
+	if alg != jose.ES256 {
+		return nil, jose.ErrUnsupportedAlgorithm
+	}
+	digest := sha256.Sum256(payload)
+	der, err := o.key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		return nil, err
+	}
+	var rs [64]byte
+	if !rsFromDER(der, &rs) {
+		return nil, errorf(CodeBadKey, "the signer returned no valid ECDSA P-256 signature")
+	}
+	return rs[:], nil
 }
 
 // KeyID returns the kid that signed cards carry.
@@ -314,25 +341,14 @@ func (s *Signer) Sign(p *Payload) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	compressed := Deflate(claims)
-	// Compact serialization (RFC 7515 §7.1): header.payload.signature.
-	buf := make([]byte, 0, len(s.h64)+1+b64.EncodedLen(len(compressed))+1+86)
-	buf = append(buf, s.h64...)
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, compressed)
-	digest := sha256.Sum256(buf)
-	der, err := s.key.Sign(rand.Reader, digest[:], crypto.SHA256)
+	obj, err := s.signer.Sign(Deflate(claims))
 	if err != nil {
+		if CodeOf(err) != "" {
+			return "", err
+		}
 		return "", wrap(CodeBadKey, "signing failed", err)
 	}
-	var rs [64]byte
-	if !rsFromDER(der, &rs) {
-		return "", errorf(CodeBadKey, "signing failed: the signer returned no valid ECDSA P-256 signature")
-	}
-	buf = append(buf, '.')
-	buf = b64.AppendEncode(buf, rs[:])
-	// buf is not used again, so the string can share its bytes.
-	return unsafe.String(unsafe.SliceData(buf), len(buf)), nil
+	return obj.CompactSerialize()
 }
 
 // rsFromDER turns an ASN.1 ECDSA signature into the JWS r||s form (HDR-5):

@@ -14,7 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/cryptosigner"
 )
 
-// HDR-2..5: the in-house compact serialization has exactly go-jose's
+// HDR-2..5: our go-jose signer (with its reflection-free r||s opaque signer) gives exactly go-jose's
 // protected header and go-jose verifies it.
 func TestSignerMatchesGoJOSE(t *testing.T) {
 	k := newKey(t)
