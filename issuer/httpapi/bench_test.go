@@ -36,6 +36,7 @@ func benchAPI(b *testing.B, opts httpapitest.Options) {
 	body := []byte(oneCardBundle)
 	b.ReportAllocs()
 	b.ResetTimer()
+	b.SetParallelism(8) // 16 concurrent clients on 2 cores, as a lab system batching uploads would be
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req, _ := http.NewRequest("POST", s.URL+"/v1/cards", bytes.NewReader(body))
