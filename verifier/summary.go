@@ -101,6 +101,10 @@ type fhirResource struct {
 	} `json:"valueQuantity"`
 	ValueString       string `json:"valueString"`
 	EffectiveDateTime string `json:"effectiveDateTime"`
+
+	// orgName is Organization.name (a string, unlike the HumanName list
+	// above), filled by the decoders for Organization entries.
+	orgName string
 }
 
 type fhirBundle struct {
@@ -231,14 +235,15 @@ func decodeBundleReference(bundle []byte) (*decodedBundle, error) {
 	d := &decodedBundle{fullURLs: make([]string, len(entries)), res: make([]fhirResource, len(entries)), orgs: map[string]string{}}
 	for i, e := range entries {
 		d.fullURLs[i] = e.FullURL
-		if err := json.Unmarshal(e.Resource, &d.res[i]); err != nil {
-			continue
+		// A type error (Organization.name is a string, not a HumanName
+		// list) leaves the other members decoded.
+		_ = json.Unmarshal(e.Resource, &d.res[i])
+		var o struct {
+			Name string `json:"name"`
 		}
+		_ = json.Unmarshal(e.Resource, &o) // "" unless name is a string
+		d.res[i].orgName = o.Name
 		if d.res[i].ResourceType == "Organization" {
-			var o struct {
-				Name string `json:"name"`
-			}
-			_ = json.Unmarshal(e.Resource, &o)
 			d.orgs[e.FullURL] = o.Name
 		}
 	}

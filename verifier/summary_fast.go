@@ -21,9 +21,7 @@ import (
 // with no UTF-8 form; invalid JSON or nesting deeper than fastDepth.
 //
 // One wrong kind is ordinary and handled here: a resource whose "name" is
-// a string (Organization.name) is a type error for fhirResource.Name, so
-// the reference keeps the other members and skips that resource's
-// Organization record, and so does the fast path.
+// a string (Organization.name) is read into orgName on both paths.
 
 // fastDepth bounds nesting on the fast path; deeper bundles go to the
 // reference.
@@ -168,9 +166,7 @@ func (br *bundleReader) entries(d *decodedBundle) bool {
 			d.fullURLs = append(d.fullURLs, fullURL)
 			d.res = append(d.res, r)
 			if orgOK && r.ResourceType == "Organization" {
-				// Always "": a string name, the only one the reference
-				// could read, is a type error that skips the record.
-				d.orgs[fullURL] = ""
+				d.orgs[fullURL] = r.orgName
 			}
 		}
 		n++
@@ -237,8 +233,9 @@ func (br *bundleReader) resource(r *fhirResource) (orgOK, ok bool) {
 			switch rd.Kind() {
 			case '[', 'n':
 				good = br.humanNames(r)
-			default: // Organization.name: a type error for the reference
-				orgOK = false
+			case '"': // Organization.name
+				good = br.str(&r.orgName)
+			default: // another kind: no name, as for the reference
 				_, good = rd.Skip()
 			}
 		case "birthDate":

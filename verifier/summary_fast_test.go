@@ -128,3 +128,27 @@ func FuzzSummaryDifferential(f *testing.F) {
 		checkBundlePaths(t, b)
 	})
 }
+
+// A performer that references an Organization entry without a display is
+// named from that Organization (whose name is a string, not HumanNames).
+func TestSummaryPerformerFromOrganization(t *testing.T) {
+	bundle := []byte(`{"resourceType":"Bundle","type":"collection","entry":[
+	 {"fullUrl":"resource:0","resource":{"resourceType":"Patient","name":[{"family":"Doe","given":["Jane"]}],"birthDate":"1980-02-03"}},
+	 {"fullUrl":"resource:1","resource":{"resourceType":"Organization","name":"Example Reference Laboratory"}},
+	 {"fullUrl":"resource:2","resource":{"resourceType":"Observation","status":"final","code":{"coding":[{"system":"http://loinc.org","code":"94500-6"}]},
+	   "subject":{"reference":"resource:0"},"performer":[{"reference":"resource:1"}],"effectiveDateTime":"2026-11-19",
+	   "valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260415000"}]}}}]}`)
+	for name, decode := range map[string]func([]byte) (*decodedBundle, bool){
+		"fast":      decodeBundleFast,
+		"reference": func(b []byte) (*decodedBundle, bool) { d, err := decodeBundleReference(b); return d, err == nil },
+	} {
+		d, ok := decode(bundle)
+		if !ok || d.orgs["resource:1"] != "Example Reference Laboratory" {
+			t.Errorf("%s: organization names = %v", name, d.orgs)
+		}
+	}
+	s, _ := summarize(bundle)
+	if len(s.LabResults) != 1 || s.LabResults[0].Performer != "Example Reference Laboratory" || s.Patient.Name != "Jane Doe" {
+		t.Fatalf("summary = %+v", s)
+	}
+}
