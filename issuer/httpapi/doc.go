@@ -10,6 +10,15 @@
 //	POST /v1/revocations             {"patientId"|"rid", "kid"?, "issuedBefore"?} (cards:revoke)
 //	GET  /cards/{id}/print           printable card (A4 and US Letter)
 //
+// SMART Health Links (mounted with NewLinks(...).Mount; SHL-1..22):
+//
+//	POST   /v1/links                 {"patientId"|"bundle", "sign"?, "passcode"?, "exp"?, "label"?,
+//	                                 "longTerm"?, "viewer"?} → shlink:/ URI, payload, QR link (cards:issue)
+//	GET    /v1/links/{id}            status and access log (the creating token, or the patient's SMART token)
+//	DELETE /v1/links/{id}            revoke (cards:revoke, or the patient's SMART token)
+//	POST   /shl/{manifest-id}        manifest requests (recipient, passcode, embeddedLengthMax)
+//	GET    /shl/...                  U-flag files (?recipient=) and short-lived location URLs
+//
 // Wallets (SMART on FHIR access tokens):
 //
 //	GET  /fhir/.well-known/smart-configuration   capabilities incl. "health-cards" (OP-1)
@@ -18,7 +27,7 @@
 //
 // Publishing: /.well-known/jwks.json (CORS *, crlVersion on every key),
 // /.well-known/crl/{kid}.json, /.well-known/did.json for did:web issuers,
-// /healthz. Config.Mount adds routes later (SMART Health Links).
+// /healthz. Config.Mount adds routes (the SMART Health Links above).
 //
 // Every error is a FHIR OperationOutcome whose details.coding carries a
 // stable code (urn:healthcards:issuer:error), with 400, 401, 403, 404, 413,
