@@ -249,15 +249,9 @@ type linkInfo struct {
 
 func runLinkShow(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("link show", "[--passcode-file F] [--json] [trust flags] LINK", stderr)
-	var trust, jwks, trustList multiFlag
-	fs.Var(&trust, "trust", "trust directory `FILE|URL` (repeatable); resolves and verifies the link")
-	fs.Var(&trustList, "trust-list", "VCI trust list `FILE|URL` (repeatable)")
-	fs.Var(&jwks, "jwks", "trust issuer ISS with exactly the keys in `ISS=FILE` (repeatable)")
-	anyIssuer := fs.Bool("any-issuer", false, "UNSAFE: fetch keys of any issuer; cards from unlisted issuers are reported untrusted")
+	tf := addTrustFlags(fs) // with any of them the link is resolved and its cards verified
 	passFile := fs.String("passcode-file", "", "the link's passcode, from `FILE`")
 	recipient := fs.String("recipient", "shc command line", "the recipient name sent to the sharer (it shows in their access log)")
-	private := fs.Bool("allow-private-network", false, "allow fetching from loopback and private addresses (testing, intranets)")
-	caCert := fs.String("ca-cert", "", "trust TLS certificates from `PEM` for fetches (development servers)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	withBundle := fs.Bool("bundle", false, "include verified FHIR bundles and unverified FHIR data in --json output")
 	rest, err := parseFlags(fs, args)
@@ -287,8 +281,7 @@ func runLinkShow(args []string, stdout, stderr io.Writer) error {
 		t := time.Unix(p.Exp, 0).UTC()
 		info.Exp = &t
 	}
-	resolve := len(trust)+len(trustList)+len(jwks) > 0 || *anyIssuer
-	if !resolve {
+	if !tf.given() {
 		if *asJSON {
 			return writeJSON(stdout, info)
 		}
@@ -296,36 +289,9 @@ func runLinkShow(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 
-	opts := []verifier.Option{}
-	for _, t := range trust {
-		opts = append(opts, verifier.WithTrustDirectory(t))
-	}
-	for _, t := range trustList {
-		opts = append(opts, verifier.WithTrustList(t))
-	}
-	for _, j := range jwks {
-		iss, file, ok := strings.Cut(j, "=")
-		if !ok || iss == "" || file == "" {
-			return usagef("--jwks wants ISS=FILE, got %q", j)
-		}
-		data, err := readInput(file, 1<<20)
-		if err != nil {
-			return fmt.Errorf("--jwks %s: %w", iss, err)
-		}
-		opts = append(opts, verifier.WithStaticKeys(iss, data))
-	}
-	if *anyIssuer {
-		opts = append(opts, verifier.WithoutIssuerTrustUnsafe())
-	}
-	if *private {
-		opts = append(opts, verifier.WithAllowPrivateNetwork())
-	}
-	pool, err := certPool(*caCert)
+	opts, err := tf.options()
 	if err != nil {
 		return err
-	}
-	if pool != nil {
-		opts = append(opts, verifier.WithRootCAs(pool))
 	}
 	v, err := verifier.New(opts...)
 	if err != nil {

@@ -31,15 +31,10 @@ type verifyEntry struct {
 
 func runVerify(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("verify", "[--trust FILE|URL]... [--jwks ISS=FILE]... [--at TIME] [--leeway DUR] [--offline] [--json] INPUT...", stderr)
-	var trust, jwks, trustList multiFlag
-	fs.Var(&trust, "trust", "trust directory `FILE|URL` in the VCI directory shape (repeatable)")
-	fs.Var(&trustList, "trust-list", "VCI trust list (vci-issuers.json) `FILE|URL`: listed issuers are trusted, keys fetched live (repeatable)")
-	fs.Var(&jwks, "jwks", "trust issuer ISS with exactly the keys in `ISS=FILE` (repeatable)")
-	anyIssuer := fs.Bool("any-issuer", false, "UNSAFE: fetch keys of any issuer and report cards from unlisted issuers as untrusted")
+	tf := addTrustFlags(fs)
 	at := fs.String("at", "", "verify as of `TIME` (RFC 3339 or Unix seconds) instead of now")
 	leeway := fs.Duration("leeway", verifier.DefaultLeeway, "accept an nbf up to `DUR` in the future (clock skew)")
 	offline := fs.Bool("offline", false, "fetch nothing: use only --trust files and --jwks key sets")
-	private := fs.Bool("allow-private-network", false, "allow fetching from loopback and private addresses (testing, intranets)")
 	bestEffort := fs.Bool("revocation-best-effort", false, "accept a card whose revocation list cannot be fetched (with a warning) instead of failing it")
 	asJSON := fs.Bool("json", false, "print one JSON entry per card")
 	withBundle := fs.Bool("bundle", true, "include the verified FHIR bundle in --json output (--bundle=false leaves it out)")
@@ -50,30 +45,14 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	if len(inputs) == 0 {
 		return usagef("verify needs at least one INPUT")
 	}
-	if len(trust)+len(trustList)+len(jwks) == 0 && !*anyIssuer {
+	if !tf.given() {
 		return usagef("say whom to trust: --trust, --trust-list or --jwks ISS=FILE (or --any-issuer to only report)")
 	}
-	opts := []verifier.Option{verifier.WithLeeway(*leeway)}
-	for _, t := range trust {
-		opts = append(opts, verifier.WithTrustDirectory(t))
+	opts, err := tf.options()
+	if err != nil {
+		return err
 	}
-	for _, t := range trustList {
-		opts = append(opts, verifier.WithTrustList(t))
-	}
-	for _, j := range jwks {
-		iss, file, ok := strings.Cut(j, "=")
-		if !ok || iss == "" || file == "" {
-			return usagef("--jwks wants ISS=FILE, got %q", j)
-		}
-		data, err := readInput(file, 1<<20)
-		if err != nil {
-			return fmt.Errorf("--jwks %s: %w", iss, err)
-		}
-		opts = append(opts, verifier.WithStaticKeys(iss, data))
-	}
-	if *anyIssuer {
-		opts = append(opts, verifier.WithoutIssuerTrustUnsafe())
-	}
+	opts = append(opts, verifier.WithLeeway(*leeway))
 	if *at != "" {
 		t, err := parseTime(*at)
 		if err != nil {
@@ -83,9 +62,6 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	}
 	if *offline {
 		opts = append(opts, verifier.WithOffline())
-	}
-	if *private {
-		opts = append(opts, verifier.WithAllowPrivateNetwork())
 	}
 	if *bestEffort {
 		opts = append(opts, verifier.WithRevocationPolicy(verifier.RevocationBestEffort))
