@@ -9,8 +9,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -30,6 +36,9 @@ type Server struct {
 	*httptest.Server
 	Issuer *issuer.Issuer
 	Keys   *keys.Ring
+	// Iss is the issuer's iss: the server's https URL, or a did:web with
+	// Options.DIDWeb.
+	Iss string
 	// Token is an API token with every lab scope.
 	Token string
 	// AuthServer serves the test authorization server's JWKS; mint
@@ -45,6 +54,10 @@ type Options struct {
 	// (default: in-memory).
 	Store     store.Store
 	ConfigAPI func(*httpapi.Config)
+	// DIDWeb makes the issuer did:web:localhost%3APORT (a project
+	// extension, KEY-12) serving a TLS certificate for "localhost"; its
+	// DID document is at https://localhost:PORT/.well-known/did.json.
+	DIDWeb bool
 }
 
 // AuthIssuer is the iss of the test authorization server's tokens.
@@ -76,8 +89,16 @@ func Start(t testing.TB, opts Options) *Server {
 
 	var handler http.Handler = http.NotFoundHandler()
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	if opts.DIDWeb {
+		s.Server.TLS = &tls.Config{Certificates: []tls.Certificate{localhostCert(t)}}
+	}
 	s.Server.StartTLS()
 	t.Cleanup(s.Server.Close)
+	iss := s.URL
+	if opts.DIDWeb {
+		iss = "did:web:localhost%3A" + s.Server.URL[strings.LastIndexByte(s.Server.URL, ':')+1:]
+	}
+	s.Iss = iss
 
 	s.Keys, err = keys.OpenRing(t.TempDir()+"/keys", nil)
 	if err != nil {
@@ -94,7 +115,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Issuer, err = issuer.New(issuer.Config{Iss: s.URL, Keys: s.Keys, Store: st, RIDSecret: secret, Now: opts.Now})
+	s.Issuer, err = issuer.New(issuer.Config{Iss: iss, Keys: s.Keys, Store: st, RIDSecret: secret, Now: opts.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,4 +179,30 @@ func (s *Server) MintJWT(t testing.TB, c Claims) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// localhostCert is a self-signed TLS certificate for "localhost" (did:web
+// refuses IP literals, and httptest's own certificate does not name it).
+func localhostCert(t testing.TB) tls.Certificate {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k, Leaf: leaf}
 }
