@@ -8,77 +8,23 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/keys/pkcs11/softhsmtest"
 )
 
 const (
-	testPIN   = "1234"
-	testToken = "healthcards-test"
+	testPIN   = softhsmtest.TokenPIN
+	testToken = softhsmtest.TokenLabel
 )
 
-// softHSMModules are the usual install paths of the SoftHSM2 module;
-// SOFTHSM2_MODULE overrides them.
-var softHSMModules = []string{
-	"/usr/lib/softhsm/libsofthsm2.so",
-	"/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so",
-	"/usr/local/lib/softhsm/libsofthsm2.so",
-	"/opt/homebrew/lib/softhsm/libsofthsm2.so",
-}
-
-// softHSM initialises a fresh SoftHSM2 token in a temporary directory and
-// returns its Config. It skips when SoftHSM2 is not installed, unless
-// CI=true, where a missing SoftHSM2 fails the test.
+// softHSM returns the Config of a fresh SoftHSM2 token.
 func softHSM(t *testing.T) Config {
 	t.Helper()
-	missing := func(what string) {
-		t.Helper()
-		msg := "SoftHSM2 not available (" + what + "); install it with: apt-get install -y softhsm2"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: this test must run)")
-		}
-		t.Skip(msg)
-	}
-	candidates := softHSMModules
-	if env := os.Getenv("SOFTHSM2_MODULE"); env != "" {
-		candidates = []string{env}
-	}
-	module := ""
-	for _, m := range candidates {
-		if _, err := os.Stat(m); err == nil {
-			module = m
-			break
-		}
-	}
-	if module == "" {
-		missing("libsofthsm2.so not found")
-	}
-	util, err := exec.LookPath("softhsm2-util")
-	if err != nil {
-		missing("softhsm2-util not in PATH")
-	}
-
-	dir := t.TempDir()
-	tokens := filepath.Join(dir, "tokens")
-	if err := os.Mkdir(tokens, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	conf := filepath.Join(dir, "softhsm2.conf")
-	if err := os.WriteFile(conf, []byte("directories.tokendir = "+tokens+"\nobjectstore.backend = file\nlog.level = ERROR\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("SOFTHSM2_CONF", conf)
-	out, err := exec.Command(util, "--init-token", "--free", "--label", testToken, "--pin", testPIN, "--so-pin", "5678").CombinedOutput()
-	if err != nil {
-		t.Fatalf("softhsm2-util --init-token: %v\n%s", err, out)
-	}
-	return Config{Module: module, TokenLabel: testToken, PIN: testPIN}
+	tok := softhsmtest.New(t)
+	return Config{Module: tok.Module, TokenLabel: tok.Label, PIN: tok.PIN}
 }
 
 func open(t *testing.T, cfg Config) *Token {
