@@ -150,10 +150,13 @@ func (s *server) postCards(c *echo.Context) error {
 		}
 		return s.writeFile(c, http.StatusCreated, name, jws...)
 	case "jws", "txt":
-		var b strings.Builder
+		// One card or QR text per line, with no trailing newline: a single
+		// card's body is exactly its JWS or shc:/ text (the reference
+		// validator flags trailing white space, error 133).
+		var lines []string
 		for _, cd := range cards {
 			if f == "jws" {
-				b.WriteString(cd.JWS + "\n")
+				lines = append(lines, cd.JWS)
 				continue
 			}
 			texts := cd.QR
@@ -163,11 +166,9 @@ func (s *server) postCards(c *echo.Context) error {
 					return err
 				}
 			}
-			for _, t := range texts {
-				b.WriteString(t + "\n")
-			}
+			lines = append(lines, texts...)
 		}
-		return c.Blob(http.StatusCreated, "text/plain; charset=utf-8", []byte(b.String()))
+		return c.Blob(http.StatusCreated, "text/plain; charset=utf-8", []byte(strings.Join(lines, "\n")))
 	case "png", "svg":
 		if len(cards) != 1 {
 			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: fmt.Sprintf("the bundle gave %d cards; ask for json and fetch each card's image from its links", len(cards))}
@@ -268,7 +269,7 @@ func (s *server) getCard(c *echo.Context) error {
 		} else if texts, err = shc.EncodeQRChunks(cd.JWS, 0); err != nil {
 			return err
 		}
-		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(strings.Join(texts, "\n")+"\n"))
+		return c.Blob(http.StatusOK, "text/plain; charset=utf-8", []byte(strings.Join(texts, "\n")))
 	}
 	return &issuer.Error{Code: issuer.CodeNotFound, Msg: "unknown card format " + strconv.Quote(ext)}
 }
