@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/capped"
 	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/shc"
 )
@@ -195,39 +196,19 @@ func readSource(pathOrURL string, allowSig bool) (dirSource, error) {
 		}
 		return dirSource{name: pathOrURL, url: pathOrURL}, nil
 	}
-	data, err := readFileCapped(pathOrURL, maxDirectoryBytes)
+	data, err := capped.ReadFile(pathOrURL, maxDirectoryBytes)
 	if err != nil {
 		return dirSource{}, err
 	}
 	src := dirSource{name: pathOrURL, data: data}
 	if allowSig {
-		if sig, err := readFileCapped(pathOrURL+SignatureSuffix, maxSignatureFileBytes); err == nil {
+		if sig, err := capped.ReadFile(pathOrURL+SignatureSuffix, maxSignatureFileBytes); err == nil {
 			src.sig = sig
 		} else if !os.IsNotExist(err) {
 			return dirSource{}, err
 		}
 	}
 	return src, nil
-}
-
-func readFileCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, limit %d", path, st.Size(), limit)
-	}
-	buf := make([]byte, st.Size())
-	if _, err := f.ReadAt(buf, 0); err != nil && st.Size() > 0 {
-		return nil, err
-	}
-	return buf, nil
 }
 
 // checkIssuerSyntax accepts an https iss (KEY-4: no trailing slash), a

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/capped"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -298,7 +299,7 @@ func (o *Options) verifierOptions() ([]verifier.Option, *x509.Certificate, error
 	}
 	for _, k := range o.KeySets {
 		iss, file, _ := strings.Cut(k, "=")
-		jwks, err := readCapped(file, maxTrustSourceBytes)
+		jwks, err := capped.ReadFile(file, maxTrustSourceBytes)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--keys %s: %w", iss, err)
 		}
@@ -314,7 +315,7 @@ func (o *Options) verifierOptions() ([]verifier.Option, *x509.Certificate, error
 	}
 	var cert *x509.Certificate
 	if o.DirectoryCert != "" {
-		pemBytes, err := readCapped(o.DirectoryCert, 1<<20)
+		pemBytes, err := capped.ReadFile(o.DirectoryCert, 1<<20)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--directory-cert: %w", err)
 		}
@@ -358,7 +359,7 @@ func (o *Options) rootCAs() (*x509.CertPool, error) {
 		pool = x509.NewCertPool()
 	}
 	for _, f := range o.CACerts {
-		pemBytes, err := readCapped(f, 1<<20)
+		pemBytes, err := capped.ReadFile(f, 1<<20)
 		if err != nil {
 			return nil, fmt.Errorf("--ca-cert: %w", err)
 		}

@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/capped"
 	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/verifier"
 )
@@ -269,11 +269,11 @@ func (t *Trust) load(ctx context.Context, src *trustSource) error {
 
 func (t *Trust) read(ctx context.Context, src *trustSource) (data, sig []byte, err error) {
 	if !src.isURL {
-		if data, err = readCapped(src.name, maxTrustSourceBytes); err != nil {
+		if data, err = capped.ReadFile(src.name, maxTrustSourceBytes); err != nil {
 			return nil, nil, err
 		}
 		if t.cfg.DirectoryCert != nil {
-			if sig, err = readCapped(src.name+verifier.SignatureSuffix, maxSigBytes); err != nil {
+			if sig, err = capped.ReadFile(src.name+verifier.SignatureSuffix, maxSigBytes); err != nil {
 				return nil, nil, fmt.Errorf("detached signature: %w", err)
 			}
 		}
@@ -362,24 +362,4 @@ func sniffTrustSource(data []byte) (list bool, dirTime time.Time, err error) {
 		}
 	}
 	return false, dirTime, nil
-}
-
-func readCapped(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, limit %d", path, st.Size(), limit)
-	}
-	buf := make([]byte, st.Size())
-	if _, err := f.ReadAt(buf, 0); err != nil && st.Size() > 0 {
-		return nil, err
-	}
-	return buf, nil
 }
