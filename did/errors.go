@@ -1,6 +1,10 @@
 package did
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/healthcards/healthcards/internal/errfmt"
+)
 
 // Code is a stable, machine-readable error code.
 type Code string
@@ -25,16 +29,7 @@ type Error struct {
 	Err  error // optional cause
 }
 
-func (e *Error) Error() string {
-	s := "did: " + string(e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
+func (e *Error) Error() string { return errfmt.Message("did", string(e.Code), e.Msg, e.Err) }
 
 func (e *Error) Unwrap() error { return e.Err }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/healthcards/healthcards/internal/errfmt"
 )
 
 // Code is a stable, machine-readable error code of this package. Codes
@@ -34,16 +36,7 @@ type Error struct {
 	Err  error
 }
 
-func (e *Error) Error() string {
-	s := "issuer: " + string(e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
+func (e *Error) Error() string { return errfmt.Message("issuer", string(e.Code), e.Msg, e.Err) }
 
 func (e *Error) Unwrap() error { return e.Err }
 

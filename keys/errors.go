@@ -1,6 +1,10 @@
 package keys
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/healthcards/healthcards/internal/errfmt"
+)
 
 // Code is a stable, machine-readable error code. Codes never change meaning;
 // callers may switch on them and services may return them to clients.
@@ -34,16 +38,7 @@ type Error struct {
 	Err  error // optional cause
 }
 
-func (e *Error) Error() string {
-	s := "keys: " + string(e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
+func (e *Error) Error() string { return errfmt.Message("keys", string(e.Code), e.Msg, e.Err) }
 
 func (e *Error) Unwrap() error { return e.Err }
 

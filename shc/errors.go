@@ -3,6 +3,8 @@ package shc
 import (
 	"errors"
 	"fmt"
+
+	"github.com/healthcards/healthcards/internal/errfmt"
 )
 
 // Code is a stable, machine-readable error code. Codes are part of the
@@ -35,16 +37,7 @@ type Error struct {
 	Err  error  // underlying cause, if any
 }
 
-func (e *Error) Error() string {
-	msg := "shc: " + string(e.Code)
-	if e.Msg != "" {
-		msg += ": " + e.Msg
-	}
-	if e.Err != nil {
-		msg += ": " + e.Err.Error()
-	}
-	return msg
-}
+func (e *Error) Error() string { return errfmt.Message("shc", string(e.Code), e.Msg, e.Err) }
 
 func (e *Error) Unwrap() error { return e.Err }
 

@@ -3,6 +3,8 @@ package shl
 import (
 	"errors"
 	"fmt"
+
+	"github.com/healthcards/healthcards/internal/errfmt"
 )
 
 // Code is a stable, machine-readable error code. Codes never change once
@@ -37,16 +39,7 @@ type Error struct {
 	Err               error
 }
 
-func (e *Error) Error() string {
-	s := "shl: " + string(e.Code)
-	if e.Msg != "" {
-		s += ": " + e.Msg
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
+func (e *Error) Error() string { return errfmt.Message("shl", string(e.Code), e.Msg, e.Err) }
 
 // Unwrap returns the underlying cause, if any.
 func (e *Error) Unwrap() error { return e.Err }
