@@ -80,7 +80,9 @@ func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
 	r.Expires = p.Expires
 	r.Types = p.VC.Type
 	r.RID = p.VC.RID
-	r.FHIRBundle = p.VC.CredentialSubject.FHIRBundle
+	// The caller gets its own copy: the summary's strings point into the
+	// verifier's bytes, which must never change under them.
+	r.FHIRBundle = bytes.Clone(p.VC.CredentialSubject.FHIRBundle)
 
 	// 8. Time.
 	var failures []*Error

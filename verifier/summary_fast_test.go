@@ -152,3 +152,25 @@ func TestSummaryPerformerFromOrganization(t *testing.T) {
 		t.Fatalf("summary = %+v", s)
 	}
 }
+
+// The verified bundle handed to the caller is its own copy: writing to it
+// cannot change the summary (whose strings point into the verifier's bytes).
+func TestResultBundleIsACopy(t *testing.T) {
+	k := newKey(t)
+	card := signCard(t, k, testIss, cardNBF, nil)
+	v, err := New(WithOffline(), WithClock(at(cardNBF+60)), WithStaticKeys(testIss, jwksOf(t, nil, k)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verifyOne(t, v, card)
+	if !r.Valid || r.Summary == nil || r.Summary.Patient == nil {
+		t.Fatalf("control card: %v", r.Errors)
+	}
+	name := r.Summary.Patient.Name
+	for i := range r.FHIRBundle {
+		r.FHIRBundle[i] = 'x'
+	}
+	if r.Summary.Patient.Name != name {
+		t.Fatalf("writing to Result.FHIRBundle changed the summary: %q → %q", name, r.Summary.Patient.Name)
+	}
+}
