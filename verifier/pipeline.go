@@ -80,9 +80,7 @@ func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
 	r.Expires = p.Expires
 	r.Types = p.VC.Type
 	r.RID = p.VC.RID
-	// The caller gets its own copy: the summary's strings point into the
-	// verifier's bytes, which must never change under them.
-	r.FHIRBundle = bytes.Clone(p.VC.CredentialSubject.FHIRBundle)
+	r.FHIRBundle = p.VC.CredentialSubject.FHIRBundle
 
 	// 8. Time.
 	var failures []*Error
