@@ -255,6 +255,16 @@ func tokens(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// isKeysFlag reports whether arg is one of the keys command's flags
+// (-data, --data=DIR, -h, --help) rather than a kid.
+func isKeysFlag(arg string) bool {
+	if !strings.HasPrefix(arg, "-") {
+		return false
+	}
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	return name == "data" || name == "h" || name == "help"
+}
+
 func keysCmd(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usageError{"keys needs rotate, list, retire KID or compromised KID"}
@@ -263,7 +273,9 @@ func keysCmd(args []string, stdout io.Writer) error {
 	rest := args[1:]
 	kid := ""
 	if op == "retire" || op == "compromised" {
-		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+		// A kid is base64url and may itself begin with "-": only the
+		// command's own flags count as flags here.
+		if len(rest) == 0 || isKeysFlag(rest[0]) {
 			return usageError{"keys " + op + " needs a KID"}
 		}
 		kid, rest = rest[0], rest[1:]

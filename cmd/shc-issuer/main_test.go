@@ -51,3 +51,22 @@ func TestKeysAndTokens(t *testing.T) {
 		t.Errorf("bad scope: %v", err)
 	}
 }
+
+// A kid may begin with "-" (it is base64url): keys retire/compromised must
+// take it as the KID, not as a flag.
+func TestKeysKidWithLeadingDash(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"keys", "rotate", "--data", dir}, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{"retire", "compromised"} {
+		err := run(context.Background(), []string{"keys", op, "-Xn4Yq0AbCdEfGhIjKlMnOpQrStUvWxYz0123456789a", "--data", dir}, &out, &out)
+		if err == nil || strings.Contains(err.Error(), "needs a KID") {
+			t.Errorf("keys %s -<kid>: err = %v, want the ring's unknown-kid error", op, err)
+		}
+		if err := run(context.Background(), []string{"keys", op, "--data", dir}, &out, &out); err == nil || !strings.Contains(err.Error(), "needs a KID") {
+			t.Errorf("keys %s without a kid: err = %v", op, err)
+		}
+	}
+}
