@@ -6,12 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
 	"strings"
 	"time"
-
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shl"
@@ -362,26 +358,6 @@ func (v *Verifier) verifyLinkCards(ctx context.Context, link string) ([]*Result,
 		}
 	}
 	return lr.Cards, nil
-}
-
-// linkFromImage reads a QR image whose text is not SMART Health Card text
-// (the card decoder refused it) and reports whether it holds a link. It is
-// reached only after shc/qr bounded the image (bytes, pixels) and found a
-// readable symbol.
-func linkFromImage(b []byte) (string, bool) {
-	img, _, err := image.Decode(bytes.NewReader(b))
-	if err != nil {
-		return "", false
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		return "", false
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
-	if err != nil || !IsLink([]byte(res.GetText())) {
-		return "", false
-	}
-	return res.GetText(), true
 }
 
 // linkInput marks an input (or a QR image's text) that is a link.

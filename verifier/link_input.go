@@ -9,7 +9,9 @@ func LinkFromInput(input []byte) (link string, ok bool) {
 		return string(input), true
 	}
 	if isImage(input) {
-		return linkFromImage(input)
+		if text, err := decodeImage(input); err == nil && IsLink([]byte(text)) {
+			return text, true
+		}
 	}
 	return "", false
 }

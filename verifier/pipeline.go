@@ -166,11 +166,14 @@ func (r *Result) signatureVerified() bool {
 }
 
 // decodeImage reads the QR text from a PNG or JPEG (or a simple SVG).
+// decodeImage returns the text of the QR code in a PNG, JPEG or SVG image:
+// SMART Health Card text or a SMART Health Link (the caller tells them
+// apart), within shc/qr's size caps.
 func decodeImage(b []byte) (string, error) {
 	if isSVG(b) {
 		return qr.DecodeSVG(b)
 	}
-	return qr.DecodeBytes(b)
+	return qr.DecodeRawBytes(b)
 }
 
 func isSVG(b []byte) bool {

@@ -167,12 +167,13 @@ func extract(input []byte) ([]string, string, error) {
 	if isImage(input) || isSVG(input) {
 		text, err := decodeImage(input)
 		if err != nil {
-			if shc.CodeOf(err) == shc.CodeMalformedQR && isImage(input) {
-				if link, ok := linkFromImage(input); ok {
-					return nil, "", &linkInput{text: link} // the QR holds a SMART Health Link
-				}
-			}
 			return nil, "", err
+		}
+		if IsLink([]byte(text)) {
+			return nil, "", &linkInput{text: text} // the QR holds a SMART Health Link
+		}
+		if _, err := shc.ParseQRText(text); err != nil {
+			return nil, "", err // a QR code, but neither a card nor a link
 		}
 		jws, _, err := shc.ExtractJWS([]byte(text))
 		return jws, "qr-image", err

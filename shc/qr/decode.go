@@ -33,6 +33,18 @@ const (
 // QR text in it (see Decode). It refuses data over MaxImageBytes and images
 // whose header declares more than MaxImagePixels before decoding any pixels.
 func DecodeBytes(data []byte) (string, error) {
+	text, err := DecodeRawBytes(data)
+	if err != nil {
+		return "", err
+	}
+	return checkText(text)
+}
+
+// DecodeRawBytes is DecodeBytes without the SMART Health Card text check:
+// it returns whatever text the QR code holds (a shlink:/ SMART Health Link,
+// for instance) after the same size caps and the same decode ladder. The
+// caller must treat the text as untrusted input.
+func DecodeRawBytes(data []byte) (string, error) {
 	if len(data) > MaxImageBytes {
 		return "", errorf(CodeImageTooLarge, nil, "image of %d bytes exceeds the %d-byte limit", len(data), MaxImageBytes)
 	}
@@ -50,7 +62,11 @@ func DecodeBytes(data []byte) (string, error) {
 	if err != nil {
 		return "", errorf(shc.CodeMalformedInput, err, "not a readable %s image", format)
 	}
-	return Decode(img)
+	res, err := scanRaw(img)
+	if err != nil {
+		return "", err
+	}
+	return res.text, nil
 }
 
 func checkDims(w, h int) error {
@@ -91,6 +107,28 @@ type scanResult struct {
 }
 
 func scan(img image.Image) (*scanResult, error) {
+	res, err := scanRaw(img)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkText(res.text); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkText accepts what the format core accepts (QR-4); the caller decodes
+// the text with shc.DecodeQRText.
+func checkText(text string) (string, error) {
+	if _, err := shc.ParseQRText(text); err != nil {
+		return "", errorf(shc.CodeMalformedQR, err, "QR code does not hold SMART Health Card QR text")
+	}
+	return text, nil
+}
+
+// scanRaw bounds and prepares img and runs the decode ladder, whatever text
+// the symbol holds.
+func scanRaw(img image.Image) (*scanResult, error) {
 	if img == nil {
 		return nil, errorf(shc.CodeMalformedInput, nil, "nil image")
 	}
@@ -102,21 +140,7 @@ func scan(img image.Image) (*scanResult, error) {
 	if max(b.Dx(), b.Dy()) > workLongSide {
 		g = resize(g, workLongSide)
 	}
-	return scanGray(g)
-}
-
-// scanGray runs the ladder on a working image and checks the text.
-func scanGray(g *image.Gray) (*scanResult, error) {
-	res, err := ladder(g)
-	if err != nil {
-		return nil, err
-	}
-	// Accept what the format core accepts (QR-4); the caller decodes the
-	// text with shc.DecodeQRText.
-	if _, err := shc.ParseQRText(res.text); err != nil {
-		return nil, errorf(shc.CodeMalformedQR, err, "QR code does not hold SMART Health Card QR text")
-	}
-	return res, nil
+	return ladder(g)
 }
 
 // ladder runs the decode attempts in order until one reads a symbol. The
@@ -233,4 +257,16 @@ func attempt(g *image.Gray, global bool) (res *scanResult, err error) {
 		return nil, err
 	}
 	return &scanResult{text: text, version: version, level: level, segments: segs}, nil
+}
+
+// scanGray runs the ladder on a working image and checks the text.
+func scanGray(g *image.Gray) (*scanResult, error) {
+	res, err := ladder(g)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := checkText(res.text); err != nil {
+		return nil, err
+	}
+	return res, nil
 }

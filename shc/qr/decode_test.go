@@ -465,3 +465,26 @@ func FuzzDecodeBytes(f *testing.F) {
 		}
 	})
 }
+
+// DecodeRawBytes reads any QR text (a SMART Health Link, a URL) with the
+// same caps and ladder, where DecodeBytes insists on shc:/ text.
+func TestDecodeRawBytes(t *testing.T) {
+	const link = "shlink:/eyJ1cmwiOiJodHRwczovL2V4YW1wbGUub3JnL3NobC9hYmMiLCJrZXkiOiJyeFRnWWxPYUtKUEZ0Y0VkMHFjY2VOOHdFVTRwOTRTcUF3SVdRZTZ1WDdRIiwiZmxhZyI6IlAifQ"
+	q, err := qrcode.New(link, qrcode.Medium)
+	if err != nil {
+		t.Fatal(err)
+	}
+	png, err := q.PNG(300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := DecodeRawBytes(png); err != nil || got != link {
+		t.Fatalf("DecodeRawBytes = %q, %v", got, err)
+	}
+	if _, err := DecodeBytes(png); shc.CodeOf(err) != shc.CodeMalformedQR {
+		t.Fatalf("DecodeBytes on a link: %v, want malformed_qr", err)
+	}
+	if _, err := DecodeRawBytes([]byte("not an image")); shc.CodeOf(err) != shc.CodeMalformedInput {
+		t.Fatalf("garbage: %v", err)
+	}
+}
