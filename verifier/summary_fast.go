@@ -66,31 +66,63 @@ func decodeBundleFast(bundle []byte) (*decodedBundle, bool) {
 		return nil, false
 	}
 	d := &decodedBundle{fullURLs: make([]string, 0, 4), res: make([]fhirResource, 0, 4), orgs: map[string]string{}}
-	seenEntry := false
-	for {
-		name, esc, ok := rd.Next()
-		if !ok {
-			break
-		}
-		if esc {
-			return nil, false
-		}
-		if string(name) == "entry" {
-			if seenEntry || !br.entries(d) {
-				return nil, false
-			}
-			seenEntry = true
-			continue
-		}
-		if !br.skipUnknown(name, "entry") {
-			return nil, false
-		}
-	}
-	if rd.Err() != nil || !rd.End() {
+	if !br.members(bundleMembers, func(string) bool { return br.entries(d) }) || !rd.End() {
 		return nil, false
 	}
 	return d, true
 }
+
+// members reads the members of the object just entered, calling read with
+// the name of each member listed in known. It fails on an escaped or
+// repeated name and on an unknown name that folds to a known one:
+// encoding/json, the reference, would read those differently.
+func (br *bundleReader) members(known []string, read func(field string) bool) bool {
+	rd := &br.rd
+	var seen uint64 // bit i: known[i] was read
+	for {
+		name, esc, more := rd.Next()
+		if !more {
+			return rd.Err() == nil
+		}
+		if esc {
+			return false
+		}
+		i := indexOf(known, name)
+		if i < 0 {
+			if !br.skipUnknown(name, known...) {
+				return false
+			}
+			continue
+		}
+		if seen&(1<<i) != 0 || !read(known[i]) {
+			return false
+		}
+		seen |= 1 << i
+	}
+}
+
+// indexOf returns the index of name in known, or -1.
+func indexOf(known []string, name []byte) int {
+	for i, k := range known {
+		if string(name) == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Member names read by the decoders (at most 64 per object).
+var (
+	bundleMembers   = []string{"entry"}
+	entryMembers    = []string{"fullUrl", "resource"}
+	metaMembers     = []string{"security", "profile"}
+	nameMembers     = []string{"family", "given", "text"}
+	conceptMembers  = []string{"coding", "text"}
+	codingMembers   = []string{"system", "code", "display"}
+	quantityMembers = []string{"value", "unit", "code"}
+	refNames        = []string{"reference", "display"}
+	performerNames  = []string{"reference", "display", "actor"}
+)
 
 // skipUnknown skips the value of a member the caller does not read, or
 // reports false when the name could be taken for one of known.
@@ -119,53 +151,26 @@ func (br *bundleReader) entries(d *decodedBundle) bool {
 			return false
 		}
 		var fullURL string
-		var seenURL, seenRes, orgOK bool
+		var seenRes bool
 		var r fhirResource
-		for {
-			name, esc, ok := rd.Next()
-			if !ok {
-				break
+		ok := br.members(entryMembers, func(field string) bool {
+			if field == "fullUrl" {
+				return br.str(&fullURL)
 			}
-			if esc {
-				return false
+			seenRes = true
+			if n >= maxSummaryEntries {
+				_, ok := rd.Skip()
+				return ok
 			}
-			switch string(name) {
-			case "fullUrl":
-				if seenURL || !br.str(&fullURL) {
-					return false
-				}
-				seenURL = true
-			case "resource":
-				if seenRes {
-					return false
-				}
-				seenRes = true
-				if n >= maxSummaryEntries {
-					if _, ok := rd.Skip(); !ok {
-						return false
-					}
-					continue
-				}
-				if rd.Kind() != '{' {
-					return false
-				}
-				var ok bool
-				if orgOK, ok = br.resource(&r); !ok {
-					return false
-				}
-			default:
-				if !br.skipUnknown(name, "fullUrl", "resource") {
-					return false
-				}
-			}
-		}
-		if rd.Err() != nil || !seenRes {
+			return rd.Kind() == '{' && br.resource(&r)
+		})
+		if !ok || !seenRes {
 			return false
 		}
 		if n < maxSummaryEntries {
 			d.fullURLs = append(d.fullURLs, fullURL)
 			d.res = append(d.res, r)
-			if orgOK && r.ResourceType == "Organization" {
+			if r.ResourceType == "Organization" {
 				d.orgs[fullURL] = r.orgName
 			}
 		}
@@ -174,107 +179,63 @@ func (br *bundleReader) entries(d *decodedBundle) bool {
 	return rd.Err() == nil
 }
 
-// Resource member bits.
-const (
-	rResourceType = 1 << iota
-	rID
-	rMeta
-	rText
-	rName
-	rBirthDate
-	rStatus
-	rVaccineCode
-	rOccurrenceDateTime
-	rOccurrenceString
-	rLotNumber
-	rPerformer
-	rPatient
-	rSubject
-	rCode
-	rValueCodeableConcept
-	rValueQuantity
-	rValueString
-	rEffectiveDateTime
-)
-
 var resourceMembers = []string{"resourceType", "id", "meta", "text", "name", "birthDate", "status",
 	"vaccineCode", "occurrenceDateTime", "occurrenceString", "lotNumber", "performer", "patient",
 	"subject", "code", "valueCodeableConcept", "valueQuantity", "valueString", "effectiveDateTime"}
 
-// resource decodes one resource object into r. orgOK is false when the
-// reference would have met a type error (a string "name") and so skipped
-// the Organization record.
-func (br *bundleReader) resource(r *fhirResource) (orgOK, ok bool) {
+// resource decodes one resource object into r.
+func (br *bundleReader) resource(r *fhirResource) bool {
 	rd := &br.rd
 	rd.Enter('{')
-	seen := 0
-	orgOK = true
-	for {
-		name, esc, more := rd.Next()
-		if !more {
-			break
-		}
-		if esc {
-			return false, false
-		}
-		bit := 0
-		var good bool
-		switch string(name) {
+	return br.members(resourceMembers, func(field string) bool {
+		switch field {
 		case "resourceType":
-			bit, good = rResourceType, br.str(&r.ResourceType)
+			return br.str(&r.ResourceType)
 		case "id":
-			bit, good = rID, br.raw(&r.ID)
+			return br.raw(&r.ID)
 		case "meta":
-			bit, good = rMeta, br.meta(&r.Meta)
+			return br.meta(&r.Meta)
 		case "text":
-			bit, good = rText, br.raw(&r.Text)
+			return br.raw(&r.Text)
 		case "name":
-			bit = rName
 			switch rd.Kind() {
 			case '[', 'n':
-				good = br.humanNames(r)
+				return br.humanNames(r)
 			case '"': // Organization.name
-				good = br.str(&r.orgName)
-			default: // another kind: no name, as for the reference
-				_, good = rd.Skip()
+				return br.str(&r.orgName)
 			}
+			_, ok := rd.Skip() // another kind: no name, as for the reference
+			return ok
 		case "birthDate":
-			bit, good = rBirthDate, br.str(&r.BirthDate)
+			return br.str(&r.BirthDate)
 		case "status":
-			bit, good = rStatus, br.str(&r.Status)
+			return br.str(&r.Status)
 		case "vaccineCode":
-			bit, good = rVaccineCode, br.concept(&r.VaccineCode)
+			return br.concept(&r.VaccineCode)
 		case "occurrenceDateTime":
-			bit, good = rOccurrenceDateTime, br.str(&r.OccurrenceDateTime)
+			return br.str(&r.OccurrenceDateTime)
 		case "occurrenceString":
-			bit, good = rOccurrenceString, br.str(&r.OccurrenceString)
+			return br.str(&r.OccurrenceString)
 		case "lotNumber":
-			bit, good = rLotNumber, br.str(&r.LotNumber)
+			return br.str(&r.LotNumber)
 		case "performer":
-			bit, good = rPerformer, br.performers(r)
+			return br.performers(r)
 		case "patient":
-			bit, good = rPatient, br.ref(&r.Patient)
+			return br.ref(&r.Patient)
 		case "subject":
-			bit, good = rSubject, br.ref(&r.Subject)
+			return br.ref(&r.Subject)
 		case "code":
-			bit, good = rCode, br.concept(&r.Code)
+			return br.concept(&r.Code)
 		case "valueCodeableConcept":
-			bit, good = rValueCodeableConcept, br.concept(&r.ValueCodeableConcept)
+			return br.concept(&r.ValueCodeableConcept)
 		case "valueQuantity":
-			bit, good = rValueQuantity, br.quantity(r)
+			return br.quantity(r)
 		case "valueString":
-			bit, good = rValueString, br.str(&r.ValueString)
-		case "effectiveDateTime":
-			bit, good = rEffectiveDateTime, br.str(&r.EffectiveDateTime)
-		default:
-			good = br.skipUnknown(name, resourceMembers...)
+			return br.str(&r.ValueString)
+		default: // "effectiveDateTime"
+			return br.str(&r.EffectiveDateTime)
 		}
-		if !good || seen&bit != 0 {
-			return false, false
-		}
-		seen |= bit
-	}
-	return orgOK, rd.Err() == nil
+	})
 }
 
 // str reads a string member into dst; null leaves dst as it is (as
@@ -338,35 +299,14 @@ func (br *bundleReader) meta(dst **struct {
 		Security json.RawMessage `json:"security"`
 		Other    json.RawMessage `json:"profile"`
 	})
-	var seenSec, seenProf bool
-	rd := &br.rd
-	for {
-		name, esc, more := rd.Next()
-		if !more {
-			break
+	ok = br.members(metaMembers, func(field string) bool {
+		if field == "security" {
+			return br.raw(&m.Security)
 		}
-		if esc {
-			return false
-		}
-		switch string(name) {
-		case "security":
-			if seenSec || !br.raw(&m.Security) {
-				return false
-			}
-			seenSec = true
-		case "profile":
-			if seenProf || !br.raw(&m.Other) {
-				return false
-			}
-			seenProf = true
-		default:
-			if !br.skipUnknown(name, "security", "profile") {
-				return false
-			}
-		}
-	}
+		return br.raw(&m.Other)
+	})
 	*dst = m
-	return rd.Err() == nil
+	return ok
 }
 
 // array enters an array, or reads a null (leaving a slice nil).
@@ -402,34 +342,16 @@ func (br *bundleReader) humanNames(r *fhirResource) bool {
 			Given  []string `json:"given"`
 			Text   string   `json:"text"`
 		}
-		var seen [3]bool
-		for {
-			name, esc, more := rd.Next()
-			if !more {
-				break
-			}
-			if esc {
-				return false
-			}
-			i, good := -1, false
-			switch string(name) {
+		ok := br.members(nameMembers, func(field string) bool {
+			switch field {
 			case "family":
-				i, good = 0, br.str(&n.Family)
+				return br.str(&n.Family)
 			case "given":
-				i, good = 1, br.strings(&n.Given)
-			case "text":
-				i, good = 2, br.str(&n.Text)
-			default:
-				good = br.skipUnknown(name, "family", "given", "text")
+				return br.strings(&n.Given)
 			}
-			if !good || i >= 0 && seen[i] {
-				return false
-			}
-			if i >= 0 {
-				seen[i] = true
-			}
-		}
-		if rd.Err() != nil {
+			return br.str(&n.Text)
+		})
+		if !ok {
 			return false
 		}
 		out = append(out, n)
@@ -475,36 +397,15 @@ func (br *bundleReader) concept(dst **fhirConcept) bool {
 	if !entered {
 		return ok
 	}
-	rd := &br.rd
 	c := br.newConcept()
-	var seenCoding, seenText bool
-	for {
-		name, esc, more := rd.Next()
-		if !more {
-			break
+	ok = br.members(conceptMembers, func(field string) bool {
+		if field == "coding" {
+			return br.codings(c)
 		}
-		if esc {
-			return false
-		}
-		switch string(name) {
-		case "coding":
-			if seenCoding || !br.codings(c) {
-				return false
-			}
-			seenCoding = true
-		case "text":
-			if seenText || !br.raw(&c.Text) {
-				return false
-			}
-			seenText = true
-		default:
-			if !br.skipUnknown(name, "coding", "text") {
-				return false
-			}
-		}
-	}
+		return br.raw(&c.Text)
+	})
 	*dst = c
-	return rd.Err() == nil
+	return ok
 }
 
 func (br *bundleReader) codings(c *fhirConcept) bool {
@@ -519,34 +420,16 @@ func (br *bundleReader) codings(c *fhirConcept) bool {
 			return false
 		}
 		var cd fhirCoding
-		var seen [3]bool
-		for {
-			name, esc, more := rd.Next()
-			if !more {
-				break
-			}
-			if esc {
-				return false
-			}
-			i, good := -1, false
-			switch string(name) {
+		ok := br.members(codingMembers, func(field string) bool {
+			switch field {
 			case "system":
-				i, good = 0, br.str(&cd.System)
+				return br.str(&cd.System)
 			case "code":
-				i, good = 1, br.str(&cd.Code)
-			case "display":
-				i, good = 2, br.raw(&cd.Display)
-			default:
-				good = br.skipUnknown(name, "system", "code", "display")
+				return br.str(&cd.Code)
 			}
-			if !good || i >= 0 && seen[i] {
-				return false
-			}
-			if i >= 0 {
-				seen[i] = true
-			}
-		}
-		if rd.Err() != nil {
+			return br.raw(&cd.Display)
+		})
+		if !ok {
 			return false
 		}
 		out = append(out, cd)
@@ -555,47 +438,23 @@ func (br *bundleReader) codings(c *fhirConcept) bool {
 	return rd.Err() == nil
 }
 
-// refMembers reads the members of a fhirRef object already entered.
+// refMembers reads the members of a fhirRef object already entered, and
+// of a performer's actor when actor is not nil.
 func (br *bundleReader) refMembers(ref *fhirRef, actor **fhirRef) bool {
-	rd := &br.rd
-	var seen [3]bool
 	known := refNames
 	if actor != nil {
 		known = performerNames
 	}
-	for {
-		name, esc, more := rd.Next()
-		if !more {
-			break
+	return br.members(known, func(field string) bool {
+		switch field {
+		case "reference":
+			return br.str(&ref.Reference)
+		case "display":
+			return br.str(&ref.Display)
 		}
-		if esc {
-			return false
-		}
-		i, good := -1, false
-		switch {
-		case string(name) == "reference":
-			i, good = 0, br.str(&ref.Reference)
-		case string(name) == "display":
-			i, good = 1, br.str(&ref.Display)
-		case actor != nil && string(name) == "actor":
-			i, good = 2, br.ref(actor)
-		default:
-			good = br.skipUnknown(name, known...)
-		}
-		if !good || i >= 0 && seen[i] {
-			return false
-		}
-		if i >= 0 {
-			seen[i] = true
-		}
-	}
-	return rd.Err() == nil
+		return br.ref(actor)
+	})
 }
-
-var (
-	refNames       = []string{"reference", "display"}
-	performerNames = []string{"reference", "display", "actor"}
-)
 
 func (br *bundleReader) ref(dst **fhirRef) bool {
 	entered, ok := br.open()
@@ -646,41 +505,24 @@ func (br *bundleReader) quantity(r *fhirResource) bool {
 		Unit  string      `json:"unit"`
 		Code  string      `json:"code"`
 	})
-	var seen [3]bool
-	for {
-		name, esc, more := rd.Next()
-		if !more {
-			break
-		}
-		if esc {
-			return false
-		}
-		i, good := -1, false
-		switch string(name) {
+	ok = br.members(quantityMembers, func(field string) bool {
+		switch field {
 		case "value":
-			i = 0
 			switch rd.Kind() {
 			case '0', '-':
-				var num []byte
-				num, good = rd.Number()
+				num, ok := rd.Number()
 				q.Value = json.Number(num)
+				return ok
 			case 'n':
-				_, good = rd.Skip()
+				_, ok := rd.Skip()
+				return ok
 			}
-		case "unit":
-			i, good = 1, br.str(&q.Unit)
-		case "code":
-			i, good = 2, br.str(&q.Code)
-		default:
-			good = br.skipUnknown(name, "value", "unit", "code")
-		}
-		if !good || i >= 0 && seen[i] {
 			return false
+		case "unit":
+			return br.str(&q.Unit)
 		}
-		if i >= 0 {
-			seen[i] = true
-		}
-	}
+		return br.str(&q.Code)
+	})
 	r.ValueQuantity = q
-	return rd.Err() == nil
+	return ok
 }
