@@ -21,18 +21,11 @@ type payloadStore struct {
 	cs                    rawSubject
 }
 
-// Member bits, to tell a repeated member from a first one.
-const (
-	seenIss = 1 << iota
-	seenNbf
-	seenExp
-	seenIat
-	seenVC
-	seenType
-	seenCS
-	seenRID
-	seenFHIRVersion
-	seenFHIRBundle
+// Member names the fast path reads.
+var (
+	claimMembers   = []string{"iss", "nbf", "exp", "iat", "vc"}
+	vcMembers      = []string{"type", "credentialSubject", "rid"}
+	subjectMembers = []string{"fhirVersion", "fhirBundle"}
 )
 
 // decodePayloadFast fills r from b in one strict pass (package jsonlite)
@@ -53,82 +46,35 @@ func decodePayloadFast(b []byte, r *rawPayload) bool {
 		return false
 	}
 	st := new(payloadStore)
-	seen := 0
-	mark := func(bit int) bool {
-		if seen&bit != 0 {
-			return false
-		}
-		seen |= bit
-		return true
-	}
-	for {
-		name, esc, ok := rd.Next()
-		if !ok {
-			break
-		}
-		if esc {
-			return false
-		}
-		switch string(name) {
+	ok := rd.Members(claimMembers, func(field string) bool {
+		switch field {
 		case "iss":
-			if !mark(seenIss) || !readString(&rd, &st.iss) {
-				return false
-			}
 			r.Issuer = &st.iss
+			return readString(&rd, &st.iss)
 		case "nbf":
-			if !mark(seenNbf) || !readDate(&rd, &st.nbf) {
-				return false
-			}
 			r.NotBefore = &st.nbf
+			return readDate(&rd, &st.nbf)
 		case "exp":
-			if !mark(seenExp) || !readDate(&rd, &st.exp) {
-				return false
-			}
 			r.Expires = &st.exp
+			return readDate(&rd, &st.exp)
 		case "iat":
-			if !mark(seenIat) || !readDate(&rd, &st.iat) {
-				return false
-			}
 			r.IssuedAt = &st.iat
-		case "vc":
-			if !mark(seenVC) || !readVC(&rd, st, &seen) {
-				return false
-			}
-			r.VC = &st.vc
-		default:
-			if jsonlite.FoldsTo(name, "iss", "nbf", "exp", "iat", "vc") {
-				return false
-			}
-			if _, ok := rd.Skip(); !ok {
-				return false
-			}
+			return readDate(&rd, &st.iat)
 		}
-	}
-	return rd.Err() == nil && rd.End()
+		r.VC = &st.vc
+		return readVC(&rd, st)
+	})
+	return ok && rd.End()
 }
 
-func readVC(rd *jsonlite.Reader, st *payloadStore, seen *int) bool {
+func readVC(rd *jsonlite.Reader, st *payloadStore) bool {
 	if rd.Kind() != '{' || !rd.Enter('{') {
 		return false
 	}
-	mark := func(bit int) bool {
-		if *seen&bit != 0 {
-			return false
-		}
-		*seen |= bit
-		return true
-	}
-	for {
-		name, esc, ok := rd.Next()
-		if !ok {
-			return rd.Err() == nil
-		}
-		if esc {
-			return false
-		}
-		switch string(name) {
+	return rd.Members(vcMembers, func(field string) bool {
+		switch field {
 		case "type":
-			if !mark(seenType) || rd.Kind() != '[' || !rd.Enter('[') {
+			if rd.Kind() != '[' || !rd.Enter('[') {
 				return false
 			}
 			types := make([]string, 0, 1)
@@ -139,69 +85,32 @@ func readVC(rd *jsonlite.Reader, st *payloadStore, seen *int) bool {
 				}
 				types = append(types, s)
 			}
-			if rd.Err() != nil {
-				return false
-			}
 			st.vc.Type = types
+			return rd.Err() == nil
 		case "credentialSubject":
-			if !mark(seenCS) || !readSubject(rd, st, mark) {
-				return false
-			}
 			st.vc.CredentialSubject = &st.cs
-		case "rid":
-			if !mark(seenRID) || !readString(rd, &st.rid) {
-				return false
-			}
-			st.vc.RID = &st.rid
-		default:
-			if jsonlite.FoldsTo(name, "type", "credentialSubject", "rid") {
-				return false
-			}
-			if _, ok := rd.Skip(); !ok {
-				return false
-			}
+			return readSubject(rd, st)
 		}
-	}
+		st.vc.RID = &st.rid
+		return readString(rd, &st.rid)
+	})
 }
 
-func readSubject(rd *jsonlite.Reader, st *payloadStore, mark func(int) bool) bool {
+func readSubject(rd *jsonlite.Reader, st *payloadStore) bool {
 	if rd.Kind() != '{' || !rd.Enter('{') {
 		return false
 	}
-	for {
-		name, esc, ok := rd.Next()
-		if !ok {
-			return rd.Err() == nil
-		}
-		if esc {
-			return false
-		}
-		switch string(name) {
-		case "fhirVersion":
-			if !mark(seenFHIRVersion) || !readString(rd, &st.fhirVersion) {
-				return false
-			}
+	return rd.Members(subjectMembers, func(field string) bool {
+		if field == "fhirVersion" {
 			st.cs.FHIRVersion = &st.fhirVersion
-		case "fhirBundle":
-			if !mark(seenFHIRBundle) {
-				return false
-			}
-			raw, ok := rd.Skip()
-			if !ok {
-				return false
-			}
-			// A copy, as encoding/json makes for a json.RawMessage: the
-			// bundle must not alias the claim bytes a Card also hands out.
-			st.cs.FHIRBundle = bytes.Clone(raw)
-		default:
-			if jsonlite.FoldsTo(name, "fhirVersion", "fhirBundle") {
-				return false
-			}
-			if _, ok := rd.Skip(); !ok {
-				return false
-			}
+			return readString(rd, &st.fhirVersion)
 		}
-	}
+		raw, ok := rd.Skip()
+		// A copy, as encoding/json makes for a json.RawMessage: the
+		// bundle must not alias the claim bytes a Card also hands out.
+		st.cs.FHIRBundle = bytes.Clone(raw)
+		return ok
+	})
 }
 
 // readString reads a non-null string member value.

@@ -72,43 +72,10 @@ func decodeBundleFast(bundle []byte) (*decodedBundle, bool) {
 	return d, true
 }
 
-// members reads the members of the object just entered, calling read with
-// the name of each member listed in known. It fails on an escaped or
-// repeated name and on an unknown name that folds to a known one:
-// encoding/json, the reference, would read those differently.
+// members reads the members of the object just entered (see
+// jsonlite.Reader.Members).
 func (br *bundleReader) members(known []string, read func(field string) bool) bool {
-	rd := &br.rd
-	var seen uint64 // bit i: known[i] was read
-	for {
-		name, esc, more := rd.Next()
-		if !more {
-			return rd.Err() == nil
-		}
-		if esc {
-			return false
-		}
-		i := indexOf(known, name)
-		if i < 0 {
-			if !br.skipUnknown(name, known...) {
-				return false
-			}
-			continue
-		}
-		if seen&(1<<i) != 0 || !read(known[i]) {
-			return false
-		}
-		seen |= 1 << i
-	}
-}
-
-// indexOf returns the index of name in known, or -1.
-func indexOf(known []string, name []byte) int {
-	for i, k := range known {
-		if string(name) == k {
-			return i
-		}
-	}
-	return -1
+	return br.rd.Members(known, read)
 }
 
 // Member names read by the decoders (at most 64 per object).
@@ -123,16 +90,6 @@ var (
 	refNames        = []string{"reference", "display"}
 	performerNames  = []string{"reference", "display", "actor"}
 )
-
-// skipUnknown skips the value of a member the caller does not read, or
-// reports false when the name could be taken for one of known.
-func (br *bundleReader) skipUnknown(name []byte, known ...string) bool {
-	if jsonlite.FoldsTo(name, known...) {
-		return false
-	}
-	_, ok := br.rd.Skip()
-	return ok
-}
 
 func (br *bundleReader) entries(d *decodedBundle) bool {
 	rd := &br.rd

@@ -150,6 +150,49 @@ func (r *Reader) Next() (name []byte, escaped bool, ok bool) {
 	return name, escaped, true
 }
 
+// Members reads the members of the object just entered, calling read with
+// the name of each member listed in known (read must consume the value). It
+// skips other members, and fails on an escaped or repeated known name and on
+// an unknown name that folds to a known one (encoding/json matches names
+// case-insensitively and keeps the last repeat, so a strict reader that
+// must agree with it refuses those). known holds at most 64 names.
+func (r *Reader) Members(known []string, read func(field string) bool) bool {
+	var seen uint64 // bit i: known[i] was read
+	for {
+		name, esc, more := r.Next()
+		if !more {
+			return r.err == nil
+		}
+		if esc {
+			return false
+		}
+		i := indexOf(known, name)
+		switch {
+		case i < 0:
+			if FoldsTo(name, known...) {
+				return false
+			}
+			if _, ok := r.Skip(); !ok {
+				return false
+			}
+		case seen&(1<<i) != 0 || !read(known[i]):
+			return false
+		default:
+			seen |= 1 << i
+		}
+	}
+}
+
+// indexOf returns the index of name in known, or -1.
+func indexOf(known []string, name []byte) int {
+	for i, k := range known {
+		if string(name) == k {
+			return i
+		}
+	}
+	return -1
+}
+
 // NextElem advances to the next element of the array entered last. It
 // returns false at the closing ']' (which it consumes) or on error.
 func (r *Reader) NextElem() bool { return r.more(']') }

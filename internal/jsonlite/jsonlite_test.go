@@ -186,3 +186,33 @@ func TestPlainTable(t *testing.T) {
 		}
 	}
 }
+
+func TestMembers(t *testing.T) {
+	known := []string{"a", "b"}
+	for _, tc := range []struct {
+		in   string
+		ok   bool
+		read string
+	}{
+		{`{"a":1,"x":[1,{"y":2}],"b":"s"}`, true, "ab"},
+		{`{}`, true, ""},
+		{`{"a":1,"a":2}`, false, "a"},    // repeated
+		{`{"A":1}`, false, ""},           // folds to a known name
+		{`{"\u0061":1}`, false, ""},      // escaped name
+		{`{"b":1,"c":2,"a":3}`, true, "ba"},
+	} {
+		r := NewReader([]byte(tc.in))
+		if !r.Enter('{') {
+			t.Fatalf("%s: cannot enter", tc.in)
+		}
+		var got string
+		ok := r.Members(known, func(f string) bool {
+			got += f
+			_, ok := r.Skip()
+			return ok
+		})
+		if ok != tc.ok || got != tc.read {
+			t.Errorf("%s: ok %v read %q, want %v %q", tc.in, ok, got, tc.ok, tc.read)
+		}
+	}
+}
