@@ -196,9 +196,9 @@ func TestMembers(t *testing.T) {
 	}{
 		{`{"a":1,"x":[1,{"y":2}],"b":"s"}`, true, "ab"},
 		{`{}`, true, ""},
-		{`{"a":1,"a":2}`, false, "a"},    // repeated
-		{`{"A":1}`, false, ""},           // folds to a known name
-		{`{"\u0061":1}`, false, ""},      // escaped name
+		{`{"a":1,"a":2}`, false, "a"}, // repeated
+		{`{"A":1}`, false, ""},        // folds to a known name
+		{`{"\u0061":1}`, false, ""},   // escaped name
 		{`{"b":1,"c":2,"a":3}`, true, "ba"},
 	} {
 		r := NewReader([]byte(tc.in))
