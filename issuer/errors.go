@@ -5,79 +5,71 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/healthcards/healthcards/internal/errfmt"
+	"github.com/healthcards/healthcards/errcode"
+	"github.com/healthcards/healthcards/keys"
 )
 
 // Code is a stable, machine-readable error code of this package. Codes
 // appear in OperationOutcome documents and never change meaning.
-type Code string
+type Code = errcode.Code
 
 // Error codes.
 const (
-	CodeInvalidBundle     Code = "invalid_bundle"        // not a FHIR R4 Bundle we accept (structure, types)
-	CodeMissingPatient    Code = "missing_patient"       // no Patient, several, or a Patient without id
-	CodeUnresolvedRef     Code = "unresolved_reference"  // a Reference names no entry of the bundle
-	CodeUnsupportedType   Code = "unsupported_resource"  // a resource type the issuer does not issue
-	CodeTooLarge          Code = "too_large"             // input over a size or count bound
-	CodeCardTooLargeForQR Code = "card_too_large_for_qr" // signed card exceeds one V22 QR at the chosen level
-	CodeNoContent         Code = "no_clinical_content"   // nothing to put on a card
-	CodeInvalidParameters Code = "invalid_parameters"    // $health-cards-issue Parameters malformed (OP-4)
-	CodeNotFound          Code = "not_found"             // patient, card or key unknown
-	CodeInvalidRevocation Code = "invalid_revocation"    // revocation request malformed
-	CodeNoSigningKey      Code = "no_signing_key"        // the key ring has no active key
-	CodeUpstream          Code = "upstream_error"        // the upstream FHIR server failed
-	CodeInternal          Code = "internal_error"        // store or signing failure
+	CodeInvalidBundle     Code = "invalid_bundle"             // not a FHIR R4 Bundle we accept (structure, types)
+	CodeMissingPatient    Code = "missing_patient"            // no Patient, several, or a Patient without id
+	CodeUnresolvedRef     Code = "unresolved_reference"       // a Reference names no entry of the bundle
+	CodeUnsupportedType   Code = "unsupported_resource"       // a resource type the issuer does not issue
+	CodeTooLarge               = errcode.TooLarge             // input over a size or count bound
+	CodeCardTooLargeForQR Code = "card_too_large_for_qr"      // signed card exceeds one V22 QR at the chosen level
+	CodeNoContent         Code = "no_clinical_content"        // nothing to put on a card
+	CodeInvalidParameters Code = "invalid_parameters"         // $health-cards-issue Parameters malformed (OP-4)
+	CodeNotFound               = errcode.NotFound             // patient, card or key unknown
+	CodeInvalidRevocation Code = "invalid_revocation"         // revocation request malformed
+	CodeNoSigningKey           = keys.CodeNoActiveKey         // the key ring has no active key
+	CodeUpstream          Code = "upstream_error"             // the upstream FHIR server failed
+	CodeUnauthenticated        = errcode.Unauthenticated      // no valid bearer token
+	CodeForbidden              = errcode.Forbidden            // the token does not allow this request
+	CodeBadRequest             = errcode.BadRequest           // the HTTP request is not what the endpoint takes
+	CodeMethodNotAllowed       = errcode.MethodNotAllowed     // the endpoint does not take this method
+	CodeUnsupportedMedia       = errcode.UnsupportedMediaType // the Content-Type is not accepted
+	CodeRateLimited            = errcode.RateLimited          // too many requests
+	CodeInternal               = errcode.Internal             // store or signing failure
 )
 
-// Error is the error type of this package.
-type Error struct {
-	Code Code
-	Msg  string // human-readable; never PHI beyond what the caller sent, never key material
-	Err  error
-}
+// Error is the error type of this package: the module's one coded error
+// shape ([errcode.Error]). Match a code with errors.Is against the Err*
+// sentinels below, or read it with CodeOf.
+type Error = errcode.Error
 
-func (e *Error) Error() string { return errfmt.Message("issuer", string(e.Code), e.Msg, e.Err) }
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is matches any *Error with the same Code as a sentinel.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Msg == "" && t.Err == nil && t.Code == e.Code
-}
+// pkg prefixes this package's error messages.
+const pkg = "issuer"
 
 // Sentinels for errors.Is.
 var (
-	ErrInvalidBundle     = &Error{Code: CodeInvalidBundle}
-	ErrMissingPatient    = &Error{Code: CodeMissingPatient}
-	ErrUnresolvedRef     = &Error{Code: CodeUnresolvedRef}
-	ErrUnsupportedType   = &Error{Code: CodeUnsupportedType}
-	ErrTooLarge          = &Error{Code: CodeTooLarge}
-	ErrCardTooLargeForQR = &Error{Code: CodeCardTooLargeForQR}
-	ErrNoContent         = &Error{Code: CodeNoContent}
-	ErrInvalidParameters = &Error{Code: CodeInvalidParameters}
-	ErrNotFound          = &Error{Code: CodeNotFound}
-	ErrInvalidRevocation = &Error{Code: CodeInvalidRevocation}
-	ErrNoSigningKey      = &Error{Code: CodeNoSigningKey}
-	ErrUpstream          = &Error{Code: CodeUpstream}
-	ErrInternal          = &Error{Code: CodeInternal}
+	ErrInvalidBundle     = errcode.Sentinel(pkg, CodeInvalidBundle)
+	ErrMissingPatient    = errcode.Sentinel(pkg, CodeMissingPatient)
+	ErrUnresolvedRef     = errcode.Sentinel(pkg, CodeUnresolvedRef)
+	ErrUnsupportedType   = errcode.Sentinel(pkg, CodeUnsupportedType)
+	ErrTooLarge          = errcode.Sentinel(pkg, CodeTooLarge)
+	ErrCardTooLargeForQR = errcode.Sentinel(pkg, CodeCardTooLargeForQR)
+	ErrNoContent         = errcode.Sentinel(pkg, CodeNoContent)
+	ErrInvalidParameters = errcode.Sentinel(pkg, CodeInvalidParameters)
+	ErrNotFound          = errcode.Sentinel(pkg, CodeNotFound)
+	ErrInvalidRevocation = errcode.Sentinel(pkg, CodeInvalidRevocation)
+	ErrNoSigningKey      = errcode.Sentinel(pkg, CodeNoSigningKey)
+	ErrUpstream          = errcode.Sentinel(pkg, CodeUpstream)
+	ErrInternal          = errcode.Sentinel(pkg, CodeInternal)
 )
 
 // CodeOf returns the Code of the first *Error in err's chain, or "".
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return errcode.CodeOf(err) }
 
 func errf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Pkg: pkg, Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
 func wrapErr(code Code, msg string, err error) *Error {
-	return &Error{Code: code, Msg: msg, Err: err}
+	return &Error{Pkg: pkg, Code: code, Msg: msg, Err: err}
 }
 
 // OperationOutcome is a minimal FHIR R4 OperationOutcome for error replies.

@@ -21,12 +21,12 @@
 //
 // # Errors
 //
-// Every failure is an *Error with a stable Code (malformed_input,
-// malformed_qr, chunk_missing, malformed_jws, unsupported_alg,
-// bad_payload_encoding, payload_too_large, bad_payload, bad_signature,
-// qr_too_large, bad_bundle, bad_key). Match them with errors.Is against the
-// sentinels (ErrBadSignature, ...) or read CodeOf(err); every failure to
-// decode untrusted input also matches ErrMalformed.
+// Every failure is an *Error (the module's one shape, [errcode.Error]) with a
+// stable Code (malformed_input, malformed_qr, chunk_missing, malformed_jws,
+// unsupported_alg, bad_payload_encoding, payload_too_large, bad_payload,
+// bad_signature, qr_too_large, bad_bundle, bad_key). Match them with
+// errors.Is against the sentinels (ErrBadSignature, ...) or read
+// CodeOf(err); IsMalformed tells every failure to decode untrusted input.
 //
 // # Security considerations
 //

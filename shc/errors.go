@@ -1,16 +1,15 @@
 package shc
 
 import (
-	"errors"
 	"fmt"
 
-	"github.com/healthcards/healthcards/internal/errfmt"
+	"github.com/healthcards/healthcards/errcode"
 )
 
 // Code is a stable, machine-readable error code. Codes are part of the
 // public contract: they appear in CLI JSON output and HTTP problem documents
 // and never change meaning.
-type Code string
+type Code = errcode.Code
 
 // Format error codes.
 const (
@@ -28,65 +27,49 @@ const (
 	CodeBadKey             Code = "bad_key"              // signing key is not a P-256 ECDSA key (KEY-1)
 )
 
-// Error is the error type of every failure in this package. Match a kind of
-// failure with errors.Is against the sentinels below (ErrBadSignature, ...),
-// or read Code directly with CodeOf.
-type Error struct {
-	Code Code
-	Msg  string // human-readable detail, never containing key material
-	Err  error  // underlying cause, if any
-}
+// Error is the error type of every failure in this package: the module's one
+// coded error shape ([errcode.Error]). Match a kind of failure with errors.Is
+// against the sentinels below (ErrBadSignature, ...), or read the code with
+// CodeOf; IsMalformed tells decoding failures of untrusted input apart.
+type Error = errcode.Error
 
-func (e *Error) Error() string { return errfmt.Message("shc", string(e.Code), e.Msg, e.Err) }
-
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is makes every *Error with the same Code match its sentinel, and every
-// decoding failure match ErrMalformed.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	if !ok {
-		return false
-	}
-	if t == ErrMalformed {
-		return e.Code != CodeBadSignature && e.Code != CodeQRTooLarge && e.Code != CodeBadKey
-	}
-	return t.Code == e.Code && t.Msg == "" && t.Err == nil
-}
+// pkg prefixes this package's error messages.
+const pkg = "shc"
 
 // Sentinels, one per code; compare with errors.Is.
 var (
-	ErrMalformedInput     = &Error{Code: CodeMalformedInput}
-	ErrMalformedQR        = &Error{Code: CodeMalformedQR}
-	ErrChunkMissing       = &Error{Code: CodeChunkMissing}
-	ErrMalformedJWS       = &Error{Code: CodeMalformedJWS}
-	ErrUnsupportedAlg     = &Error{Code: CodeUnsupportedAlg}
-	ErrBadPayloadEncoding = &Error{Code: CodeBadPayloadEncoding}
-	ErrPayloadTooLarge    = &Error{Code: CodePayloadTooLarge}
-	ErrBadPayload         = &Error{Code: CodeBadPayload}
-	ErrBadSignature       = &Error{Code: CodeBadSignature}
-	ErrQRTooLarge         = &Error{Code: CodeQRTooLarge}
-	ErrBadBundle          = &Error{Code: CodeBadBundle}
-	ErrBadKey             = &Error{Code: CodeBadKey}
-
-	// ErrMalformed matches every failure to decode untrusted input (all codes
-	// except bad_signature, qr_too_large and bad_key).
-	ErrMalformed = &Error{Code: "malformed"}
+	ErrMalformedInput     = errcode.Sentinel(pkg, CodeMalformedInput)
+	ErrMalformedQR        = errcode.Sentinel(pkg, CodeMalformedQR)
+	ErrChunkMissing       = errcode.Sentinel(pkg, CodeChunkMissing)
+	ErrMalformedJWS       = errcode.Sentinel(pkg, CodeMalformedJWS)
+	ErrUnsupportedAlg     = errcode.Sentinel(pkg, CodeUnsupportedAlg)
+	ErrBadPayloadEncoding = errcode.Sentinel(pkg, CodeBadPayloadEncoding)
+	ErrPayloadTooLarge    = errcode.Sentinel(pkg, CodePayloadTooLarge)
+	ErrBadPayload         = errcode.Sentinel(pkg, CodeBadPayload)
+	ErrBadSignature       = errcode.Sentinel(pkg, CodeBadSignature)
+	ErrQRTooLarge         = errcode.Sentinel(pkg, CodeQRTooLarge)
+	ErrBadBundle          = errcode.Sentinel(pkg, CodeBadBundle)
+	ErrBadKey             = errcode.Sentinel(pkg, CodeBadKey)
 )
 
-// CodeOf returns the Code of the first *Error in err's chain, or "" if none.
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
+// IsMalformed reports whether err is a failure to decode untrusted input:
+// a code of this package other than bad_signature, qr_too_large and bad_key.
+func IsMalformed(err error) bool {
+	switch CodeOf(err) {
+	case CodeMalformedInput, CodeMalformedQR, CodeChunkMissing, CodeMalformedJWS, CodeUnsupportedAlg,
+		CodeBadPayloadEncoding, CodePayloadTooLarge, CodeBadPayload, CodeBadBundle:
+		return true
 	}
-	return ""
+	return false
 }
 
+// CodeOf returns the Code of the first *Error in err's chain, or "" if none.
+func CodeOf(err error) Code { return errcode.CodeOf(err) }
+
 func errorf(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...)}
+	return &Error{Pkg: pkg, Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
 func wrap(code Code, msg string, err error) *Error {
-	return &Error{Code: code, Msg: msg, Err: err}
+	return &Error{Pkg: pkg, Code: code, Msg: msg, Err: err}
 }

@@ -2,7 +2,6 @@ package shc
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -48,7 +47,7 @@ func FuzzParseJWS(f *testing.F) {
 			if card != nil {
 				t.Fatal("non-nil card with an error")
 			}
-			if !errors.Is(err, ErrMalformed) {
+			if !IsMalformed(err) {
 				t.Fatalf("error %v is not a malformed-class error", err)
 			}
 			return
@@ -70,7 +69,7 @@ func FuzzDecodeQRText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		jws, err := DecodeQRText(s)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !IsMalformed(err) {
 				t.Fatalf("error %v is not a malformed-class error", err)
 			}
 			return

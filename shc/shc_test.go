@@ -180,8 +180,8 @@ func TestParseRejects(t *testing.T) {
 			if CodeOf(err) != tc.code {
 				t.Fatalf("err = %v, want code %s", err, tc.code)
 			}
-			if !errors.Is(err, ErrMalformed) {
-				t.Errorf("decode failure %v does not match ErrMalformed", err)
+			if !IsMalformed(err) {
+				t.Errorf("decode failure %v is not IsMalformed", err)
 			}
 			if !errors.Is(err, &Error{Code: tc.code}) {
 				t.Errorf("errors.Is with a fresh sentinel of the same code failed")
@@ -316,7 +316,7 @@ func TestExtractJWS(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"", "hello", `{"foo":1}`, `{"verifiableCredential":[]}`, `{"resourceType":"Parameters"}`, "shc:/1/2/5656"} {
-		if _, _, err := ExtractJWS([]byte(bad)); err == nil || !errors.Is(err, ErrMalformed) {
+		if _, _, err := ExtractJWS([]byte(bad)); err == nil || !IsMalformed(err) {
 			t.Errorf("%q: err = %v, want a malformed error", bad, err)
 		}
 	}

@@ -234,15 +234,15 @@ func statusError(resp *safefetch.Response, p *Payload, opts ResolveOptions) erro
 		var body struct {
 			RemainingAttempts *int `json:"remainingAttempts"`
 		}
-		n := -1
+		var cause error
 		if json.Unmarshal(resp.Body, &body) == nil && body.RemainingAttempts != nil && *body.RemainingAttempts >= 0 {
-			n = *body.RemainingAttempts
+			cause = &PasscodeAttempts{Remaining: *body.RemainingAttempts}
 		}
 		code := CodePasscodeWrong
 		if opts.Passcode == "" || !p.HasFlag('P') {
 			code = CodePasscodeRequired
 		}
-		return &Error{Code: code, Msg: "server answered 401", RemainingAttempts: n}
+		return &Error{Pkg: pkg, Code: code, Msg: "server answered 401", Err: cause}
 	case http.StatusTooManyRequests:
 		return newErr(CodeFetchFailed, "server answered 429; retry after %q (SHL-15)", truncate(resp.Header.Get("Retry-After")))
 	default:

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/healthcards/healthcards/internal/errfmt"
+	"github.com/healthcards/healthcards/errcode"
 )
 
 // Code is a stable, machine-readable error code. Codes never change once
 // released; messages may.
-type Code string
+type Code = errcode.Code
 
 // Error codes returned by this package (see [Error]).
 const (
@@ -18,67 +18,62 @@ const (
 	CodeLinkExpired        Code = "link_expired"             // payload exp has passed
 	CodeLinkNotFound       Code = "link_not_found"           // server answered 404 (unknown, revoked, expired or locked)
 	CodePasscodeRequired   Code = "passcode_required"        // P flag and no passcode given
-	CodePasscodeWrong      Code = "passcode_wrong"           // server answered 401; see Error.RemainingAttempts
-	CodeDecryptFailed      Code = "decrypt_failed"           // JWE malformed, wrong key, wrong alg/enc, or inflate failed
+	CodePasscodeWrong      Code = "passcode_wrong"           // server answered 401; see RemainingAttempts
+	CodeDecryptFailed           = errcode.DecryptFailed      // JWE malformed, wrong key, wrong alg/enc, or inflate failed
 	CodeMalformedManifest  Code = "malformed_manifest"       // manifest or manifest request is invalid
-	CodeFetchFailed        Code = "fetch_failed"             // network, status or size problem while fetching
-	CodeTooLarge           Code = "too_large"                // a size or count bound was exceeded
+	CodeFetchFailed             = errcode.FetchFailed        // network, status or size problem while fetching
+	CodeTooLarge                = errcode.TooLarge           // a size or count bound was exceeded
 	CodeInvalidArgument    Code = "invalid_argument"         // a caller-supplied option is invalid
 )
 
-// Error is the error type of this package. Match it with errors.As, or
-// match its code with errors.Is against the sentinels below (ErrPasscodeWrong
-// and friends), or read it with [CodeOf].
-type Error struct {
-	Code Code
-	Msg  string
-	// RemainingAttempts is the server's remainingAttempts for
-	// CodePasscodeWrong (and CodePasscodeRequired when the server sent it);
-	// -1 when unknown.
-	RemainingAttempts int
-	Err               error
-}
+// Error is the error type of this package: the module's one coded error
+// shape ([errcode.Error]). Match a code with errors.Is against the sentinels
+// below (ErrPasscodeWrong and friends), or read it with [CodeOf]; a
+// passcode_wrong error tells the attempts left through [RemainingAttempts].
+type Error = errcode.Error
 
-func (e *Error) Error() string { return errfmt.Message("shl", string(e.Code), e.Msg, e.Err) }
+// pkg prefixes this package's error messages.
+const pkg = "shl"
 
-// Unwrap returns the underlying cause, if any.
-func (e *Error) Unwrap() error { return e.Err }
+// PasscodeAttempts is the cause of a passcode_wrong error (and of
+// passcode_required when the server sent a count): the server's
+// remainingAttempts (SHL-10).
+type PasscodeAttempts struct{ Remaining int }
 
-// Is reports whether target is an *Error with the same Code, so
-// errors.Is(err, shl.ErrPasscodeWrong) works.
-func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+func (a *PasscodeAttempts) Error() string { return fmt.Sprintf("%d attempts left", a.Remaining) }
+
+// RemainingAttempts returns the passcode attempts the server said are left,
+// from a passcode_wrong (or passcode_required) error; -1 when unknown.
+func RemainingAttempts(err error) int {
+	var a *PasscodeAttempts
+	if errors.As(err, &a) {
+		return a.Remaining
+	}
+	return -1
 }
 
 // Sentinels for errors.Is; each matches any *Error with the same Code.
 var (
-	ErrMalformedLink      = &Error{Code: CodeMalformedLink}
-	ErrUnsupportedVersion = &Error{Code: CodeUnsupportedVersion}
-	ErrLinkExpired        = &Error{Code: CodeLinkExpired}
-	ErrLinkNotFound       = &Error{Code: CodeLinkNotFound}
-	ErrPasscodeRequired   = &Error{Code: CodePasscodeRequired}
-	ErrPasscodeWrong      = &Error{Code: CodePasscodeWrong}
-	ErrDecryptFailed      = &Error{Code: CodeDecryptFailed}
-	ErrMalformedManifest  = &Error{Code: CodeMalformedManifest}
-	ErrFetchFailed        = &Error{Code: CodeFetchFailed}
-	ErrTooLarge           = &Error{Code: CodeTooLarge}
-	ErrInvalidArgument    = &Error{Code: CodeInvalidArgument}
+	ErrMalformedLink      = errcode.Sentinel(pkg, CodeMalformedLink)
+	ErrUnsupportedVersion = errcode.Sentinel(pkg, CodeUnsupportedVersion)
+	ErrLinkExpired        = errcode.Sentinel(pkg, CodeLinkExpired)
+	ErrLinkNotFound       = errcode.Sentinel(pkg, CodeLinkNotFound)
+	ErrPasscodeRequired   = errcode.Sentinel(pkg, CodePasscodeRequired)
+	ErrPasscodeWrong      = errcode.Sentinel(pkg, CodePasscodeWrong)
+	ErrDecryptFailed      = errcode.Sentinel(pkg, CodeDecryptFailed)
+	ErrMalformedManifest  = errcode.Sentinel(pkg, CodeMalformedManifest)
+	ErrFetchFailed        = errcode.Sentinel(pkg, CodeFetchFailed)
+	ErrTooLarge           = errcode.Sentinel(pkg, CodeTooLarge)
+	ErrInvalidArgument    = errcode.Sentinel(pkg, CodeInvalidArgument)
 )
 
 // CodeOf returns the Code of the first *Error in err's chain, or "" if none.
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
+func CodeOf(err error) Code { return errcode.CodeOf(err) }
 
 func newErr(code Code, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...), RemainingAttempts: -1}
+	return &Error{Pkg: pkg, Code: code, Msg: fmt.Sprintf(format, args...)}
 }
 
 func wrapErr(code Code, err error, format string, args ...any) *Error {
-	return &Error{Code: code, Msg: fmt.Sprintf(format, args...), RemainingAttempts: -1, Err: err}
+	return &Error{Pkg: pkg, Code: code, Msg: fmt.Sprintf(format, args...), Err: err}
 }

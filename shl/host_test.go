@@ -192,10 +192,8 @@ func TestHostClient_SHL10_WrongPasscodeLockout(t *testing.T) {
 	for want := 2; want >= 0; want-- {
 		_, err := c.Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r", Passcode: "wrong"})
 		mustCode(t, err, CodePasscodeWrong)
-		var se *Error
-		errors.As(err, &se)
-		if se.RemainingAttempts != want {
-			t.Fatalf("remainingAttempts %d, want %d", se.RemainingAttempts, want)
+		if got := RemainingAttempts(err); got != want {
+			t.Fatalf("remainingAttempts %d, want %d", got, want)
 		}
 	}
 	_, err := c.Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r", Passcode: "right"})

@@ -78,7 +78,7 @@ func WithFlags(flags string) PayloadOption {
 	return func(o *payloadOptions) error {
 		f, err := normalizeFlags(flags, true)
 		if err != nil {
-			return &Error{Code: CodeInvalidArgument, Msg: err.(*Error).Msg, RemainingAttempts: -1}
+			return &Error{Pkg: pkg, Code: CodeInvalidArgument, Msg: err.(*Error).Msg}
 		}
 		o.flags = f
 		return nil
@@ -100,7 +100,7 @@ func WithExpiry(t time.Time) PayloadOption {
 func WithLabel(label string) PayloadOption {
 	return func(o *payloadOptions) error {
 		if err := checkLabel(label); err != nil {
-			return &Error{Code: CodeInvalidArgument, Msg: err.Msg, RemainingAttempts: -1}
+			return &Error{Pkg: pkg, Code: CodeInvalidArgument, Msg: err.Msg}
 		}
 		o.label = label
 		return nil
@@ -118,7 +118,7 @@ func NewPayload(u string, opts ...PayloadOption) (*Payload, error) {
 		}
 	}
 	if err := checkURL(u, true); err != nil {
-		return nil, &Error{Code: CodeInvalidArgument, Msg: err.Msg, RemainingAttempts: -1}
+		return nil, &Error{Pkg: pkg, Code: CodeInvalidArgument, Msg: err.Msg}
 	}
 	if o.key == nil {
 		o.key = make([]byte, KeySize)
@@ -176,7 +176,7 @@ func (p *Payload) Validate() error {
 		return err
 	}
 	if f, err := normalizeFlags(p.Flag, true); err != nil {
-		return &Error{Code: CodeMalformedLink, Msg: err.(*Error).Msg, RemainingAttempts: -1}
+		return &Error{Pkg: pkg, Code: CodeMalformedLink, Msg: err.(*Error).Msg}
 	} else if f != p.Flag {
 		return newErr(CodeMalformedLink, "flags %q are not in alphabetical order (SHL-5)", p.Flag)
 	}

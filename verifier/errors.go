@@ -4,13 +4,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/healthcards/healthcards/errcode"
 	"github.com/healthcards/healthcards/shc"
 )
 
 // Code is a stable, machine-readable error code. It is the same type as
 // shc.Code, so the format codes of package shc keep their values here and
 // callers can switch on one set of constants. Codes never change meaning.
-type Code = shc.Code
+type Code = errcode.Code
 
 // Format codes, re-exported from package shc with the same values.
 const (
@@ -31,7 +32,7 @@ const (
 	CodeUntrustedIssuer Code = "untrusted_issuer"
 	// CodeKeyNotFound: the issuer has no usable ES256 signing key with the
 	// header kid (KEY-5, KEY-10), or the key's thumbprint is not the kid.
-	CodeKeyNotFound Code = "key_not_found"
+	CodeKeyNotFound = errcode.KeyNotFound
 	// CodeNotYetValid: nbf is later than now plus the leeway.
 	CodeNotYetValid Code = "not_yet_valid"
 	// CodeExpired: exp is before now (PAY-3).
@@ -62,84 +63,49 @@ const (
 	StepConfig     = "config"     // New
 )
 
-// Error is the error type of every verification failure. Code is stable;
-// Step names the pipeline step that failed; Err is the underlying cause (a
-// *shc.Error for format failures). Match with errors.Is against the Err*
-// sentinels (or the shc sentinels for format codes), or read Code.
-type Error struct {
-	Code Code
-	Step string
-	Err  error
-}
+// Error is the error type of every verification failure: the module's one
+// coded error shape ([errcode.Error]). Code is stable; Step names the
+// pipeline step that failed; Err is the underlying cause (a format error of
+// package shc, for example). Match with errors.Is against the Err* sentinels
+// (or the shc sentinels for format codes: they are the same type and follow
+// the same rule), or read the code with CodeOf.
+type Error = errcode.Error
 
-func (e *Error) Error() string {
-	s := "verifier: " + string(e.Code)
-	if e.Step != "" {
-		s += " (" + e.Step + ")"
-	}
-	if e.Err != nil {
-		s += ": " + e.Err.Error()
-	}
-	return s
-}
-
-// Unwrap returns the cause.
-func (e *Error) Unwrap() error { return e.Err }
-
-// Is makes every *Error match the sentinel with its Code, and the shc
-// sentinel with its Code (for format failures).
-func (e *Error) Is(target error) bool {
-	switch t := target.(type) {
-	case *Error:
-		return t.Code == e.Code && t.Step == "" && t.Err == nil
-	case *shc.Error:
-		if t == shc.ErrMalformed {
-			return false // the cause chain answers that
-		}
-		return t.Code == e.Code && t.Msg == "" && t.Err == nil
-	}
-	return false
-}
+// pkg prefixes this package's error messages.
+const pkg = "verifier"
 
 // Sentinels for errors.Is, one per code added by this package.
 var (
-	ErrUntrustedIssuer       = &Error{Code: CodeUntrustedIssuer}
-	ErrKeyNotFound           = &Error{Code: CodeKeyNotFound}
-	ErrNotYetValid           = &Error{Code: CodeNotYetValid}
-	ErrExpired               = &Error{Code: CodeExpired}
-	ErrRevoked               = &Error{Code: CodeRevoked}
-	ErrRevocationUnavailable = &Error{Code: CodeRevocationUnavailable}
-	ErrIssuerUnreachable     = &Error{Code: CodeIssuerUnreachable}
-	ErrConfig                = &Error{Code: CodeConfig}
+	ErrUntrustedIssuer       = errcode.Sentinel(pkg, CodeUntrustedIssuer)
+	ErrKeyNotFound           = errcode.Sentinel(pkg, CodeKeyNotFound)
+	ErrNotYetValid           = errcode.Sentinel(pkg, CodeNotYetValid)
+	ErrExpired               = errcode.Sentinel(pkg, CodeExpired)
+	ErrRevoked               = errcode.Sentinel(pkg, CodeRevoked)
+	ErrRevocationUnavailable = errcode.Sentinel(pkg, CodeRevocationUnavailable)
+	ErrIssuerUnreachable     = errcode.Sentinel(pkg, CodeIssuerUnreachable)
+	ErrConfig                = errcode.Sentinel(pkg, CodeConfig)
 )
 
-// CodeOf returns the Code of the first *Error or *shc.Error in err's chain,
-// or "" if there is none.
-func CodeOf(err error) Code {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return shc.CodeOf(err)
-}
+// CodeOf returns the Code of the first *Error in err\'s chain, or "" if none.
+func CodeOf(err error) Code { return errcode.CodeOf(err) }
 
 func newErr(code Code, step string, format string, args ...any) *Error {
-	return &Error{Code: code, Step: step, Err: fmt.Errorf(format, args...)}
+	return &Error{Pkg: pkg, Code: code, Step: step, Err: fmt.Errorf(format, args...)}
 }
 
 func wrapErr(code Code, step string, err error) *Error {
-	return &Error{Code: code, Step: step, Err: err}
+	return &Error{Pkg: pkg, Code: code, Step: step, Err: err}
 }
 
 // asError turns any error into an *Error, keeping shc codes.
 func asError(step string, err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Pkg == pkg {
 		return e
 	}
-	code := shc.CodeOf(err)
+	code := CodeOf(err)
 	if code == "" {
 		code = CodeMalformedInput
 	}
-	return &Error{Code: code, Step: step, Err: err}
+	return &Error{Pkg: pkg, Code: code, Step: step, Err: err}
 }

@@ -54,15 +54,15 @@ const StepLink = "link"
 
 // Sentinels for errors.Is on link failures.
 var (
-	ErrMalformedLink     = &Error{Code: CodeMalformedLink}
-	ErrLinkExpired       = &Error{Code: CodeLinkExpired}
-	ErrLinkNotFound      = &Error{Code: CodeLinkNotFound}
-	ErrPasscodeRequired  = &Error{Code: CodePasscodeRequired}
-	ErrPasscodeWrong     = &Error{Code: CodePasscodeWrong}
-	ErrDecryptFailed     = &Error{Code: CodeDecryptFailed}
-	ErrLinkWithoutCards  = &Error{Code: CodeLinkWithoutCards}
-	ErrLinkFetchFailed   = &Error{Code: CodeLinkFetchFailed}
-	ErrMalformedManifest = &Error{Code: CodeMalformedManifest}
+	ErrMalformedLink     = &Error{Pkg: pkg, Code: CodeMalformedLink}
+	ErrLinkExpired       = &Error{Pkg: pkg, Code: CodeLinkExpired}
+	ErrLinkNotFound      = &Error{Pkg: pkg, Code: CodeLinkNotFound}
+	ErrPasscodeRequired  = &Error{Pkg: pkg, Code: CodePasscodeRequired}
+	ErrPasscodeWrong     = &Error{Pkg: pkg, Code: CodePasscodeWrong}
+	ErrDecryptFailed     = &Error{Pkg: pkg, Code: CodeDecryptFailed}
+	ErrLinkWithoutCards  = &Error{Pkg: pkg, Code: CodeLinkWithoutCards}
+	ErrLinkFetchFailed   = &Error{Pkg: pkg, Code: CodeLinkFetchFailed}
+	ErrMalformedManifest = &Error{Pkg: pkg, Code: CodeMalformedManifest}
 )
 
 // Link defaults.
@@ -157,13 +157,7 @@ type UnverifiedFHIR struct {
 
 // LinkRemainingAttempts returns the passcode attempts the server said are
 // left, from a passcode_wrong (or passcode_required) error; -1 when unknown.
-func LinkRemainingAttempts(err error) int {
-	var e *shl.Error
-	if errors.As(err, &e) {
-		return e.RemainingAttempts
-	}
-	return -1
-}
+func LinkRemainingAttempts(err error) int { return shl.RemainingAttempts(err) }
 
 // IsLink reports whether input looks like a SMART Health Link: a shlink:/
 // URI, bare or behind a viewer URL ("…#shlink:/…"), as one token.
@@ -223,7 +217,7 @@ func hasPrefixFoldASCII(b []byte, p string) bool {
 
 func linkError(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) {
+	if errors.As(err, &e) && e.Pkg == pkg {
 		return e
 	}
 	code := Code(shl.CodeOf(err))
@@ -233,7 +227,7 @@ func linkError(err error) *Error {
 	case Code(shl.CodeInvalidArgument):
 		code = CodeConfig
 	}
-	return &Error{Code: code, Step: StepLink, Err: err}
+	return &Error{Pkg: pkg, Code: code, Step: StepLink, Err: err}
 }
 
 // VerifyLink resolves a SMART Health Link and verifies what it holds:

@@ -187,6 +187,31 @@ func statusOf(code issuer.Code) int {
 	}
 }
 
+// httpStatusCode is the registered code of an HTTP status the framework
+// answered by itself (unknown route, method, media type, body cap).
+func httpStatusCode(status int) issuer.Code {
+	switch status {
+	case http.StatusNotFound:
+		return issuer.CodeNotFound
+	case http.StatusMethodNotAllowed:
+		return issuer.CodeMethodNotAllowed
+	case http.StatusUnsupportedMediaType:
+		return issuer.CodeUnsupportedMedia
+	case http.StatusRequestEntityTooLarge:
+		return issuer.CodeTooLarge
+	case http.StatusTooManyRequests:
+		return issuer.CodeRateLimited
+	case http.StatusUnauthorized:
+		return issuer.CodeUnauthenticated
+	case http.StatusForbidden:
+		return issuer.CodeForbidden
+	}
+	if status >= 500 {
+		return issuer.CodeInternal
+	}
+	return issuer.CodeBadRequest
+}
+
 // handleError writes every error as a FHIR OperationOutcome.
 func (s *server) handleError(c *echo.Context, err error) {
 	if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
@@ -198,7 +223,7 @@ func (s *server) handleError(c *echo.Context, err error) {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		status = http.StatusUnauthorized
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="shc-issuer"`)
-		out = &issuer.Error{Code: "unauthenticated", Msg: "a valid bearer token is required"}
+		out = &issuer.Error{Pkg: "issuer", Code: issuer.CodeUnauthenticated, Msg: "a valid bearer token is required"}
 	case errors.Is(err, auth.ErrForbidden):
 		status = http.StatusForbidden
 		msg := "the access token does not allow this"
@@ -207,7 +232,7 @@ func (s *server) handleError(c *echo.Context, err error) {
 			msg = fe.msg
 		}
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="shc-issuer", error="insufficient_scope"`)
-		out = &issuer.Error{Code: "forbidden", Msg: msg}
+		out = &issuer.Error{Pkg: "issuer", Code: issuer.CodeForbidden, Msg: msg}
 	case issuer.CodeOf(err) != "":
 		status = statusOf(issuer.CodeOf(err))
 		if status == http.StatusInternalServerError {
@@ -215,9 +240,9 @@ func (s *server) handleError(c *echo.Context, err error) {
 		}
 	case echo.StatusCode(err) != 0:
 		status = echo.StatusCode(err)
-		out = &issuer.Error{Code: issuer.Code(strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_")), Msg: http.StatusText(status)}
+		out = &issuer.Error{Pkg: "issuer", Code: httpStatusCode(status), Msg: http.StatusText(status)}
 		if status == http.StatusNotFound {
-			out = &issuer.Error{Code: issuer.CodeNotFound, Msg: "no such endpoint"}
+			out = &issuer.Error{Pkg: "issuer", Code: issuer.CodeNotFound, Msg: "no such endpoint"}
 		}
 	default:
 		status = http.StatusInternalServerError

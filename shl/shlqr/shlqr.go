@@ -22,14 +22,14 @@ func PNG(uri string, size int) ([]byte, error) {
 		size = DefaultSize
 	}
 	if size < MinSize || size > MaxSize {
-		return nil, &shl.Error{Code: shl.CodeInvalidArgument, Msg: fmt.Sprintf("size must be within [%d, %d]", MinSize, MaxSize), RemainingAttempts: -1}
+		return nil, &shl.Error{Pkg: "shl", Code: shl.CodeInvalidArgument, Msg: fmt.Sprintf("size must be within [%d, %d]", MinSize, MaxSize)}
 	}
 	if _, err := shl.Parse(uri); err != nil {
 		return nil, err
 	}
 	q, err := qrcode.New(uri, qrcode.Medium)
 	if err != nil {
-		return nil, &shl.Error{Code: shl.CodeTooLarge, Msg: "link does not fit in a QR code at level M", RemainingAttempts: -1, Err: err}
+		return nil, &shl.Error{Pkg: "shl", Code: shl.CodeTooLarge, Msg: "link does not fit in a QR code at level M", Err: err}
 	}
 	return q.PNG(size)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/healthcards/healthcards/errcode"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -18,16 +19,16 @@ const problemTypeBase = "urn:healthcards:problem:"
 // library's (verifier.Code*, shc.Code*, qr.Code*).
 const (
 	CodeBodyTooLarge       verifier.Code = "body_too_large"
-	CodeUnsupportedMedia   verifier.Code = "unsupported_media_type"
-	CodeBadRequest         verifier.Code = "bad_request"
+	CodeUnsupportedMedia                 = errcode.UnsupportedMediaType
+	CodeBadRequest                       = errcode.BadRequest
 	CodeMalformedMultipart verifier.Code = "malformed_multipart"
 	CodeMissingInput       verifier.Code = "missing_input"
-	CodeRateLimited        verifier.Code = "rate_limited"
+	CodeRateLimited                      = errcode.RateLimited
 	CodeNotReady           verifier.Code = "not_ready"
-	CodeNotFound           verifier.Code = "not_found"
-	CodeMethodNotAllowed   verifier.Code = "method_not_allowed"
+	CodeNotFound                         = errcode.NotFound
+	CodeMethodNotAllowed                 = errcode.MethodNotAllowed
 	CodeTimeout            verifier.Code = "timeout"
-	CodeInternal           verifier.Code = "internal_error"
+	CodeInternal                         = errcode.Internal
 )
 
 // Problem is an RFC 7807 problem document. Code is the stable machine
