@@ -28,6 +28,9 @@ type wireCRL struct {
 }
 
 func parseCRL(data []byte) (*crl, error) {
+	if len(data) > MaxCRLBytes {
+		return nil, fmt.Errorf("revocation list of %d bytes exceeds %d", len(data), MaxCRLBytes)
+	}
 	var w wireCRL
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, fmt.Errorf("revocation list is not JSON: %w", err)

@@ -245,6 +245,7 @@ func linkError(err error) *Error {
 // decrypt_failed, malformed_manifest, fetch_failed); per-card failures are
 // in each Result.
 func (v *Verifier) VerifyLink(ctx context.Context, link string, opts LinkOptions) (*LinkResult, error) {
+	ctx = v.withBudget(ctx) // one card and fetch budget for all the link's files (limits.go)
 	p, err := shl.Parse(link)
 	if err != nil {
 		return nil, linkError(err)

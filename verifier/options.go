@@ -73,6 +73,7 @@ type config struct {
 	refetchEvery time.Duration
 	dirCert      *x509.Certificate
 	mirrors      map[string]string
+	budget       budgetConfig // per-request budgets (limits.go)
 }
 
 type staticSource struct {

@@ -15,12 +15,55 @@ import (
 // be in milliseconds.
 const msThreshold = 1e11
 
+// precheckCards refuses shc:/ text holding more texts than the cards limit
+// allows (each card has at most maxQRChunks chunks, QR-5), before the texts
+// are split and decoded: a 10 MiB body of "shc:/56 shc:/56 …" is refused
+// without allocating per text.
+func (v *Verifier) precheckCards(input []byte) *Error {
+	s := bytes.TrimSpace(input[:min(len(input), 64)])
+	if len(s) < 5 || !bytes.EqualFold(s[:5], []byte("shc:/")) {
+		return nil
+	}
+	max := v.cfg.budget.cards()
+	if n := countFields(input); n > max*maxQRChunks {
+		return newErr(CodeTooManyCards, StepDecode, "the input holds %d shc:/ texts; at most %d cards are accepted per input", n, max)
+	}
+	return nil
+}
+
+// verifyCards verifies the cards of one input in order, within the
+// request's budgets: at most the per-input number of cards (refused as a
+// whole, before any is examined), one fetch budget shared by all cards, and
+// the context checked before each card, so the caller's deadline ends the
+// work.
+func (v *Verifier) verifyCards(ctx context.Context, jws []string, kind string) ([]*Result, error) {
+	if max := v.cfg.budget.cards(); len(jws) > max {
+		return nil, newErr(CodeTooManyCards, StepDecode, "the input holds %d cards, more than the limit of %d per input", len(jws), max)
+	}
+	ctx = v.withBudget(ctx)
+	out := make([]*Result, len(jws))
+	for i, s := range jws {
+		if err := ctx.Err(); err != nil {
+			return nil, wrapErr(CodeDeadline, StepDecode, fmt.Errorf("stopped after %d of %d cards: %w", i, len(jws), err))
+		}
+		r := v.verifyJWS(ctx, s)
+		r.Index = i
+		r.InputKind = kind
+		out[i] = r
+	}
+	return out, nil
+}
+
 // verifyJWS runs the pipeline of shc-rules §12 on one card. Every failure
 // after the signature check is collected, so an expired card that is also
 // revoked reports both.
 func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
 	r := &Result{MediaType: ResultMediaType, Checks: make([]Check, 0, 8)}
 	defer r.finish()
+	if e := v.takeCard(ctx); e != nil {
+		r.fail(e)
+		return r
+	}
 
 	// 1-3. Structure: compact JWS, ES256, zip DEF, bounded raw DEFLATE, claims.
 	card, err := shc.Parse(jws)
@@ -88,6 +131,10 @@ func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
 		failures = append(failures, e)
 	}
 	// 9. Revocation.
+	if err := ctx.Err(); err != nil {
+		r.fail(wrapErr(CodeDeadline, StepRevocation, err))
+		return r
+	}
 	if e := v.checkRevocation(ctx, ti, iss, key, p, r); e != nil {
 		failures = append(failures, e)
 	}

@@ -136,6 +136,16 @@ func (v *Verifier) liveKeys(ctx context.Context, iss, kid string, warn func(stri
 			return nil, newErr(CodeKeyNotFound, StepKey, "issuer %s has no usable signing key %s (key set fetched %s ago)", iss, kid, now.Sub(st.fetchedAt).Round(time.Second))
 		}
 	}
+	// The request's fetch budget (limits.go): refusing is not a failure of
+	// the issuer, so the cached state is left as it was.
+	if berr := v.fetchAllowed(ctx, iss); berr != nil {
+		if st != nil && len(st.set.lookup(kid)) > 0 {
+			ks := st.set.lookup(kid)
+			warn(fmt.Sprintf("using the key set of %s fetched at %s: not refetched (fetch budget used up)", iss, st.fetchedAt.UTC().Format(time.RFC3339)))
+			return ks, nil
+		}
+		return nil, berr
+	}
 	set, warns, err := v.fetchKeySet(ctx, iss)
 	if err != nil {
 		ns := &liveState{failedAt: now, failure: err}

@@ -104,6 +104,9 @@ func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss st
 	if err != nil {
 		return nil, "", err.Error()
 	}
+	if berr := v.fetchAllowed(ctx, iss); berr != nil {
+		return nil, "", "not fetched: " + berr.Err.Error()
+	}
 	body, err := v.get(ctx, base+"/.well-known/crl/"+key.kid+".json", maxCRLFetchBytes)
 	if err != nil {
 		return nil, "", fmt.Sprintf("fetching the revocation list: %v", err)

@@ -26,6 +26,10 @@ type Stats struct {
 	// SMART Health Link manifests and files are not included.
 	Fetches       uint64 `json:"fetches"`
 	FetchFailures uint64 `json:"fetchFailures"`
+	// FetchesRefused counts fetches not made because a request's fetch
+	// budget was used up (WithMaxIssuersFetchedPerInput,
+	// ContextWithFetchLimit).
+	FetchesRefused uint64 `json:"fetchesRefused"`
 }
 
 // stats holds the atomic counters behind Stats.
@@ -33,6 +37,7 @@ type stats struct {
 	keySetHits, keySetMisses atomic.Uint64
 	crlHits, crlMisses       atomic.Uint64
 	fetches, fetchFailures   atomic.Uint64
+	fetchesRefused           atomic.Uint64
 }
 
 // Stats returns a snapshot of the verifier's counters. It is safe for
@@ -47,5 +52,6 @@ func (v *Verifier) Stats() Stats {
 		CRLCacheMisses:    s.crlMisses.Load(),
 		Fetches:           s.fetches.Load(),
 		FetchFailures:     s.fetchFailures.Load(),
+		FetchesRefused:    s.fetchesRefused.Load(),
 	}
 }

@@ -98,6 +98,7 @@ func New(opts ...Option) (*Verifier, error) {
 				Timeout:             c.fetchTimeout,
 				AllowPrivateNetwork: c.allowPrivate,
 				RootCAs:             c.rootCAs,
+				MaxBytes:            MaxCRLBytes, // the largest body fetched (REV-6); key sets are capped lower in get
 				UserAgent:           "healthcards-verifier",
 			})
 		}
@@ -108,6 +109,9 @@ func New(opts ...Option) (*Verifier, error) {
 	}
 	v.trust = ts
 	v.configWarnings = warns
+	if c.client != nil && c.client.MaxBytes() < MaxCRLBytes {
+		v.configWarnings = append(v.configWarnings, fmt.Sprintf("the fetch client caps bodies at %d bytes, below MaxCRLBytes (%d): larger revocation lists cannot be fetched", c.client.MaxBytes(), MaxCRLBytes))
+	}
 	v.cache = newKeyCache()
 	v.crls = newCRLCache()
 	v.did = didPackage{}
@@ -131,11 +135,16 @@ func (v *Verifier) ConfigWarnings() []string {
 // returned; its unverified FHIR files are not (use VerifyLink).
 //
 // The error is non-nil only when input yields no card at all (it is then an
-// *Error with a format code) or ctx is done before any card was examined;
-// per-card failures are reported in each Result (Verdict, Errors, Err).
+// *Error with a format code), holds more cards than the per-input limit
+// (too_many_cards), or ctx ends before every card was examined
+// (deadline_exceeded); per-card failures are reported in each Result
+// (Verdict, Errors, Err).
 func (v *Verifier) Verify(ctx context.Context, input []byte) ([]*Result, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrapErr(CodeIssuerUnreachable, StepDecode, err)
+	}
+	if err := v.precheckCards(input); err != nil {
+		return nil, err
 	}
 	jws, kind, err := extract(input)
 	var li *linkInput
@@ -145,19 +154,12 @@ func (v *Verifier) Verify(ctx context.Context, input []byte) ([]*Result, error) 
 	if err != nil {
 		return nil, asError(StepDecode, err)
 	}
-	out := make([]*Result, len(jws))
-	for i, s := range jws {
-		r := v.verifyJWS(ctx, s)
-		r.Index = i
-		r.InputKind = kind
-		out[i] = r
-	}
-	return out, nil
+	return v.verifyCards(ctx, jws, kind)
 }
 
 // VerifyJWS verifies one compact JWS and returns its Result (never nil).
 func (v *Verifier) VerifyJWS(ctx context.Context, jws string) *Result {
-	r := v.verifyJWS(ctx, jws)
+	r := v.verifyJWS(v.withBudget(ctx), jws)
 	r.InputKind = string(shc.KindJWS)
 	return r
 }
