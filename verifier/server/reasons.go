@@ -19,6 +19,9 @@ var plainReasons = map[verifier.Code]string{
 	verifier.CodeIssuerUnreachable:     "The card's issuer could not be contacted to check it. Try again later.",
 	verifier.CodeRevocationUnavailable: "The issuer's list of revoked cards could not be checked. Try again later.",
 	verifier.CodeConfig:                "The verification service is misconfigured.",
+	verifier.CodeTooManyCards:          "Too many cards were sent at once. Check fewer cards per request.",
+	verifier.CodeFetchLimited:          "The card's issuer could not be contacted now: too many issuers were looked up. Try again later.",
+	verifier.CodeDeadline:              "Checking the card took too long. Try again.",
 
 	// Format failures (shc.Code*, qr.Code*).
 	shc.CodeBadSignature:       "The card's signature does not match. It may have been altered or forged.",

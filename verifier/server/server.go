@@ -33,6 +33,10 @@ const (
 	// DefaultVerifyTimeout bounds one verification request (fetching key
 	// sets and revocation lists included).
 	DefaultVerifyTimeout = 20 * time.Second
+	// DefaultFetchesPerClientPerMinute bounds the key-set, DID-document and
+	// revocation-list fetches one client IP may cause per minute (cached
+	// ones cost nothing).
+	DefaultFetchesPerClientPerMinute = 30
 )
 
 // CardVerifier verifies card input. *verifier.Verifier implements it, and so
@@ -72,6 +76,14 @@ type Config struct {
 	// browser ("*" for any). Empty means no CORS headers: only the page
 	// served by this binary (same origin) can call the API from a browser.
 	CORSOrigins []string
+	// FetchesPerClientPerMinute bounds the fetches (issuer key sets, DID
+	// documents, revocation lists; cached ones are free) that one client
+	// IP's requests may cause per minute, with a burst of a third of it.
+	// Past it, cards needing a fetch fail with fetch_limited. Zero means
+	// DefaultFetchesPerClientPerMinute; a negative value turns it off. The
+	// library also bounds distinct issuers fetched per request
+	// (verifier.WithMaxIssuersFetchedPerInput).
+	FetchesPerClientPerMinute int
 	// VerifyTimeout bounds one verification request. Zero means
 	// DefaultVerifyTimeout.
 	VerifyTimeout time.Duration
@@ -93,8 +105,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics *Metrics
 	limiter *ipLimiter // nil: no limit
-	sem     chan struct{}
-	e       *echo.Echo
+	// fetchLimiter bounds fetches per client IP per minute; nil: no limit.
+	fetchLimiter *ipLimiter
+	sem          chan struct{}
+	e            *echo.Echo
 }
 
 //go:embed openapi.json
@@ -143,6 +157,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.RateLimit > 0 {
 		s.limiter = newIPLimiter(cfg.RateLimit, cfg.RateBurst)
+	}
+	if cfg.FetchesPerClientPerMinute == 0 {
+		cfg.FetchesPerClientPerMinute = DefaultFetchesPerClientPerMinute
+		s.cfg.FetchesPerClientPerMinute = cfg.FetchesPerClientPerMinute
+	}
+	if n := cfg.FetchesPerClientPerMinute; n > 0 {
+		s.fetchLimiter = newIPLimiter(float64(n)/60, max(1, n/3))
 	}
 	s.sem = make(chan struct{}, cfg.MaxConcurrent)
 	if sv, ok := cfg.Verifier.(StatsVerifier); ok {

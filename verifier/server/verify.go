@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/healthcards/healthcards/internal/strictjson"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/verifier"
 )
@@ -96,6 +97,12 @@ func (s *Server) handleVerify(c *echo.Context) error {
 
 	ctx, cancel := context.WithTimeout(req.Context(), s.cfg.VerifyTimeout)
 	defer cancel()
+	if s.fetchLimiter != nil {
+		// Fetches for cards (key sets, revocation lists) count against the
+		// client's per-minute budget (issue 10).
+		ip := c.RealIP()
+		ctx = verifier.ContextWithFetchLimit(ctx, func() bool { ok, _ := s.fetchLimiter.allow(ip); return ok })
+	}
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -133,8 +140,10 @@ func (s *Server) handleVerify(c *echo.Context) error {
 	}
 	// Only verdicts, codes and sizes are logged: never names, birth dates,
 	// bundles, issuer claims or the input.
+	// The line is bounded: verdict counts and the first few codes, never
+	// one entry per card.
 	s.log.LogAttrs(ctx, levelInfo, "verification",
-		attrStrings("verdicts", verdicts), attrStrings("codes", codes),
+		verdictCounts(verdicts), attrStrings("codes", firstCodes(codes)),
 		intAttr("cards", len(resp.Cards)), strAttr("input_kind", kind),
 		intAttr("input_bytes", len(input)), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
 	return writeJSON(c.Response(), http.StatusOK, resp)
@@ -288,14 +297,11 @@ func (s *Server) readInput(w http.ResponseWriter, req *http.Request) ([]byte, st
 		if p != nil {
 			return nil, "", p
 		}
+		// Member names are matched exactly: encoding/json alone would
+		// accept {"INPUT": …} and let a repeated member win (issue 10).
 		var vr VerifyRequest
-		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&vr); err != nil {
-			return nil, "", newProblem(http.StatusBadRequest, CodeBadRequest, `body is not {"input": "<card>"} (with "passcode" for a protected link)`)
-		}
-		if dec.More() {
-			return nil, "", newProblem(http.StatusBadRequest, CodeBadRequest, "trailing data after the JSON body")
+		if err := strictjson.Decode(raw, &vr); err != nil {
+			return nil, "", newProblem(http.StatusBadRequest, CodeBadRequest, `body is not {"input": "<card>"} (with "passcode" for a protected link; names are case-sensitive, each at most once)`)
 		}
 		if strings.TrimSpace(vr.Input) == "" {
 			return nil, "", newProblem(http.StatusBadRequest, CodeMissingInput, `"input" is empty`)
