@@ -18,8 +18,9 @@ import (
 type RevokeRequest struct {
 	PatientID string
 	RID       string
-	// Kid limits a RID revocation to one key; empty means every published
-	// key. Ignored for PatientID (the rid differs per key).
+	// Kid limits the revocation to one published key (the patient's rid
+	// under that key, or RID under that key); empty means every published
+	// key. A kid that is not published is refused, never ignored.
 	Kid string
 	// Before, if set, revokes only cards issued before it (whole seconds,
 	// truncated: a card issued in the same second after Before stays valid).
@@ -52,6 +53,16 @@ func (is *Issuer) Revoke(ctx context.Context, r RevokeRequest) (RevokeResult, er
 	if len(kids) == 0 {
 		return RevokeResult{}, errf(CodeNoSigningKey, "no published keys")
 	}
+	if r.Kid != "" {
+		found := false
+		for _, k := range kids {
+			found = found || k == r.Kid
+		}
+		if !found {
+			return RevokeResult{}, errf(CodeNotFound, "kid %.64q is not a published key", r.Kid)
+		}
+		kids = []string{r.Kid}
+	}
 	var entries []store.RevocationEntry
 	switch {
 	case r.PatientID != "":
@@ -64,16 +75,6 @@ func (is *Issuer) Revoke(ctx context.Context, r RevokeRequest) (RevokeResult, er
 	default:
 		if !shc.ValidRID(r.RID) {
 			return RevokeResult{}, errf(CodeInvalidRevocation, "rid must be 1..24 base64url characters (REV-1)")
-		}
-		if r.Kid != "" {
-			found := false
-			for _, k := range kids {
-				found = found || k == r.Kid
-			}
-			if !found {
-				return RevokeResult{}, errf(CodeNotFound, "kid %q is not a published key", r.Kid)
-			}
-			kids = []string{r.Kid}
 		}
 		for _, kid := range kids {
 			entries = append(entries, store.RevocationEntry{Kid: kid, Entry: r.RID + suffix})

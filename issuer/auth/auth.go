@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -46,22 +47,46 @@ type Principal struct {
 	ID      string   // token id, or JWT sub
 	Scopes  []string // granted scopes
 	Patient string   // SMART "patient" claim (JWT only)
+
+	// labClient: a JWT of a registered system client (JWTConfig.SystemClients),
+	// whose lab scopes are honoured.
+	labClient bool
+	// actorKey keys the audit actor of JWT principals (Config.AuditKey).
+	actorKey []byte
 }
 
-// Actor is the audit-log actor: "token:<id>", "patient:<id>" or "jwt:<sub>".
+// Actor is the audit-log actor: "token:<id>" for API tokens, and for JWTs
+// "patient:<ref>" or "jwt:<ref>", where ref is a keyed hash (HMAC-SHA-256
+// with Config.AuditKey, 64 bits, base64url) of the patient claim or the
+// subject: audit logs never carry raw patient ids.
 func (p *Principal) Actor() string {
 	switch {
 	case p.Kind == "token":
 		return "token:" + p.ID
 	case p.Patient != "":
-		return "patient:" + p.Patient
+		return "patient:" + actorRef(p.actorKey, "patient", p.Patient)
 	default:
-		return "jwt:" + p.ID
+		return "jwt:" + actorRef(p.actorKey, "sub", p.ID)
 	}
 }
 
-// Has reports whether scope was granted.
-func (p *Principal) Has(scope string) bool { return slices.Contains(p.Scopes, scope) }
+func actorRef(key []byte, kind, id string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(kind))
+	m.Write([]byte{0})
+	m.Write([]byte(id))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:8])
+}
+
+// Has reports whether scope was granted. Lab scopes (AllLabScopes) count
+// only for API tokens and registered system clients: a SMART access token
+// whose scope string also names cards:issue never has it.
+func (p *Principal) Has(scope string) bool {
+	if slices.Contains(AllLabScopes, scope) && p.Kind != "token" && !p.labClient {
+		return false
+	}
+	return slices.Contains(p.Scopes, scope)
+}
 
 // NewToken makes an API token with the given lab scopes. The secret is
 // returned once; store tok (which holds only the hash) with store.PutToken.
@@ -95,6 +120,11 @@ type Config struct {
 	JWT *JWTConfig
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// AuditKey keys the hashes that stand for patient ids and JWT subjects
+	// in audit actors (Principal.Actor). Nil means a random key per
+	// Authenticator: actors are then comparable only within one process
+	// run; give a stable secret to compare them across restarts.
+	AuditKey []byte
 }
 
 // JWTConfig describes the authorization server. Issuer and Audience are
@@ -109,6 +139,12 @@ type JWTConfig struct {
 	Fetch *safefetch.Client
 	// Leeway for exp/nbf/iat; 0 means 60 s.
 	Leeway time.Duration
+	// SystemClients registers the lab systems that authenticate with JWTs
+	// from this server: subject (client id) → the lab scopes it may use.
+	// A JWT's lab scopes are honoured only when its subject is listed, only
+	// those listed, and only when it has no "patient" claim. Nil means lab
+	// scopes come from API tokens only.
+	SystemClients map[string][]string
 }
 
 // Authenticator checks bearer tokens. It is safe for concurrent use.
@@ -139,6 +175,21 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	if cfg.Store == nil && cfg.JWT == nil {
 		return nil, errors.New("auth: configure API tokens (a store) or an authorization server")
+	}
+	if cfg.JWT != nil {
+		for sub, scopes := range cfg.JWT.SystemClients {
+			for _, sc := range scopes {
+				if !slices.Contains(AllLabScopes, sc) {
+					return nil, fmt.Errorf("auth: system client %q: unknown lab scope %q", sub, sc)
+				}
+			}
+		}
+	}
+	if len(cfg.AuditKey) == 0 {
+		cfg.AuditKey = make([]byte, 32)
+		if _, err := rand.Read(cfg.AuditKey); err != nil {
+			return nil, err
+		}
 	}
 	now := cfg.Now
 	if now == nil {
@@ -216,7 +267,7 @@ func (a *Authenticator) jwtToken(ctx context.Context, tok string) (*Principal, e
 	if err := c.ValidateWithLeeway(exp, a.cfg.JWT.Leeway); err != nil {
 		return nil, ErrUnauthenticated
 	}
-	p := &Principal{Kind: "jwt", ID: c.Subject, Patient: c.Patient}
+	p := &Principal{Kind: "jwt", ID: c.Subject, Patient: c.Patient, actorKey: a.cfg.AuditKey}
 	var s string
 	if len(c.Scope) > 0 && json.Unmarshal(c.Scope, &s) == nil {
 		p.Scopes = strings.Fields(s)
@@ -225,6 +276,25 @@ func (a *Authenticator) jwtToken(ctx context.Context, tok string) (*Principal, e
 	if len(p.Scopes) > 200 {
 		return nil, ErrUnauthenticated
 	}
+	// Tokens stay in their lane (issue 10): a patient-context token is
+	// limited to its patient (no system/ scopes, no lab scopes); lab scopes
+	// of other JWTs count only for registered system clients, and only the
+	// scopes registered for them.
+	allowed, registered := a.cfg.JWT.SystemClients[c.Subject]
+	kept := p.Scopes[:0]
+	for _, sc := range p.Scopes {
+		switch {
+		case slices.Contains(AllLabScopes, sc):
+			if c.Patient != "" || !registered || c.Subject == "" || !slices.Contains(allowed, sc) {
+				continue
+			}
+			p.labClient = true
+		case c.Patient != "" && strings.HasPrefix(sc, "system/"):
+			continue
+		}
+		kept = append(kept, sc)
+	}
+	p.Scopes = kept
 	return p, nil
 }
 
@@ -279,7 +349,7 @@ func (a *Authenticator) key(ctx context.Context, kid string) (*jose.JSONWebKey, 
 // patient/T.r ...) with a "patient" claim equal to id, or a system-level
 // read scope (system/T.read, system/*.rs ...) for any patient.
 func (p *Principal) CanReadPatient(id string, types []string) bool {
-	if p == nil || p.Kind != "jwt" {
+	if p == nil || p.Kind != "jwt" || p.Patient != "" && p.Patient != id {
 		return false
 	}
 	for _, t := range types {
@@ -293,6 +363,9 @@ func (p *Principal) CanReadPatient(id string, types []string) bool {
 // IsOtherPatient reports whether p is a patient-level token for another
 // patient than id (and has no system-level scope).
 func (p *Principal) IsOtherPatient(id string) bool {
+	if p.Patient != "" {
+		return p.Patient != id // a patient-context token never reaches another patient
+	}
 	for _, s := range p.Scopes {
 		if strings.HasPrefix(s, "system/") {
 			return false

@@ -69,7 +69,9 @@ func TestSMARTScopes(t *testing.T) {
 		{"patient/Observation.rs?category=laboratory", "p1", []string{"Observation"}, false},
 		{"user/Observation.read", "p1", []string{"Observation"}, false},
 		{"system/Observation.read", "", []string{"Observation"}, true},
-		{"system/*.rs", "other", []string{"Observation", "Immunization"}, true},
+		// A patient-context token stays with its patient, whatever its
+		// scope string holds (issue 10).
+		{"system/*.rs", "other", []string{"Observation", "Immunization"}, false},
 	}
 	for _, c := range cases {
 		p := &Principal{Kind: "jwt", Scopes: strings.Fields(c.scopes), Patient: c.patient}
@@ -79,5 +81,33 @@ func TestSMARTScopes(t *testing.T) {
 	}
 	if (&Principal{Kind: "token", Scopes: []string{"system/*.read"}}).CanReadPatient("p1", []string{"Observation"}) {
 		t.Error("API token treated as SMART token")
+	}
+}
+
+// TestLabScopesAndActors: lab scopes count only for API tokens and
+// registered system clients, and JWT audit actors carry a keyed hash, never
+// the patient id (issue 10).
+func TestLabScopesAndActors(t *testing.T) {
+	p := &Principal{Kind: "jwt", ID: "u1", Patient: "pt-1001", Scopes: []string{ScopeCardsIssue, ScopeCardsRevoke, ScopeResultsWrite}, actorKey: []byte("k")}
+	for _, sc := range AllLabScopes {
+		if p.Has(sc) {
+			t.Errorf("a JWT principal built with %s has it", sc)
+		}
+	}
+	a := p.Actor()
+	if strings.Contains(a, "pt-1001") || !strings.HasPrefix(a, "patient:") || len(a) != len("patient:")+11 {
+		t.Errorf("actor %q", a)
+	}
+	q := *p
+	q.actorKey = []byte("other key")
+	if q.Actor() == a {
+		t.Error("the actor hash does not depend on the key")
+	}
+	if p2 := (Principal{Kind: "jwt", ID: "u1", Patient: "pt-1001", actorKey: []byte("k")}); p2.Actor() != a {
+		t.Error("the actor hash is not stable for one key")
+	}
+	if _, err := New(Config{Store: memstore.New(), JWT: &JWTConfig{Issuer: "https://as.example", Audience: "x",
+		SystemClients: map[string][]string{"lab": {"cards:everything"}}}}); err == nil {
+		t.Error("an unknown scope for a system client was accepted")
 	}
 }

@@ -11,5 +11,13 @@
 //     JWKS with a pinned algorithm list (ES256, RS256), and issuer,
 //     audience and expiry (60 s leeway) are always checked: an empty
 //     expected issuer or audience is a configuration error, never "skip".
+//   - Tokens stay in their lane: lab scopes (cards:issue, cards:revoke,
+//     results:write) count only for API tokens and for JWTs of system
+//     clients registered in JWTConfig.SystemClients (only the scopes
+//     registered, only without a "patient" claim). A token with a
+//     "patient" claim reaches that patient only: its lab and system/
+//     scopes are dropped, whatever its scope string says.
+//   - Audit actors of JWT callers are keyed hashes (Config.AuditKey) of the
+//     patient claim or subject, never raw patient ids.
 //   - Tokens are never logged; Principal prints only its id and scopes.
 package auth

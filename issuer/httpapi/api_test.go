@@ -431,12 +431,60 @@ func TestAuthorization(t *testing.T) {
 			t.Errorf("%s with a patient token: %d", path, r.Status)
 		}
 	}
-	labJWT := s.MintJWT(t, httpapitest.Claims{Subject: "lab-system-1", Scope: "cards:issue"})
+	labJWT := s.MintJWT(t, httpapitest.Claims{Subject: httpapitest.LabClient, Scope: "cards:issue"})
 	if r := do(t, s, "POST", "/v1/cards", labJWT, "", sample); r.Status != 201 {
 		t.Errorf("lab JWT with cards:issue: %d %s", r.Status, r.Body)
 	}
 	if r := do(t, s, "POST", "/v1/results", labJWT, "", sample); r.Status != 403 {
 		t.Errorf("lab JWT without results:write: %d", r.Status)
+	}
+}
+
+// TestTokensStayInTheirLane: lab scopes come only from API tokens and
+// registered system clients; a patient-context token reaches only its own
+// patient on every route, whatever its scope string says (issue 10).
+func TestTokensStayInTheirLane(t *testing.T) {
+	s := httpapitest.Start(t, httpapitest.Options{})
+	loadResults(t, s)
+	issue(t, s, sample) // cards of demoPatient, issued by the lab
+	all := "patient/*.read system/*.read cards:issue cards:revoke results:write"
+	patientTok := s.MintJWT(t, httpapitest.Claims{Subject: "u9", Patient: "pt-1001", Scope: all})
+	registeredWithPatient := s.MintJWT(t, httpapitest.Claims{Subject: httpapitest.LabClient, Patient: "pt-1001", Scope: all})
+	unregistered := s.MintJWT(t, httpapitest.Claims{Subject: "lab-system-2", Scope: "cards:issue cards:revoke results:write"})
+	registeredExtra := s.MintJWT(t, httpapitest.Claims{Subject: httpapitest.LabClient, Scope: "cards:revoke results:write"})
+	for name, tok := range map[string]string{"patient token": patientTok, "registered client with a patient claim": registeredWithPatient,
+		"unregistered client": unregistered, "registered client, unregistered scopes": registeredExtra} {
+		for _, rq := range []struct{ path, body string }{
+			{"/v1/revocations", `{"patientId":"` + demoPatient + `"}`},
+			{"/v1/results", string(sample)},
+		} {
+			if r := do(t, s, "POST", rq.path, tok, "", []byte(rq.body)); r.Status != 403 {
+				t.Errorf("%s: POST %s: %d %s", name, rq.path, r.Status, r.Body)
+			}
+		}
+	}
+	for name, tok := range map[string]string{"patient token": patientTok, "registered client with a patient claim": registeredWithPatient,
+		"unregistered client": unregistered} {
+		if r := do(t, s, "POST", "/v1/cards", tok, "", sample); r.Status != 403 {
+			t.Errorf("%s: POST /v1/cards: %d", name, r.Status)
+		}
+	}
+	// system/ scopes do not take a patient-context token to another patient.
+	op := "/fhir/Patient/" + demoPatient + "/$health-cards-issue"
+	if r := do(t, s, "POST", op, patientTok, "", issueParams("Immunization")); r.Status != 403 {
+		t.Errorf("patient token with system/*.read read another patient: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestStrictMemberNames: the lab API matches JSON member names exactly.
+func TestStrictMemberNames(t *testing.T) {
+	s := httpapitest.Start(t, httpapitest.Options{})
+	issue(t, s, sample)
+	for _, body := range []string{`{"PATIENTID":"` + demoPatient + `"}`, `{"patientid":"` + demoPatient + `"}`,
+		`{"patientId":"x","patientId":"` + demoPatient + `"}`} {
+		if r := do(t, s, "POST", "/v1/revocations", s.Token, "", []byte(body)); r.Status != 400 {
+			t.Errorf("%s: %d %s", body, r.Status, r.Body)
+		}
 	}
 }
 
@@ -493,6 +541,17 @@ func TestRevokeByPatient_REV4_REV7(t *testing.T) {
 	json.Unmarshal(r.Body, &res)
 	if len(res.Entries) != 2 || res.Entries[0].Kid == res.Entries[1].Kid {
 		t.Fatalf("entries %+v: want one per published key", res.Entries)
+	}
+	// patientId with kid: only that key's rid is added (issue 10: kid was
+	// silently ignored), and an unpublished kid is refused.
+	r = do(t, s, "POST", "/v1/revocations", s.Token, "", []byte(`{"patientId":"`+demoPatient+`","kid":"`+kid+`"}`))
+	res.Entries = nil
+	if json.Unmarshal(r.Body, &res); r.Status != 200 || len(res.Entries) != 1 || res.Entries[0].Kid != kid {
+		t.Fatalf("patientId with kid: %d %s", r.Status, r.Body)
+	}
+	after++
+	if r := do(t, s, "POST", "/v1/revocations", s.Token, "", []byte(`{"patientId":"`+demoPatient+`","kid":"no-such-kid"}`)); r.Status != 404 {
+		t.Fatalf("patientId with an unpublished kid: %d %s", r.Status, r.Body)
 	}
 	// rid with issuedBefore → "rid.T" (REV-5).
 	r = do(t, s, "POST", "/v1/revocations", s.Token, "", []byte(`{"rid":"abcDEF_-123","kid":"`+kid+`","issuedBefore":"2026-01-02T03:04:05Z"}`))

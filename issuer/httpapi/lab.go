@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/healthcards/healthcards/internal/strictjson"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/store"
@@ -295,10 +296,8 @@ func (s *server) postRevocation(c *echo.Context) error {
 		return err
 	}
 	var rr revocationRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&rr); err != nil {
-		return &issuer.Error{Code: issuer.CodeInvalidRevocation, Msg: `body must be {"patientId"|"rid", "kid"?, "issuedBefore"?, "reason"?}`}
+	if err := strictjson.Decode(body, &rr); err != nil { // names matched exactly (issue 10)
+		return &issuer.Error{Code: issuer.CodeInvalidRevocation, Msg: `body must be {"patientId"|"rid", "kid"?, "issuedBefore"?, "reason"?} (member names are case-sensitive, each at most once)`}
 	}
 	req := issuer.RevokeRequest{PatientID: rr.PatientID, RID: rr.RID, Kid: rr.Kid, Actor: p.Actor(), Reason: rr.Reason}
 	if len(rr.Reason) > 200 {

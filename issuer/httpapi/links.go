@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/healthcards/healthcards/internal/strictjson"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/shc"
@@ -239,9 +240,7 @@ func (l *Links) create(c *echo.Context) error {
 		return err
 	}
 	var req CreateLinkRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := strictjson.Decode(body, &req); err != nil { // names matched exactly (issue 10)
 		return badLink(`body must be {"patientId"|"bundle", "sign"?, "passcode"?, "exp"?, "label"?, "longTerm"?, "viewer"?}`)
 	}
 	if (req.PatientID == "") == (len(req.Bundle) == 0) {

@@ -47,6 +47,10 @@ type Server struct {
 	authKey    *ecdsa.PrivateKey
 }
 
+// LabClient is the JWT subject registered as a system client with the
+// cards:issue scope (auth.JWTConfig.SystemClients).
+const LabClient = "lab-system-1"
+
 // Options adjust Start.
 type Options struct {
 	Now func() time.Time // nil: time.Now
@@ -120,7 +124,8 @@ func Start(t testing.TB, opts Options) *Server {
 		t.Fatal(err)
 	}
 	fetch := safefetch.New(safefetch.Config{AllowPrivateNetwork: true, RootCAs: certPool(s.AuthServer)})
-	a, err := auth.New(auth.Config{Store: st, Now: opts.Now, JWT: &auth.JWTConfig{Issuer: s.AuthServer.URL, Audience: s.Audience(), Fetch: fetch}})
+	a, err := auth.New(auth.Config{Store: st, Now: opts.Now, JWT: &auth.JWTConfig{Issuer: s.AuthServer.URL, Audience: s.Audience(), Fetch: fetch,
+		SystemClients: map[string][]string{LabClient: {auth.ScopeCardsIssue}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
