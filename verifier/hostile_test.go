@@ -399,3 +399,41 @@ func TestHostileLinkCardBudget(t *testing.T) {
 		t.Fatalf("codes %v", codes)
 	}
 }
+
+// TestHostileInflationBudget: cards that each inflate to ~4 MiB from a few
+// KB share one inflated-bytes budget per input: past it they fail with
+// payload_too_large without being inflated (100 such cards cost 1.25
+// CPU-seconds and ~400 MB of allocations before the budget).
+func TestHostileInflationBudget(t *testing.T) {
+	v := exampleVerifier(t, WithOffline(), WithStaticKeys(exampleIss, exampleJWKS(t)))
+	bundle := `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"resource:0","resource":{"resourceType":"Patient","id":"` +
+		strings.Repeat("a", 4<<20-2048) + `"}}]}`
+	bomb := signCard(t, newKey(t), "https://bombs.example", vciNBF, func(p *shc.Payload) {
+		p.VC.CredentialSubject.FHIRBundle = json.RawMessage(bundle)
+	})
+	if len(bomb) > 16<<10 {
+		t.Fatalf("the card is %d bytes", len(bomb))
+	}
+	file, _ := shc.MarshalFile(repeat(bomb, 100)...)
+	var res []*Result
+	var err error
+	n := allocated(func() { res, err = v.Verify(context.Background(), file) })
+	if err != nil || len(res) != 100 {
+		t.Fatalf("%d results, %v", len(res), err)
+	}
+	parsed := 0
+	for _, r := range res {
+		if CodeOf(r.Err()) == CodeUntrustedIssuer {
+			parsed++
+			continue
+		}
+		wantCode(t, r, VerdictInvalid, CodePayloadTooLarge)
+	}
+	t.Logf("100 cards of %d bytes inflating to ~4 MiB each: %d parsed, %d bytes allocated", len(bomb), parsed, n)
+	if parsed != DefaultMaxInflatedBytesPerInput/(4<<20) {
+		t.Errorf("%d cards parsed, want %d", parsed, DefaultMaxInflatedBytesPerInput/(4<<20))
+	}
+	if n > 160<<20 {
+		t.Errorf("%d bytes allocated, want <= 160 MiB", n)
+	}
+}

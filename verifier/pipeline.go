@@ -65,12 +65,23 @@ func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
 		return r
 	}
 
-	// 1-3. Structure: compact JWS, ES256, zip DEF, bounded raw DEFLATE, claims.
-	card, err := shc.Parse(jws)
+	// 1-3. Structure: compact JWS, ES256, zip DEF, bounded raw DEFLATE,
+	// claims; the payload cap is also bounded by what the request's
+	// inflated-bytes budget has left (limits.go).
+	limit := v.payloadLimit(ctx)
+	if limit == 0 {
+		r.fail(newErr(CodePayloadTooLarge, StepParse, "the cards of this input together inflate to more than %d bytes", v.cfg.budget.inflated()))
+		return r
+	}
+	card, err := shc.ParseWithLimits(jws, shc.Limits{MaxPayloadBytes: limit})
 	if err != nil {
+		if shc.CodeOf(err) == CodePayloadTooLarge {
+			v.spendPayload(ctx, limit)
+		}
 		r.fail(asError(StepParse, err))
 		return r
 	}
+	v.spendPayload(ctx, len(card.UnsafeClaimsJSONWithoutVerification()))
 	p := card.UnsafePayloadWithoutVerification()
 	iss, kid := p.Issuer, card.KeyID()
 	if err := checkIssuerSyntax(iss); err != nil {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -157,13 +158,16 @@ func once(ctx context.Context, client *http.Client, cfg Config) error {
 }
 
 // RSSBytes returns the resident set size of this process (Linux), or 0.
-func RSSBytes() int64 {
+func RSSBytes() int64 { return procStatus("VmRSS:") }
+
+// procStatus reads a kB field of /proc/self/status, in bytes.
+func procStatus(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
+		if strings.HasPrefix(line, field) {
 			f := strings.Fields(line)
 			if len(f) >= 2 {
 				kb, _ := strconv.ParseInt(f[1], 10, 64)
@@ -173,3 +177,23 @@ func RSSBytes() int64 {
 	}
 	return 0
 }
+
+// CPUTime returns the user plus system CPU time this process has used
+// (Linux, from getrusage), or 0.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ResetPeakRSS resets the process's peak resident set size (Linux: writes
+// 5 to /proc/self/clear_refs), so PeakRSSBytes reports the peak from now.
+func ResetPeakRSS() error {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+}
+
+// PeakRSSBytes returns the peak resident set size of this process (VmHWM,
+// Linux) since start or the last ResetPeakRSS, or 0.
+func PeakRSSBytes() int64 { return procStatus("VmHWM:") }
