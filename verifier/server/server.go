@@ -33,6 +33,9 @@ const (
 	// DefaultVerifyTimeout bounds one verification request (fetching key
 	// sets and revocation lists included).
 	DefaultVerifyTimeout = 20 * time.Second
+	// DefaultLargeBodyBytes is the body size from which a request is
+	// "large" (see Config.LargeBodyBytes).
+	DefaultLargeBodyBytes = 64 << 10
 	// DefaultFetchesPerClientPerMinute bounds the key-set, DID-document and
 	// revocation-list fetches one client IP may cause per minute (cached
 	// ones cost nothing).
@@ -91,6 +94,17 @@ type Config struct {
 	// decoding is CPU and memory heavy); requests over the bound wait for
 	// a slot until their timeout. Zero means 8 × GOMAXPROCS.
 	MaxConcurrent int
+	// LargeBodyBytes is the body size from which a request counts as
+	// large: such requests, requests of unknown length, images and
+	// multipart uploads are also bounded by MaxConcurrentLarge, taken
+	// before the body is read, so that a few costly requests cannot starve
+	// the small ones (a card as JSON or text is a few KB). Zero means
+	// DefaultLargeBodyBytes.
+	LargeBodyBytes int64
+	// MaxConcurrentLarge bounds the large requests (see LargeBodyBytes)
+	// read and verified at once; others wait for a slot until their
+	// timeout. Zero means GOMAXPROCS/2 (at least 1).
+	MaxConcurrentLarge int
 	// IPExtractor finds the client IP for rate limiting. Nil means the
 	// direct peer address (never forwarding headers): set it when the
 	// service runs behind a trusted reverse proxy.
@@ -108,6 +122,7 @@ type Server struct {
 	// fetchLimiter bounds fetches per client IP per minute; nil: no limit.
 	fetchLimiter *ipLimiter
 	sem          chan struct{}
+	large        chan struct{} // slots for large requests (Config.MaxConcurrentLarge)
 	e            *echo.Echo
 }
 
@@ -130,8 +145,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Verifier == nil {
 		return nil, errors.New("server: Config.Verifier is required")
 	}
-	if cfg.MaxBodyBytes < 0 || cfg.RateBurst < 0 || cfg.VerifyTimeout < 0 || cfg.MaxConcurrent < 0 {
-		return nil, errors.New("server: negative MaxBodyBytes, RateBurst, VerifyTimeout or MaxConcurrent")
+	if cfg.MaxBodyBytes < 0 || cfg.RateBurst < 0 || cfg.VerifyTimeout < 0 || cfg.MaxConcurrent < 0 || cfg.LargeBodyBytes < 0 || cfg.MaxConcurrentLarge < 0 {
+		return nil, errors.New("server: negative MaxBodyBytes, RateBurst, VerifyTimeout, MaxConcurrent, LargeBodyBytes or MaxConcurrentLarge")
+	}
+	if cfg.LargeBodyBytes == 0 {
+		cfg.LargeBodyBytes = DefaultLargeBodyBytes
+	}
+	if cfg.MaxConcurrentLarge == 0 {
+		cfg.MaxConcurrentLarge = max(1, runtime.GOMAXPROCS(0)/2)
 	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
@@ -166,6 +187,7 @@ func New(cfg Config) (*Server, error) {
 		s.fetchLimiter = newIPLimiter(float64(n)/60, max(1, n/3))
 	}
 	s.sem = make(chan struct{}, cfg.MaxConcurrent)
+	s.large = make(chan struct{}, cfg.MaxConcurrentLarge)
 	if sv, ok := cfg.Verifier.(StatsVerifier); ok {
 		s.metrics.addLibraryStats(sv)
 	}

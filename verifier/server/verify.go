@@ -84,6 +84,19 @@ func (s *Server) handleVerify(c *echo.Context) error {
 	if _, ok := req.URL.Query()["passcode"]; ok {
 		return newProblem(http.StatusBadRequest, CodeBadRequest, `a passcode is never accepted in the URL: send it as "passcode" in the JSON body or multipart form`)
 	}
+	ctx, cancel := context.WithTimeout(req.Context(), s.cfg.VerifyTimeout)
+	defer cancel()
+	if s.isLarge(req) {
+		// Large bodies, images and uploads take one of a few slots before
+		// the body is read: they cannot hold the memory and CPU that
+		// small card requests need (issue 10).
+		select {
+		case s.large <- struct{}{}:
+		case <-ctx.Done():
+			return newProblem(http.StatusServiceUnavailable, CodeTimeout, "too many large verifications in progress")
+		}
+		defer func() { <-s.large }()
+	}
 	input, passcode, p := s.readInput(c.Response(), req)
 	if p != nil {
 		return p
@@ -95,8 +108,6 @@ func (s *Server) handleVerify(c *echo.Context) error {
 		}
 	}
 
-	ctx, cancel := context.WithTimeout(req.Context(), s.cfg.VerifyTimeout)
-	defer cancel()
 	if s.fetchLimiter != nil {
 		// Fetches for cards (key sets, revocation lists) count against the
 		// client's per-minute budget (issue 10).
@@ -147,6 +158,16 @@ func (s *Server) handleVerify(c *echo.Context) error {
 		intAttr("cards", len(resp.Cards)), strAttr("input_kind", kind),
 		intAttr("input_bytes", len(input)), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
 	return writeJSON(c.Response(), http.StatusOK, resp)
+}
+
+// isLarge reports whether req goes through the large-request slots: a body
+// over LargeBodyBytes or of unknown length, an image or a multipart upload.
+func (s *Server) isLarge(req *http.Request) bool {
+	if req.ContentLength < 0 || req.ContentLength > s.cfg.LargeBodyBytes {
+		return true
+	}
+	mt, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	return strings.HasPrefix(mt, "image/") || strings.HasPrefix(mt, "multipart/")
 }
 
 // buildResponse turns results into the response (worst verdict first),
