@@ -87,6 +87,27 @@
 // policy decides: RevocationRequired (default) fails with
 // revocation_unavailable, RevocationBestEffort accepts with a warning.
 //
+// # Work budgets
+//
+// Each call of Verify, VerifyJWS or VerifyLink is one request with its own
+// budgets (issue 10), so one input cannot cost more than a small bound:
+//
+//   - at most WithMaxCardsPerInput cards (default 100) in every form (shc:/
+//     texts are counted before they are split; files and Parameters after
+//     parsing; link files card by card): more is too_many_cards;
+//   - at most WithMaxInflatedBytesPerInput inflated payload bytes for all
+//     its cards together (default 16 MiB; each card alone is capped at 4
+//     MiB by package shc): later cards fail with payload_too_large before
+//     inflating;
+//   - at most WithMaxIssuersFetchedPerInput distinct issuers fetched for
+//     (key sets, DID documents, revocation lists; default 5; cached ones
+//     are free), and no fetch the caller's ContextWithFetchLimit refuses:
+//     past either, fetch_limited (or, for a revocation list, an unavailable
+//     list, which fails closed or warns under best-effort);
+//   - the context is checked before each card and before revocation, and
+//     every fetch carries it, so a deadline ends the work
+//     (deadline_exceeded).
+//
 // # Error codes
 //
 // Every failure is an *Error{Code, Step, Err}; match with errors.Is against
@@ -111,6 +132,9 @@
 //	revoked                 revocation  rid listed in the key's revocation list (REV-8/9)
 //	revocation_unavailable  revocation  revocation list needed but unavailable (REV-10)
 //	bad_config              config      New: missing or contradictory options
+//	too_many_cards          decode      input holds more cards (or shc:/ texts) than WithMaxCardsPerInput allows
+//	fetch_limited           key         the request's fetch budget is used up (per-input issuers, caller limit); nothing fetched
+//	deadline_exceeded       decode/revocation the context ended before every card was verified
 //	malformed_link          link        not a shlink:/ (bare or after a viewer URL's '#'), or a bad payload (SHL-2..7)
 //	link_unsupported_version link       payload v newer than 1; nothing fetched (SHL-8)
 //	link_expired            link        payload exp has passed; nothing fetched
@@ -150,7 +174,12 @@
 //     any issuer (fetching keys from an attacker-chosen iss) and reports it
 //     as issuer_not_trusted, never verified; use it for diagnostics only.
 //   - The trust policy runs before any fetch: a card from an untrusted
-//     issuer causes no network traffic.
+//     issuer causes no network traffic, in every trust mode; under
+//     WithoutIssuerTrustUnsafe the per-input fetch budget still applies.
+//   - A revocation list is fetched and parsed under one cap (MaxCRLBytes,
+//     4 MiB, 100,000 rids). A list that cannot be had is never read as "not
+//     revoked" silently: RevocationRequired fails, RevocationBestEffort adds
+//     a warning and a "warning" revocation check.
 //   - All fetching goes through internal/safefetch: https only, timeouts,
 //     size caps, redirects only to the same host, and no loopback, private
 //     or link-local destinations unless WithAllowPrivateNetwork.

@@ -74,8 +74,17 @@
 //     link server's job; the per-IP rate limit also bounds guessing here.
 //   - Every input is bounded: request bodies (MaxBodyBytes, 413), multipart
 //     parts (8), verification time (VerifyTimeout), concurrent
-//     verifications (MaxConcurrent), and the per-client-IP rate (429 with
-//     Retry-After). The library bounds JWS, payload, QR and image sizes.
+//     verifications (MaxConcurrent), large requests (over LargeBodyBytes,
+//     images, uploads: MaxConcurrentLarge slots taken before the body is
+//     read, so costly requests cannot starve small ones), fetches per
+//     client IP per minute (FetchesPerClientPerMinute), and the
+//     per-client-IP rate (429 with Retry-After). The library bounds cards,
+//     inflated bytes and issuers fetched per input, and JWS, payload, QR
+//     and image sizes. The answer holds at most the library's card limit
+//     of entries; the log line of a verification holds verdict counts and
+//     the first five codes, never one entry per card.
+//   - JSON request member names are matched exactly ({"INPUT": …} and
+//     repeated members are refused).
 //   - The client IP for rate limiting is the direct peer unless
 //     --trusted-proxy names the proxies whose X-Forwarded-For is believed.
 //   - Every response carries a strict Content-Security-Policy (scripts,
