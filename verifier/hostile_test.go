@@ -437,3 +437,35 @@ func TestHostileInflationBudget(t *testing.T) {
 		t.Errorf("%d bytes allocated, want <= 160 MiB", n)
 	}
 }
+
+// doneCtx is a context whose Done channel is closed and whose Err turns to
+// Canceled after n calls.
+type doneCtx struct{ errAfter }
+
+func (c *doneCtx) Done() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}
+
+// TestHostileWaitForFetchHonoursDeadline: a request waiting for another
+// request's fetch of the same issuer stops at its own deadline.
+func TestHostileWaitForFetchHonoursDeadline(t *testing.T) {
+	m := newManyIssuers(t, 1)
+	v := exampleVerifier(t, append(netOpts(m.Server), WithTrustedIssuers(m.iss(0)))...)
+	held := v.cache.entry(m.iss(0))
+	if err := held.mu.lock(context.Background()); err != nil { // another request is fetching
+		t.Fatal(err)
+	}
+	defer held.mu.unlock()
+	ctx := &doneCtx{errAfter{Context: context.Background()}}
+	ctx.n.Store(2) // Verify's check and the card loop's
+	res, err := v.Verify(ctx, m.file(t, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, res[0], VerdictInvalid, CodeDeadline)
+	if m.fetches.Load() != 0 {
+		t.Error("fetched while another request held the issuer")
+	}
+}

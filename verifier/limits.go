@@ -251,6 +251,28 @@ func (v *Verifier) fetchAllowed(ctx context.Context, iss string) *Error {
 	return nil
 }
 
+// ctxMutex is a mutex whose lock gives up when a context ends: a request
+// waiting for another's fetch stops at its own deadline. The zero value is
+// unlocked.
+type ctxMutex struct {
+	once sync.Once
+	ch   chan struct{}
+}
+
+func (m *ctxMutex) init() { m.once.Do(func() { m.ch = make(chan struct{}, 1) }) }
+
+func (m *ctxMutex) lock(ctx context.Context) error {
+	m.init()
+	select {
+	case m.ch <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (m *ctxMutex) unlock() { <-m.ch }
+
 // countFields counts the fields strings.Fields would return (separated
 // by Unicode white space), without allocating.
 func countFields(b []byte) int {

@@ -61,7 +61,7 @@ type liveState struct {
 }
 
 type liveEntry struct {
-	mu    sync.Mutex // serializes fetches for this issuer
+	mu    ctxMutex // serializes fetches for this issuer
 	state atomic.Pointer[liveState]
 }
 
@@ -107,8 +107,12 @@ func (v *Verifier) liveKeys(ctx context.Context, iss, kid string, warn func(stri
 			return ks, nil // hot path: no lock
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	// Wait for another request's fetch of this issuer only as long as this
+	// request's context allows.
+	if err := e.mu.lock(ctx); err != nil {
+		return nil, wrapErr(CodeDeadline, StepKey, err)
+	}
+	defer e.mu.unlock()
 	st := e.state.Load()
 	if st == nil {
 		v.stats.keySetMisses.Add(1)

@@ -23,11 +23,11 @@ type crlCache struct {
 	mu sync.Mutex
 	m  map[crlKey]*cachedCRL
 	// fetching serializes fetches per (iss, kid).
-	fetching map[crlKey]*sync.Mutex
+	fetching map[crlKey]*ctxMutex
 }
 
 func newCRLCache() *crlCache {
-	return &crlCache{m: map[crlKey]*cachedCRL{}, fetching: map[crlKey]*sync.Mutex{}}
+	return &crlCache{m: map[crlKey]*cachedCRL{}, fetching: map[crlKey]*ctxMutex{}}
 }
 
 func (c *crlCache) get(k crlKey) *cachedCRL {
@@ -45,15 +45,15 @@ func (c *crlCache) put(k crlKey, v *cachedCRL) {
 	c.m[k] = v
 }
 
-func (c *crlCache) lock(k crlKey) *sync.Mutex {
+func (c *crlCache) lock(k crlKey) *ctxMutex {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l := c.fetching[k]
 	if l == nil {
 		if len(c.fetching) >= maxCachedIssuers {
-			c.fetching = map[crlKey]*sync.Mutex{}
+			c.fetching = map[crlKey]*ctxMutex{}
 		}
-		l = &sync.Mutex{}
+		l = &ctxMutex{}
 		c.fetching[k] = l
 	}
 	return l
@@ -93,8 +93,10 @@ func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss st
 		return nil, "", "offline and no revocation list for this key in the trust sources"
 	}
 	l := v.crls.lock(k)
-	l.Lock()
-	defer l.Unlock()
+	if err := l.lock(ctx); err != nil {
+		return nil, "", "not fetched: " + err.Error()
+	}
+	defer l.unlock()
 	if c := v.crls.get(k); v.usable(c, key.crlVersion, now) {
 		v.stats.crlHits.Add(1)
 		return c.list, "cache", ""
