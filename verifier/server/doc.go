@@ -45,8 +45,8 @@
 // passcode_wrong, link_not_found, link_expired, ...), and the library's
 // counters (verifier.Stats, when Config.Verifier has a Stats method):
 // shc_verifier_keyset_cache_hits_total, _keyset_cache_misses_total,
-// _crl_cache_hits_total, _crl_cache_misses_total, _library_fetches_total
-// and _library_fetch_failures_total.
+// _crl_cache_hits_total, _crl_cache_misses_total, _library_fetches_total,
+// _library_fetch_failures_total and _library_fetches_refused_total.
 //
 // # Trust and defaults
 //

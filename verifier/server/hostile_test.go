@@ -130,4 +130,7 @@ func TestHostileFetchesPerClient(t *testing.T) {
 	if got := f.issuer.Fetches("/.well-known/crl/" + f.issuer.KID + ".json"); got != 0 {
 		t.Errorf("%d revocation-list fetches over the client's budget", got)
 	}
+	if m := metricsText(t, f); !strings.Contains(m, "shc_verifier_library_fetches_refused_total 1") {
+		t.Errorf("refused fetch not counted:\n%s", grepLines(m, "refused"))
+	}
 }

@@ -185,6 +185,7 @@ func (m *Metrics) addLibraryStats(sv StatsVerifier) {
 		{"shc_verifier_crl_cache_misses_total", "Revocation-list lookups that had to fetch the list (or could not, offline).", func(s verifier.Stats) uint64 { return s.CRLCacheMisses }},
 		{"shc_verifier_library_fetches_total", "HTTP fetches made by the verifier library (key sets, DID documents, revocation lists, trust sources by URL).", func(s verifier.Stats) uint64 { return s.Fetches }},
 		{"shc_verifier_library_fetch_failures_total", "Failed HTTP fetches made by the verifier library (network, timeout, refused address, status, size cap).", func(s verifier.Stats) uint64 { return s.FetchFailures }},
+		{"shc_verifier_library_fetches_refused_total", "Fetches not made because a request's fetch budget was used up (issuers per input, fetches per client per minute).", func(s verifier.Stats) uint64 { return s.FetchesRefused }},
 	} {
 		get := c.get
 		m.AddCounterFunc(c.name, c.help, func() float64 { return float64(get(sv.Stats())) })

@@ -166,6 +166,7 @@ func addStats(a, b verifier.Stats) verifier.Stats {
 	a.CRLCacheHits += b.CRLCacheHits
 	a.CRLCacheMisses += b.CRLCacheMisses
 	a.Fetches += b.Fetches
+	a.FetchesRefused += b.FetchesRefused
 	a.FetchFailures += b.FetchFailures
 	return a
 }
