@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 )
@@ -59,7 +60,7 @@ func Decode(b []byte, v any) error {
 	if _, err := dec.Token(); err != nil {
 		return err
 	}
-	if _, err := dec.Token(); err == nil {
+	if _, err := dec.Token(); err != io.EOF {
 		return errors.New("data after the JSON object")
 	}
 	d2 := json.NewDecoder(bytes.NewReader(b))

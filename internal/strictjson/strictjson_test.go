@@ -1,6 +1,8 @@
 package strictjson
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -35,4 +37,38 @@ func TestDecode(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "exactly") {
 		t.Errorf("message: %v", err)
 	}
+}
+
+// FuzzDecode: whatever Decode accepts, encoding/json (with unknown fields
+// refused) decodes to the same value, and every accepted input names each
+// member exactly, at most once.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"patientId":"a","kid":"k"}`, `{"PATIENTID":"a"}`, `{"patientId":"a","patientId":"b"}`,
+		`{"kid":"\u006b"}`, `{}`, `{"patientId":1}`, `{"patientId":"a"} x`, `{"patientI\u0064":"a"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var got req
+		if err := Decode(b, &got); err != nil {
+			return
+		}
+		var want req
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil {
+			t.Fatalf("Decode accepted %q, encoding/json refused it: %v", b, err)
+		}
+		if got != want {
+			t.Fatalf("%q: Decode %+v, encoding/json %+v", b, got, want)
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		for k := range m {
+			if k != "patientId" && k != "kid" {
+				t.Fatalf("%q: accepted member %q", b, k)
+			}
+		}
+	})
 }
