@@ -48,8 +48,10 @@ type Option func(*config) error
 type dirSource struct {
 	name string // file path or URL, for messages
 	url  string // non-empty: fetched
+	path string // non-empty: a file, read again by Reload
 	data []byte // file or in-memory content
 	sig  []byte // detached signature, when given
+	auto bool   // directory or trust list, told apart by content (WithTrustSource)
 }
 
 type config struct {

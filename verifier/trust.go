@@ -10,9 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"sort"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -30,9 +27,11 @@ type dirIssuer struct {
 	crls                          map[string]*crl // by kid
 }
 
+// wireDirectory reads only what the verifier uses: "directory" is not
+// read at all and "time" is read by directoryTime, so an odd value there
+// never fails the directory.
 type wireDirectory struct {
-	Directory  string            `json:"directory"`
-	Time       string            `json:"time"`
+	Time       json.RawMessage   `json:"time"`
 	IssuerInfo []json.RawMessage `json:"issuerInfo"`
 }
 
@@ -69,13 +68,9 @@ func parseDirectory(name string, data []byte) (*directory, []string, error) {
 	}
 	d := &directory{name: name}
 	var warns []string
-	if w.Time != "" {
-		t, err := time.Parse(time.RFC3339, w.Time)
-		if err != nil {
-			warns = append(warns, fmt.Sprintf("directory %s: unreadable time %.40q; its age is unknown", name, w.Time))
-		} else {
-			d.time = t
-		}
+	var tw string
+	if d.time, tw = directoryTime(w.Time); tw != "" {
+		warns = append(warns, fmt.Sprintf("directory %s: %s", name, tw))
 	}
 	for i, raw := range w.IssuerInfo {
 		var e wireIssuerInfo
@@ -126,6 +121,62 @@ func parseDirectory(name string, data []byte) (*directory, []string, error) {
 		d.issuers = append(d.issuers, di)
 	}
 	return d, warns, nil
+}
+
+// maxUnixTime is the end of year 9999: a numeric "time" beyond it (say,
+// milliseconds) is not read as seconds.
+const maxUnixTime = 253402300800
+
+// directoryTime reads a directory's "time" (TRUST-3: an RFC 3339 string).
+// Anything else is a warning, never an error: a number is read as Unix
+// seconds; a missing, null, unparsable or out-of-range value leaves the
+// time zero, and the directory's age is then counted from when it was
+// loaded (TrustSourceStatus.Age).
+func directoryTime(raw json.RawMessage) (time.Time, string) {
+	const unknown = "; its age is counted from when it was loaded"
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, "no time" + unknown
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			return time.Time{}, fmt.Sprintf("unreadable time %.40q%s", s, unknown)
+		}
+		return t, ""
+	}
+	var f float64
+	if json.Unmarshal(raw, &f) == nil {
+		if f <= 0 || f >= maxUnixTime {
+			return time.Time{}, fmt.Sprintf("time %.40s is a number out of range%s", raw, unknown)
+		}
+		t := time.Unix(int64(f), 0).UTC()
+		return t, fmt.Sprintf("time %.40s is a number, not an RFC 3339 string; read as Unix seconds (%s)", raw, t.Format(time.RFC3339))
+	}
+	return time.Time{}, fmt.Sprintf("time is neither a string nor a number%s", unknown)
+}
+
+// sniffSource tells a trust list ("participating_issuers") from a
+// directory ("issuerInfo") for WithTrustSource. A document with both, or
+// neither, is refused rather than guessed.
+func sniffSource(name string, data []byte) (list bool, err error) {
+	var probe struct {
+		Issuers    json.RawMessage `json:"participating_issuers"`
+		IssuerInfo json.RawMessage `json:"issuerInfo"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return false, fmt.Errorf("trust source %s is not a JSON object: %w", name, err)
+	}
+	switch {
+	case probe.Issuers != nil && probe.IssuerInfo != nil:
+		return false, fmt.Errorf(`trust source %s has both "issuerInfo" and "participating_issuers"`, name)
+	case probe.Issuers != nil:
+		return true, nil
+	case probe.IssuerInfo != nil:
+		return false, nil
+	}
+	return false, fmt.Errorf(`trust source %s is neither a trust directory ("issuerInfo") nor a trust list ("participating_issuers")`, name)
 }
 
 // listEntry is one issuer of a VCI trust list (vci-issuers.json).
@@ -206,81 +257,13 @@ type trustedIssuer struct {
 	dirs []*directory
 }
 
+// trustSnapshot is the immutable merge of every loaded source.
 type trustSnapshot struct {
 	issuers map[string]*trustedIssuer
 }
 
-// parsedSource is one loaded trust source.
-type parsedSource struct {
-	dir  *directory
-	list []listEntry
-}
-
-type remoteSource struct {
-	src       dirSource
-	isList    bool
-	parsed    *parsedSource
-	fetchedAt time.Time
-	triedAt   time.Time
-}
-
-// trustStore holds the trust sources. Lookups read an immutable snapshot
-// without locking; refreshing URL sources takes mu and swaps the snapshot.
-type trustStore struct {
-	cfg    *config
-	fixed  []*parsedSource
-	static []staticSource
-
-	mu          sync.Mutex // serializes refreshes of remote sources
-	remote      []*remoteSource
-	nextRefresh atomic.Int64 // unix nanoseconds; 0 = now
-	snap        atomic.Pointer[trustSnapshot]
-}
-
-func newTrustStore(c *config) (*trustStore, []string, error) {
-	ts := &trustStore{cfg: c, static: c.staticKeys}
-	var warns []string
-	for _, d := range c.directories {
-		if d.url != "" {
-			ts.remote = append(ts.remote, &remoteSource{src: d})
-			continue
-		}
-		if c.dirCert != nil {
-			if err := verifyDetached(d.data, d.sig, c.dirCert); err != nil {
-				return nil, nil, fmt.Errorf("directory %s: %w", d.name, err)
-			}
-		}
-		dir, w, err := parseDirectory(d.name, d.data)
-		if err != nil {
-			return nil, nil, err
-		}
-		warns = append(warns, w...)
-		ts.fixed = append(ts.fixed, &parsedSource{dir: dir})
-	}
-	for _, l := range c.trustLists {
-		if l.url != "" {
-			ts.remote = append(ts.remote, &remoteSource{src: l, isList: true})
-			continue
-		}
-		list, w, err := parseTrustList(l.name, l.data)
-		if err != nil {
-			return nil, nil, err
-		}
-		warns = append(warns, w...)
-		ts.fixed = append(ts.fixed, &parsedSource{list: list})
-	}
-	for _, s := range c.staticKeys {
-		if _, _, err := parseKeySet(s.jwks); err != nil {
-			return nil, nil, fmt.Errorf("static keys for %s: %w", s.iss, err)
-		}
-	}
-	snap, w := ts.build()
-	warns = append(warns, w...)
-	ts.snap.Store(snap)
-	return ts, warns, nil
-}
-
-// build merges every loaded source into a snapshot.
+// build merges the last good copy of every source, the trusted issuers
+// and the static key sets into a snapshot.
 func (ts *trustStore) build() (*trustSnapshot, []string) {
 	s := &trustSnapshot{issuers: map[string]*trustedIssuer{}}
 	var warns []string
@@ -292,13 +275,11 @@ func (ts *trustStore) build() (*trustSnapshot, []string) {
 		}
 		return ti
 	}
-	sources := append([]*parsedSource(nil), ts.fixed...)
-	for _, r := range ts.remote {
-		if r.parsed != nil {
-			sources = append(sources, r.parsed)
+	for _, src := range ts.sources {
+		p := src.parsed
+		if p == nil {
+			continue
 		}
-	}
-	for _, p := range sources {
 		if p.dir != nil {
 			for _, di := range p.dir.issuers {
 				ti := get(di.iss)
@@ -332,7 +313,7 @@ func (ts *trustStore) build() (*trustSnapshot, []string) {
 	for _, iss := range ts.cfg.issuers {
 		get(iss).live = true
 	}
-	for _, st := range ts.static {
+	for _, st := range ts.cfg.staticKeys {
 		set, w, _ := parseKeySet(st.jwks) // checked in newTrustStore
 		for _, m := range w {
 			warns = append(warns, fmt.Sprintf("static keys for %s: %s", st.iss, m))
@@ -347,14 +328,11 @@ func (ts *trustStore) build() (*trustSnapshot, []string) {
 	return s, warns
 }
 
-// lookup returns what the trust sources say about iss, refreshing URL
+// lookup returns what the trust sources say about iss, loading URL
 // sources first when they are due. It also returns warnings to attach to
 // the card's result (unavailable or stale sources).
 func (ts *trustStore) lookup(ctx context.Context, v *Verifier, iss string, now time.Time) (*trustedIssuer, []string) {
-	var warns []string
-	if len(ts.remote) > 0 && now.UnixNano() >= ts.nextRefresh.Load() {
-		warns = ts.refresh(ctx, v, now)
-	}
+	warns := ts.refresh(ctx, v, now)
 	ti := ts.snap.Load().issuers[iss]
 	if ti != nil {
 		for _, d := range ti.dirs {
@@ -365,85 +343,4 @@ func (ts *trustStore) lookup(ctx context.Context, v *Verifier, iss string, now t
 		}
 	}
 	return ti, warns
-}
-
-// refresh fetches the URL sources that are due (never loaded, or older than
-// the directory TTL). A failed fetch keeps the previous copy and is retried
-// after a minute; it is reported as a warning.
-func (ts *trustStore) refresh(ctx context.Context, v *Verifier, now time.Time) []string {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	if now.UnixNano() < ts.nextRefresh.Load() {
-		return nil
-	}
-	var warns []string
-	changed := false
-	next := now.Add(ts.cfg.dirTTL)
-	for _, r := range ts.remote {
-		due := r.parsed == nil && now.Sub(r.triedAt) >= time.Minute || r.parsed != nil && now.Sub(r.fetchedAt) >= ts.cfg.dirTTL
-		if r.triedAt.IsZero() {
-			due = true
-		}
-		if !due {
-			continue
-		}
-		r.triedAt = now
-		p, err := ts.fetchSource(ctx, v, r)
-		if err != nil {
-			warns = append(warns, fmt.Sprintf("trust source %s unavailable: %v", r.src.name, err))
-			if t := now.Add(time.Minute); t.Before(next) {
-				next = t
-			}
-			continue
-		}
-		r.parsed, r.fetchedAt, changed = p, now, true
-	}
-	if changed {
-		snap, w := ts.build()
-		warns = append(warns, w...)
-		ts.snap.Store(snap)
-	}
-	ts.nextRefresh.Store(next.UnixNano())
-	return warns
-}
-
-func (ts *trustStore) fetchSource(ctx context.Context, v *Verifier, r *remoteSource) (*parsedSource, error) {
-	if v.fetch == nil {
-		return nil, fmt.Errorf("offline")
-	}
-	body, err := v.get(ctx, r.src.url, maxDirectoryBytes)
-	if err != nil {
-		return nil, err
-	}
-	if r.isList {
-		list, _, err := parseTrustList(r.src.name, body)
-		if err != nil {
-			return nil, err
-		}
-		return &parsedSource{list: list}, nil
-	}
-	if ts.cfg.dirCert != nil {
-		sig, err := v.get(ctx, r.src.url+SignatureSuffix, maxSignatureFileBytes)
-		if err != nil {
-			return nil, fmt.Errorf("detached signature: %w", err)
-		}
-		if err := verifyDetached(body, sig, ts.cfg.dirCert); err != nil {
-			return nil, err
-		}
-	}
-	dir, _, err := parseDirectory(r.src.name, body)
-	if err != nil {
-		return nil, err
-	}
-	return &parsedSource{dir: dir}, nil
-}
-
-// issuers lists the trusted iss values, sorted (for diagnostics).
-func (ts *trustStore) issuers() []string {
-	var out []string
-	for iss := range ts.snap.Load().issuers {
-		out = append(out, iss)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -203,7 +203,7 @@ func readSource(pathOrURL string, allowSig bool) (dirSource, error) {
 	if err != nil {
 		return dirSource{}, err
 	}
-	src := dirSource{name: pathOrURL, data: data}
+	src := dirSource{name: pathOrURL, path: pathOrURL, data: data}
 	if allowSig {
 		if sig, err := capped.ReadFile(pathOrURL+SignatureSuffix, maxSignatureFileBytes); err == nil {
 			src.sig = sig

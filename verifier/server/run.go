@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v5"
-
-	"github.com/healthcards/healthcards/internal/safefetch"
 )
 
 // Main runs the shc-verifier command with args (without the program name)
@@ -49,17 +47,9 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 			"but can never be shown as verified, only as \"issuer not trusted\". Give --trust, --trusted-issuer or --keys for green verdicts.")
 	}
 	metrics := NewMetrics()
-	pool, err := o.rootCAs()
-	if err != nil {
-		return err
-	}
-	var fetch *safefetch.Client // nil: NewTrust's default (public https only)
-	if pool != nil || o.AllowPrivate {
-		fetch = safefetch.New(safefetch.Config{MaxBytes: maxTrustSourceBytes, UserAgent: "healthcards-verifier",
-			RootCAs: pool, AllowPrivateNetwork: o.AllowPrivate})
-	}
+	// vopts carry the fetch settings (--ca-cert, --allow-private); the
+	// verifier fetches trust sources with them.
 	trust, err := NewTrust(ctx, TrustConfig{
-		Fetch:           fetch,
 		Sources:         o.Trust,
 		DirectoryCert:   cert,
 		RefreshInterval: o.Refresh,
