@@ -41,12 +41,15 @@
 //     {"directory","time","issuerInfo":[{"issuer":{"iss","name","website","canonical_iss"},"keys":[JWK...],"crls":[CRL...]}]}.
 //     ctr and crlVersion may be numbers or decimal strings; unknown members
 //     are ignored; a bad entry, key or CRL is skipped with a warning
-//     (ConfigWarnings) and never fails the whole directory. Its keys and
-//     revocation lists are used as they are, without fetching. A directory
-//     given by URL is fetched on first use and every DirectoryTTL; while it
-//     cannot be had its issuers are untrusted and results carry a warning.
-//     A directory whose "time" is older than the maximum age
-//     (WithDirectoryMaxAge) is reported stale in each result that uses it.
+//     (ConfigWarnings) and never fails the whole directory. "time" should be
+//     an RFC 3339 string (TRUST-3); a number is read as Unix seconds, and a
+//     missing, unparsable or out-of-range one leaves the age to be counted
+//     from the load, each with a warning. Its keys and revocation lists
+//     are used as they are, without fetching. A directory given by URL is
+//     fetched on first use and every DirectoryTTL; while it cannot be had
+//     its issuers are untrusted and results carry a warning. A directory
+//     whose "time" is older than the maximum age (WithDirectoryMaxAge) is
+//     reported stale in each result that uses it.
 //   - Detached signature: with WithDirectoryCertificate every directory must
 //     be signed. The signature of directory file (or URL) X is X + ".sig":
 //     the standard base64 encoding (white space around it ignored) of an
@@ -55,9 +58,28 @@
 //   - WithTrustList: the VCI trust list (vci-issuers.json,
 //     {"participating_issuers":[{iss,name,website,canonical_iss}]}): listed
 //     issuers are trusted and named; their keys are fetched live.
+//   - WithTrustSource: a directory or a trust list, told apart by content
+//     (what the verifier service's --trust takes).
 //   - WithTrustedIssuers: an allow-list of iss values; keys fetched live.
 //   - WithStaticKeys: an issuer with a fixed JWKS (the CLI's --jwks
 //     ISS=FILE); its keys are never fetched (revocation lists still are).
+//
+// # Reloading trust
+//
+// The trust sources are one component of the Verifier (trustsource.go):
+// Reload reads the file sources again and fetches the URL sources again
+// (detached signatures checked as at New), merges them and swaps the
+// trusted issuers atomically; verifications in flight finish with the
+// snapshot they started with. The key-set and revocation caches belong
+// to the Verifier, not to the snapshot, so an issuer that stays trusted is
+// not fetched again after a reload. A source that fails to load keeps its
+// last good copy (Reload returns a bad_config error naming it), and one
+// that never loaded leaves its issuers untrusted. TrustSources reports
+// each source (loaded, when, its directory time, warnings, last error);
+// TrustReady fails while a source has never loaded or is older than the
+// maximum age (from its "time", else from its last load). The verifier
+// service only calls Reload on a ticker and serves TrustReady at /readyz;
+// an embedder can do the same, or never reload.
 //
 // Live keys come from iss + "/.well-known/jwks.json" (plain concatenation,
 // KEY-3/4) for https issuers and from the DID document for did:web

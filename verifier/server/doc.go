@@ -51,9 +51,12 @@
 // # Trust and defaults
 //
 // Trust sources (--trust FILE|URL: a VCI-style directory snapshot or a
-// vci-issuers.json trust list) are loaded by Trust, which hands them to the
-// library as in-memory sources, reloads them every --refresh and reports
-// staleness for /readyz. With no trust source at all the service still
+// vci-issuers.json trust list) are the library's (verifier.WithTrustSource):
+// Trust only calls verifier.Reload every --refresh, counts and logs each
+// source's outcome, and serves verifier.TrustReady at /readyz (not ready
+// until every source has loaded once, or when one is older than
+// --max-age). A reload that fails keeps the last good copy and the
+// verifier's key-set and revocation caches. With no trust source at all the service still
 // starts, with a loud warning: it checks cards from any issuer
 // (verifier.WithoutIssuerTrustUnsafe) and can then say "issuer not trusted"
 // at best, never "verified". The VCI directory is not embedded and not
@@ -93,9 +96,10 @@
 //     allows the camera for this origin only. API answers are no-store.
 //   - Browsers may call the API cross-origin only from --cors-origin
 //     origins, without credentials.
-//   - Trust directories and lists given by URL are fetched through
-//     internal/safefetch (https only, public addresses only, size caps and
-//     timeouts). Issuer key sets are fetched by the library only for
+//   - Trust directories and lists given by URL are fetched by the library
+//     through its guarded client (https only, public addresses only, size
+//     caps and timeouts), with their detached signatures when
+//     --directory-cert is given. Issuer key sets are fetched by the library only for
 //     trusted issuers, except in the no-trust-source default, where an
 //     attacker-chosen issuer URL is fetched (still through the guarded
 //     client): configure trust sources in production.
