@@ -19,7 +19,7 @@ import (
 
 // keyDirectory is a directory listing iss with k's key inline; timeMember
 // is the raw JSON of "time", or "" to leave it out.
-func keyDirectory(t *testing.T, iss string, k *ecdsa.PrivateKey, timeMember string) []byte {
+func keyDirectory(t testing.TB, iss string, k *ecdsa.PrivateKey, timeMember string) []byte {
 	t.Helper()
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`
@@ -35,7 +35,7 @@ func keyDirectory(t *testing.T, iss string, k *ecdsa.PrivateKey, timeMember stri
 	return []byte(doc + `"issuerInfo":[` + string(entry) + `]}`)
 }
 
-func writeFile(t *testing.T, path string, data []byte) {
+func writeFile(t testing.TB, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -380,4 +380,34 @@ func TestReloadConcurrentVerify(t *testing.T) {
 		wantCode(t, verifyOne(t, v, card), VerdictVerified, "")
 	}
 	<-done
+}
+
+// BenchmarkReload: one Reload of a 1,000-issuer directory file (read,
+// parse, merge, swap), as the verifier service does every --refresh.
+func BenchmarkReload(b *testing.B) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(jwksOf(b, nil, newKey(b)), &set); err != nil {
+		b.Fatal(err)
+	}
+	var entries []string
+	for i := 0; i < 1000; i++ {
+		e, _ := json.Marshal(map[string]any{"issuer": map[string]any{"iss": "https://issuer" + strconv.Itoa(i) + ".example", "name": "Issuer"}, "keys": set.Keys})
+		entries = append(entries, string(e))
+	}
+	path := filepath.Join(b.TempDir(), "d.json")
+	if err := os.WriteFile(path, []byte(`{"time":"2023-11-14T22:00:00Z","issuerInfo":[`+strings.Join(entries, ",")+`]}`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	v, err := New(WithOffline(), WithTrustSource(path))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := v.Reload(b.Context()); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
