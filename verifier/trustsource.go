@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -237,14 +238,13 @@ func (ts *trustStore) get(ctx context.Context, v *Verifier, url string, limit in
 }
 
 // load loads the sources that due selects, keeps the last good copy of
-// each one that fails, rebuilds the snapshot when one loaded, and returns
-// the failures.
+// each one that fails, rebuilds the snapshot when one loaded, sets when the
+// URL sources are next due, and returns the failures.
 func (ts *trustStore) load(ctx context.Context, v *Verifier, now time.Time, due func(*trustSource) bool) []error {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	var errs []error
 	changed := false
-	next := now.Add(ts.cfg.dirTTL)
 	for _, s := range ts.sources {
 		if !due(s) {
 			continue
@@ -259,9 +259,6 @@ func (ts *trustStore) load(ctx context.Context, v *Verifier, now time.Time, due 
 		if err != nil {
 			s.err = fmt.Errorf("trust source %s: %w", s.src.name, err)
 			errs = append(errs, s.err)
-			if t := now.Add(time.Minute); s.src.url != "" && t.Before(next) {
-				next = t // retry a failed URL soon
-			}
 			continue
 		}
 		s.parsed, s.warns, s.loadedAt, s.err, changed = p, w, now, nil, true
@@ -270,25 +267,33 @@ func (ts *trustStore) load(ctx context.Context, v *Verifier, now time.Time, due 
 		snap, _ := ts.build() // static key warnings were reported by New
 		ts.snap.Store(snap)
 	}
-	ts.nextRefresh.Store(next.UnixNano())
+	next := int64(math.MaxInt64)
+	for _, s := range ts.sources {
+		if s.src.url != "" {
+			next = min(next, ts.dueAt(s).UnixNano())
+		}
+	}
+	ts.nextRefresh.Store(next)
 	return errs
 }
 
-// refresh loads the URL sources that are due (never loaded and not tried
-// in the last minute, or older than the directory TTL). Failures become
+// dueAt is when a URL source is next loaded on use: a minute after a
+// failed (or no) attempt, else DirectoryTTL after its last load.
+func (ts *trustStore) dueAt(s *trustSource) time.Time {
+	if s.parsed == nil || s.err != nil {
+		return s.triedAt.Add(time.Minute)
+	}
+	return s.loadedAt.Add(ts.cfg.dirTTL)
+}
+
+// refresh loads the URL sources that are due (see dueAt). Failures become
 // warnings of the card being verified.
 func (ts *trustStore) refresh(ctx context.Context, v *Verifier, now time.Time) []string {
 	if !ts.remote || now.UnixNano() < ts.nextRefresh.Load() {
 		return nil
 	}
 	errs := ts.load(ctx, v, now, func(s *trustSource) bool {
-		if s.src.url == "" {
-			return false
-		}
-		if s.parsed == nil {
-			return s.triedAt.IsZero() || now.Sub(s.triedAt) >= time.Minute
-		}
-		return now.Sub(s.loadedAt) >= ts.cfg.dirTTL
+		return s.src.url != "" && !now.Before(ts.dueAt(s))
 	})
 	var warns []string
 	for _, err := range errs {

@@ -411,3 +411,47 @@ func BenchmarkReload(b *testing.B) {
 		}
 	}
 }
+
+// URL sources loaded on use: a failed first load is retried a minute
+// later (not on every card), a loaded one every DirectoryTTL.
+func TestLazyRefreshSchedule(t *testing.T) {
+	k := newKey(t)
+	card := signCard(t, k, testIss, cardNBF, nil)
+	h := newIssuerHost(t)
+	var up atomic.Bool
+	h.set("/d.json", func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write(keyDirectory(t, testIss, k, strconv.Itoa(cardNBF)))
+	})
+	c := newClock(cardNBF + 60)
+	v, err := New(append(netOpts(h.Server), WithClock(c.now), WithDirectoryTTL(time.Hour), WithTrustSource(h.URL+"/d.json"))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := verifyOne(t, v, card)
+	wantCode(t, r, VerdictUntrusted, CodeUntrustedIssuer)
+	if !strings.Contains(strings.Join(r.Warnings, "\n"), "source unavailable") {
+		t.Fatalf("warnings %q", r.Warnings)
+	}
+	up.Store(true)
+	c.add(30 * time.Second)
+	wantCode(t, verifyOne(t, v, card), VerdictUntrusted, CodeUntrustedIssuer)
+	if n := h.count("/d.json"); n != 1 {
+		t.Fatalf("retried after 30 s: %d fetches", n)
+	}
+	c.add(31 * time.Second)
+	wantCode(t, verifyOne(t, v, card), VerdictVerified, "")
+	for _, step := range []struct {
+		d    time.Duration
+		want int
+	}{{59 * time.Minute, 2}, {2 * time.Minute, 3}} {
+		c.add(step.d)
+		wantCode(t, verifyOne(t, v, card), VerdictVerified, "")
+		if n := h.count("/d.json"); n != step.want {
+			t.Fatalf("after %v more: %d fetches, want %d", step.d, n, step.want)
+		}
+	}
+}
