@@ -455,3 +455,32 @@ func TestLazyRefreshSchedule(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTrustSource: any document given to WithTrustSource is refused with
+// an error or loaded with warnings; it never panics, and a loaded
+// directory's issuers all have a well-formed iss.
+func FuzzTrustSource(f *testing.F) {
+	f.Add([]byte(`{"time":1700000000,"issuerInfo":[{"issuer":{"iss":"https://a.example"},"keys":[{"kty":"EC"}],"crls":[{"kid":"x","ctr":"1"}]}]}`))
+	f.Add([]byte(`{"time":"2023-01-01T00:00:00Z","issuerInfo":[17,{"issuer":null}]}`))
+	f.Add([]byte(`{"participating_issuers":[{"iss":"did:web:a.example"},{"iss":5}]}`))
+	f.Add([]byte(`{"time":{"a":[1e999]},"issuerInfo":[]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := &trustSource{src: dirSource{name: "f", data: data, auto: true}}
+		p, _, err := (&trustStore{cfg: &config{}}).parse(s, s.src)
+		if err != nil {
+			return
+		}
+		if p.dir != nil {
+			for _, di := range p.dir.issuers {
+				if checkIssuerSyntax(di.iss) != nil {
+					t.Fatalf("issuer %q loaded", di.iss)
+				}
+			}
+		}
+		for _, e := range p.list {
+			if checkIssuerSyntax(e.iss) != nil {
+				t.Fatalf("listed issuer %q loaded", e.iss)
+			}
+		}
+	})
+}
