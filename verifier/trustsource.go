@@ -144,10 +144,11 @@ func newTrustStore(c *config) (*trustStore, []string, error) {
 		}
 	}
 	if ts.remote && !c.offline {
-		// Trust sources are larger than key sets: the verifier's own
-		// client caps bodies at safefetch.DefaultMaxBytes, this one at
+		// Trust sources are larger than anything else fetched: the
+		// verifier's own client caps bodies at MaxCRLBytes, this one at
 		// maxDirectoryBytes. A caller's client (WithFetchClient) is used
-		// as it is.
+		// as it is. Trust sources are the operator's, so they are not
+		// counted in a request's fetch budget.
 		ts.fetch = c.client
 		if ts.fetch == nil {
 			ts.fetch = safefetch.New(safefetch.Config{Timeout: c.fetchTimeout, AllowPrivateNetwork: c.allowPrivate,
