@@ -79,7 +79,10 @@
 //     parts (8), verification time (VerifyTimeout), concurrent
 //     verifications (MaxConcurrent), large requests (over LargeBodyBytes,
 //     images, uploads: MaxConcurrentLarge slots taken before the body is
-//     read, so costly requests cannot starve small ones), fetches per
+//     read, so costly requests cannot starve small ones), the estimated
+//     decoding memory of images at once (ImageCost, MaxImageMemoryBytes:
+//     charged before decoding, an image over the whole budget refused with
+//     image_too_large), fetches per
 //     client IP per minute (FetchesPerClientPerMinute), and the
 //     per-client-IP rate (429 with Retry-After). The library bounds cards,
 //     inflated bytes and issuers fetched per input, and JWS, payload, QR

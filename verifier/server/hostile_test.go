@@ -134,3 +134,29 @@ func TestHostileFetchesPerClient(t *testing.T) {
 		t.Errorf("refused fetch not counted:\n%s", grepLines(m, "refused"))
 	}
 }
+
+// TestHostileImageMemoryBudget: an image's estimated decoding memory is
+// charged against the service's image budget before decoding; an image
+// whose estimate alone is over it is refused without decoding.
+func TestHostileImageMemoryBudget(t *testing.T) {
+	var calls int
+	var png bytes.Buffer
+	blankPNG(&png)
+	f := newFixture(t, server.Config{MaxImageMemoryBytes: 64 << 20, ImageCost: func(b []byte) (int64, error) {
+		calls++
+		if bytes.Equal(b, png.Bytes()) {
+			return 1 << 20, nil
+		}
+		return 1 << 30, nil // a "huge" image
+	}})
+	if a := post(t, f, "", "image/png", png.Bytes()); a.status != 422 || a.body["code"] != "no_qr_found" {
+		t.Fatalf("small image: %d %s", a.status, a.raw)
+	}
+	huge := append(append([]byte{}, png.Bytes()...), 0) // another PNG, estimated at 1 GiB
+	if a := post(t, f, "", "image/png", huge); a.status != 422 || a.body["code"] != "image_too_large" {
+		t.Fatalf("huge image: %d %s", a.status, a.raw)
+	}
+	if a := post(t, f, "", "application/json", jsonInput(f.card)); a.status != 200 || calls != 2 {
+		t.Fatalf("text input: %d, %d cost estimates (want 2: images only)", a.status, calls)
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/healthcards/healthcards/verifier"
 	"github.com/healthcards/healthcards/verifier/web"
@@ -36,6 +37,9 @@ const (
 	// DefaultLargeBodyBytes is the body size from which a request is
 	// "large" (see Config.LargeBodyBytes).
 	DefaultLargeBodyBytes = 64 << 10
+	// DefaultMaxImageMemoryBytes bounds the estimated decoding memory of
+	// the images verified at once (see Config.MaxImageMemoryBytes).
+	DefaultMaxImageMemoryBytes = 512 << 20
 	// DefaultFetchesPerClientPerMinute bounds the key-set, DID-document and
 	// revocation-list fetches one client IP may cause per minute (cached
 	// ones cost nothing).
@@ -105,6 +109,15 @@ type Config struct {
 	// read and verified at once; others wait for a slot until their
 	// timeout. Zero means GOMAXPROCS/2 (at least 1).
 	MaxConcurrentLarge int
+	// ImageCost estimates, from an image's header, the memory decoding it
+	// will take (qr.DecodeCost); nil means no estimate (images are then
+	// bounded by MaxConcurrentLarge and the decoder's own caps only).
+	ImageCost func(image []byte) (int64, error)
+	// MaxImageMemoryBytes bounds the sum of ImageCost over the images being
+	// decoded at once: an image waits (until its timeout) for its estimate
+	// to fit, and an image whose estimate alone is over the bound is
+	// refused with image_too_large. Zero means DefaultMaxImageMemoryBytes.
+	MaxImageMemoryBytes int64
 	// IPExtractor finds the client IP for rate limiting. Nil means the
 	// direct peer address (never forwarding headers): set it when the
 	// service runs behind a trusted reverse proxy.
@@ -122,7 +135,8 @@ type Server struct {
 	// fetchLimiter bounds fetches per client IP per minute; nil: no limit.
 	fetchLimiter *ipLimiter
 	sem          chan struct{}
-	large        chan struct{} // slots for large requests (Config.MaxConcurrentLarge)
+	large        chan struct{}       // slots for large requests (Config.MaxConcurrentLarge)
+	imageMem     *semaphore.Weighted // estimated image decoding memory (Config.MaxImageMemoryBytes)
 	e            *echo.Echo
 }
 
@@ -150,6 +164,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.LargeBodyBytes == 0 {
 		cfg.LargeBodyBytes = DefaultLargeBodyBytes
+	}
+	if cfg.MaxImageMemoryBytes < 0 {
+		return nil, errors.New("server: negative MaxImageMemoryBytes")
+	}
+	if cfg.MaxImageMemoryBytes == 0 {
+		cfg.MaxImageMemoryBytes = DefaultMaxImageMemoryBytes
 	}
 	if cfg.MaxConcurrentLarge == 0 {
 		cfg.MaxConcurrentLarge = max(1, runtime.GOMAXPROCS(0)/2)
@@ -188,6 +208,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.sem = make(chan struct{}, cfg.MaxConcurrent)
 	s.large = make(chan struct{}, cfg.MaxConcurrentLarge)
+	s.imageMem = semaphore.NewWeighted(cfg.MaxImageMemoryBytes)
 	if sv, ok := cfg.Verifier.(StatsVerifier); ok {
 		s.metrics.addLibraryStats(sv)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/healthcards/healthcards/internal/strictjson"
 	"github.com/healthcards/healthcards/shc"
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -120,6 +121,18 @@ func (s *Server) handleVerify(c *echo.Context) error {
 		return newProblem(http.StatusServiceUnavailable, CodeTimeout, "too many verifications in progress")
 	}
 	defer func() { <-s.sem }()
+	if cost := s.imageCost(input); cost > 0 {
+		// The image's estimated decoding memory is charged against the
+		// service's image budget before decoding (issue 10).
+		if cost > s.cfg.MaxImageMemoryBytes {
+			s.metrics.ObserveVerification(string(verifier.VerdictInvalid), string(qr.CodeImageTooLarge))
+			return newProblem(http.StatusUnprocessableEntity, qr.CodeImageTooLarge, "the image would take too much memory to decode")
+		}
+		if err := s.imageMem.Acquire(ctx, cost); err != nil {
+			return newProblem(http.StatusServiceUnavailable, CodeTimeout, "too many images being decoded")
+		}
+		defer s.imageMem.Release(cost)
+	}
 	lv, _ := s.cfg.Verifier.(LinkVerifier)
 	if lv != nil && verifier.IsLink(input) {
 		return s.verifyLink(c, ctx, lv, trimLink(input), passcode, includeBundle, len(input), start)
@@ -158,6 +171,20 @@ func (s *Server) handleVerify(c *echo.Context) error {
 		intAttr("cards", len(resp.Cards)), strAttr("input_kind", kind),
 		intAttr("input_bytes", len(input)), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
 	return writeJSON(c.Response(), http.StatusOK, resp)
+}
+
+// imageCost returns the estimated decoding memory of a PNG or JPEG input,
+// or 0 (not an image, no estimator, or an image the decoder will refuse
+// anyway).
+func (s *Server) imageCost(input []byte) int64 {
+	if s.cfg.ImageCost == nil || !(bytes.HasPrefix(input, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(input, []byte{0xFF, 0xD8, 0xFF})) {
+		return 0
+	}
+	n, err := s.cfg.ImageCost(input)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // isLarge reports whether req goes through the large-request slots: a body
