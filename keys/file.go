@@ -9,12 +9,16 @@ import (
 
 // ReadPrivateFile reads at most MaxJWKSBytes from path and calls LoadPrivate.
 func ReadPrivateFile(path string, passphrase []byte, kid string) (*PrivateKey, error) {
+	return readPrivateFile(path, passphrase, kid, MinPBES2Count)
+}
+
+func readPrivateFile(path string, passphrase []byte, kid string, minCount int) (*PrivateKey, error) {
 	data, err := readBounded(path, MaxJWKSBytes)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(data)
-	return LoadPrivate(data, passphrase, kid)
+	return loadPrivate(data, passphrase, kid, minCount)
 }
 
 // WritePrivateFile writes k as a private JWK (encrypted when passphrase is
@@ -23,7 +27,11 @@ func ReadPrivateFile(path string, passphrase []byte, kid string) (*PrivateKey, e
 // path, and the directory is synced, so a crash leaves either the old file
 // or the new one, never half of one.
 func WritePrivateFile(path string, k *PrivateKey, passphrase []byte) error {
-	data, err := MarshalPrivateJWK(k, passphrase)
+	return writePrivateFile(path, k, passphrase, pbes2WriteCount)
+}
+
+func writePrivateFile(path string, k *PrivateKey, passphrase []byte, count int) error {
+	data, err := marshalPrivateJWK(k, passphrase, count)
 	if err != nil {
 		return err
 	}

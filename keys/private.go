@@ -134,6 +134,11 @@ type privateJWK struct {
 // plaintext file with one is ErrNotEncrypted (so a swapped-in plaintext key
 // cannot pass for the protected one).
 func LoadPrivate(data, passphrase []byte, kid string) (*PrivateKey, error) {
+	return loadPrivate(data, passphrase, kid, MinPBES2Count)
+}
+
+// loadPrivate is LoadPrivate with the lowest accepted PBES2 count.
+func loadPrivate(data, passphrase []byte, kid string, minCount int) (*PrivateKey, error) {
 	if len(data) > MaxJWKSBytes {
 		return nil, newErr(CodeTooLarge, fmt.Sprintf("key file is %d bytes, limit %d", len(data), MaxJWKSBytes), nil)
 	}
@@ -142,7 +147,7 @@ func LoadPrivate(data, passphrase []byte, kid string) (*PrivateKey, error) {
 		if len(passphrase) == 0 {
 			return nil, newErr(CodePassphraseRequired, "key file is encrypted; a passphrase is required", nil)
 		}
-		plain, err := decryptKeyFile(data, passphrase)
+		plain, err := decryptKeyFile(data, passphrase, minCount)
 		if err != nil {
 			return nil, err
 		}
@@ -311,6 +316,11 @@ func checkX5CLeaf(leaf string, pub *ecdsa.PublicKey) error {
 // The output holds private material: write it to a 0600 file (WritePrivateFile
 // does) and never log it.
 func MarshalPrivateJWK(k *PrivateKey, passphrase []byte) ([]byte, error) {
+	return marshalPrivateJWK(k, passphrase, pbes2WriteCount)
+}
+
+// marshalPrivateJWK is MarshalPrivateJWK with the PBES2 count to write.
+func marshalPrivateJWK(k *PrivateKey, passphrase []byte, count int) ([]byte, error) {
 	db, err := k.key.Bytes()
 	if err != nil {
 		return nil, newErr(CodeMalformed, "invalid private key", err)
@@ -328,5 +338,5 @@ func MarshalPrivateJWK(k *PrivateKey, passphrase []byte) ([]byte, error) {
 		return plain, nil
 	}
 	defer clear(plain)
-	return encryptKeyFile(plain, passphrase)
+	return encryptKeyFile(plain, passphrase, count)
 }

@@ -69,6 +69,8 @@ type Ring struct {
 	dir        string
 	passphrase []byte
 	now        func() time.Time
+	writeCount int // PBES2 count of new key files
+	minCount   int // lowest PBES2 count accepted when reading
 
 	mu      sync.Mutex
 	entries []RingEntry            // manifest order = creation order
@@ -81,6 +83,23 @@ type RingOption func(*Ring)
 // WithClock sets the clock used for the manifest's times (default time.Now).
 func WithClock(now func() time.Time) RingOption { return func(r *Ring) { r.now = now } }
 
+// WithTestWorkFactor makes the ring write new encrypted key files with
+// TestPBES2Count PBKDF2 iterations instead of DefaultPBES2Count, and accept
+// files down to TestPBES2Count when reading. It is for test suites only.
+//
+// # Security considerations
+//
+// A file written under this option falls to a passphrase guess in
+// microseconds. It is an explicit option rather than an environment
+// variable so that nothing outside the program's own code can switch it on,
+// and a ring opened without it refuses such files (CodeBadPBES2Count): a
+// test key directory copied into a deployment fails to open instead of
+// protecting real keys weakly. The commands in this module never pass it;
+// their tests do, through a hook set only in _test.go files.
+func WithTestWorkFactor() RingOption {
+	return func(r *Ring) { r.writeCount, r.minCount = TestPBES2Count, TestPBES2Count }
+}
+
 // OpenRing opens the ring in dir, creating the directory (mode 0700) and an
 // empty ring if needed. An existing directory that group or others may
 // write is refused. With a non-empty passphrase every key file must be
@@ -88,7 +107,8 @@ func WithClock(now func() time.Time) RingOption { return func(r *Ring) { r.now =
 // file must be plaintext. Every active and published key is loaded and
 // checked against its kid, so a damaged ring fails here rather than later.
 func OpenRing(dir string, passphrase []byte, opts ...RingOption) (*Ring, error) {
-	r := &Ring{dir: dir, passphrase: append([]byte(nil), passphrase...), now: time.Now, keys: map[string]*PrivateKey{}}
+	r := &Ring{dir: dir, passphrase: append([]byte(nil), passphrase...), now: time.Now, keys: map[string]*PrivateKey{},
+		writeCount: pbes2WriteCount, minCount: MinPBES2Count}
 	for _, o := range opts {
 		o(r)
 	}
@@ -112,7 +132,7 @@ func OpenRing(dir string, passphrase []byte, opts ...RingOption) (*Ring, error) 
 	for _, e := range m.Keys {
 		switch e.Status {
 		case StatusActive, StatusPublished:
-			k, err := ReadPrivateFile(r.keyPath(e.Kid), r.passphrase, e.Kid)
+			k, err := readPrivateFile(r.keyPath(e.Kid), r.passphrase, e.Kid, r.minCount)
 			if err != nil {
 				return nil, fmt.Errorf("keys: ring key %s: %w", e.Kid, err)
 			}
@@ -225,7 +245,7 @@ func (r *Ring) Rotate() (Signer, error) {
 	}
 	// The key file first: a crash before the manifest write leaves an
 	// unreferenced file, never a manifest entry without its key.
-	if err := WritePrivateFile(r.keyPath(k.KeyID()), k, r.passphrase); err != nil {
+	if err := writePrivateFile(r.keyPath(k.KeyID()), k, r.passphrase, r.writeCount); err != nil {
 		return nil, err
 	}
 	now := r.now().UTC()

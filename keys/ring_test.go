@@ -353,3 +353,46 @@ func TestRing_Concurrent(t *testing.T) {
 		t.Fatalf("JWKS has %d keys, want 5", n)
 	}
 }
+
+// WithTestWorkFactor writes TestPBES2Count files and reads them back; a ring
+// opened without it refuses them (a test key directory must not pass for a
+// protected one), and files written without it keep the real count.
+func TestRing_TestWorkFactor(t *testing.T) {
+	fastPBES2(t)
+	dir := t.TempDir()
+	pass := []byte("ring passphrase")
+	r, err := OpenRing(dir, pass, WithTestWorkFactor())
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := rotate(t, r)
+	data, err := os.ReadFile(r.keyPath(kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2c := jweHeader(t, data)["p2c"]; p2c != float64(TestPBES2Count) {
+		t.Fatalf("p2c %v, want %d", p2c, TestPBES2Count)
+	}
+	if r2, err := OpenRing(dir, pass, WithTestWorkFactor()); err != nil || len(r2.List()) != 1 {
+		t.Fatalf("reopen with the test work factor: %v", err)
+	}
+	_, err = OpenRing(dir, pass)
+	wantCode(t, err, ErrBadPBES2Count)
+	if _, err := ReadPrivateFile(r.keyPath(kid), pass, kid); CodeOf(err) != CodeBadPBES2Count {
+		t.Fatalf("ReadPrivateFile of a test file: %v, want %s", err, CodeBadPBES2Count)
+	}
+
+	dir2 := t.TempDir()
+	r3, err := OpenRing(dir2, pass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid = rotate(t, r3)
+	data, err = os.ReadFile(r3.keyPath(kid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p2c := jweHeader(t, data)["p2c"]; p2c != float64(MinPBES2Count) { // fastPBES2; DefaultPBES2Count otherwise
+		t.Fatalf("p2c %v without the option, want %d", p2c, MinPBES2Count)
+	}
+}
