@@ -72,7 +72,7 @@ func TestCrashDuringRevocationBurst_REV4(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts and kills the service twice")
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(startBound)
 	dir := t.TempDir()
 	port := freePort(t)
 	p := startProc(t, dir, port)
@@ -131,7 +131,7 @@ func TestCrashDuringRevocationBurst_REV4(t *testing.T) {
 		}()
 	}
 	// Kill once the burst is well under way, with requests in flight.
-	for nAcked.Load() < 40 && time.Now().Before(deadline.Add(-15*time.Second)) {
+	for nAcked.Load() < 40 && time.Now().Before(deadline.Add(-startBound/2)) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	p.kill(t)

@@ -17,7 +17,7 @@ func TestServeDevelopmentStack(t *testing.T) {
 	dir := t.TempDir()
 	c := startServe(t, dir, "--verifier-listen", "127.0.0.1:"+freePort(t))
 	var page, printPath string
-	end := time.Now().Add(20 * time.Second)
+	end := time.Now().Add(startBound)
 	for page == "" || printPath == "" {
 		if time.Now().After(end) {
 			t.Fatalf("no scanning page or sample card in the output:\n%s", c.out.String())

@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/service"
 	"github.com/healthcards/healthcards/issuer/store"
-	"github.com/healthcards/healthcards/issuer/store/postgres"
-	"github.com/healthcards/healthcards/issuer/store/sqlite"
 	"github.com/healthcards/healthcards/keys"
 )
 
@@ -25,8 +23,13 @@ Usage:
   shc-issuer serve [flags]                       run the service
   shc-issuer tokens create --data DIR --scopes S  print a new API token (shown once)
   shc-issuer tokens list --data DIR
+  shc-issuer tokens revoke ID --data DIR          revoke an API token at once
   shc-issuer keys rotate|list --data DIR          make a new signing key / list keys
   shc-issuer keys retire|compromised KID --data DIR
+  shc-issuer COMMAND -h                           this help
+
+tokens and keys also take --store and --postgres-dsn (tokens) and
+--key-passphrase-file (keys), like serve.
 
 serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...):
   --listen ADDR          listen address (default 127.0.0.1:8443)
@@ -36,8 +39,10 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --data DIR             data directory: keys, rid secret, SQLite store (default ./data)
   --tls-cert F --tls-key F   TLS certificate and key (PEM)
   --behind-tls-proxy     plain HTTP behind a TLS-terminating proxy (production only)
-  --production           refuse to start without configured auth and TLS
-  --auth-issuer URL      authorization server issuing JWT access tokens (SMART on FHIR)
+  --production           refuse to start without configured auth, TLS and a key
+                         passphrase kept away from the keys
+  --auth-issuer URL      authorization server issuing JWT access tokens (SMART on
+                         FHIR); https only with --production
   --auth-audience AUD    expected token audience (default: BASE/fhir)
   --auth-jwks-url URL    its JWKS (default: AUTH-ISSUER/.well-known/jwks.json)
   --auth-authorize-url URL, --auth-token-url URL   advertised in smart-configuration
@@ -45,6 +50,11 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --postgres-dsn DSN     PostgreSQL connection string (SHC_ISSUER_POSTGRES_DSN); for
                          several replicas: each keeps its own --data (keys, rid secret,
                          TLS) identical, the database is shared
+  --key-passphrase-file F  passphrase of the key ring (at least 16 characters);
+                         or the SHC_ISSUER_KEY_PASSPHRASE environment variable.
+                         Without either, development keeps a generated one in
+                         DIR/keys.passphrase; --production refuses that and a
+                         file inside DIR (it would sit beside the keys)
   --pkcs11-module F --pkcs11-token LABEL --pkcs11-pin-file F [--pkcs11-key-label L]
                          sign with a key held in an HSM instead of the key ring
   --upstream-fhir URL    read $health-cards-issue data from this FHIR server
@@ -61,8 +71,11 @@ compromised key leaves /.well-known/jwks.json at once (KEY-10).
 
 Development mode (no --production) serves TLS with a self-signed certificate
 kept in DIR/tls, because SMART Health Card issuers must be https URLs
-(KEY-4); on first start it generates an encrypted signing key and prints a
-development API token with every scope. It also loads a sample lab result,
+(KEY-4); on first start it generates an encrypted signing key and a
+development API token with every scope, kept in DIR/development-token (0600)
+and printed at every development start until it is revoked. --production
+refuses a data directory that still holds that file. A busy address fails
+with an error naming --listen (or, for the verifier, --verifier-listen). It also loads a sample lab result,
 issues a card from it, and starts the verifier beside the issuer, so that
 
   go run ./cmd/shc-issuer serve
@@ -97,19 +110,40 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{"no command"}
 	}
+	var err error
 	switch args[0] {
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	case "serve":
-		return serve(ctx, args[1:], stdout, stderr)
+		err = serve(ctx, args[1:], stdout, stderr)
 	case "tokens":
-		return tokens(ctx, args[1:], stdout)
+		err = tokens(ctx, args[1:], stdout)
 	case "keys":
-		return keysCmd(args[1:], stdout)
+		err = keysCmd(args[1:], stdout)
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}
-	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+	if errors.Is(err, errHelpShown) {
+		return nil
+	}
+	return err
 }
+
+// errHelpShown reports that -h printed the usage: exit 0.
+var errHelpShown = errors.New("help shown")
+
+// passphraseEnv holds the key ring passphrase (never a flag: flags show in
+// the process list).
+const passphraseEnv = "SHC_ISSUER_KEY_PASSPHRASE"
+
+// ringOptions are passed to every key ring the command opens. Only tests
+// set them (keys.WithTestWorkFactor, in TestMain); the shipped binary
+// never does, so its rings use and require the real PBKDF2 work factor.
+var ringOptions []keys.RingOption
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
 // flagSet makes a FlagSet whose defaults can come from SHC_ISSUER_* variables.
 func flagSet(name string) *flag.FlagSet {
@@ -118,7 +152,7 @@ func flagSet(name string) *flag.FlagSet {
 	return fs
 }
 
-func parse(fs *flag.FlagSet, args []string) error {
+func parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.VisitAll(func(f *flag.Flag) {
 		env := "SHC_ISSUER_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v, ok := os.LookupEnv(env); ok {
@@ -126,91 +160,55 @@ func parse(fs *flag.FlagSet, args []string) error {
 		}
 	})
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(stdout, usage)
+			return errHelpShown
+		}
 		return usageError{err.Error()}
 	}
 	return nil
 }
 
-// dataDir holds the service's durable state.
-type dataDir string
-
-func (d dataDir) path(p ...string) string { return filepath.Join(append([]string{string(d)}, p...)...) }
-
-// secretFile reads a generated secret file, creating it (0600) if absent.
-func secretFile(path string) (string, bool, error) {
-	b, err := os.ReadFile(path)
-	if err == nil {
-		s := strings.TrimSpace(string(b))
-		if len(s) < 32 {
-			return "", false, fmt.Errorf("%s is too short", path)
-		}
-		return s, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return "", false, err
-	}
-	s, err := issuer.NewRIDSecret() // 32 random bytes, base64url
+// openRing opens DIR/keys with the passphrase from the environment,
+// --key-passphrase-file or (development) DIR/keys.passphrase.
+func openRing(dir, passFile string) (*keys.Ring, error) {
+	pass, err := service.Passphrase(dir, []byte(os.Getenv(passphraseEnv)), passFile)
 	if err != nil {
-		return "", false, err
+		return nil, cliErr(err)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", false, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", false, err
-	}
-	if _, err := f.WriteString(s + "\n"); err != nil {
-		f.Close()
-		return "", false, err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", false, err
-	}
-	return s, true, f.Close()
+	defer clear(pass)
+	return service.OpenRing(dir, pass, ringOptions...)
 }
 
-// openRing opens DIR/keys, encrypted with the passphrase in DIR/keys.passphrase.
-func openRing(d dataDir) (*keys.Ring, error) {
-	if err := os.MkdirAll(string(d), 0o700); err != nil {
-		return nil, err
+// cliErr turns a service configuration error into a usage error (exit 2).
+func cliErr(err error) error {
+	var ce *service.ConfigError
+	if errors.As(err, &ce) {
+		return usageError{ce.Msg}
 	}
-	pass, _, err := secretFile(d.path("keys.passphrase"))
-	if err != nil {
-		return nil, err
-	}
-	return keys.OpenRing(d.path("keys"), []byte(pass))
-}
-
-// openWatchedRing opens DIR/keys like openRing, for the running service.
-func openWatchedRing(d dataDir) (*issuer.WatchedRing, error) {
-	if err := os.MkdirAll(string(d), 0o700); err != nil {
-		return nil, err
-	}
-	pass, _, err := secretFile(d.path("keys.passphrase"))
-	if err != nil {
-		return nil, err
-	}
-	return issuer.OpenWatchedRing(d.path("keys"), []byte(pass))
-}
-
-func openStore(ctx context.Context, d dataDir, kind, dsn string) (store.Store, error) {
-	switch kind {
-	case "", "sqlite":
-		return sqlite.Open(ctx, d.path("store"))
-	case "postgres":
-		if dsn == "" {
-			return nil, usageError{"--store postgres needs --postgres-dsn"}
-		}
-		return postgres.Open(ctx, dsn)
-	}
-	return nil, usageError{"--store must be sqlite or postgres"}
+	return err
 }
 
 func tokens(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || (args[0] != "create" && args[0] != "list") {
-		return usageError{"tokens needs create or list"}
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "revoke") {
+		return usageError{"tokens needs create, list or revoke ID"}
+	}
+	op, rest := args[0], args[1:]
+	id := ""
+	if op == "revoke" {
+		// A token id is base64url and may begin with "-", like a kid.
+		if len(rest) == 0 || isTokensFlag(rest[0]) {
+			if len(rest) > 0 && isHelp(rest[0]) {
+				fmt.Fprint(stdout, usage)
+				return nil
+			}
+			return usageError{"tokens revoke needs a token ID (see 'shc-issuer tokens list')"}
+		}
+		id, rest = rest[0], rest[1:]
 	}
 	fs := flagSet("tokens")
 	data := fs.String("data", "./data", "")
@@ -218,15 +216,30 @@ func tokens(ctx context.Context, args []string, stdout io.Writer) error {
 	label := fs.String("label", "", "")
 	storeKind := fs.String("store", "sqlite", "")
 	dsn := fs.String("postgres-dsn", "", "")
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, rest, stdout); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, dataDir(*data), *storeKind, *dsn)
+	if fs.NArg() > 0 {
+		return usageError{"unexpected argument " + fs.Arg(0)}
+	}
+	st, err := service.OpenStore(ctx, *data, *storeKind, *dsn)
 	if err != nil {
-		return err
+		return cliErr(err)
 	}
 	defer st.Close()
-	if args[0] == "list" {
+	if op == "revoke" {
+		err := st.RevokeToken(ctx, id, time.Now())
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no token with id %q (see 'shc-issuer tokens list')", id)
+		}
+		if err != nil {
+			return err
+		}
+		_ = st.Audit(ctx, store.Event{Time: time.Now(), Actor: "cli", Action: "token.revoke", Detail: id})
+		fmt.Fprintf(stdout, "token %s revoked: it is refused from its next request\n", id)
+		return nil
+	}
+	if op == "list" {
 		ts, err := st.Tokens(ctx)
 		if err != nil {
 			return err
@@ -256,16 +269,29 @@ func tokens(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 // isKeysFlag reports whether arg is one of the keys command's flags
-// (-data, --data=DIR, -h, --help) rather than a kid.
+// (-data, --data=DIR, --key-passphrase-file, -h, --help) rather than a kid.
 func isKeysFlag(arg string) bool {
+	return isFlag(arg, "data", "key-passphrase-file", "h", "help")
+}
+
+// isTokensFlag is isKeysFlag for the tokens command.
+func isTokensFlag(arg string) bool {
+	return isFlag(arg, "data", "store", "postgres-dsn", "scopes", "label", "h", "help")
+}
+
+func isFlag(arg string, names ...string) bool {
 	if !strings.HasPrefix(arg, "-") {
 		return false
 	}
 	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
-	return name == "data" || name == "h" || name == "help"
+	return slices.Contains(names, name)
 }
 
 func keysCmd(args []string, stdout io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 {
 		return usageError{"keys needs rotate, list, retire KID or compromised KID"}
 	}
@@ -275,6 +301,10 @@ func keysCmd(args []string, stdout io.Writer) error {
 	if op == "retire" || op == "compromised" {
 		// A kid is base64url and may itself begin with "-": only the
 		// command's own flags count as flags here.
+		if len(rest) > 0 && isHelp(rest[0]) {
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
 		if len(rest) == 0 || isKeysFlag(rest[0]) {
 			return usageError{"keys " + op + " needs a KID"}
 		}
@@ -282,10 +312,14 @@ func keysCmd(args []string, stdout io.Writer) error {
 	}
 	fs := flagSet("keys")
 	data := fs.String("data", "./data", "")
-	if err := parse(fs, rest); err != nil {
+	passFile := fs.String("key-passphrase-file", "", "")
+	if err := parse(fs, rest, stdout); err != nil {
 		return err
 	}
-	ring, err := openRing(dataDir(*data))
+	if fs.NArg() > 0 {
+		return usageError{"unexpected argument " + fs.Arg(0)}
+	}
+	ring, err := openRing(*data, *passFile)
 	if err != nil {
 		return err
 	}

@@ -19,19 +19,31 @@ import (
 
 	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
 )
 
 // TestMain lets the test binary run as shc-issuer itself (re-exec with
 // SHC_ISSUER_TEST_AS_MAIN=1), so crash tests kill a real process without a
 // separate go build.
+//
+// Every key ring the tests open, in this process or a re-executed one, uses
+// keys.WithTestWorkFactor: PBKDF2 at 600,000 iterations per key file read
+// or written was most of this package's test time. TestRealWorkFactor keeps
+// one run on the real count.
 func TestMain(m *testing.M) {
+	ringOptions = []keys.RingOption{keys.WithTestWorkFactor()}
 	if os.Getenv("SHC_ISSUER_TEST_AS_MAIN") == "1" {
 		main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
+
+// startBound bounds every wait for a service to start or answer. It is
+// generous on purpose: no test depends on how fast a loaded machine is,
+// only on the service getting there at all.
+const startBound = 3 * time.Minute
 
 // freePort returns a loopback port that was free a moment ago.
 func freePort(t *testing.T) string {
@@ -97,7 +109,7 @@ func newClient(t *testing.T, dir, port, token string) *client {
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, MaxIdleConnsPerHost: 16}
 	t.Cleanup(tr.CloseIdleConnections)
-	return &client{t: t, base: "https://127.0.0.1:" + port, token: token, http: &http.Client{Transport: tr, Timeout: 10 * time.Second}}
+	return &client{t: t, base: "https://127.0.0.1:" + port, token: token, http: &http.Client{Transport: tr, Timeout: startBound}}
 }
 
 func (c *client) do(method, path string, body []byte) (int, []byte, error) {
@@ -241,7 +253,7 @@ func startServe(t *testing.T, dir string, extra ...string) *client {
 			t.Errorf("serve: %v", serveErr)
 		}
 	})
-	end := time.Now().Add(20 * time.Second)
+	end := time.Now().Add(startBound)
 	for devToken(out.String()) == "" || !strings.Contains(out.String(), "shc-issuer: iss") {
 		if time.Now().After(end) {
 			t.Fatalf("serve did not start: %s", out.String())
@@ -254,7 +266,7 @@ func startServe(t *testing.T, dir string, extra ...string) *client {
 	}
 	c := newClient(t, dir, port, devToken(out.String()))
 	c.out = &out
-	c.waitReady(10*time.Second, done)
+	c.waitReady(startBound, done)
 	return c
 }
 

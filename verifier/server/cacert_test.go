@@ -30,11 +30,8 @@ func TestCACertTrustsDevelopmentIssuer(t *testing.T) {
 	}
 	verdict := func(extra ...string) string {
 		t.Helper()
-		args := append([]string{"--listen", "127.0.0.1:0", "--trusted-issuer", is.URL, "--allow-private-network", "--rate-limit", "-1"}, extra...)
-		o, err := server.ParseOptions(args, func(string) string { return "" }, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
+		o := server.DefaultOptions()
+		o.Listen, o.TrustedIssuers, o.AllowPrivate, o.RateLimit, o.CACerts = "127.0.0.1:0", []string{is.URL}, true, -1, extra
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		addr := make(chan net.Addr, 1)
@@ -65,16 +62,17 @@ func TestCACertTrustsDevelopmentIssuer(t *testing.T) {
 		}
 		return out.Verdict
 	}
-	if v := verdict("--ca-cert", certFile); v != "verified" {
+	if v := verdict(certFile); v != "verified" {
 		t.Errorf("with --ca-cert: verdict %q, want verified", v)
 	}
 	if v := verdict(); v == "verified" {
 		t.Errorf("without --ca-cert the issuer's self-signed certificate must not be trusted, got %q", v)
 	}
-	if _, err := server.ParseOptions([]string{"--ca-cert", filepath.Join(t.TempDir(), "missing.pem")}, func(string) string { return "" }, io.Discard); err != nil {
-		t.Fatalf("ParseOptions should accept the flag and fail at start: %v", err)
+	o := server.DefaultOptions()
+	o.CACerts, o.Listen = []string{"/dev/null"}, "127.0.0.1:0"
+	if err := o.Validate(); err != nil {
+		t.Fatalf("Validate should accept the option and Run fail at start: %v", err)
 	}
-	o, _ := server.ParseOptions([]string{"--ca-cert", "/dev/null", "--listen", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	if err := server.Run(context.Background(), o, slog.New(slog.NewTextHandler(io.Discard, nil)), nil); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("empty --ca-cert file: err = %v", err)
 	}

@@ -1,72 +1,10 @@
 package server
 
 import (
-	"io"
 	"strings"
 	"testing"
 	"time"
 )
-
-func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-func TestParseOptions(t *testing.T) {
-	o, err := ParseOptions(nil, env(nil), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.Listen != "127.0.0.1:8080" || !o.anyIssuer() || o.Revocation != "required" || o.MaxBody != DefaultMaxBodyBytes {
-		t.Errorf("defaults: %+v", o)
-	}
-
-	o, err = ParseOptions([]string{"--listen", ":9000", "--trust", "a.json", "--trust", "https://x.example/d.json",
-		"--leeway", "1m", "--revocation", "best-effort", "--rate-limit", "-1", "--cors-origin", "https://a.example"},
-		env(map[string]string{"SHC_VERIFIER_TRUST": "env.json", "SHC_VERIFIER_OFFLINE": "false", "SHC_VERIFIER_MAX_BODY": "1000"}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if o.Listen != ":9000" || strings.Join(o.Trust, ",") != "a.json,https://x.example/d.json" || o.Leeway != time.Minute ||
-		o.Revocation != "best-effort" || o.RateLimit != -1 || o.MaxBody != 1000 || o.anyIssuer() || len(o.CORSOrigins) != 1 {
-		t.Errorf("flags over env: %+v", o)
-	}
-
-	o, err = ParseOptions(nil, env(map[string]string{"SHC_VERIFIER_TRUST": "a.json, b.json", "SHC_VERIFIER_OFFLINE": "true",
-		"SHC_VERIFIER_REFRESH": "1h", "SHC_VERIFIER_TLS_CERT": "c.pem", "SHC_VERIFIER_TLS_KEY": "k.pem"}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(o.Trust, ",") != "a.json,b.json" || !o.Offline || o.Refresh != time.Hour || o.TLSCert != "c.pem" {
-		t.Errorf("env: %+v", o)
-	}
-}
-
-func TestParseOptionsRefusals(t *testing.T) {
-	cases := []struct {
-		name string
-		args []string
-		env  map[string]string
-		want string
-	}{
-		{"offline-without-trust", []string{"--offline"}, nil, "--offline needs a trust source"},
-		{"offline-any-issuer", []string{"--offline", "--any-issuer-unsafe", "--trust", "a.json"}, nil, "cannot be combined"},
-		{"bad-revocation", []string{"--revocation", "maybe"}, nil, "--revocation"},
-		{"tls-half", []string{"--tls-cert", "c.pem"}, nil, "go together"},
-		{"bad-max-body", []string{"--max-body", "0"}, nil, "--max-body"},
-		{"bad-keys", []string{"--keys", "nofile"}, nil, "ISS=FILE"},
-		{"bad-proxy", []string{"--trusted-proxy", "10.0.0.1"}, nil, "--trusted-proxy"},
-		{"bad-env-duration", nil, map[string]string{"SHC_VERIFIER_LEEWAY": "soon"}, "SHC_VERIFIER_LEEWAY"},
-		{"bad-env-bool", nil, map[string]string{"SHC_VERIFIER_OFFLINE": "perhaps"}, "SHC_VERIFIER_OFFLINE"},
-		{"stray-argument", []string{"extra"}, nil, "unexpected argument"},
-		{"bad-log-level", []string{"--log-level", "loud"}, nil, "--log-level"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := ParseOptions(c.args, env(c.env), io.Discard)
-			if err == nil || !strings.Contains(err.Error(), c.want) {
-				t.Fatalf("err = %v, want %q", err, c.want)
-			}
-		})
-	}
-}
 
 func TestIPLimiterBounded(t *testing.T) {
 	l := newIPLimiter(1, 1)

@@ -1,8 +1,8 @@
 // Package server is the HTTP service over the SMART Health Cards verifier
 // library (package verifier), built on echo v5: the API for apps, the
 // scanning page for venues (package verifier/web, embedded), health,
-// readiness and Prometheus metrics. Command shc-verifier is a thin main over
-// Main.
+// readiness and Prometheus metrics. Run serves it as configured by Options;
+// command shc-verifier owns the flags and environment that fill them.
 //
 // # Routes
 //

@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,34 +13,18 @@ import (
 	"github.com/labstack/echo/v5"
 )
 
-// Main runs the shc-verifier command with args (without the program name)
-// until ctx is done, and returns the process exit code.
-func Main(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
-	o, err := ParseOptions(args, getenv, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "shc-verifier: error: %v\nshc-verifier: hint: run shc-verifier --help\n", err)
-		return 2
-	}
-	log := o.NewLogger(stderr)
-	if err := Run(ctx, o, log, nil); err != nil {
-		log.Error("shc-verifier stopped", "error", err.Error())
-		return 1
-	}
-	return 0
-}
-
 // Run builds the trust sources, the verifier and the server from o and
 // serves until ctx is done. onListen, when not nil, is called with the
 // bound address once the listener is open.
 func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Addr)) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	vopts, cert, err := o.verifierOptions()
 	if err != nil {
 		return err
 	}
-	if o.anyIssuer() {
+	if o.AnyIssuer() {
 		log.Warn("NO ISSUER TRUST SOURCE CONFIGURED: cards from any issuer are checked (signature, dates, revocation) " +
 			"but can never be shown as verified, only as \"issuer not trusted\". Give --trust, --trusted-issuer or --keys for green verdicts.")
 	}
@@ -114,7 +96,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 				"ready", base+"/readyz",
 				"metrics", base+"/metrics",
 				"openapi", base+"/openapi.json",
-				"trust_sources", len(o.Trust), "offline", o.Offline, "any_issuer", o.anyIssuer(),
+				"trust_sources", len(o.Trust), "offline", o.Offline, "any_issuer", o.AnyIssuer(),
 				"revocation", o.Revocation)
 			if scheme == "http" && !isLoopback(addr) {
 				log.Warn("serving plain HTTP on a non-loopback address: phone browsers open the camera only over HTTPS; use --tls-cert/--tls-key")
@@ -141,8 +123,22 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "listen" {
+		err = &ListenError{Addr: o.Listen, Err: err}
+	}
 	return err
 }
+
+// ListenError is Run's failure to bind Options.Listen (--listen).
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string { return fmt.Sprintf("--listen %s: %v", e.Addr, e.Err) }
+
+func (e *ListenError) Unwrap() error { return e.Err }
 
 func displayAddr(addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())

@@ -1,0 +1,551 @@
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/httpapi"
+	"github.com/healthcards/healthcards/issuer/store"
+	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/keys/pkcs11"
+	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/shl/sqlstore"
+)
+
+// DefaultListen is the address the service listens on when Config.Listen
+// is empty.
+const DefaultListen = "127.0.0.1:8443"
+
+// Config configures the issuer service. Each field is set by the
+// `shc-issuer serve` flag named in its comment; error messages name those
+// flags.
+type Config struct {
+	Listen         string // --listen (default DefaultListen)
+	Iss            string // --iss (default in development: https://localhost:PORT)
+	BaseURL        string // --base-url (default: Iss when it is https)
+	DataDir        string // --data (default ./data)
+	TLSCert        string // --tls-cert
+	TLSKey         string // --tls-key
+	BehindTLSProxy bool   // --behind-tls-proxy
+	Production     bool   // --production
+
+	AuthIssuer       string // --auth-issuer (https)
+	AuthAudience     string // --auth-audience (default BaseURL/fhir)
+	AuthJWKSURL      string // --auth-jwks-url
+	AuthAuthorizeURL string // --auth-authorize-url
+	AuthTokenURL     string // --auth-token-url
+
+	Store       string // --store sqlite|postgres (default sqlite)
+	PostgresDSN string // --postgres-dsn
+
+	// KeyPassphrase (the SHC_ISSUER_KEY_PASSPHRASE environment variable) or
+	// KeyPassphraseFile (--key-passphrase-file) encrypts the key ring. With
+	// neither, development keeps a generated one in DIR/keys.passphrase;
+	// production refuses that, and a file inside DIR (see Security
+	// considerations in the package documentation).
+	KeyPassphrase     []byte
+	KeyPassphraseFile string
+
+	PKCS11Module   string // --pkcs11-module
+	PKCS11Token    string // --pkcs11-token
+	PKCS11PINFile  string // --pkcs11-pin-file
+	PKCS11KeyLabel string // --pkcs11-key-label (default shc-issuer)
+
+	UpstreamFHIR string // --upstream-fhir
+	IssuerName   string // --issuer-name
+	QRLevel      string // --qr-level L|M|Q|H (default L)
+	NoSample     bool   // --no-sample
+
+	// Logger receives the service's logs (default: JSON to os.Stderr).
+	Logger *slog.Logger
+	// Stdout receives what the operator must see: the URLs, a generated key,
+	// the development token (default os.Stdout).
+	Stdout io.Writer
+	// RingOptions are passed to keys.OpenRing (tests lower the work factor
+	// with keys.WithTestWorkFactor; the command never sets them).
+	RingOptions []keys.RingOption
+}
+
+// ConfigError is a Config that cannot work; its message names the flag.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return e.Msg }
+
+func configErr(format string, a ...any) error { return &ConfigError{Msg: fmt.Sprintf(format, a...)} }
+
+// ListenError is a failure to bind Config.Listen (--listen).
+type ListenError struct {
+	Addr string
+	Err  error
+}
+
+func (e *ListenError) Error() string {
+	return fmt.Sprintf("--listen %s: %v (choose another address with --listen)", e.Addr, e.Err)
+}
+
+func (e *ListenError) Unwrap() error { return e.Err }
+
+// Service is a configured issuer service with its listener bound.
+type Service struct {
+	cfg      Config
+	log      *slog.Logger
+	out      io.Writer
+	dir      DataDir
+	iss      string
+	baseURL  string
+	certFile string
+	keyFile  string
+	useTLS   bool
+	ln       net.Listener
+	srv      *http.Server
+	is       *issuer.Issuer
+	watched  *issuer.WatchedRing
+	closers  []func() error
+}
+
+// New checks cfg, opens the data directory, the store and the signing key,
+// builds the API and binds the listener. Close it, or Run it.
+func New(ctx context.Context, cfg Config) (_ *Service, err error) {
+	s := &Service{cfg: cfg, log: cfg.Logger, out: cfg.Stdout}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if s.out == nil {
+		s.out = os.Stdout
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "./data"
+	}
+	s.dir = DataDir(cfg.DataDir)
+	s.cfg = cfg
+	level, err := s.check()
+	if err != nil {
+		return nil, err
+	}
+	// Bind first: a busy port fails before anything is generated.
+	s.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, &ListenError{Addr: cfg.Listen, Err: err}
+	}
+	s.closers = append(s.closers, s.ln.Close)
+
+	st, err := OpenStore(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, st.Close)
+	ks, err := s.openKeys()
+	if err != nil {
+		return nil, err
+	}
+	ridSecret, err := secretFile(s.dir.Path("rid-secret"))
+	if err != nil {
+		return nil, err
+	}
+	s.is, err = issuer.New(issuer.Config{Iss: s.iss, Keys: ks, Store: st, RIDSecret: ridSecret, QRLevel: level, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.auth(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var src issuer.Source
+	if cfg.UpstreamFHIR != "" {
+		src = &issuer.FHIRSource{BaseURL: cfg.UpstreamFHIR}
+	}
+	// SMART Health Links: in the PostgreSQL database with --store postgres,
+	// else in DIR/links.db; location URLs signed with a persistent secret.
+	var linkStore *sqlstore.Store
+	if cfg.Store == "postgres" {
+		linkStore, err = sqlstore.OpenPostgres(ctx, cfg.PostgresDSN)
+	} else {
+		linkStore, err = sqlstore.OpenSQLite(ctx, s.dir.Path("links.db"))
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, linkStore.Close)
+	locSecret, err := secretFile(s.dir.Path("shl-location-secret"))
+	if err != nil {
+		return nil, err
+	}
+	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret)})
+	if err != nil {
+		return nil, err
+	}
+	api, err := httpapi.New(httpapi.Config{
+		Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, IssuerName: cfg.IssuerName, DevPage: !cfg.Production,
+		SMART:  httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL},
+		Logger: s.log, HSTS: s.useTLS || cfg.BehindTLSProxy || !cfg.Production, Mount: links.Mount,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.certFile, s.keyFile = cfg.TLSCert, cfg.TLSKey
+	if !cfg.Production && !s.useTLS {
+		s.certFile, s.keyFile, err = devCertificate(s.dir)
+		if err != nil {
+			return nil, err
+		}
+		s.useTLS = true
+		fmt.Fprintf(s.out, "development TLS certificate (self-signed): %s\n", s.certFile)
+	}
+	s.srv = &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		IdleTimeout: 120 * time.Second, MaxHeaderBytes: 32 << 10,
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+		ErrorLog:  slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// check validates the configuration and fills the derived values.
+func (s *Service) check() (qr.Level, error) {
+	cfg := &s.cfg
+	s.useTLS = cfg.TLSCert != "" || cfg.TLSKey != ""
+	if s.useTLS && (cfg.TLSCert == "" || cfg.TLSKey == "") {
+		return 0, configErr("--tls-cert and --tls-key go together")
+	}
+	if cfg.Production {
+		if !s.useTLS && !cfg.BehindTLSProxy {
+			return 0, configErr("--production needs --tls-cert/--tls-key or --behind-tls-proxy (KEY-3: TLS 1.2+)")
+		}
+		if cfg.Iss == "" {
+			return 0, configErr("--production needs --iss")
+		}
+		if cfg.AuthIssuer != "" && !strings.HasPrefix(cfg.AuthIssuer, "https://") {
+			return 0, configErr("--production needs an https:// --auth-issuer (its tokens and keys must not travel in the clear)")
+		}
+	} else if cfg.BehindTLSProxy {
+		return 0, configErr("--behind-tls-proxy is for --production")
+	}
+	_, port, err := net.SplitHostPort(cfg.Listen)
+	if err != nil {
+		return 0, configErr("--listen: %v", err)
+	}
+	s.iss = cfg.Iss
+	if s.iss == "" {
+		s.iss = "https://localhost:" + port
+	}
+	if err := issuer.CheckIss(s.iss); err != nil {
+		return 0, configErr("%v", err)
+	}
+	s.baseURL = cfg.BaseURL
+	if s.baseURL == "" {
+		if !strings.HasPrefix(s.iss, "https://") {
+			return 0, configErr("a DID issuer needs --base-url (the https base where this service is reached)")
+		}
+		s.baseURL = s.iss
+	}
+	if cfg.PKCS11Module != "" && (cfg.PKCS11Token == "" || cfg.PKCS11PINFile == "") {
+		return 0, configErr("--pkcs11-module needs --pkcs11-token and --pkcs11-pin-file")
+	}
+	if cfg.Production && cfg.PKCS11Module == "" {
+		if len(cfg.KeyPassphrase) == 0 && cfg.KeyPassphraseFile == "" {
+			return 0, configErr("--production needs the key passphrase from --key-passphrase-file (outside --data) or SHC_ISSUER_KEY_PASSPHRASE, or an HSM key (--pkcs11-module); it is not kept beside the keys")
+		}
+		if len(cfg.KeyPassphrase) == 0 {
+			inside, err := within(cfg.DataDir, cfg.KeyPassphraseFile)
+			if err != nil {
+				return 0, err
+			}
+			if inside {
+				return 0, configErr("--production refuses --key-passphrase-file %s: it lies inside --data %s, beside the keys it protects", cfg.KeyPassphraseFile, cfg.DataDir)
+			}
+		}
+	}
+	switch cfg.Store {
+	case "", "sqlite":
+	case "postgres":
+		if cfg.PostgresDSN == "" {
+			return 0, configErr("--store postgres needs --postgres-dsn")
+		}
+	default:
+		return 0, configErr("--store must be sqlite or postgres")
+	}
+	switch strings.ToUpper(cfg.QRLevel) {
+	case "", "L":
+		return qr.L, nil
+	case "M":
+		return qr.M, nil
+	case "Q":
+		return qr.Q, nil
+	case "H":
+		return qr.H, nil
+	}
+	return 0, configErr("--qr-level must be L, M, Q or H")
+}
+
+// openKeys opens the HSM key or the watched key ring (generating the first
+// key in an empty ring).
+func (s *Service) openKeys() (issuer.KeySet, error) {
+	cfg := s.cfg
+	if cfg.PKCS11Module != "" {
+		pin, err := os.ReadFile(cfg.PKCS11PINFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the PKCS#11 PIN file: %w", err)
+		}
+		tok, err := pkcs11.Open(pkcs11.Config{Module: cfg.PKCS11Module, TokenLabel: cfg.PKCS11Token, PIN: strings.TrimSpace(string(pin))})
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, func() error { tok.Close(); return nil })
+		label := cfg.PKCS11KeyLabel
+		if label == "" {
+			label = "shc-issuer"
+		}
+		signer, created, err := tok.FindOrGenerateKey(label)
+		if err != nil {
+			return nil, err
+		}
+		if created {
+			s.log.Info("generated a signing key in the HSM", "kid", signer.KeyID())
+		}
+		return issuer.StaticKeys{Signer: signer}, nil
+	}
+	pass, err := Passphrase(cfg.DataDir, cfg.KeyPassphrase, cfg.KeyPassphraseFile)
+	if err != nil {
+		return nil, err
+	}
+	// The served ring follows `shc-issuer keys ...` run while the service
+	// runs (issuer.WatchedRing; SIGHUP forces a reread in Run).
+	watched, err := issuer.OpenWatchedRing(s.dir.Path("keys"), pass, cfg.RingOptions...)
+	clear(pass)
+	if err != nil {
+		return nil, err
+	}
+	ring, err := watched.Ring()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ring.Active(); keys.CodeOf(err) == keys.CodeNoActiveKey {
+		if cfg.Production && len(ring.List()) > 0 {
+			return nil, errors.New("the key ring has no active key (compromised?); run 'shc-issuer keys rotate'")
+		}
+		k, err := ring.Rotate()
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(s.out, "generated signing key %s (encrypted in %s)\n", k.KeyID(), s.dir.Path("keys"))
+	}
+	s.watched = watched
+	return watched, nil
+}
+
+// devTokenFile holds the development token's secret (development only).
+const devTokenFile = "development-token"
+
+// auth builds the authenticator. In development, a store without tokens
+// gets an all-scope token whose secret is kept in DIR/development-token
+// (0600) and printed at every development start while it stays active.
+func (s *Service) auth(ctx context.Context, st store.Store) (*auth.Authenticator, error) {
+	cfg := s.cfg
+	acfg := auth.Config{Store: st}
+	if cfg.AuthIssuer != "" {
+		aud := cfg.AuthAudience
+		if aud == "" {
+			aud = s.baseURL + "/fhir"
+		}
+		acfg.JWT = &auth.JWTConfig{Issuer: cfg.AuthIssuer, Audience: aud, JWKSURL: cfg.AuthJWKSURL,
+			Fetch: safefetch.New(safefetch.Config{AllowPrivateNetwork: true})} // admin-configured, may be on the intranet
+	}
+	toks, err := st.Tokens(ctx)
+	if err != nil {
+		return nil, err
+	}
+	active := 0
+	for _, t := range toks {
+		if t.RevokedAt == nil {
+			active++
+		}
+	}
+	devPath := s.dir.Path(devTokenFile)
+	if cfg.Production {
+		if _, err := os.Stat(devPath); err == nil {
+			return nil, configErr("--production refuses a data directory with a development token (%s): revoke it with 'shc-issuer tokens revoke ID' and delete the file", devPath)
+		}
+		if active == 0 && acfg.JWT == nil {
+			return nil, configErr("--production needs authentication: create API tokens with 'shc-issuer tokens create' or set --auth-issuer")
+		}
+		return auth.New(acfg)
+	}
+	if sec, ok := activeDevToken(ctx, st, devPath); ok {
+		fmt.Fprintf(s.out, "development API token (all scopes; for development only; kept in %s):\n  %s\n", devPath, sec)
+	} else if active == 0 {
+		secret, tok, err := auth.NewToken(auth.AllLabScopes, "development", time.Now())
+		if err != nil {
+			return nil, err
+		}
+		// Written before it is stored: a token in the store whose secret
+		// was lost would be a token nobody can use.
+		if err := writeSecret(devPath, secret); err != nil {
+			return nil, err
+		}
+		if err := st.PutToken(ctx, tok); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(s.out, "development API token (all scopes; for development only; kept in %s):\n  %s\n", devPath, secret)
+	}
+	return auth.New(acfg)
+}
+
+// activeDevToken returns the secret kept in path when the store holds it
+// as an active token.
+func activeDevToken(ctx context.Context, st store.Store, path string) (string, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", false
+	}
+	sec := strings.TrimSpace(string(b))
+	h := sha256.Sum256([]byte(sec))
+	t, err := st.TokenByHash(ctx, h[:])
+	return sec, err == nil && t.RevokedAt == nil
+}
+
+// Iss returns the issuer URL (or DID) the service signs as.
+func (s *Service) Iss() string { return s.iss }
+
+// BaseURL returns the public base URL of the service.
+func (s *Service) BaseURL() string { return s.baseURL }
+
+// Addr returns the bound address.
+func (s *Service) Addr() net.Addr { return s.ln.Addr() }
+
+// CertFile returns the TLS certificate file served (in development, the
+// generated self-signed one), or "" behind a TLS proxy.
+func (s *Service) CertFile() string { return s.certFile }
+
+// Issuer returns the issuing core.
+func (s *Service) Issuer() *issuer.Issuer { return s.is }
+
+// Close releases what New opened. Run closes on return; Close is for a
+// Service that is not run.
+func (s *Service) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}
+
+// Run serves until ctx is done (then shuts down gracefully, at most 10 s)
+// or the server fails, and closes the service. SIGHUP rereads the key ring.
+func (s *Service) Run(ctx context.Context) error {
+	defer s.Close()
+	if s.watched != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				if err := s.watched.Reload(); err != nil {
+					s.log.Error("SIGHUP: reloading the key ring failed; signing is refused until it loads", "err", err.Error())
+				} else {
+					s.log.Info("SIGHUP: key ring reloaded")
+				}
+			}
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		if s.useTLS {
+			errc <- s.srv.ServeTLS(s.ln, s.certFile, s.keyFile)
+		} else {
+			errc <- s.srv.Serve(s.ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return s.srv.Shutdown(sctx)
+	}
+}
+
+// LoadSample stores the sample lab result (first start only), issues a
+// card from it and returns the path of its printable page, so a newcomer
+// sees a card at once.
+func (s *Service) LoadSample(ctx context.Context) (string, error) {
+	if _, err := s.is.Store().Patient(ctx, SamplePatient); errors.Is(err, store.ErrNotFound) {
+		if _, _, err := s.is.PutResults(ctx, bundles.LabCovidPCR, "sample"); err != nil {
+			return "", err
+		}
+	} else if err != nil {
+		return "", err
+	}
+	cards, err := s.is.IssueBundle(ctx, bundles.LabCovidPCR, issuer.IssueOptions{Actor: "sample"})
+	if err != nil {
+		return "", err
+	}
+	if len(cards) == 0 {
+		return "", errors.New("the sample bundle gave no card")
+	}
+	return "/cards/" + cards[0].ID + "/print", nil
+}
+
+// SamplePatient is the patient of examples/bundles/lab-covid-pcr.json.
+const SamplePatient = "pt-1001"
+
+// within reports whether path lies inside dir (after resolving symbolic
+// links of both, as far as they exist).
+func within(dir, path string) (bool, error) {
+	resolve := func(p string) (string, error) {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return "", err
+		}
+		if r, err := filepath.EvalSymlinks(a); err == nil {
+			return r, nil
+		}
+		// Not there yet: resolve the parent.
+		if r, err := filepath.EvalSymlinks(filepath.Dir(a)); err == nil {
+			return filepath.Join(r, filepath.Base(a)), nil
+		}
+		return a, nil
+	}
+	d, err := resolve(dir)
+	if err != nil {
+		return false, err
+	}
+	p, err := resolve(path)
+	if err != nil {
+		return false, err
+	}
+	rel, err := filepath.Rel(d, p)
+	if err != nil {
+		return false, nil
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))), nil
+}
