@@ -25,7 +25,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	const iss = "https://lab.example.org"
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+	if err := os.MkdirAll(*outDir, 0o700); err != nil {
 		return err
 	}
 	raw, err := keys.Generate()

@@ -71,7 +71,7 @@ func runIssue(args []string, stdout, stderr io.Writer) error {
 		}
 		ridValue = issuer.RID(secret, s.KeyID(), *rid)
 	}
-	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+	if err := os.MkdirAll(*outDir, 0o700); err != nil {
 		return err
 	}
 	for _, path := range bundles {
@@ -144,7 +144,7 @@ func writeCard(dir, name, jws string, level qr.Level, chunk bool) ([]string, err
 	written := []string{}
 	put := func(fname string, data []byte) error {
 		written = append(written, fname)
-		return os.WriteFile(filepath.Join(dir, fname), data, 0o644)
+		return writePrivateFile(filepath.Join(dir, fname), data)
 	}
 	// Card text files carry no trailing newline: the spec's example files
 	// have none, and the reference validator flags one (error 133).
@@ -251,4 +251,23 @@ func parseTime(s string) (time.Time, error) {
 		return shc.NumericDate(f).Time(), nil
 	}
 	return time.Time{}, fmt.Errorf("time %q is neither RFC 3339 nor Unix seconds", s)
+}
+
+// writePrivateFile writes a file that holds patient data (a card, its QR
+// text or image) readable by its owner only (0600), also when it replaces
+// an existing, more open file.
+func writePrivateFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
@@ -195,7 +194,7 @@ func runLinkCreate(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(*qrFile, png, 0o600); err != nil {
+		if err := writePrivateFile(*qrFile, png); err != nil {
 			return err
 		}
 	}

@@ -87,7 +87,7 @@ func runQR(args []string, stdout, stderr io.Writer) error {
 			ext := filepath.Ext(name)
 			name = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(name, ext), i+1, ext)
 		}
-		if err := os.WriteFile(name, buf.Bytes(), 0o644); err != nil {
+		if err := writePrivateFile(name, buf.Bytes()); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -27,6 +28,25 @@ func TestScripts(t *testing.T) {
 			env.Setenv("VECTORS", vectors)
 			env.Setenv("EXAMPLES", examples)
 			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// perm MODE FILE...: each file has exactly the octal permission MODE.
+			"perm": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) < 2 {
+					ts.Fatalf("usage: perm MODE FILE...")
+				}
+				want, err := strconv.ParseUint(args[0], 8, 32)
+				if err != nil {
+					ts.Fatalf("perm: %v", err)
+				}
+				for _, f := range args[1:] {
+					st, err := os.Stat(ts.MkAbs(f))
+					ts.Check(err)
+					if got := uint64(st.Mode().Perm()); (got == want) == neg {
+						ts.Fatalf("%s has mode %#o, want %s%#o", f, got, map[bool]string{true: "not ", false: ""}[neg], want)
+					}
+				}
+			},
 		},
 	})
 }
