@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -54,14 +55,17 @@ func TestIssueVerifyRevokeOnline(t *testing.T) {
 
 	pool := x509.NewCertPool()
 	pool.AddCert(s.Certificate())
+	clock := newTestClock()
 	v, err := verifier.New(
 		verifier.WithTrustedIssuers(s.URL),
 		verifier.WithAllowPrivateNetwork(),
 		verifier.WithRootCAs(pool),
-		// Key sets go stale quickly here so the second verification sees the
-		// moved crlVersion; CRLs stay cached for an hour and must be
-		// refetched only because crlVersion moved.
-		verifier.WithCacheTTL(time.Millisecond, time.Hour),
+		// Key sets go stale after a minute of the injected clock so the
+		// verification after the revocation sees the moved crlVersion; CRLs
+		// stay cached for an hour and must be refetched only because
+		// crlVersion moved.
+		verifier.WithCacheTTL(time.Minute, time.Hour),
+		verifier.WithClock(clock.Now),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -86,10 +90,30 @@ func TestIssueVerifyRevokeOnline(t *testing.T) {
 	}
 
 	post(t, s, "/v1/revocations", []byte(`{"patientId":"pt-1001","reason":"card reported lost"}`))
-	time.Sleep(5 * time.Millisecond) // past the key-set TTL
+	clock.Advance(2 * time.Minute) // past the key-set TTL, not the CRL's
 
 	r := verify()
 	if r.Valid || r.Verdict != verifier.VerdictInvalid || len(r.Errors) == 0 || r.Errors[0].Code != verifier.CodeRevoked {
 		t.Fatalf("after revocation: verdict %s, errors %v; want revoked", r.Verdict, r.Errors)
 	}
+}
+
+// testClock is a clock the test moves (no sleeping against TTLs).
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newTestClock() *testClock { return &testClock{now: time.Now()} }
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }
