@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -153,6 +154,12 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, &ListenError{Addr: cfg.Listen, Err: err}
 	}
 	s.closers = append(s.closers, s.ln.Close)
+	if cfg.Iss == "" { // development default, on the port actually bound (":0" picks one)
+		s.iss = "https://localhost:" + strconv.Itoa(s.ln.Addr().(*net.TCPAddr).Port)
+		if cfg.BaseURL == "" {
+			s.baseURL = s.iss
+		}
+	}
 
 	st, err := OpenStore(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN)
 	if err != nil {
