@@ -31,6 +31,10 @@
 //     iteration count in [MinPBES2Count, MaxPBES2Count], checked before any
 //     key derivation, so a hostile file cannot demand unbounded work. Files
 //     are capped at MaxJWKSBytes.
+//   - Test suites lower the work factor only through the Ring option
+//     WithTestWorkFactor (TestPBES2Count both written and the floor when
+//     read). It is code, not configuration: no environment variable or file
+//     switches it on, and a ring opened without it refuses such weak files.
 //   - A passphrase given for a plaintext file is an error (ErrNotEncrypted),
 //     so a plaintext key dropped in place of an encrypted one is not used.
 //   - PrivateKey prints and logs as its kid only (String, GoString, Format,

@@ -161,6 +161,9 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		}
 	}
 
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
 	st, err := OpenStore(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN)
 	if err != nil {
 		return nil, err
