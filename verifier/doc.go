@@ -44,7 +44,11 @@
 //     (ConfigWarnings) and never fails the whole directory. "time" should be
 //     an RFC 3339 string (TRUST-3); a number is read as Unix seconds, and a
 //     missing, unparsable or out-of-range one leaves the age to be counted
-//     from the load, each with a warning. Its keys and revocation lists
+//     from the load, each with a warning. Being signed content, it is read
+//     strictly: a repeated, escaped or case-variant member (which
+//     encoding/json would resolve silently) refuses the directory at the
+//     top level and skips the entry or revocation list it is in. Its keys
+//     and revocation lists
 //     are used as they are, without fetching. A directory given by URL is
 //     fetched on first use and every DirectoryTTL; while it cannot be had
 //     its issuers are untrusted and results carry a warning. A directory

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/healthcards/healthcards/internal/jsonlite"
 )
 
 // directory is a parsed trust directory in the shape of the VCI directory
@@ -60,6 +62,9 @@ func parseDirectory(name string, data []byte) (*directory, []string, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, nil, fmt.Errorf("directory %s is not a JSON object: %w", name, err)
 	}
+	if err := strictMembers(data, "time", "issuerInfo"); err != nil {
+		return nil, nil, fmt.Errorf("directory %s: %w", name, err)
+	}
 	if w.IssuerInfo == nil {
 		return nil, nil, fmt.Errorf(`directory %s has no "issuerInfo" array`, name)
 	}
@@ -82,6 +87,10 @@ func parseDirectory(name string, data []byte) (*directory, []string, error) {
 			warns = append(warns, fmt.Sprintf("directory %s: entry %d skipped: no issuer", name, i))
 			continue
 		}
+		if err := strictEntry(raw); err != nil {
+			warns = append(warns, fmt.Sprintf("directory %s: entry %d skipped: %v", name, i, err))
+			continue
+		}
 		if err := checkIssuerSyntax(e.Issuer.Iss); err != nil {
 			warns = append(warns, fmt.Sprintf("directory %s: entry %d skipped: %v", name, i, err))
 			continue
@@ -102,7 +111,11 @@ func parseDirectory(name string, data []byte) (*directory, []string, error) {
 		}
 		for j, rc := range e.Crls {
 			var wc wireCRL
-			if err := json.Unmarshal(rc, &wc); err != nil {
+			err := json.Unmarshal(rc, &wc)
+			if err == nil {
+				err = strictMembers(rc, crlMembers...)
+			}
+			if err != nil {
 				warns = append(warns, fmt.Sprintf("directory %s: issuer %s: revocation list %d skipped: %v", name, di.iss, j, err))
 				continue
 			}
@@ -121,6 +134,57 @@ func parseDirectory(name string, data []byte) (*directory, []string, error) {
 		d.issuers = append(d.issuers, di)
 	}
 	return d, warns, nil
+}
+
+// Trust sources are signed content (a directory's detached signature)
+// and are read strictly: encoding/json, which fills the wire structs,
+// matches member names case-insensitively and lets a repeated member win,
+// so another reader of the same bytes could see another iss or key. Every
+// object whose members are read is checked first; a failing directory or
+// list is refused, a failing entry, issuer or revocation list is skipped
+// with a warning.
+var (
+	issuerMembers = []string{"iss", "name", "website", "canonical_iss"}
+	crlMembers    = []string{"kid", "method", "ctr", "rids"}
+	jwkMembers    = []string{"kty", "kid", "use", "alg", "crv", "x", "y", "crlVersion"} // wireJWK
+)
+
+// strictMembers refuses a JSON object in which a member of known is
+// repeated, has an escaped name, or has a case variant (jsonlite.Members).
+// A value that is not an object is left to encoding/json to refuse.
+func strictMembers(raw []byte, known ...string) error {
+	if t := bytes.TrimLeft(raw, " \t\r\n"); len(t) == 0 || t[0] != '{' {
+		return nil
+	}
+	var r jsonlite.Reader
+	r.Reset(raw, 0)
+	if !r.Enter('{') || !r.Members(known, func(string) bool { _, ok := r.Skip(); return ok }) || !r.End() {
+		return fmt.Errorf("a member is repeated, escaped or a case variant of one of %q", known)
+	}
+	return nil
+}
+
+// strictEntry checks a directory entry, its issuer object and its keys
+// (a key that another reader could read otherwise makes the whole entry
+// suspect; revocation lists are checked one by one).
+func strictEntry(raw []byte) error {
+	if err := strictMembers(raw, "issuer", "keys", "crls"); err != nil {
+		return err
+	}
+	var e struct {
+		Issuer json.RawMessage   `json:"issuer"`
+		Keys   []json.RawMessage `json:"keys"`
+	}
+	json.Unmarshal(raw, &e) // raw was decoded already
+	if err := strictMembers(e.Issuer, issuerMembers...); err != nil {
+		return fmt.Errorf("issuer: %w", err)
+	}
+	for j, k := range e.Keys {
+		if err := strictMembers(k, jwkMembers...); err != nil {
+			return fmt.Errorf("key %d: %w", j, err)
+		}
+	}
+	return nil
 }
 
 // maxUnixTime is the end of year 9999: a numeric "time" beyond it (say,
@@ -196,6 +260,9 @@ func parseTrustList(name string, data []byte) ([]listEntry, []string, error) {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return nil, nil, fmt.Errorf("trust list %s is not a JSON object: %w", name, err)
 	}
+	if err := strictMembers(data, "participating_issuers"); err != nil {
+		return nil, nil, fmt.Errorf("trust list %s: %w", name, err)
+	}
 	if w.Issuers == nil {
 		return nil, nil, fmt.Errorf(`trust list %s has no "participating_issuers" array`, name)
 	}
@@ -206,7 +273,11 @@ func parseTrustList(name string, data []byte) ([]listEntry, []string, error) {
 	var warns []string
 	for i, raw := range w.Issuers {
 		var e wireIssuer
-		if err := json.Unmarshal(raw, &e); err != nil {
+		err := json.Unmarshal(raw, &e)
+		if err == nil {
+			err = strictMembers(raw, issuerMembers...)
+		}
+		if err != nil {
 			warns = append(warns, fmt.Sprintf("trust list %s: entry %d skipped: %v", name, i, err))
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/testvectors"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
 )
@@ -483,4 +484,84 @@ func FuzzTrustSource(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Trust sources are signed content and are read strictly: a repeated,
+// escaped or case-variant member that encoding/json would resolve silently
+// (last wins, any case) refuses the directory or list when it is at the
+// top, and skips the entry, issuer or revocation list it is in otherwise.
+func TestTrustSourceStrictMembers(t *testing.T) {
+	k := newKey(t)
+	kid, _ := keysThumb(t, k)
+	jwk := strings.TrimSuffix(strings.TrimPrefix(string(jwksOf(t, nil, k)), `{"keys":[`), `]}`)
+	good := `{"issuer":{"iss":"` + testIss + `","name":"Good"},"keys":[` + jwk + `]}`
+	card := signCard(t, k, testIss, cardNBF, nil)
+	load := func(doc string) (*Verifier, error) {
+		return New(WithOffline(), WithClock(at(cardNBF+60)), WithTrustDirectoryJSON("d", []byte(doc), nil))
+	}
+	for name, doc := range map[string]string{
+		"repeated issuerInfo": `{"issuerInfo":[],"issuerInfo":[` + good + `]}`,
+		"case variant":        `{"issuerInfo":[],"IssuerInfo":[` + good + `]}`,
+		"repeated time":       `{"time":"2023-11-14T22:00:00Z","time":"2099-01-01T00:00:00Z","issuerInfo":[` + good + `]}`,
+		"escaped name":        `{"issuer\u0049nfo":[` + good + `]}`,
+	} {
+		if _, err := load(doc); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "repeated, escaped or a case variant") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	other := `https://other.example`
+	for name, entry := range map[string]string{
+		"repeated iss":      `{"issuer":{"iss":"` + other + `","iss":"` + testIss + `"},"keys":[` + jwk + `]}`,
+		"case-variant iss":  `{"issuer":{"iss":"` + other + `","ISS":"` + testIss + `"},"keys":[` + jwk + `]}`,
+		"escaped iss":       `{"issuer":{"\u0069ss":"` + testIss + `"},"keys":[` + jwk + `]}`,
+		"repeated issuer":   `{"issuer":{"iss":"` + other + `"},"issuer":{"iss":"` + testIss + `"},"keys":[` + jwk + `]}`,
+		"repeated keys":     `{"issuer":{"iss":"` + testIss + `"},"keys":[],"keys":[` + jwk + `]}`,
+		"key with repeat x": `{"issuer":{"iss":"` + testIss + `"},"keys":[` + strings.Replace(jwk, `"x":`, `"x":"AAAA","x":`, 1) + `]}`,
+	} {
+		v, err := load(`{"issuerInfo":[` + entry + `,{"issuer":{"iss":"https://third.example"}}]}`)
+		if err != nil {
+			t.Fatalf("%s: the directory was refused: %v", name, err)
+		}
+		if w := strings.Join(v.ConfigWarnings(), "\n"); !strings.Contains(w, "entry 0 skipped") || strings.Contains(w, "entry 1") {
+			t.Errorf("%s: warnings %q", name, w)
+		}
+		if st := v.TrustSources()[0]; st.Issuers != 1 {
+			t.Errorf("%s: %d issuers loaded", name, st.Issuers)
+		}
+		wantCode(t, verifyOne(t, v, card), VerdictUntrusted, CodeUntrustedIssuer)
+	}
+	// A revocation list with a repeated member is skipped, the entry kept.
+	crls := `"crls":[{"kid":"` + kid + `","ctr":1,"rids":["gone"],"rids":[]}]`
+	v, err := load(`{"issuerInfo":[{"issuer":{"iss":"` + testIss + `"},"keys":[` + jwk + `],` + crls + `}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(v.ConfigWarnings(), "\n"); !strings.Contains(w, "revocation list 0 skipped") {
+		t.Errorf("warnings %q", w)
+	}
+	wantCode(t, verifyOne(t, v, card), VerdictVerified, "")
+	// Trust lists alike.
+	if _, err := New(WithTrustListJSON("l", []byte(`{"participating_issuers":[],"participating_issuers":[{"iss":"`+testIss+`"}]}`))); !errors.Is(err, ErrConfig) {
+		t.Errorf("repeated participating_issuers: %v", err)
+	}
+	v, err = New(WithTrustListJSON("l", []byte(`{"participating_issuers":[{"iss":"`+other+`","Iss":"`+testIss+`"},{"iss":"`+other+`"}]}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(v.ConfigWarnings(), "\n"); !strings.Contains(w, "entry 0 skipped") || v.TrustSources()[0].Issuers != 1 {
+		t.Errorf("warnings %q, status %+v", w, v.TrustSources())
+	}
+}
+
+// The real-world directory of TRUST-3 (seanno demo data) loads without a
+// warning under the strict reading.
+func TestRealWorldDirectoryStrict(t *testing.T) {
+	data := testvectors.Read(t, "third-party/seanno-shc-demo-data/keystore/directory.json")
+	v, err := New(WithOffline(), WithTrustDirectoryJSON("seanno", data, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := v.ConfigWarnings(); len(w) != 0 || v.TrustSources()[0].Issuers == 0 {
+		t.Fatalf("warnings %q, status %+v", w, v.TrustSources())
+	}
 }
