@@ -48,12 +48,12 @@
 //     strictly: a repeated, escaped or case-variant member (which
 //     encoding/json would resolve silently) refuses the directory at the
 //     top level and skips the entry or revocation list it is in. Its keys
-//     and revocation lists
-//     are used as they are, without fetching. A directory given by URL is
-//     fetched on first use and every DirectoryTTL; while it cannot be had
-//     its issuers are untrusted and results carry a warning. A directory
-//     whose "time" is older than the maximum age (WithDirectoryMaxAge) is
-//     reported stale in each result that uses it.
+//     and revocation lists are used as they are, without fetching. A
+//     directory given by URL is fetched on first use and every
+//     DirectoryTTL; while it cannot be had its issuers are untrusted and
+//     results carry a warning. A directory whose "time" is older than the
+//     maximum age (WithDirectoryMaxAge) is reported stale in each result
+//     that uses it.
 //   - Detached signature: with WithDirectoryCertificate every directory must
 //     be signed. The signature of directory file (or URL) X is X + ".sig":
 //     the standard base64 encoding (white space around it ignored) of an
