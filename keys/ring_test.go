@@ -381,6 +381,17 @@ func TestRing_TestWorkFactor(t *testing.T) {
 	if _, err := ReadPrivateFile(r.keyPath(kid), pass, kid); CodeOf(err) != CodeBadPBES2Count {
 		t.Fatalf("ReadPrivateFile of a test file: %v, want %s", err, CodeBadPBES2Count)
 	}
+	// The test work factor lowers the floor only: an absurd count is still
+	// refused before any key derivation (DoS).
+	for _, p2c := range []float64{MaxPBES2Count + 1, 1e12, TestPBES2Count - 1} {
+		hdr := jweHeader(t, data)
+		hdr["p2c"] = p2c
+		if err := os.WriteFile(r.keyPath(kid), withHeader(t, data, hdr), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = OpenRing(dir, pass, WithTestWorkFactor())
+		wantCode(t, err, ErrBadPBES2Count)
+	}
 
 	dir2 := t.TempDir()
 	r3, err := OpenRing(dir2, pass)

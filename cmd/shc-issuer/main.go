@@ -28,8 +28,8 @@ Usage:
   shc-issuer keys retire|compromised KID --data DIR
   shc-issuer COMMAND -h                           this help
 
-tokens and keys also take --store and --postgres-dsn (tokens) and
---key-passphrase-file (keys), like serve.
+tokens also takes --store and --postgres-dsn, and keys takes
+--key-passphrase-file (or SHC_ISSUER_KEY_PASSPHRASE), as serve does.
 
 serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...):
   --listen ADDR          listen address (default 127.0.0.1:8443)
@@ -65,6 +65,9 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
                          127.0.0.1:8080; "off" disables)
   --no-sample            do not load the sample lab result in development mode
 
+A busy address fails with an error naming --listen (or, for the verifier
+beside the issuer, --verifier-listen).
+
 Key changes made with 'shc-issuer keys' take effect in a running service at
 its next request: it watches DIR/keys/ring.json (SIGHUP forces a reread). A
 compromised key leaves /.well-known/jwks.json at once (KEY-10).
@@ -73,9 +76,8 @@ Development mode (no --production) serves TLS with a self-signed certificate
 kept in DIR/tls, because SMART Health Card issuers must be https URLs
 (KEY-4); on first start it generates an encrypted signing key and a
 development API token with every scope, kept in DIR/development-token (0600)
-and printed at every development start until it is revoked. --production
-refuses a data directory that still holds that file. A busy address fails
-with an error naming --listen (or, for the verifier, --verifier-listen). It also loads a sample lab result,
+and printed at every development start until it is revoked (--production
+refuses a data directory that still holds that file). It also loads a sample lab result,
 issues a card from it, and starts the verifier beside the issuer, so that
 
   go run ./cmd/shc-issuer serve
