@@ -1,5 +1,6 @@
 // Package issuer is the issuing core of a SMART Health Cards issuer service,
-// without HTTP (see issuer/httpapi for the service and cmd/shc-issuer for
+// without HTTP (see issuer/httpapi for the HTTP API, issuer/service for the
+// service that opens the data directory and serves it, and cmd/shc-issuer for
 // the binary).
 //
 // An Issuer validates FHIR R4 bundles from lab systems (a Patient with an
