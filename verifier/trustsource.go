@@ -267,6 +267,7 @@ func (ts *trustStore) load(ctx context.Context, v *Verifier, now time.Time, due 
 	if changed {
 		snap, _ := ts.build() // static key warnings were reported by New
 		ts.snap.Store(snap)
+		v.forgetUntrusted(snap)
 	}
 	next := int64(math.MaxInt64)
 	for _, s := range ts.sources {
@@ -276,6 +277,33 @@ func (ts *trustStore) load(ctx context.Context, v *Verifier, now time.Time, due 
 	}
 	ts.nextRefresh.Store(next)
 	return errs
+}
+
+// forgetUntrusted drops the cached key sets and revocation lists of
+// issuers that snap no longer trusts (unless any issuer is verified
+// anyway): they are never used for such an issuer, and an issuer that is
+// dropped (say, after a key compromise) and listed again later is fetched
+// afresh rather than served from before. Issuers still trusted keep theirs.
+func (v *Verifier) forgetUntrusted(snap *trustSnapshot) {
+	if v.cfg.anyIssuer {
+		return
+	}
+	kc := v.cache
+	kc.mu.Lock()
+	for iss := range kc.m {
+		if snap.issuers[iss] == nil {
+			delete(kc.m, iss)
+		}
+	}
+	kc.mu.Unlock()
+	cc := v.crls
+	cc.mu.Lock()
+	for k := range cc.m {
+		if snap.issuers[k.iss] == nil {
+			delete(cc.m, k)
+		}
+	}
+	cc.mu.Unlock()
 }
 
 // dueAt is when a URL source is next loaded on use: a minute after a
@@ -307,8 +335,9 @@ func (ts *trustStore) refresh(ctx context.Context, v *Verifier, now time.Time) [
 // fetched again (with their detached signatures), and the issuers they
 // list replace the previous ones atomically, while verifications in flight
 // finish with the snapshot they started with. The key-set and revocation
-// caches are kept: an issuer that is still trusted is not fetched again
-// before its cache entry expires.
+// caches are kept for the issuers that are still trusted: they are not
+// fetched again before their cache entries expire. The entries of issuers
+// no longer trusted are dropped.
 //
 // A source that fails to load keeps its last good copy (or stays unloaded)
 // and the others are used; the error, an *Error with CodeConfig, names

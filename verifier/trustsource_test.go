@@ -135,7 +135,8 @@ func liveIssuer(t *testing.T) (*issuerHost, *ecdsa.PrivateKey) {
 
 // A reload keeps the key-set and revocation caches of issuers that are
 // still trusted: after Reload the same card is verified from the caches,
-// with no new fetch; an issuer dropped by the reload is untrusted at once.
+// with no new fetch; an issuer dropped by the reload is untrusted at once,
+// and its cache entries go with it.
 func TestReloadKeepsCaches(t *testing.T) {
 	h, k := liveIssuer(t)
 	other := "https://other.example"
@@ -185,6 +186,15 @@ func TestReloadKeepsCaches(t *testing.T) {
 	wantCode(t, verifyOne(t, v, card), VerdictUntrusted, CodeUntrustedIssuer)
 	if s := v.Stats(); s.Fetches != 2 {
 		t.Fatalf("fetched for a dropped issuer: %+v", s)
+	}
+	// Listed again: its caches went with it, so its keys are fetched afresh.
+	writeFile(t, path, list(h.URL))
+	if err := v.Reload(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, verifyOne(t, v, card), VerdictVerified, "")
+	if s := v.Stats(); s.Fetches != 4 || h.count("/.well-known/jwks.json") != 2 {
+		t.Fatalf("re-listed issuer served from old caches: %+v", s)
 	}
 }
 
