@@ -2,69 +2,23 @@ package issuer
 
 import (
 	"sort"
-	"strings"
 	"time"
+
+	"github.com/healthcards/healthcards/terminology"
 )
 
-// CVX and LOINC code systems.
+// CVX and LOINC code systems (terminology.SystemCVX, terminology.SystemLOINC).
 const (
-	SystemCVX   = "http://hl7.org/fhir/sid/cvx"
-	SystemLOINC = "http://loinc.org"
+	SystemCVX   = terminology.SystemCVX
+	SystemLOINC = terminology.SystemLOINC
 )
-
-// cvxDisease maps CVX vaccine codes to the disease a card groups them
-// under (PAY-10: immunizations for different diseases go on separate
-// cards). Codes are without leading zeros. Combination vaccines and codes
-// missing here are grouped by their own code.
-var cvxDisease = func() map[string]string {
-	m := map[string]string{}
-	add := func(disease string, codes ...string) {
-		for _, c := range codes {
-			m[c] = disease
-		}
-	}
-	add("covid-19", "207", "208", "210", "211", "212", "213", "217", "218", "219", "221", "225", "226", "227", "228",
-		"229", "230", "300", "301", "302", "308", "309", "310", "311", "312", "313", "500", "501", "502", "503",
-		"504", "505", "506", "507", "508", "509", "510", "511", "512", "513", "514", "515", "516", "517", "518", "519")
-	add("influenza", "15", "16", "88", "111", "125", "126", "127", "128", "135", "140", "141", "144", "149", "150", "151",
-		"153", "155", "158", "160", "161", "166", "168", "171", "185", "186", "194", "197", "200", "201", "202", "205", "231", "320")
-	add("orthopoxvirus", "75", "105", "206")
-	add("hepatitis-b", "8", "42", "43", "44", "45", "189", "220")
-	add("hepatitis-a", "31", "52", "83", "84", "85")
-	add("measles-mumps-rubella", "3", "4", "5", "6", "7", "38", "94")
-	add("varicella", "21")
-	add("zoster", "121", "187", "188")
-	add("hpv", "62", "118", "137", "165")
-	add("tetanus-diphtheria-pertussis", "1", "9", "11", "20", "22", "28", "35", "106", "107", "110", "112", "113", "115",
-		"120", "130", "132", "138", "139", "142", "146", "170", "195", "196")
-	add("polio", "2", "10", "89")
-	add("pneumococcal", "33", "100", "109", "133", "152", "215", "216", "327")
-	add("meningococcal", "32", "103", "108", "114", "136", "147", "148", "162", "163", "164", "167", "203", "316", "328")
-	add("rsv", "303", "304", "305", "306", "307")
-	add("rabies", "18", "40", "90", "175", "176")
-	add("typhoid", "25", "41", "53", "91", "101", "190")
-	add("yellow-fever", "37", "183", "184")
-	add("japanese-encephalitis", "39", "129", "134")
-	add("rotavirus", "74", "116", "119", "122")
-	add("hib", "17", "46", "47", "48", "49", "148")
-	add("dengue", "56")
-	add("ebola", "204", "214")
-	add("cholera", "26", "173", "174")
-	return m
-}()
 
 // DiseaseOfCVX returns the disease group of a CVX code ("covid-19",
-// "influenza", ...), or "" if the code is not in the table.
+// "influenza", ...; the vaccine groups of package terminology), or "" if the
+// code is in none. Immunizations for different diseases go on separate
+// cards (PAY-10).
 func DiseaseOfCVX(code string) string {
-	return cvxDisease[normCVX(code)]
-}
-
-func normCVX(code string) string {
-	c := strings.TrimLeft(strings.TrimSpace(code), "0")
-	if c == "" && code != "" {
-		return "0"
-	}
-	return c
+	return terminology.VaccineDisease(code)
 }
 
 // group is the content of one card: resources that belong together.
@@ -103,7 +57,7 @@ func immunizationKey(r *resource) string {
 			if d := DiseaseOfCVX(c.Code); d != "" {
 				return d
 			}
-			return "cvx:" + normCVX(c.Code)
+			return "cvx:" + terminology.NormalizeCVX(c.Code)
 		}
 	}
 	if len(r.Codings) > 0 {
