@@ -46,7 +46,7 @@ func Example() {
 	// Output:
 	// verified https://lab.example.org
 	// Maria Elena Garcia 1984-07-15
-	// SARS-CoV-2 RNA (NAA), respiratory specimen: Not detected
+	// SARS-CoV-2 RNA Resp Ql NAA+probe: Not detected
 }
 
 // A card whose issuer is in no trust source is never "verified".

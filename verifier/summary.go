@@ -4,15 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/healthcards/healthcards/terminology"
 )
 
 // Summary is a human-readable digest of a verified FHIR bundle: who the
 // card is about and what it attests. It is derived from the signed bundle
-// only; codes the package does not know are shown as their code.
+// only; codes are named from package terminology, and codes it does not
+// know are shown as their code.
 type Summary struct {
 	Patient       *Patient       `json:"patient,omitempty"`
 	Immunizations []Immunization `json:"immunizations,omitempty"`
 	LabResults    []LabResult    `json:"labResults,omitempty"`
+	LabReports    []LabReport    `json:"labReports,omitempty"`
 	// Other counts the bundle's remaining resources by resourceType.
 	Other map[string]int `json:"other,omitempty"`
 }
@@ -27,7 +31,7 @@ type Patient struct {
 type Coding struct {
 	System string `json:"system,omitempty"`
 	Code   string `json:"code"`
-	Name   string `json:"name,omitempty"` // from this package's small tables; empty when unknown
+	Name   string `json:"name,omitempty"` // terminology.Display; empty when unknown
 }
 
 // Immunization is one dose.
@@ -44,6 +48,14 @@ type LabResult struct {
 	Test      Coding `json:"test"`
 	Value     string `json:"value,omitempty"` // valueCodeableConcept (named), valueQuantity or valueString
 	Date      string `json:"date,omitempty"`  // effectiveDateTime
+	Status    string `json:"status,omitempty"`
+	Performer string `json:"performer,omitempty"`
+}
+
+// LabReport is one DiagnosticReport (its results are LabResults).
+type LabReport struct {
+	Test      Coding `json:"test"`
+	Date      string `json:"date,omitempty"` // effectiveDateTime
 	Status    string `json:"status,omitempty"`
 	Performer string `json:"performer,omitempty"`
 }
@@ -117,26 +129,50 @@ type fhirBundle struct {
 // maxSummaryEntries bounds the entries summarized.
 const maxSummaryEntries = 500
 
+// Summarize returns the human summary of a FHIR Bundle: the one Verify
+// puts in Result.Summary, read by the same decoder. Use it to show a
+// bundle the caller already trusts (the issuer's printable page shows its
+// own cards with it); it verifies nothing. It fails, with code
+// bad_payload, only when bundle is not a JSON object; anything it does not
+// understand is counted under Other or shown by its code.
+func Summarize(bundle []byte) (*Summary, error) {
+	s, _, err := summarizeBundle(bundle)
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // summarize builds the Summary of a verified bundle and reports QR
 // minimization issues (MIN-1..7) as warnings only (MIN-9): a card meant for
-// file or link delivery need not be minimized. It never fails: anything it
-// does not understand is counted under Other or shown by its code.
+// file or link delivery need not be minimized.
 func summarize(bundle []byte) (*Summary, []string) {
+	s, min, err := summarizeBundle(bundle)
+	if err != nil {
+		return nil, []string{"FHIR bundle could not be summarized: " + err.Err.Error()}
+	}
+	return s, min.warnings()
+}
+
+func summarizeBundle(bundle []byte) (*Summary, *minIssues, *Error) {
 	d, ok := decodeBundleFast(bundle)
 	if !ok {
 		var err error
 		if d, err = decodeBundleReference(bundle); err != nil {
-			return nil, []string{"FHIR bundle could not be summarized: " + err.Error()}
+			return nil, nil, wrapErr(CodeBadPayload, StepParse, err)
 		}
 	}
 	s := &Summary{}
-	var min minIssues
+	min := &minIssues{}
 	for _, u := range d.fullURLs {
 		if !strings.HasPrefix(u, "resource:") {
 			min.fullURL++
 		}
 	}
-	res, orgs := d.res, d.orgs
+	res := d.res
+	names := refNamer{d: d}
+	// performer names a reference: its display, else the Organization or
+	// Practitioner on the card it points to.
 	performer := func(r *fhirRef) string {
 		if r == nil {
 			return ""
@@ -147,7 +183,23 @@ func summarize(bundle []byte) (*Summary, []string) {
 		if r.Display != "" {
 			return r.Display
 		}
-		return orgs[r.Reference]
+		return names.of(r.Reference)
+	}
+	// firstPerformer names the first performer that has a name; an
+	// Immunization's performers are {actor}, an Observation's or a
+	// DiagnosticReport's are references.
+	firstPerformer := func(r *fhirResource) string {
+		for _, p := range r.Performer {
+			ref := p.Actor
+			if ref == nil && r.ResourceType != "Immunization" {
+				pr := p.fhirRef
+				ref = &pr
+			}
+			if name := performer(ref); name != "" {
+				return name
+			}
+		}
+		return ""
 	}
 	for i := range res {
 		r := &res[i]
@@ -158,23 +210,18 @@ func summarize(bundle []byte) (*Summary, []string) {
 				s.Patient = &Patient{Name: patientName(r), BirthDate: r.BirthDate}
 			}
 		case "Immunization":
-			im := Immunization{Vaccine: pickCoding(r.VaccineCode, vaccineNames, &min), Date: r.OccurrenceDateTime, Status: r.Status, Lot: r.LotNumber}
+			im := Immunization{Vaccine: pickCoding(r.VaccineCode, min), Date: r.OccurrenceDateTime, Status: r.Status, Lot: r.LotNumber}
 			if im.Date == "" {
 				im.Date = r.OccurrenceString
 			}
-			for _, p := range r.Performer {
-				if name := performer(p.Actor); name != "" {
-					im.Performer = name
-					break
-				}
-			}
+			im.Performer = firstPerformer(r)
 			performer(r.Patient)
 			s.Immunizations = append(s.Immunizations, im)
 		case "Observation":
-			lr := LabResult{Test: pickCoding(r.Code, labNames, &min), Date: r.EffectiveDateTime, Status: r.Status}
+			lr := LabResult{Test: pickCoding(r.Code, min), Date: r.EffectiveDateTime, Status: r.Status}
 			switch {
 			case r.ValueCodeableConcept != nil:
-				c := pickCoding(r.ValueCodeableConcept, resultNames, &min)
+				c := pickCoding(r.ValueCodeableConcept, min)
 				lr.Value = c.Code
 				if c.Name != "" {
 					lr.Value = c.Name
@@ -184,19 +231,14 @@ func summarize(bundle []byte) (*Summary, []string) {
 			default:
 				lr.Value = r.ValueString
 			}
-			for _, p := range r.Performer {
-				ref := p.Actor
-				if ref == nil {
-					pr := p.fhirRef
-					ref = &pr
-				}
-				if name := performer(ref); name != "" {
-					lr.Performer = name
-					break
-				}
-			}
+			lr.Performer = firstPerformer(r)
 			performer(r.Subject)
 			s.LabResults = append(s.LabResults, lr)
+		case "DiagnosticReport":
+			rep := LabReport{Test: pickCoding(r.Code, min), Date: r.EffectiveDateTime, Status: r.Status}
+			rep.Performer = firstPerformer(r)
+			performer(r.Subject)
+			s.LabReports = append(s.LabReports, rep)
 		default:
 			if s.Other == nil {
 				s.Other = map[string]int{}
@@ -208,7 +250,29 @@ func summarize(bundle []byte) (*Summary, []string) {
 			s.Other[t]++
 		}
 	}
-	return s, min.warnings()
+	return s, min, nil
+}
+
+// refNamer resolves a reference to the name of an Organization (the
+// decoder's orgs) or, built on first need, of a Practitioner on the card.
+type refNamer struct {
+	d             *decodedBundle
+	practitioners map[string]string
+}
+
+func (n *refNamer) of(ref string) string {
+	if name := n.d.orgs[ref]; name != "" || ref == "" {
+		return name
+	}
+	if n.practitioners == nil {
+		n.practitioners = map[string]string{}
+		for i := range n.d.res {
+			if n.d.res[i].ResourceType == "Practitioner" {
+				n.practitioners[n.d.fullURLs[i]] = patientName(&n.d.res[i])
+			}
+		}
+	}
+	return n.practitioners[ref]
 }
 
 // decodedBundle is what the summary reads from a bundle: the fullUrl and
@@ -261,8 +325,9 @@ func patientName(r *fhirResource) string {
 	return strings.TrimSpace(strings.Join(append(append([]string(nil), n.Given...), n.Family), " "))
 }
 
-// pickCoding returns the first coding, named from table when known.
-func pickCoding(c *fhirConcept, table map[string]map[string]string, min *minIssues) Coding {
+// pickCoding returns the first coding that package terminology names, else
+// the first coding, by its code.
+func pickCoding(c *fhirConcept, min *minIssues) Coding {
 	if c == nil {
 		return Coding{}
 	}
@@ -274,9 +339,12 @@ func pickCoding(c *fhirConcept, table map[string]map[string]string, min *minIssu
 		if len(cd.Display) > 0 {
 			min.display++
 		}
-		if name := table[cd.System][cd.Code]; name != "" && out.Name == "" {
+		if out.Name != "" {
+			continue
+		}
+		if name := terminology.Display(cd.System, cd.Code); name != "" {
 			out = Coding{System: cd.System, Code: cd.Code, Name: name}
-		} else if i == 0 && out.Code == "" {
+		} else if i == 0 {
 			out = Coding{System: cd.System, Code: cd.Code}
 		}
 	}
@@ -334,32 +402,48 @@ func (s *Summary) String() string {
 		}
 		b.WriteString("\n")
 	}
-	for _, im := range s.Immunizations {
-		fmt.Fprintf(&b, "Immunization: %s on %s", im.Vaccine.label(), im.Date)
-		if im.Lot != "" {
-			fmt.Fprintf(&b, ", lot %s", im.Lot)
+	line := func(kind, text, date, lot, by string) {
+		fmt.Fprintf(&b, "%s: %s on %s", kind, text, date)
+		if lot != "" {
+			fmt.Fprintf(&b, ", lot %s", lot)
 		}
-		if im.Performer != "" {
-			fmt.Fprintf(&b, ", by %s", im.Performer)
+		if by != "" {
+			fmt.Fprintf(&b, ", by %s", by)
 		}
 		b.WriteString("\n")
 	}
+	for _, im := range s.Immunizations {
+		line("Immunization", im.Vaccine.Label(), im.Date, im.Lot, im.Performer)
+	}
 	for _, lr := range s.LabResults {
-		fmt.Fprintf(&b, "Lab result: %s: %s on %s", lr.Test.label(), lr.Value, lr.Date)
-		if lr.Performer != "" {
-			fmt.Fprintf(&b, ", by %s", lr.Performer)
-		}
-		b.WriteString("\n")
+		line("Lab result", lr.Text(), lr.Date, "", lr.Performer)
+	}
+	for _, rep := range s.LabReports {
+		line("Lab report", rep.Test.Label(), rep.Date, "", rep.Performer)
 	}
 	return b.String()
 }
 
-func (c Coding) label() string {
+// Text is the result in a few words: the test's label and the value.
+func (lr LabResult) Text() string {
+	if lr.Value == "" {
+		return lr.Test.Label()
+	}
+	return lr.Test.Label() + ": " + lr.Value
+}
+
+// Label shows a coding to a person: "name (LOINC 94500-6)" when the code is
+// named, else the code with its system ("LOINC 12345-6", or
+// "system|code" for a system package terminology does not name).
+func (c Coding) Label() string {
+	code := c.Code
+	if sys := terminology.SystemName(c.System); sys != "" {
+		code = sys + " " + c.Code
+	} else if c.System != "" {
+		code = c.System + "|" + c.Code
+	}
 	if c.Name != "" {
-		return c.Name + " (" + c.Code + ")"
+		return c.Name + " (" + code + ")"
 	}
-	if c.System != "" {
-		return c.System + "|" + c.Code
-	}
-	return c.Code
+	return code
 }

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"image/png"
 	"io"
 	"net/http"
@@ -634,8 +635,8 @@ func TestPrintPage(t *testing.T) {
 	lab := issue(t, s, bundles.LabCovidPCR)
 	r = do(t, s, "GET", strings.TrimPrefix(lab.Cards[0].Links.Print, s.URL)+"?paper=A4", "", "", nil)
 	body = string(r.Body)
-	for _, want := range []string{"Example Reference Laboratory", "COVID-19 PCR (LOINC 94500-6): Not detected", ">2026-11-19<", "Maria Elena Garcia", "@page { size: A4"} {
-		if !strings.Contains(body, want) {
+	for _, want := range []string{"Example Reference Laboratory", "SARS-CoV-2 RNA Resp Ql NAA+probe (LOINC 94500-6): Not detected", ">2026-11-19<", "Maria Elena Garcia", "@page { size: A4"} {
+		if !strings.Contains(html.UnescapeString(body), want) {
 			t.Errorf("A4 print page lacks %q: %.3000s", want, body)
 		}
 	}

@@ -12,20 +12,12 @@ import (
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/verifier"
 )
 
 // summaryItem is one line of the human summary on a printed card.
 type summaryItem struct {
 	Kind, Date, Text, By string
-}
-
-// loincNames are short names of common lab tests: minified cards carry no
-// display text (MIN rules drop Coding.display and CodeableConcept.text).
-var loincNames = map[string]string{
-	"94500-6": "COVID-19 PCR", "94309-2": "COVID-19 PCR", "94759-8": "COVID-19 PCR", "94533-7": "COVID-19 PCR",
-	"94558-4": "COVID-19 rapid antigen test", "95209-3": "COVID-19 antigen test", "97097-0": "COVID-19 antigen test (home)",
-	"94531-1": "COVID-19 PCR panel", "718-7": "Hemoglobin", "6690-2": "White blood cells", "777-3": "Platelets",
-	"58410-2": "Complete blood count",
 }
 
 // shortDate shows the date part of a FHIR date or dateTime.
@@ -36,120 +28,35 @@ func shortDate(s string) string {
 	return s
 }
 
-var snomedResults = map[string]string{
-	"260385009": "Negative", "260415000": "Not detected", "10828004": "Positive", "260373001": "Detected",
-	"419984006": "Inconclusive", "125154007": "Specimen unsatisfactory",
-}
-
 // summarize reads a card this service signed (no verification needed: it
 // comes from our own store) and returns the patient's name, birth date and
-// one line per clinical resource.
+// one line per immunization, lab result and lab report: the verifier's
+// summary of the bundle (verifier.Summarize), so the printout names every
+// code exactly as a verifier scanning it does (package terminology).
 func summarize(jws string) (name, birth string, items []summaryItem) {
 	c, err := shc.Parse(jws)
 	if err != nil {
 		return "", "", nil
 	}
-	var b struct {
-		Entry []struct {
-			FullURL  string                     `json:"fullUrl"`
-			Resource map[string]json.RawMessage `json:"resource"`
-		} `json:"entry"`
-	}
-	if json.Unmarshal(c.UnsafePayloadWithoutVerification().VC.CredentialSubject.FHIRBundle, &b) != nil {
+	s, err := verifier.Summarize(c.UnsafePayloadWithoutVerification().VC.CredentialSubject.FHIRBundle)
+	if err != nil {
 		return "", "", nil
 	}
-	str := func(r map[string]json.RawMessage, k string) string {
-		var s string
-		_ = json.Unmarshal(r[k], &s)
-		return s
+	if s.Patient != nil {
+		name, birth = s.Patient.Name, s.Patient.BirthDate
 	}
-	firstCoding := func(raw json.RawMessage) (system, code string) {
-		var cc struct {
-			Coding []struct{ System, Code string }
+	for _, im := range s.Immunizations {
+		text := im.Vaccine.Label()
+		if im.Lot != "" {
+			text += ", lot " + im.Lot
 		}
-		if json.Unmarshal(raw, &cc) == nil && len(cc.Coding) > 0 {
-			return cc.Coding[0].System, cc.Coding[0].Code
-		}
-		return "", ""
+		items = append(items, summaryItem{Kind: "Immunization", Date: shortDate(im.Date), Text: text, By: im.Performer})
 	}
-	// performer resolves a Reference to an Organization or Practitioner
-	// on the card (resource:N) to its name.
-	byURL := map[string]map[string]json.RawMessage{}
-	for _, e := range b.Entry {
-		byURL[e.FullURL] = e.Resource
+	for _, lr := range s.LabResults {
+		items = append(items, summaryItem{Kind: "Lab result", Date: shortDate(lr.Date), Text: lr.Text(), By: lr.Performer})
 	}
-	performer := func(r map[string]json.RawMessage) string {
-		var refs []struct {
-			Reference string `json:"reference"`
-			Display   string `json:"display"`
-		}
-		if json.Unmarshal(r["performer"], &refs) != nil || len(refs) == 0 {
-			return ""
-		}
-		if p := byURL[refs[0].Reference]; p != nil {
-			if n := str(p, "name"); n != "" {
-				return n
-			}
-			var names []struct {
-				Family string   `json:"family"`
-				Given  []string `json:"given"`
-			}
-			if json.Unmarshal(p["name"], &names) == nil && len(names) > 0 {
-				return strings.TrimSpace(strings.Join(names[0].Given, " ") + " " + names[0].Family)
-			}
-		}
-		return refs[0].Display
-	}
-	for _, e := range b.Entry {
-		r := e.Resource
-		switch str(r, "resourceType") {
-		case "Patient":
-			var names []struct {
-				Family string   `json:"family"`
-				Given  []string `json:"given"`
-			}
-			if json.Unmarshal(r["name"], &names) == nil && len(names) > 0 {
-				name = strings.TrimSpace(strings.Join(names[0].Given, " ") + " " + names[0].Family)
-			}
-			birth = str(r, "birthDate")
-		case "Immunization":
-			_, code := firstCoding(r["vaccineCode"])
-			d := issuer.DiseaseOfCVX(code)
-			if d == "" {
-				d = "vaccine"
-			}
-			text := strings.ToUpper(d[:1]) + d[1:] + " vaccine (CVX " + code + ")"
-			if lot := str(r, "lotNumber"); lot != "" {
-				text += ", lot " + lot
-			}
-			items = append(items, summaryItem{Kind: "Immunization", Date: shortDate(str(r, "occurrenceDateTime")), Text: text, By: performer(r)})
-		case "Observation":
-			sys, code := firstCoding(r["code"])
-			text := "Test " + code
-			if sys == issuer.SystemLOINC {
-				text = "LOINC " + code
-				if n, ok := loincNames[code]; ok {
-					text = n + " (LOINC " + code + ")"
-				}
-			}
-			if _, v := firstCoding(r["valueCodeableConcept"]); v != "" {
-				if s, ok := snomedResults[v]; ok {
-					v = s
-				}
-				text += ": " + v
-			}
-			var q struct {
-				Value *json.Number `json:"value"`
-				Unit  string       `json:"unit"`
-			}
-			if json.Unmarshal(r["valueQuantity"], &q) == nil && q.Value != nil {
-				text += ": " + q.Value.String() + " " + q.Unit
-			}
-			items = append(items, summaryItem{Kind: "Lab result", Date: shortDate(str(r, "effectiveDateTime")), Text: text, By: performer(r)})
-		case "DiagnosticReport":
-			_, code := firstCoding(r["code"])
-			items = append(items, summaryItem{Kind: "Lab report", Date: shortDate(str(r, "effectiveDateTime")), Text: "Report " + code, By: performer(r)})
-		}
+	for _, rep := range s.LabReports {
+		items = append(items, summaryItem{Kind: "Lab report", Date: shortDate(rep.Date), Text: rep.Test.Label(), By: rep.Performer})
 	}
 	return name, birth, items
 }
