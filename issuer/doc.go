@@ -8,7 +8,7 @@
 // supporting Organization, Practitioner, PractitionerRole, Specimen,
 // Location and Device resources; every reference resolvable), splits them
 // into granular cards (PAY-10: one card per lab test event, immunizations
-// grouped per disease through a CVX table, labs never mixed with
+// grouped per disease by the CVX vaccine groups of package terminology, labs never mixed with
 // immunizations; each card also carries the supporting resources its
 // content references, so a performer still names the lab), narrows the Patient to
 // name and birth date, minifies each card bundle (MIN-1..7), signs it with

@@ -13,18 +13,14 @@ const (
 // against one disease ("vaccine:<disease>").
 type Group string
 
-// Lab test groups.
+// Lab test groups: COVID19Molecular is SARS-CoV-2 RNA detection by nucleic
+// acid amplification (PCR and other NAA) or sequencing; COVID19Antigen,
+// antigen detection (rapid tests); COVID19Antibody, antibodies to
+// SARS-CoV-2 (serology); InfluenzaA and InfluenzaB, influenza virus A or B
+// detection. A panel is in every group it tests for.
 const (
-	// COVID19Molecular: SARS-CoV-2 RNA detection by nucleic acid
-	// amplification (PCR and other NAA) or sequencing.
-	COVID19Molecular Group = "lab:covid-19-molecular"
-	// COVID19Antigen: SARS-CoV-2 antigen detection (rapid tests).
-	COVID19Antigen Group = "lab:covid-19-antigen"
-	// COVID19Antibody: antibodies to SARS-CoV-2 (serology).
-	COVID19Antibody Group = "lab:covid-19-antibody"
-	// InfluenzaA and InfluenzaB: influenza virus A or B detection.
-	InfluenzaA Group = "lab:influenza-a"
-	InfluenzaB Group = "lab:influenza-b"
+	COVID19Molecular, COVID19Antigen, COVID19Antibody Group = "lab:covid-19-molecular", "lab:covid-19-antigen", "lab:covid-19-antibody"
+	InfluenzaA, InfluenzaB                            Group = "lab:influenza-a", "lab:influenza-b"
 )
 
 const vaccinePrefix = "vaccine:"

@@ -1,8 +1,10 @@
 // Package verifier verifies SMART Health Cards. It turns any card input
 // into a verdict a person can act on — verified, valid but issuer not
 // trusted, or invalid with a reason — and, once the signature verified, the
-// signed FHIR bundle and a human summary of it (patient, immunizations with
-// CVX names, lab results with LOINC names; unknown codes are shown by code).
+// signed FHIR bundle and a human summary of it (patient, immunizations,
+// lab results and reports, codes named from package terminology; unknown
+// codes are shown by code). Summarize gives the same summary of a bundle
+// the caller already trusts (the issuer's printable page uses it).
 //
 // Build one Verifier with New and share it; it is safe for concurrent use:
 //

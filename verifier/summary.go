@@ -136,7 +136,7 @@ const maxSummaryEntries = 500
 // bad_payload, only when bundle is not a JSON object; anything it does not
 // understand is counted under Other or shown by its code.
 func Summarize(bundle []byte) (*Summary, error) {
-	s, _, err := summarizeBundle(bundle)
+	s, err := summarizeBundle(bundle, &minIssues{})
 	if err != nil {
 		return nil, err
 	}
@@ -147,23 +147,24 @@ func Summarize(bundle []byte) (*Summary, error) {
 // minimization issues (MIN-1..7) as warnings only (MIN-9): a card meant for
 // file or link delivery need not be minimized.
 func summarize(bundle []byte) (*Summary, []string) {
-	s, min, err := summarizeBundle(bundle)
+	var min minIssues
+	s, err := summarizeBundle(bundle, &min)
 	if err != nil {
 		return nil, []string{"FHIR bundle could not be summarized: " + err.Err.Error()}
 	}
 	return s, min.warnings()
 }
 
-func summarizeBundle(bundle []byte) (*Summary, *minIssues, *Error) {
+// summarizeBundle builds the Summary and counts minimization issues in min.
+func summarizeBundle(bundle []byte, min *minIssues) (*Summary, *Error) {
 	d, ok := decodeBundleFast(bundle)
 	if !ok {
 		var err error
 		if d, err = decodeBundleReference(bundle); err != nil {
-			return nil, nil, wrapErr(CodeBadPayload, StepParse, err)
+			return nil, wrapErr(CodeBadPayload, StepParse, err)
 		}
 	}
 	s := &Summary{}
-	min := &minIssues{}
 	for _, u := range d.fullURLs {
 		if !strings.HasPrefix(u, "resource:") {
 			min.fullURL++
@@ -171,15 +172,19 @@ func summarizeBundle(bundle []byte) (*Summary, *minIssues, *Error) {
 	}
 	res := d.res
 	names := refNamer{d: d}
+	// countRef counts a reference that is not resource:N (MIN-7).
+	countRef := func(r *fhirRef) {
+		if r != nil && r.Reference != "" && !strings.HasPrefix(r.Reference, "resource:") {
+			min.refs++
+		}
+	}
 	// performer names a reference: its display, else the Organization or
 	// Practitioner on the card it points to.
 	performer := func(r *fhirRef) string {
 		if r == nil {
 			return ""
 		}
-		if r.Reference != "" && !strings.HasPrefix(r.Reference, "resource:") {
-			min.refs++
-		}
+		countRef(r)
 		if r.Display != "" {
 			return r.Display
 		}
@@ -215,7 +220,7 @@ func summarizeBundle(bundle []byte) (*Summary, *minIssues, *Error) {
 				im.Date = r.OccurrenceString
 			}
 			im.Performer = firstPerformer(r)
-			performer(r.Patient)
+			countRef(r.Patient)
 			s.Immunizations = append(s.Immunizations, im)
 		case "Observation":
 			lr := LabResult{Test: pickCoding(r.Code, min), Date: r.EffectiveDateTime, Status: r.Status}
@@ -232,12 +237,12 @@ func summarizeBundle(bundle []byte) (*Summary, *minIssues, *Error) {
 				lr.Value = r.ValueString
 			}
 			lr.Performer = firstPerformer(r)
-			performer(r.Subject)
+			countRef(r.Subject)
 			s.LabResults = append(s.LabResults, lr)
 		case "DiagnosticReport":
 			rep := LabReport{Test: pickCoding(r.Code, min), Date: r.EffectiveDateTime, Status: r.Status}
 			rep.Performer = firstPerformer(r)
-			performer(r.Subject)
+			countRef(r.Subject)
 			s.LabReports = append(s.LabReports, rep)
 		default:
 			if s.Other == nil {
@@ -250,7 +255,7 @@ func summarizeBundle(bundle []byte) (*Summary, *minIssues, *Error) {
 			s.Other[t]++
 		}
 	}
-	return s, min, nil
+	return s, nil
 }
 
 // refNamer resolves a reference to the name of an Organization (the

@@ -8,7 +8,8 @@
 //	                                 jws, smart-health-card, png, svg, txt
 //	GET  /v1/cards/{id}.{jws|smart-health-card|png|svg|txt}
 //	POST /v1/revocations             {"patientId"|"rid", "kid"?, "issuedBefore"?} (cards:revoke)
-//	GET  /cards/{id}/print           printable card (A4 and US Letter)
+//	GET  /cards/{id}/print           printable card (A4 and US Letter); its summary is
+//	                                 verifier.Summarize, the names a verifier shows
 //
 // SMART Health Links (mounted with NewLinks(...).Mount; SHL-1..22):
 //
