@@ -135,6 +135,12 @@ const maxSummaryEntries = 500
 // own cards with it); it verifies nothing. It fails, with code
 // bad_payload, only when bundle is not a JSON object; anything it does not
 // understand is counted under Other or shown by its code.
+//
+// # Security considerations
+//
+// A summary says what a bundle says, not that anyone signed it: show the
+// summary of an unverified bundle as unverified (TRUST-4). Input is bounded
+// as in Verify (the first 500 entries are read).
 func Summarize(bundle []byte) (*Summary, error) {
 	s, err := summarizeBundle(bundle, &minIssues{})
 	if err != nil {

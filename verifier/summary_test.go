@@ -76,3 +76,36 @@ func TestSummarizeRefusesNonBundles(t *testing.T) {
 		t.Errorf("empty object: %v %v", s, err)
 	}
 }
+
+// Summarize never panics, refuses only with bad_payload, and every name it
+// shows is the table's name for that code.
+func FuzzSummarize(f *testing.F) {
+	for _, c := range bundleCases {
+		f.Add([]byte(c.in))
+	}
+	f.Add([]byte(bundleOf(patient, `{"resourceType":"Practitioner","name":[{"text":"Dr X"}]}`, `{"resourceType":"DiagnosticReport","code":{"coding":[{"system":"http://loinc.org","code":"58410-2"}]},"performer":[{"reference":"resource:1"}]}`)))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Summarize(b)
+		if err != nil {
+			if s != nil || CodeOf(err) != CodeBadPayload {
+				t.Fatalf("Summarize: %v, %v", s, err)
+			}
+			return
+		}
+		_ = s.String()
+		check := func(c Coding) {
+			if c.Name != "" && c.Name != terminology.Display(c.System, c.Code) {
+				t.Fatalf("%+v is not the table's name", c)
+			}
+		}
+		for _, im := range s.Immunizations {
+			check(im.Vaccine)
+		}
+		for _, lr := range s.LabResults {
+			check(lr.Test)
+		}
+		for _, rep := range s.LabReports {
+			check(rep.Test)
+		}
+	})
+}
