@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode"
 
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
@@ -20,15 +21,53 @@ const msThreshold = 1e11
 // are split and decoded: a 10 MiB body of "shc:/56 shc:/56 …" is refused
 // without allocating per text.
 func (v *Verifier) precheckCards(input []byte) *Error {
-	s := bytes.TrimSpace(input[:min(len(input), 64)])
+	s := bytes.TrimLeftFunc(input, unicode.IsSpace) // as shc.ExtractJWS trims
+	max := v.cfg.budget.cards()
+	if len(s) > 0 && s[0] == '{' {
+		// A card file or FHIR Parameters: bound its JSON values before it
+		// is decoded (10 MiB of "{}," entries cost 512 MB and seconds in
+		// encoding/json). A Parameters response carries a resourceLink per
+		// resource on each card, hence the generous allowance per card.
+		if n, limit := jsonValues(s), max*maxJSONValuesPerCard; n > limit {
+			return newErr(CodePayloadTooLarge, StepDecode, "the input's JSON holds more than %d values; at most %d cards are accepted per input", limit, max)
+		}
+		return nil
+	}
 	if len(s) < 5 || !bytes.EqualFold(s[:5], []byte("shc:/")) {
 		return nil
 	}
-	max := v.cfg.budget.cards()
 	if n := countFields(input); n > max*maxQRChunks {
 		return newErr(CodeTooManyCards, StepDecode, "the input holds %d shc:/ texts; at most %d cards are accepted per input", n, max)
 	}
 	return nil
+}
+
+// maxJSONValuesPerCard bounds the JSON values (objects, arrays and
+// elements, counted by jsonValues) a JSON input may hold per card allowed.
+const maxJSONValuesPerCard = 1024
+
+// jsonValues returns an upper bound on the values of a JSON text: the
+// objects, arrays and separators outside strings. It reads b once and
+// allocates nothing.
+func jsonValues(b []byte) int {
+	n, inStr, esc := 0, false, false
+	for _, c := range b {
+		switch {
+		case esc:
+			esc = false
+		case inStr:
+			if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[' || c == ',':
+			n++
+		}
+	}
+	return n
 }
 
 // verifyCards verifies the cards of one input in order, within the

@@ -68,6 +68,9 @@ func newHostileEnv(t testing.TB) *hostileEnv {
 	// 1. 10 MiB of "shc:/56 shc:/56 …".
 	manyCards := bytes.Repeat([]byte("shc:/56 "), (server.DefaultMaxBodyBytes-1)/8)
 
+	// 1b. 10 MiB of empty FHIR Parameters entries.
+	emptyParams := append(append([]byte(`{"resourceType":"Parameters","parameter":[{}`), bytes.Repeat([]byte(",{}"), (server.DefaultMaxBodyBytes-64)/3)...), "]}"...)
+
 	// 2. The most cards an input may hold, each naming another issuer.
 	var jws []string
 	for i := range 100 {
@@ -110,6 +113,7 @@ func newHostileEnv(t testing.TB) *hostileEnv {
 		fetches: &fetches,
 		kinds: []hostileKind{
 			{"many-cards body (10 MiB of shc:/56)", "text/plain", manyCards, wantStatus(422, "too_many_cards")},
+			{"empty-Parameters body (10 MiB of {},)", shc.FileMediaType, emptyParams, wantStatus(422, "payload_too_large")},
 			{fmt.Sprintf("many-issuers body (100 cards, 100 issuers, %d KB)", len(manyIssuers)>>10), shc.FileMediaType, manyIssuers, wantStatus(200, `"issuer_not_trusted"`)},
 			{fmt.Sprintf("inflation body (100 cards of %d B, each ~4 MiB inflated)", len(bomb)), shc.FileMediaType, bombFile, wantStatus(200, `"payload_too_large"`)},
 		},
@@ -132,7 +136,7 @@ func cost(t testing.TB, env *hostileEnv, k hostileKind) (time.Duration, int64, e
 	if err == nil && r.Failures > 0 {
 		err = r.FirstErr
 	}
-	return cpu, loadtest.PeakRSSBytes() - before, err
+	return cpu, max(0, loadtest.PeakRSSBytes()-before), err
 }
 
 // TestHostileRequests sends one request of each hostile kind and checks
