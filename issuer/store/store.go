@@ -1,7 +1,11 @@
 // Package store defines the issuer service's persistence contract and the
-// types it stores. Two implementations pass one shared test suite
-// (package storetest): SQLite (embedded default, package store/sqlite) and
-// PostgreSQL (for several replicas, package store/postgres).
+// types it stores. The contract is split by consumer into five small
+// interfaces (PatientStore, CardStore, RevocationStore, TokenStore,
+// AuditStore); Store is all of them. One SQL implementation, package
+// store/sqlstore, serves SQLite (the embedded default, opened by
+// store/sqlite) and PostgreSQL (for several replicas, store/postgres) with
+// one set of statements; package store/memstore keeps the same contract in
+// memory for tests. All pass one test suite (package storetest).
 //
 // What is stored: the clinical data that labs send (per patient), the cards
 // issued, revocations with their counters, API tokens (hashed) and an audit
@@ -113,14 +117,24 @@ type Event struct {
 	Detail    string
 }
 
-// Store is the issuer's persistence. Implementations are safe for
-// concurrent use. Context cancellation aborts the call without partial
-// writes.
-type Store interface {
+// The store is split by concern, so that each consumer depends on the
+// methods it calls: the issuer library on PatientStore, CardStore,
+// RevocationStore and AuditStore (issuer.Store), token authentication on
+// TokenStore (issuer/auth), the service's card download and readiness
+// check on CardStore and RevocationStore, and token administration
+// (shc-issuer tokens) on TokenStore and AuditStore. One implementation
+// (package sqlstore, or memstore in tests) implements them all as Store.
+//
+// Implementations are safe for concurrent use. Context cancellation aborts
+// a call without partial writes.
+
+// PatientStore holds the clinical data labs send, per patient.
+type PatientStore interface {
 	// PutResources stores a patient and their resources in one transaction,
-	// replacing resources with the same (PatientID, Type, ID). patient may
-	// be nil to keep the stored Patient. A Resource's PatientID may be empty
-	// (it is set to patientID) but must not name another patient.
+	// replacing resources with the same (PatientID, Type, ID); a later
+	// duplicate in res wins. patient may be nil to keep the stored Patient.
+	// A Resource's PatientID may be empty (it is set to patientID) but must
+	// not name another patient.
 	PutResources(ctx context.Context, patientID string, patient json.RawMessage, res []Resource) error
 	// Patient returns the stored Patient resource, or ErrNotFound.
 	Patient(ctx context.Context, patientID string) (json.RawMessage, error)
@@ -129,13 +143,20 @@ type Store interface {
 	// unknown Date are left out when since is set), ordered by Date (unknown
 	// first) then Type then ID. An unknown patient gives an empty list.
 	Resources(ctx context.Context, patientID string, types []string, since time.Time) ([]Resource, error)
+}
 
+// CardStore records the cards the service signed.
+type CardStore interface {
 	// PutCard records an issued card and its audit event atomically
 	// (ErrConflict if the card id exists; nothing is written then).
 	PutCard(ctx context.Context, c IssuedCard, ev Event) error
 	// Card returns an issued card by id, or ErrNotFound.
 	Card(ctx context.Context, id string) (IssuedCard, error)
+}
 
+// RevocationStore holds the revocation lists and the revocation counter
+// (REV-4, REV-7).
+type RevocationStore interface {
 	// Revoke adds the entries (ignoring ones already present), increments
 	// the revocation counter by one and writes the audit event, all in one
 	// durable transaction, and returns the new counter. An empty entries
@@ -145,11 +166,14 @@ type Store interface {
 	// other replicas, never lose an increment.
 	Revoke(ctx context.Context, entries []RevocationEntry, ev Event) (ctr int64, err error)
 	// CRL returns the revocation list for kid (empty RIDs if none) with the
-	// current counter.
+	// current counter, read from one snapshot.
 	CRL(ctx context.Context, kid string) (CRL, error)
 	// CRLVersion returns the current revocation counter (1 before any revocation).
 	CRLVersion(ctx context.Context) (int64, error)
+}
 
+// TokenStore holds the API tokens of lab systems (hashed).
+type TokenStore interface {
 	// PutToken stores a new token (ErrConflict if the id or hash exists).
 	PutToken(ctx context.Context, t Token) error
 	// TokenByHash returns the token whose Hash equals hash, or ErrNotFound.
@@ -159,13 +183,25 @@ type Store interface {
 	// RevokeToken marks a token revoked at time at (ErrNotFound if no such
 	// id). Revoking a revoked token keeps the first revocation time.
 	RevokeToken(ctx context.Context, id string, at time.Time) error
+}
 
+// AuditStore is the audit log.
+type AuditStore interface {
 	// Audit appends an event.
 	Audit(ctx context.Context, ev Event) error
 	// AuditLog returns the newest events first, at most limit (capped at
 	// MaxAuditLimit; a negative limit is ErrInvalid).
 	AuditLog(ctx context.Context, limit int) ([]Event, error)
+}
 
+// Store is all of the issuer's persistence: what a store implementation
+// provides and what the conformance suite (package storetest) checks.
+type Store interface {
+	PatientStore
+	CardStore
+	RevocationStore
+	TokenStore
+	AuditStore
 	// Close releases the store.
 	Close() error
 }

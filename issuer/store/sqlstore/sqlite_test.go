@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -21,7 +21,11 @@ const crashDirEnv = "HEALTHCARDS_SQLITE_CRASH_DIR"
 // TestCrashDurability SIGKILLs a child process in the middle of a burst of
 // revocations, three times, and checks after reopening that every
 // acknowledged revocation survived (WAL + synchronous=FULL).
-func TestCrashDurability(t *testing.T) {
+func TestSQLiteConformance(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, t.TempDir()) })
+}
+
+func TestSQLiteCrashDurability(t *testing.T) {
 	if start, ok := storetest.CrashChildStart(); ok {
 		dir := os.Getenv(crashDirEnv)
 		if dir == "" {
@@ -29,7 +33,7 @@ func TestCrashDurability(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		s, err := Open(ctx, dir)
+		s, err := OpenSQLite(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +41,7 @@ func TestCrashDurability(t *testing.T) {
 	}
 	dir := t.TempDir()
 	storetest.Crash(t, 3, func(int) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashDurability$", "-test.count=1")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteCrashDurability$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir)
 		return cmd
 	}, func(t *testing.T) store.Store { return open(t, dir) })
@@ -45,10 +49,11 @@ func TestCrashDurability(t *testing.T) {
 
 func open(t *testing.T, dir string) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), dir)
+	s, err := OpenSQLite(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
 }
 
@@ -63,7 +68,7 @@ func mode(t *testing.T, path string) os.FileMode {
 
 // TestFileModes checks the data directory and database files are private
 // whatever the umask.
-func TestFileModes(t *testing.T) {
+func TestSQLiteFileModes(t *testing.T) {
 	old := syscall.Umask(0)
 	defer syscall.Umask(old)
 	dir := filepath.Join(t.TempDir(), "data")
@@ -97,7 +102,7 @@ func TestFileModes(t *testing.T) {
 	}
 }
 
-func TestPragmas(t *testing.T) {
+func TestSQLitePragmas(t *testing.T) {
 	s := open(t, t.TempDir())
 	defer s.Close()
 	ctx := t.Context()
@@ -123,7 +128,7 @@ func TestPragmas(t *testing.T) {
 	}
 }
 
-func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
+func TestSQLiteReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	ctr, err := s.Revoke(t.Context(), []store.RevocationEntry{{Kid: "k", Entry: "r1"}}, store.Event{Action: "revoke"})
@@ -144,34 +149,34 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	if err := s.r.QueryRowContext(t.Context(), "SELECT COUNT(*), MAX(version) FROM schema_migrations").Scan(&n, &max); err != nil {
 		t.Fatal(err)
 	}
-	entries, _ := migrationFS.ReadDir("migrations")
+	entries, _ := migrationFS.ReadDir("migrations/sqlite")
 	if n != int64(len(entries)) || max != int64(len(entries)) {
 		t.Errorf("schema_migrations has %d rows up to version %d, want %d", n, max, len(entries))
 	}
 }
 
-func TestSchemaTooNew(t *testing.T) {
+func TestSQLiteSchemaTooNew(t *testing.T) {
 	dir := t.TempDir()
 	s := open(t, dir)
 	if _, err := s.w.ExecContext(t.Context(), "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future.sql', 0)"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	_, err := Open(t.Context(), dir)
+	_, err := OpenSQLite(t.Context(), dir)
 	if !errors.Is(err, store.ErrSchemaTooNew) {
 		t.Fatalf("Open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
 
-func TestOpenErrors(t *testing.T) {
-	if _, err := Open(t.Context(), ""); !errors.Is(err, store.ErrInvalid) {
+func TestSQLiteOpenErrors(t *testing.T) {
+	if _, err := OpenSQLite(t.Context(), ""); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("Open(\"\") = %v, want ErrInvalid", err)
 	}
 	f := filepath.Join(t.TempDir(), "file")
 	if err := os.WriteFile(f, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(t.Context(), f); err == nil {
+	if _, err := OpenSQLite(t.Context(), f); err == nil {
 		t.Error("Open on a regular file succeeded")
 	}
 	// A file that is not a database.
@@ -179,13 +184,13 @@ func TestOpenErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("this is not an SQLite database, just text......"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(t.Context(), dir); err == nil {
+	if _, err := OpenSQLite(t.Context(), dir); err == nil {
 		t.Error("Open on a corrupt database file succeeded")
 	}
 }
 
-func BenchmarkRevoke(b *testing.B) {
-	s, err := Open(b.Context(), b.TempDir())
+func BenchmarkSQLiteRevoke(b *testing.B) {
+	s, err := OpenSQLite(b.Context(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -193,8 +198,8 @@ func BenchmarkRevoke(b *testing.B) {
 	storetest.BenchRevoke(b, s)
 }
 
-func BenchmarkRevokeParallel(b *testing.B) {
-	s, err := Open(b.Context(), b.TempDir())
+func BenchmarkSQLiteRevokeParallel(b *testing.B) {
+	s, err := OpenSQLite(b.Context(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -202,8 +207,8 @@ func BenchmarkRevokeParallel(b *testing.B) {
 	storetest.BenchRevokeParallel(b, s, 8)
 }
 
-func BenchmarkPutCard(b *testing.B) {
-	s, err := Open(b.Context(), b.TempDir())
+func BenchmarkSQLitePutCard(b *testing.B) {
+	s, err := OpenSQLite(b.Context(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -211,8 +216,8 @@ func BenchmarkPutCard(b *testing.B) {
 	storetest.BenchPutCard(b, s)
 }
 
-func BenchmarkPutCardParallel(b *testing.B) {
-	s, err := Open(b.Context(), b.TempDir())
+func BenchmarkSQLitePutCardParallel(b *testing.B) {
+	s, err := OpenSQLite(b.Context(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -220,8 +225,8 @@ func BenchmarkPutCardParallel(b *testing.B) {
 	storetest.BenchPutCardParallel(b, s, 8)
 }
 
-func BenchmarkCRL1000(b *testing.B) {
-	s, err := Open(b.Context(), b.TempDir())
+func BenchmarkSQLiteCRL1000(b *testing.B) {
+	s, err := OpenSQLite(b.Context(), b.TempDir())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -231,7 +236,7 @@ func BenchmarkCRL1000(b *testing.B) {
 
 // TestCloseWithPendingCards: Close while PutCard calls are queued returns,
 // and every call returns (nil, or an error saying the store is closed).
-func TestCloseWithPendingCards(t *testing.T) {
+func TestSQLiteCloseWithPendingCards(t *testing.T) {
 	s := open(t, t.TempDir())
 	var wg sync.WaitGroup
 	for i := range 50 {

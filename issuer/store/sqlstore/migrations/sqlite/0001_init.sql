@@ -1,5 +1,5 @@
 -- Version 1: the issuer store (SQLite dialect). The PostgreSQL store has the
--- same tables, columns and constraints in postgres/migrations/0001_init.sql.
+-- same tables, columns and constraints in ../postgres/0001_init.sql.
 -- Times are INTEGER microseconds since the Unix epoch (UTC); NULL means
 -- unknown. JSON documents are BLOBs, kept byte for byte.
 

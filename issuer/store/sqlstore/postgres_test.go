@@ -1,10 +1,13 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,16 +17,100 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/healthcards/healthcards/issuer/store"
-	"github.com/healthcards/healthcards/issuer/store/sqlite"
 	"github.com/healthcards/healthcards/issuer/store/storetest"
 )
 
 const crashDSNEnv = "HEALTHCARDS_POSTGRES_CRASH_DSN"
 
+// dsnEnv names the variable .ci/postgres.sh exports.
+const dsnEnv = "HEALTHCARDS_TEST_POSTGRES_DSN"
+
+// testDSN returns the test database DSN. Without one the test is skipped,
+// except in CI (CI=true), where PostgreSQL must be available.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(dsnEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("PostgreSQL tests must run in CI: %s is not set (eval \"$(bash .ci/postgres.sh)\")", dsnEnv)
+		}
+		t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", dsnEnv)
+	}
+	return dsn
+}
+
+// withSearchPath returns dsn with search_path set to schema.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	t.Helper()
+	if strings.Contains(dsn, "://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("%s is not a valid URL", dsnEnv)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// freshSchema creates an empty schema, dropped at cleanup, and returns a
+// DSN that uses it, so every test starts from an empty database.
+func freshSchema(t testing.TB) string {
+	t.Helper()
+	dsn := testDSN(t)
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "hc_test_" + hex.EncodeToString(b)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connect to test database: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Errorf("connect for cleanup: %v", err)
+			return
+		}
+		defer conn.Close(context.Background())
+		if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	return withSearchPath(t, dsn, schema)
+}
+
+func openFresh(t testing.TB) *Store {
+	t.Helper()
+	s, err := OpenPostgres(context.Background(), freshSchema(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+
+func TestPostgresConformance(t *testing.T) {
+	testDSN(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		s := openFresh(t)
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
 // TestCrashDurability SIGKILLs a client process in the middle of a burst
 // of revocations and checks every acknowledged one was committed.
-func TestCrashDurability(t *testing.T) {
+func TestPostgresCrashDurability(t *testing.T) {
 	if start, ok := storetest.CrashChildStart(); ok {
 		dsn := os.Getenv(crashDSNEnv)
 		if dsn == "" {
@@ -31,7 +118,7 @@ func TestCrashDurability(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		s, err := Open(ctx, dsn)
+		s, err := OpenPostgres(ctx, dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,11 +126,11 @@ func TestCrashDurability(t *testing.T) {
 	}
 	dsn := freshSchema(t)
 	storetest.Crash(t, 3, func(int) *exec.Cmd {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashDurability$", "-test.count=1")
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPostgresCrashDurability$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashDSNEnv+"="+dsn)
 		return cmd
 	}, func(t *testing.T) store.Store {
-		s, err := Open(t.Context(), dsn)
+		s, err := OpenPostgres(t.Context(), dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -54,14 +141,14 @@ func TestCrashDurability(t *testing.T) {
 // TestReplicasStartAndRevokeTogether opens eight stores (replicas) on one
 // empty schema at once, then revokes from all of them concurrently: the
 // migration runs once and no counter increment is lost.
-func TestReplicasStartAndRevokeTogether(t *testing.T) {
+func TestPostgresReplicasStartAndRevokeTogether(t *testing.T) {
 	dsn := freshSchema(t)
 	const replicas, perReplica = 8, 15
 	stores := make([]*Store, replicas)
 	errs := make([]error, replicas)
 	var wg sync.WaitGroup
 	for i := range replicas {
-		wg.Go(func() { stores[i], errs[i] = Open(t.Context(), dsn) })
+		wg.Go(func() { stores[i], errs[i] = OpenPostgres(t.Context(), dsn) })
 	}
 	wg.Wait()
 	for i, err := range errs {
@@ -71,10 +158,10 @@ func TestReplicasStartAndRevokeTogether(t *testing.T) {
 		defer stores[i].Close()
 	}
 	var n int
-	if err := stores[0].pool.QueryRow(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
+	if err := stores[0].w.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
-	if entries, _ := migrationFS.ReadDir("migrations"); n != len(entries) {
+	if entries, _ := migrationFS.ReadDir("migrations/postgres"); n != len(entries) {
 		t.Errorf("schema_migrations has %d rows, want %d (each migration once)", n, len(entries))
 	}
 
@@ -114,10 +201,10 @@ func TestReplicasStartAndRevokeTogether(t *testing.T) {
 
 // TestSameSchemaAsSQLite compares the tables and columns the two stores'
 // migrations create, and their migration file names.
-func TestSameSchemaAsSQLite(t *testing.T) {
+func TestPostgresSameSchemaAsSQLite(t *testing.T) {
 	pg := openFresh(t)
 	defer pg.Close()
-	rows, err := pg.pool.Query(t.Context(), `SELECT table_name, column_name FROM information_schema.columns
+	rows, err := pg.w.QueryContext(t.Context(), `SELECT table_name, column_name FROM information_schema.columns
 		WHERE table_schema = current_schema() ORDER BY table_name, column_name`)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +222,7 @@ func TestSameSchemaAsSQLite(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	lite, err := sqlite.Open(t.Context(), dir)
+	lite, err := OpenSQLite(t.Context(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,8 +233,8 @@ func TestSameSchemaAsSQLite(t *testing.T) {
 		t.Errorf("PostgreSQL columns %v\n   SQLite columns %v", pgCols, liteCols)
 	}
 
-	pgFiles, _ := migrationFS.ReadDir("migrations")
-	liteFiles, err := os.ReadDir("../sqlite/migrations")
+	pgFiles, _ := migrationFS.ReadDir("migrations/postgres")
+	liteFiles, err := migrationFS.ReadDir("migrations/sqlite")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +251,7 @@ func TestSameSchemaAsSQLite(t *testing.T) {
 // sqliteColumns lists table.column of the SQLite store in dir.
 func sqliteColumns(t *testing.T, dir string) []string {
 	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, sqlite.FileName)+"?mode=ro")
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, FileName)+"?mode=ro")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,27 +277,27 @@ func sqliteColumns(t *testing.T, dir string) []string {
 	return out
 }
 
-func TestSchemaTooNew(t *testing.T) {
+func TestPostgresSchemaTooNew(t *testing.T) {
 	dsn := freshSchema(t)
-	s, err := Open(t.Context(), dsn)
+	s, err := OpenPostgres(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.pool.Exec(t.Context(), "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future.sql', now())"); err != nil {
+	if _, err := s.w.ExecContext(t.Context(), "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future.sql', now())"); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
-	if _, err := Open(t.Context(), dsn); !errors.Is(err, store.ErrSchemaTooNew) {
+	if _, err := OpenPostgres(t.Context(), dsn); !errors.Is(err, store.ErrSchemaTooNew) {
 		t.Fatalf("Open of a newer schema: %v, want ErrSchemaTooNew", err)
 	}
 }
 
-func TestOpenErrorsHidePassword(t *testing.T) {
+func TestPostgresOpenErrorsHidePassword(t *testing.T) {
 	for _, dsn := range []string{
 		"postgres://u:sekret-pw@127.0.0.1:notaport/db",
 		"host=127.0.0.1 password=sekret-pw port=notaport",
 	} {
-		_, err := Open(t.Context(), dsn)
+		_, err := OpenPostgres(t.Context(), dsn)
 		if err == nil {
 			t.Fatalf("Open(%q) succeeded", dsn)
 		}
@@ -221,7 +308,7 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 	// Nothing listens on port 1 of loopback.
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	_, err := Open(ctx, "postgres://u:sekret-pw@127.0.0.1:1/db?connect_timeout=2")
+	_, err := OpenPostgres(ctx, "postgres://u:sekret-pw@127.0.0.1:1/db?connect_timeout=2")
 	if err == nil || strings.Contains(err.Error(), "sekret-pw") {
 		t.Errorf("Open to a closed port: %v", err)
 	}
@@ -234,10 +321,12 @@ func benchStore(b *testing.B) *Store {
 	return s
 }
 
-func BenchmarkRevoke(b *testing.B)         { storetest.BenchRevoke(b, benchStore(b)) }
-func BenchmarkRevokeParallel(b *testing.B) { storetest.BenchRevokeParallel(b, benchStore(b), 8) }
-func BenchmarkPutCard(b *testing.B)        { storetest.BenchPutCard(b, benchStore(b)) }
-func BenchmarkPutCardParallel(b *testing.B) {
+func BenchmarkPostgresRevoke(b *testing.B) { storetest.BenchRevoke(b, benchStore(b)) }
+func BenchmarkPostgresRevokeParallel(b *testing.B) {
+	storetest.BenchRevokeParallel(b, benchStore(b), 8)
+}
+func BenchmarkPostgresPutCard(b *testing.B) { storetest.BenchPutCard(b, benchStore(b)) }
+func BenchmarkPostgresPutCardParallel(b *testing.B) {
 	storetest.BenchPutCardParallel(b, benchStore(b), 8)
 }
-func BenchmarkCRL1000(b *testing.B) { storetest.BenchCRL(b, benchStore(b), 1000) }
+func BenchmarkPostgresCRL1000(b *testing.B) { storetest.BenchCRL(b, benchStore(b), 1000) }

@@ -1,5 +1,5 @@
 -- Version 1: the issuer store (PostgreSQL dialect). The SQLite store has the
--- same tables, columns and constraints in sqlite/migrations/0001_init.sql.
+-- same tables, columns and constraints in ../sqlite/0001_init.sql.
 -- Identifiers use the "C" collation so ordering is by bytes, as in SQLite.
 -- JSON documents are BYTEA, kept byte for byte (jsonb would reorder members).
 

@@ -1,0 +1,22 @@
+// Package sqldb is the database/sql layer the project's SQL stores share
+// (issuer/store/sqlstore and shl/sqlstore): the two dialects and their
+// placeholder rewriting, one set of SQLite pragmas, the PostgreSQL
+// connection through pgx's stdlib driver, and one migration runner.
+//
+// A store writes each statement once, with ? placeholders and the upsert
+// form both databases accept (INSERT ... ON CONFLICT), and passes it
+// through Dialect.Rebind. Only the DDL of each migration is written per
+// dialect.
+//
+// # Durability
+//
+// SQLite handles run in WAL mode with synchronous=FULL, a 10 s busy timeout
+// and foreign keys on (CheckSQLite verifies it); PostgreSQL connections
+// never run with synchronous_commit off. A commit that returned survives a
+// crash of the process, and on SQLite of the machine.
+//
+// # Security considerations
+//
+// OpenPostgres errors never quote the password (pgx redacts it). Nothing
+// here logs statements or arguments.
+package sqldb
