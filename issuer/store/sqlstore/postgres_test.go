@@ -98,7 +98,6 @@ func openFresh(t testing.TB) *Store {
 	return s
 }
 
-
 func TestPostgresConformance(t *testing.T) {
 	testDSN(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
