@@ -13,10 +13,10 @@ import (
 // when the store offers it, for group commit: cards issued concurrently
 // while a commit is in flight are written together by the next one, so
 // one fsync covers many cards. Revocations are never batched: each stays
-// its own durable transaction (store.Store.Revoke).
+// its own durable transaction (store.RevocationStore.Revoke).
 //
 // PutCards must be all-or-nothing: on any error (ErrConflict if a card id
-// exists, ErrInvalid for an argument store.Store.PutCard would refuse)
+// exists, ErrInvalid for an argument store.CardStore.PutCard would refuse)
 // nothing is written. len(cards) == len(evs); at most MaxCardBatch cards.
 type CardBatchStore interface {
 	PutCards(ctx context.Context, cards []store.IssuedCard, evs []store.Event) error

@@ -27,6 +27,16 @@ type KeySet interface {
 	PublicJWKS(crlVersion func(kid string) int) keys.JWKS
 }
 
+// Store is the persistence an Issuer uses: the patient data labs send
+// (results, and the source of cards), issued cards, revocation lists and
+// the audit log. API tokens are not among them (see issuer/auth).
+type Store interface {
+	store.PatientStore
+	store.CardStore
+	store.RevocationStore
+	store.AuditStore
+}
+
 // Config configures an Issuer. Zero values are safe defaults where noted;
 // Iss, Keys, Store and RIDSecret are required.
 type Config struct {
@@ -36,8 +46,9 @@ type Config struct {
 	Iss string
 	// Keys holds the signing keys.
 	Keys KeySet
-	// Store persists cards, revocations and the audit log.
-	Store store.Store
+	// Store persists patient data, cards, revocations and the audit log
+	// (a store.Store has all of it).
+	Store Store
 	// RIDSecret is the rid HMAC secret in string form (REV-3); see
 	// NewRIDSecret. Required: every card carries a rid.
 	RIDSecret string
@@ -117,7 +128,7 @@ func CheckIss(iss string) error {
 func (is *Issuer) Iss() string { return is.cfg.Iss }
 
 // Store returns the store.
-func (is *Issuer) Store() store.Store { return is.cfg.Store }
+func (is *Issuer) Store() Store { return is.cfg.Store }
 
 // Now returns the issuer clock's time.
 func (is *Issuer) Now() time.Time { return is.now() }

@@ -34,7 +34,7 @@ const MaxSourceResources = 1000
 // StoreSource reads from the issuer's store. BaseURL is the service's FHIR
 // base (e.g. https://issuer.example/fhir), used for hostedResource links.
 type StoreSource struct {
-	Store   store.Store
+	Store   store.PatientStore
 	BaseURL string
 }
 

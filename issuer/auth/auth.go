@@ -115,7 +115,7 @@ func NewToken(scopes []string, label string, now time.Time) (secret string, tok 
 // Config configures an Authenticator.
 type Config struct {
 	// Store holds API tokens; nil disables API tokens.
-	Store store.Store
+	Store store.TokenStore
 	// JWT, if set, accepts JWT access tokens from an authorization server.
 	JWT *JWTConfig
 	// Now is the clock; nil means time.Now.

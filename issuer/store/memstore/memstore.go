@@ -1,5 +1,6 @@
-// Package memstore is an in-memory store.Store for tests, examples and
-// benchmarks. It keeps the same contract as the SQLite and PostgreSQL stores
+// Package memstore is an in-memory store.Store (every one of the split
+// store interfaces) for tests, examples and benchmarks. It keeps the same
+// contract as the SQL store on SQLite and PostgreSQL
 // (it passes storetest: argument checks, microsecond UTC times, conflicts,
 // context cancellation) but it is not durable: never serve real cards with it.
 package memstore

@@ -1,6 +1,7 @@
 // Package storetest is the conformance suite every store.Store
-// implementation passes: the SQLite and PostgreSQL stores run the same
-// tests, so the issuer service behaves the same on either.
+// implementation passes: the SQL store (package sqlstore) on SQLite and on
+// PostgreSQL, and memstore, run the same tests, so the issuer service
+// behaves the same on any of them.
 //
 // It checks every method: ErrNotFound, ErrConflict and ErrInvalid, result
 // ordering, since-filtering, replace-on-same-id, byte-exact JSON, atomic
