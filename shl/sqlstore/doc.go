@@ -2,6 +2,9 @@
 // (modernc.org/sqlite, driver "sqlite") and PostgreSQL
 // (github.com/jackc/pgx/v5/stdlib, driver "pgx"), so an issuer can keep its
 // SMART Health Links across restarts and share them between processes.
+// It shares its database layer with the issuer store
+// (issuer/store/sqlstore) through internal/sqldb: the dialects, the SQLite
+// pragmas, the PostgreSQL connection and the migration runner.
 //
 // It owns two tables, shl_links and shl_access, plus shl_schema_migrations;
 // Open* migrates them in one transaction (on PostgreSQL under an advisory

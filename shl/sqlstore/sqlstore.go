@@ -6,16 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
-
+	"github.com/healthcards/healthcards/internal/sqldb"
 	"github.com/healthcards/healthcards/shl"
 )
 
@@ -24,19 +19,11 @@ type Dialect int
 
 // Dialects.
 const (
-	SQLite Dialect = iota + 1
-	PostgreSQL
+	SQLite     = Dialect(sqldb.SQLite)
+	PostgreSQL = Dialect(sqldb.PostgreSQL)
 )
 
-func (d Dialect) String() string {
-	switch d {
-	case SQLite:
-		return "sqlite"
-	case PostgreSQL:
-		return "postgres"
-	}
-	return "unknown"
-}
+func (d Dialect) String() string { return sqldb.Dialect(d).String() }
 
 // Bounds.
 const (
@@ -45,7 +32,6 @@ const (
 	// maxFilesJSON bounds the stored files column read back (the files are
 	// JWE text; a link holds at most shl.MaxManifestFiles of them).
 	maxFilesJSON = 64 << 20
-	busyTimeout  = 10 * time.Second
 )
 
 // ErrSchemaTooNew is returned by Open when the database was migrated by a
@@ -77,7 +63,9 @@ func WithMaxLog(n int) Option {
 
 // OpenSQLite opens (creating if needed) the SQLite database file path and
 // migrates it. The file is created 0600 and its directory must exist. The
-// database runs in WAL mode with synchronous=FULL; writes go through one
+// database runs with the pragmas of every SQL store in this module
+// (internal/sqldb: WAL, synchronous=FULL, busy timeout, foreign keys);
+// writes go through one
 // connection whose transactions start with BEGIN IMMEDIATE, so Update is
 // serialized across goroutines and across processes sharing the file.
 func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
@@ -96,36 +84,27 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	if err := os.Chmod(abs, 0o600); err != nil {
 		return nil, fmt.Errorf("sqlstore: restrict database file: %w", err)
 	}
-	dsn := func(readOnly bool) string {
-		q := url.Values{}
-		q.Add("_pragma", "busy_timeout("+strconv.FormatInt(busyTimeout.Milliseconds(), 10)+")")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
-		q.Add("_pragma", "foreign_keys(1)")
-		if readOnly {
-			q.Add("_pragma", "query_only(1)")
-		} else {
-			q.Set("_txlock", "immediate") // BEGIN IMMEDIATE: take the write lock first
-		}
-		return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + q.Encode()
-	}
-	w, err := sql.Open("sqlite", dsn(false))
+	w, err := sqldb.OpenSQLite(abs, false)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open: %w", err)
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	w.SetMaxOpenConns(1) // one writer in this process; other processes wait on the file lock
 	s := &Store{d: SQLite, w: w}
 	for _, o := range opts {
 		o(s)
 	}
+	if err := sqldb.CheckSQLite(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlstore: open: %w", err)
+	}
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r, err := sql.Open("sqlite", dsn(true))
+	r, err := sqldb.OpenSQLite(abs, true)
 	if err != nil {
 		w.Close()
-		return nil, fmt.Errorf("sqlstore: open: %w", err)
+		return nil, fmt.Errorf("sqlstore: %w", err)
 	}
 	r.SetMaxOpenConns(4)
 	s.r = r
@@ -134,9 +113,10 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 
 // OpenPostgres connects to PostgreSQL with the pgx driver and migrates the
 // shl_* tables. Update uses SELECT ... FOR UPDATE, so it is serialized
-// per link across every process using the database.
+// per link across every process using the database. Connections never
+// run with synchronous_commit off.
 func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	db, err := sql.Open("pgx", dsn)
+	db, err := sqldb.OpenPostgres(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open: %w", err)
 	}
@@ -175,24 +155,8 @@ func (s *Store) maxLogN() int {
 	return DefaultMaxLog
 }
 
-// q rewrites ? placeholders as $n for PostgreSQL. Queries here never hold
-// a literal question mark.
-func (s *Store) q(query string) string {
-	if s.d != PostgreSQL {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, c := range query {
-		if c == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+// q rewrites ? placeholders as $n for PostgreSQL.
+func (s *Store) q(query string) string { return sqldb.Dialect(s.d).Rebind(query) }
 
 // migrations are applied in order; each runs once, in one transaction.
 var migrations = []struct {
@@ -251,48 +215,26 @@ var migrations = []struct {
 var SchemaVersion = migrations[len(migrations)-1].version
 
 func (s *Store) migrate(ctx context.Context) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
-	defer tx.Rollback()
-	if s.d == PostgreSQL {
-		// Serialize concurrent migrations from several processes.
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7321004519)`); err != nil {
-			return fmt.Errorf("sqlstore: migrate: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS shl_schema_migrations (version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
-	var current int
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM shl_schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("sqlstore: migrate: %w", err)
-	}
-	if current > SchemaVersion {
-		return fmt.Errorf("%w: version %d, this program knows up to %d", ErrSchemaTooNew, current, SchemaVersion)
-	}
-	for _, m := range migrations {
-		if m.version <= current {
-			continue
-		}
-		stmt := m.sqlite
+	ms := make([]sqldb.Migration, len(migrations))
+	for i, m := range migrations {
+		ms[i] = sqldb.Migration{Version: int64(m.version), Name: fmt.Sprintf("shl %d", m.version), SQL: m.sqlite}
 		if s.d == PostgreSQL {
-			stmt = m.pg
-		}
-		for _, part := range strings.Split(stmt, ";") {
-			if strings.TrimSpace(part) == "" {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, part); err != nil {
-				return fmt.Errorf("sqlstore: migration %d: %w", m.version, err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO shl_schema_migrations (version, applied_us) VALUES (?, ?)`), m.version, time.Now().UnixMicro()); err != nil {
-			return fmt.Errorf("sqlstore: migration %d: %w", m.version, err)
+			ms[i].SQL = m.pg
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	err := sqldb.Migrate(ctx, s.w, sqldb.Schema{
+		Dialect: sqldb.Dialect(s.d),
+		Lock:    "healthcards/shl/sqlstore migrations",
+		Table:   "shl_schema_migrations",
+		Create:  `CREATE TABLE IF NOT EXISTS shl_schema_migrations (version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)`,
+		Record:  `INSERT INTO shl_schema_migrations (version, applied_us) VALUES (?, ?)`,
+		Args: func(m sqldb.Migration, at time.Time) []any {
+			return []any{m.Version, at.UnixMicro()}
+		},
+		Migrations: ms,
+		TooNew:     ErrSchemaTooNew,
+	}, time.Now())
+	if err != nil {
 		return fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	return nil
