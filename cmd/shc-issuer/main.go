@@ -46,6 +46,10 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --auth-audience AUD    expected token audience (default: BASE/fhir)
   --auth-jwks-url URL    its JWKS (default: AUTH-ISSUER/.well-known/jwks.json)
   --auth-authorize-url URL, --auth-token-url URL   advertised in smart-configuration
+  --auth-system-client SUB=SCOPE[,SCOPE]   a lab system authenticating with JWTs from
+                         --auth-issuer (subject SUB) and the lab scopes it may use;
+                         repeatable. Lab scopes of other JWTs, and of any token with
+                         a patient claim, are ignored
   --store sqlite|postgres    persistence (default sqlite under DIR/store)
   --postgres-dsn DSN     PostgreSQL connection string (SHC_ISSUER_POSTGRES_DSN); for
                          several replicas: each keeps its own --data (keys, rid secret,

@@ -34,6 +34,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.AuthJWKSURL, "auth-jwks-url", "", "")
 	fs.StringVar(&c.AuthAuthorizeURL, "auth-authorize-url", "", "")
 	fs.StringVar(&c.AuthTokenURL, "auth-token-url", "", "")
+	fs.Func("auth-system-client", "", func(v string) error { c.AuthSystemClients = append(c.AuthSystemClients, v); return nil })
 	fs.StringVar(&c.Store, "store", "sqlite", "")
 	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "")
 	fs.StringVar(&c.KeyPassphraseFile, "key-passphrase-file", "", "")

@@ -67,6 +67,14 @@ Serving:
                             negative: off)
   --rate-burst N            burst per client IP (default 30)
   --verify-timeout DURATION per-request limit (default 20s)
+  --fetches-per-client-per-minute N   issuer key-set and revocation-list
+                            fetches one client IP may cause per minute
+                            (default 30; negative: off)
+  --large-body BYTES        bodies over this, images and uploads are "large"
+                            (default 65536)
+  --max-concurrent-large N  large requests read and verified at once, so
+                            they cannot starve small ones (default: half the
+                            CPUs, at least 1)
   --log-format text|json    (default text)
   --log-level debug|info|warn|error (default info)
 
@@ -215,6 +223,12 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	num("rate-burst", func(v string) (err error) { o.RateBurst, err = strconv.Atoi(v); return },
 		func() { fs.IntVar(&o.RateBurst, "rate-burst", o.RateBurst, "") })
 	dur(&o.VerifyTimeout, "verify-timeout")
+	num("fetches-per-client-per-minute", func(v string) (err error) { o.FetchesPerClient, err = strconv.Atoi(v); return },
+		func() { fs.IntVar(&o.FetchesPerClient, "fetches-per-client-per-minute", o.FetchesPerClient, "") })
+	num("large-body", func(v string) (err error) { o.LargeBody, err = strconv.ParseInt(v, 10, 64); return },
+		func() { fs.Int64Var(&o.LargeBody, "large-body", o.LargeBody, "") })
+	num("max-concurrent-large", func(v string) (err error) { o.MaxConcurrentLarge, err = strconv.Atoi(v); return },
+		func() { fs.IntVar(&o.MaxConcurrentLarge, "max-concurrent-large", o.MaxConcurrentLarge, "") })
 	str(&o.LogFormat, "log-format")
 	str(&o.LogLevel, "log-level")
 

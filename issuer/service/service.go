@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +54,10 @@ type Config struct {
 	AuthJWKSURL      string // --auth-jwks-url
 	AuthAuthorizeURL string // --auth-authorize-url
 	AuthTokenURL     string // --auth-token-url
+	// AuthSystemClients registers lab systems that authenticate with JWTs
+	// (--auth-system-client SUB=SCOPE[,SCOPE], repeatable): a JWT's lab
+	// scopes count only for these subjects (auth.JWTConfig.SystemClients).
+	AuthSystemClients []string
 
 	Store       string // --store sqlite|postgres (default sqlite)
 	PostgresDSN string // --postgres-dsn
@@ -181,7 +187,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.auth(ctx, st)
+	a, err := s.auth(ctx, st, auditKey(ridSecret))
 	if err != nil {
 		return nil, err
 	}
@@ -369,15 +375,45 @@ func (s *Service) openKeys() (issuer.KeySet, error) {
 	return watched, nil
 }
 
+// auditKey derives the key of the audit-actor hashes from the rid secret,
+// so that actors stay comparable across restarts and replicas without
+// carrying raw patient ids (auth.Config.AuditKey).
+func auditKey(ridSecret string) []byte {
+	m := hmac.New(sha256.New, []byte(ridSecret))
+	m.Write([]byte("healthcards audit actor v1"))
+	return m.Sum(nil)
+}
+
+// systemClients parses --auth-system-client SUB=SCOPE[,SCOPE] values.
+func systemClients(vals []string) (map[string][]string, error) {
+	if len(vals) == 0 {
+		return nil, nil
+	}
+	out := map[string][]string{}
+	for _, v := range vals {
+		sub, scopes, ok := strings.Cut(v, "=")
+		if !ok || sub == "" || scopes == "" {
+			return nil, configErr("--auth-system-client %q: want SUB=SCOPE[,SCOPE]", v)
+		}
+		for _, sc := range strings.Split(scopes, ",") {
+			if !slices.Contains(auth.AllLabScopes, sc) {
+				return nil, configErr("--auth-system-client %q: unknown scope %q (want %s)", v, sc, strings.Join(auth.AllLabScopes, ", "))
+			}
+			out[sub] = append(out[sub], sc)
+		}
+	}
+	return out, nil
+}
+
 // devTokenFile holds the development token's secret (development only).
 const devTokenFile = "development-token"
 
 // auth builds the authenticator. In development, a store without tokens
 // gets an all-scope token whose secret is kept in DIR/development-token
 // (0600) and printed at every development start while it stays active.
-func (s *Service) auth(ctx context.Context, st store.Store) (*auth.Authenticator, error) {
+func (s *Service) auth(ctx context.Context, st store.Store, audit []byte) (*auth.Authenticator, error) {
 	cfg := s.cfg
-	acfg := auth.Config{Store: st}
+	acfg := auth.Config{Store: st, AuditKey: audit}
 	if cfg.AuthIssuer != "" {
 		aud := cfg.AuthAudience
 		if aud == "" {
@@ -385,6 +421,13 @@ func (s *Service) auth(ctx context.Context, st store.Store) (*auth.Authenticator
 		}
 		acfg.JWT = &auth.JWTConfig{Issuer: cfg.AuthIssuer, Audience: aud, JWKSURL: cfg.AuthJWKSURL,
 			Fetch: safefetch.New(safefetch.Config{AllowPrivateNetwork: true})} // admin-configured, may be on the intranet
+		clients, err := systemClients(cfg.AuthSystemClients)
+		if err != nil {
+			return nil, err
+		}
+		acfg.JWT.SystemClients = clients
+	} else if len(cfg.AuthSystemClients) > 0 {
+		return nil, configErr("--auth-system-client needs --auth-issuer")
 	}
 	toks, err := st.Tokens(ctx)
 	if err != nil {

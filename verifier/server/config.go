@@ -42,24 +42,32 @@ type Options struct {
 	RateLimit       float64
 	RateBurst       int
 	VerifyTimeout   time.Duration
-	LogFormat       string
-	LogLevel        string
+	// FetchesPerClient is --fetches-per-client-per-minute, LargeBody
+	// --large-body and MaxConcurrentLarge --max-concurrent-large (see the
+	// Config fields of the same meaning).
+	FetchesPerClient   int
+	LargeBody          int64
+	MaxConcurrentLarge int
+	LogFormat          string
+	LogLevel           string
 }
 
 // DefaultOptions returns the defaults of every option.
 func DefaultOptions() *Options {
 	return &Options{
-		Listen:        "127.0.0.1:8080",
-		Refresh:       verifier.DefaultDirectoryTTL,
-		MaxAge:        verifier.DefaultDirectoryMaxAge,
-		Leeway:        verifier.DefaultLeeway,
-		Revocation:    "required",
-		MaxBody:       DefaultMaxBodyBytes,
-		RateLimit:     DefaultRateLimit,
-		RateBurst:     DefaultRateBurst,
-		VerifyTimeout: DefaultVerifyTimeout,
-		LogFormat:     "text",
-		LogLevel:      "info",
+		Listen:           "127.0.0.1:8080",
+		Refresh:          verifier.DefaultDirectoryTTL,
+		MaxAge:           verifier.DefaultDirectoryMaxAge,
+		Leeway:           verifier.DefaultLeeway,
+		Revocation:       "required",
+		MaxBody:          DefaultMaxBodyBytes,
+		RateLimit:        DefaultRateLimit,
+		RateBurst:        DefaultRateBurst,
+		VerifyTimeout:    DefaultVerifyTimeout,
+		FetchesPerClient: DefaultFetchesPerClientPerMinute,
+		LargeBody:        DefaultLargeBodyBytes,
+		LogFormat:        "text",
+		LogLevel:         "info",
 	}
 }
 
@@ -74,6 +82,10 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("--max-body %d must be positive", o.MaxBody)
 	case o.RateBurst < 0:
 		return fmt.Errorf("--rate-burst %d must not be negative", o.RateBurst)
+	case o.LargeBody <= 0:
+		return fmt.Errorf("--large-body %d must be positive", o.LargeBody)
+	case o.MaxConcurrentLarge < 0:
+		return fmt.Errorf("--max-concurrent-large %d must not be negative", o.MaxConcurrentLarge)
 	case o.Refresh <= 0 || o.MaxAge <= 0 || o.VerifyTimeout <= 0 || o.Leeway < 0:
 		return errors.New("--refresh, --max-age and --verify-timeout must be positive, --leeway not negative")
 	case o.LogFormat != "text" && o.LogFormat != "json":

@@ -54,6 +54,10 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 		CORSOrigins:   o.CORSOrigins,
 		VerifyTimeout: o.VerifyTimeout,
 		TLS:           o.TLSCert != "",
+
+		FetchesPerClientPerMinute: o.FetchesPerClient,
+		LargeBodyBytes:            o.LargeBody,
+		MaxConcurrentLarge:        o.MaxConcurrentLarge,
 	}
 	if len(o.TrustedProxies) > 0 {
 		var opts []echo.TrustOption
