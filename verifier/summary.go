@@ -176,44 +176,9 @@ func summarizeBundle(bundle []byte, min *minIssues) (*Summary, *Error) {
 			min.fullURL++
 		}
 	}
-	res := d.res
-	names := refNamer{d: d}
-	// countRef counts a reference that is not resource:N (MIN-7).
-	countRef := func(r *fhirRef) {
-		if r != nil && r.Reference != "" && !strings.HasPrefix(r.Reference, "resource:") {
-			min.refs++
-		}
-	}
-	// performer names a reference: its display, else the Organization or
-	// Practitioner on the card it points to.
-	performer := func(r *fhirRef) string {
-		if r == nil {
-			return ""
-		}
-		countRef(r)
-		if r.Display != "" {
-			return r.Display
-		}
-		return names.of(r.Reference)
-	}
-	// firstPerformer names the first performer that has a name; an
-	// Immunization's performers are {actor}, an Observation's or a
-	// DiagnosticReport's are references.
-	firstPerformer := func(r *fhirResource) string {
-		for _, p := range r.Performer {
-			ref := p.Actor
-			if ref == nil && r.ResourceType != "Immunization" {
-				pr := p.fhirRef
-				ref = &pr
-			}
-			if name := performer(ref); name != "" {
-				return name
-			}
-		}
-		return ""
-	}
-	for i := range res {
-		r := &res[i]
+	z := refNamer{d: d, min: min}
+	for i := range d.res {
+		r := &d.res[i]
 		min.resource(r)
 		switch r.ResourceType {
 		case "Patient":
@@ -221,35 +186,18 @@ func summarizeBundle(bundle []byte, min *minIssues) (*Summary, *Error) {
 				s.Patient = &Patient{Name: patientName(r), BirthDate: r.BirthDate}
 			}
 		case "Immunization":
-			im := Immunization{Vaccine: pickCoding(r.VaccineCode, min), Date: r.OccurrenceDateTime, Status: r.Status, Lot: r.LotNumber}
-			if im.Date == "" {
-				im.Date = r.OccurrenceString
+			date := r.OccurrenceDateTime
+			if date == "" {
+				date = r.OccurrenceString
 			}
-			im.Performer = firstPerformer(r)
-			countRef(r.Patient)
-			s.Immunizations = append(s.Immunizations, im)
+			s.Immunizations = append(s.Immunizations, Immunization{Vaccine: pickCoding(r.VaccineCode, min),
+				Date: date, Status: r.Status, Lot: r.LotNumber, Performer: z.performerOf(r, r.Patient)})
 		case "Observation":
-			lr := LabResult{Test: pickCoding(r.Code, min), Date: r.EffectiveDateTime, Status: r.Status}
-			switch {
-			case r.ValueCodeableConcept != nil:
-				c := pickCoding(r.ValueCodeableConcept, min)
-				lr.Value = c.Code
-				if c.Name != "" {
-					lr.Value = c.Name
-				}
-			case r.ValueQuantity != nil:
-				lr.Value = strings.TrimSpace(r.ValueQuantity.Value.String() + " " + r.ValueQuantity.Unit)
-			default:
-				lr.Value = r.ValueString
-			}
-			lr.Performer = firstPerformer(r)
-			countRef(r.Subject)
-			s.LabResults = append(s.LabResults, lr)
+			s.LabResults = append(s.LabResults, LabResult{Test: pickCoding(r.Code, min), Value: resultValue(r, min),
+				Date: r.EffectiveDateTime, Status: r.Status, Performer: z.performerOf(r, r.Subject)})
 		case "DiagnosticReport":
-			rep := LabReport{Test: pickCoding(r.Code, min), Date: r.EffectiveDateTime, Status: r.Status}
-			rep.Performer = firstPerformer(r)
-			countRef(r.Subject)
-			s.LabReports = append(s.LabReports, rep)
+			s.LabReports = append(s.LabReports, LabReport{Test: pickCoding(r.Code, min),
+				Date: r.EffectiveDateTime, Status: r.Status, Performer: z.performerOf(r, r.Subject)})
 		default:
 			if s.Other == nil {
 				s.Other = map[string]int{}
@@ -264,11 +212,61 @@ func summarizeBundle(bundle []byte, min *minIssues) (*Summary, *Error) {
 	return s, nil
 }
 
-// refNamer resolves a reference to the name of an Organization (the
-// decoder's orgs) or, built on first need, of a Practitioner on the card.
+// resultValue is an Observation's value: a named valueCodeableConcept,
+// valueQuantity with its unit, or valueString.
+func resultValue(r *fhirResource, min *minIssues) string {
+	switch {
+	case r.ValueCodeableConcept != nil:
+		c := pickCoding(r.ValueCodeableConcept, min)
+		if c.Name != "" {
+			return c.Name
+		}
+		return c.Code
+	case r.ValueQuantity != nil:
+		return strings.TrimSpace(r.ValueQuantity.Value.String() + " " + r.ValueQuantity.Unit)
+	}
+	return r.ValueString
+}
+
+// refNamer names the references of a bundle and counts those that are not
+// resource:N (MIN-7). A reference is named by its display, else by the
+// Organization (the decoder's orgs) or Practitioner (built on first need)
+// on the card it points to.
 type refNamer struct {
 	d             *decodedBundle
+	min           *minIssues
 	practitioners map[string]string
+}
+
+// performerOf names the first performer of r that has a name (an
+// Immunization's performers are {actor}; an Observation's or a
+// DiagnosticReport's are references) and counts the subject reference.
+func (n *refNamer) performerOf(r *fhirResource, subject *fhirRef) string {
+	n.count(subject)
+	for _, p := range r.Performer {
+		ref := p.Actor
+		if ref == nil && r.ResourceType != "Immunization" {
+			pr := p.fhirRef
+			ref = &pr
+		}
+		if ref == nil {
+			continue
+		}
+		n.count(ref)
+		if ref.Display != "" {
+			return ref.Display
+		}
+		if name := n.of(ref.Reference); name != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+func (n *refNamer) count(r *fhirRef) {
+	if r != nil && r.Reference != "" && !strings.HasPrefix(r.Reference, "resource:") {
+		n.min.refs++
+	}
 }
 
 func (n *refNamer) of(ref string) string {
