@@ -29,7 +29,7 @@
 //
 // # Security considerations
 //
-//   - did:web documents are fetched only through internal/safefetch (https,
+//   - did:web documents are fetched only through safehttp (https,
 //     no private addresses unless configured, size cap, timeout, same-origin
 //     redirects), capped again at MaxDocumentBytes, and must carry the
 //     resolved DID as id (ErrMismatch otherwise).

@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // Resolver resolves did:web and did:key DIDs to DID documents. It is a
@@ -18,7 +18,7 @@ import (
 type Resolver struct {
 	// Fetch is the guarded client for did:web documents. Nil means did:web
 	// resolution fails with ErrFetch (did:key needs no network).
-	Fetch *safefetch.Client
+	Fetch *safehttp.Client
 }
 
 // Resolve returns the DID document of did.
@@ -63,7 +63,7 @@ func (r *Resolver) resolveWeb(ctx context.Context, did string) (*Document, error
 	}
 	resp, err := r.Fetch.Get(ctx, url)
 	if err != nil {
-		if errors.Is(err, safefetch.ErrTooLarge) {
+		if errors.Is(err, safehttp.ErrTooLarge) {
 			return nil, newErr(CodeTooLarge, "fetching "+url, err)
 		}
 		return nil, newErr(CodeFetch, "fetching "+url, err)

@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // localhostCert returns a self-signed certificate for "localhost": did:web
@@ -63,7 +63,7 @@ func didServer(t *testing.T, h http.Handler) (string, *Resolver) {
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	r := &Resolver{Fetch: safefetch.New(safefetch.Config{AllowPrivateNetwork: true, RootCAs: pool, Timeout: 5 * time.Second})}
+	r := &Resolver{Fetch: safehttp.MustNew(safehttp.Config{AllowPrivateNetwork: true, RootCAs: pool, Timeout: 5 * time.Second})}
 	return "localhost%3A" + port, r
 }
 
@@ -92,7 +92,7 @@ func TestResolve_DIDWeb(t *testing.T) {
 	})
 	mux.HandleFunc("/enormous/did.json", func(w http.ResponseWriter, _ *http.Request) {
 		chunk := []byte(strings.Repeat("a", 64<<10))
-		for i := 0; i < 40; i++ { // 2.5 MiB, over safefetch's 1 MiB default
+		for i := 0; i < 40; i++ { // 2.5 MiB, over safehttp's 1 MiB default
 			if _, err := w.Write(chunk); err != nil {
 				return
 			}
@@ -139,14 +139,14 @@ func TestResolve_DIDWeb(t *testing.T) {
 	}
 }
 
-// TestResolve_DIDWeb_Guarded: the default safefetch client refuses
+// TestResolve_DIDWeb_Guarded: the default safehttp client refuses
 // loopback, and a resolver without a client refuses did:web.
 func TestResolve_DIDWeb_Guarded(t *testing.T) {
 	host, _ := didServer(t, http.NotFoundHandler())
-	r := &Resolver{Fetch: safefetch.New(safefetch.Config{})}
+	r := &Resolver{Fetch: safehttp.MustNew(safehttp.Config{})}
 	_, err := r.Resolve(context.Background(), "did:web:"+host)
 	wantCode(t, err, ErrFetch)
-	if !errors.Is(err, safefetch.ErrBlockedAddress) {
+	if !errors.Is(err, safehttp.ErrBlockedAddress) {
 		t.Fatalf("want a blocked-address cause, got %v", err)
 	}
 	_, err = (&Resolver{}).Resolve(context.Background(), "did:web:example.com")

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/internal/testvectors"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // The third-party CARIN link (LU) resolves end to end against a local
@@ -46,7 +46,7 @@ func TestClient_CARINThirdPartyLink(t *testing.T) {
 
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
-	c := &Client{Fetch: safefetch.New(safefetch.Config{AllowPrivateNetwork: true, RootCAs: pool})}
+	c := &Client{Fetch: safehttp.MustNew(safehttp.Config{AllowPrivateNetwork: true, RootCAs: pool})}
 	res, err := c.Resolve(context.Background(), p, ResolveOptions{Recipient: "Test Receiver"})
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // Receiver bounds.
@@ -23,11 +23,11 @@ const (
 )
 
 // Client resolves SMART Health Links (the receiver side). Per-response
-// sizes and timeouts come from Fetch's safefetch.Config: raise its MaxBytes
+// sizes and timeouts come from Fetch's safehttp.Config: raise its MaxBytes
 // (default 1 MiB) to accept larger files.
 type Client struct {
 	// Fetch makes every request. Required.
-	Fetch *safefetch.Client
+	Fetch *safehttp.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -224,7 +224,7 @@ func (c *Client) readFiles(ctx context.Context, key []byte, m *Manifest, fetched
 }
 
 // statusError maps a non-200 answer to an *Error (SHL-10).
-func statusError(resp *safefetch.Response, p *Payload, opts ResolveOptions) error {
+func statusError(resp *safehttp.Response, p *Payload, opts ResolveOptions) error {
 	switch resp.StatusCode {
 	case http.StatusOK:
 		return nil

@@ -71,7 +71,7 @@
 //     are refused.
 //   - alg and enc are pinned to dir and A256GCM; a cty that disagrees with the
 //     manifest's contentType is refused.
-//   - The Client fetches only through internal/safefetch (https only, no
+//   - The Client fetches only through safehttp (https only, no
 //     private addresses, size caps, timeouts). It refuses to fetch a link
 //     whose exp has passed, a v newer than 1 (SHL-8), and a P link without a
 //     passcode; it never dereferences a location more than an hour after the

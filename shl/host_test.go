@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/internal/testvectors"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 type fakeClock struct {
@@ -37,7 +37,7 @@ type env struct {
 	store   *MemoryStore
 	srv     *httptest.Server
 	clock   *fakeClock
-	fetch   *safefetch.Client
+	fetch   *safehttp.Client
 	posts   atomic.Int64 // manifest POSTs seen
 	gets    atomic.Int64 // GETs seen
 	base    string
@@ -74,7 +74,7 @@ func newEnv(t *testing.T, mutate func(*HostConfig)) *env {
 	})
 	pool := x509.NewCertPool()
 	pool.AddCert(e.srv.Certificate())
-	e.fetch = safefetch.New(safefetch.Config{AllowPrivateNetwork: true, RootCAs: pool, MaxBytes: 8 << 20})
+	e.fetch = safehttp.MustNew(safehttp.Config{AllowPrivateNetwork: true, RootCAs: pool, MaxBytes: 8 << 20})
 	e.httpc = e.srv.Client()
 	return e
 }

@@ -208,7 +208,7 @@
 //     4 MiB, 100,000 rids). A list that cannot be had is never read as "not
 //     revoked" silently: RevocationRequired fails, RevocationBestEffort adds
 //     a warning and a "warning" revocation check.
-//   - All fetching goes through internal/safefetch: https only, timeouts,
+//   - All fetching goes through safehttp: https only, timeouts,
 //     size caps, redirects only to the same host, and no loopback, private
 //     or link-local destinations unless WithAllowPrivateNetwork.
 //   - An unknown kid refetches the key set at most once per refetch

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // Defaults.
@@ -67,7 +67,7 @@ type config struct {
 	allowPrivate bool
 	rootCAs      *x509.CertPool
 	fetchTimeout time.Duration
-	client       *safefetch.Client
+	client       *safehttp.Client
 	keyTTL       time.Duration
 	crlTTL       time.Duration
 	dirTTL       time.Duration
@@ -252,7 +252,7 @@ func WithRootCAs(pool *x509.CertPool) Option {
 	}
 }
 
-// WithFetchTimeout bounds each live fetch (default safefetch.DefaultTimeout).
+// WithFetchTimeout bounds each live fetch (default safehttp.DefaultTimeout).
 func WithFetchTimeout(d time.Duration) Option {
 	return func(c *config) error {
 		if d <= 0 {
@@ -266,7 +266,7 @@ func WithFetchTimeout(d time.Duration) Option {
 // WithFetchClient uses c for every live fetch instead of building one. It
 // cannot be combined with WithAllowPrivateNetwork, WithRootCAs or
 // WithFetchTimeout, which configure the built client.
-func WithFetchClient(cl *safefetch.Client) Option {
+func WithFetchClient(cl *safehttp.Client) Option {
 	return func(c *config) error {
 		if cl == nil {
 			return fmt.Errorf("WithFetchClient: nil client")

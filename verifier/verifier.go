@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/internal/capped"
-	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/shc"
 )
 
@@ -22,7 +22,7 @@ type Verifier struct {
 	clock  func() time.Time
 	leeway time.Duration
 	policy RevocationPolicy
-	fetch  *safefetch.Client // nil when offline
+	fetch  *safehttp.Client // nil when offline
 	trust  *trustStore
 	cache  *keyCache
 	crls   *crlCache
@@ -94,7 +94,7 @@ func New(opts ...Option) (*Verifier, error) {
 	if !c.offline {
 		v.fetch = c.client
 		if v.fetch == nil {
-			v.fetch = safefetch.New(safefetch.Config{
+			v.fetch = safehttp.MustNew(safehttp.Config{
 				Timeout:             c.fetchTimeout,
 				AllowPrivateNetwork: c.allowPrivate,
 				RootCAs:             c.rootCAs,

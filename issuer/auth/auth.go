@@ -18,8 +18,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/issuer/store"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // Lab-system scopes.
@@ -134,9 +134,9 @@ type JWTConfig struct {
 	Audience string // expected "aud" (usually the service's FHIR base URL)
 	// JWKSURL is where the server's keys are; "" means Issuer + "/.well-known/jwks.json".
 	JWKSURL string
-	// Fetch is the HTTP client for the JWKS; nil means safefetch defaults
+	// Fetch is the HTTP client for the JWKS; nil means safehttp defaults
 	// (https, public addresses only).
-	Fetch *safefetch.Client
+	Fetch *safehttp.Client
 	// Leeway for exp/nbf/iat; 0 means 60 s.
 	Leeway time.Duration
 	// SystemClients registers the lab systems that authenticate with JWTs
@@ -167,7 +167,7 @@ func New(cfg Config) (*Authenticator, error) {
 			cfg.JWT.JWKSURL = strings.TrimRight(cfg.JWT.Issuer, "/") + "/.well-known/jwks.json"
 		}
 		if cfg.JWT.Fetch == nil {
-			cfg.JWT.Fetch = safefetch.New(safefetch.Config{})
+			cfg.JWT.Fetch = safehttp.MustNew(safehttp.Config{})
 		}
 		if cfg.JWT.Leeway == 0 {
 			cfg.JWT.Leeway = 60 * time.Second

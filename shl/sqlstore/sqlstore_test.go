@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/shl"
 )
 
@@ -414,7 +414,7 @@ func TestStore_HostRoundTripAndReopen(t *testing.T) {
 		srv.Config.Handler = h2
 		pool := x509.NewCertPool()
 		pool.AddCert(srv.Certificate())
-		c := &shl.Client{Fetch: safefetch.New(safefetch.Config{AllowPrivateNetwork: true, RootCAs: pool})}
+		c := &shl.Client{Fetch: safehttp.MustNew(safehttp.Config{AllowPrivateNetwork: true, RootCAs: pool})}
 		res, err := c.Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "after restart"})
 		if err != nil {
 			t.Fatal(err)

@@ -100,8 +100,8 @@
 //   - Browsers may call the API cross-origin only from --cors-origin
 //     origins, without credentials.
 //   - Trust directories and lists given by URL are fetched by the library
-//     through its guarded client (https only, public addresses only, size
-//     caps and timeouts), with their detached signatures when
+//     through its guarded client (safehttp: https only, public addresses
+//     only, size caps and timeouts), with their detached signatures when
 //     --directory-cert is given. Issuer key sets are fetched by the library only for
 //     trusted issuers, except in the no-trust-source default, where an
 //     attacker-chosen issuer URL is fetched (still through the guarded

@@ -8,7 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -42,7 +42,7 @@ type TrustConfig struct {
 	// trust sources included (verifier.WithFetchClient); it cannot be
 	// combined with fetch settings in Options. Nil means the verifier
 	// builds its own from Options.
-	Fetch *safefetch.Client
+	Fetch *safehttp.Client
 	// Logger receives load and refresh events. Nil means slog.Default().
 	Logger *slog.Logger
 	// Metrics counts loads and failures. Nil means none.

@@ -1,4 +1,4 @@
-package safefetch
+package safehttp
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 func tlsClient(srv *httptest.Server, cfg Config) *Client {
 	pool := srv.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
 	cfg.RootCAs = pool
-	return New(cfg)
+	return MustNew(cfg)
 }
 
 func TestPublicAddr(t *testing.T) {
@@ -27,6 +27,18 @@ func TestPublicAddr(t *testing.T) {
 		{"169.254.169.254", false}, {"100.64.0.1", false}, {"0.0.0.0", false}, {"::1", false},
 		{"fe80::1", false}, {"fd00::1", false}, {"::ffff:127.0.0.1", false}, {"224.0.0.1", false},
 		{"255.255.255.255", false}, {"64:ff9b::a00:1", false},
+		// IPv4 embedded in IPv6, and deprecated or unrouted IPv6 ranges (issue 10).
+		{"::127.0.0.1", false}, {"::a9fe:a9fe", false}, {"::8.8.8.8", false},
+		{"::ffff:0:7f00:1", false}, {"::ffff:169.254.169.254", false},
+		{"2002:7f00:1::1", false}, {"2002:808:808::1", false},
+		{"64:ff9b:1::7f00:1", false}, {"64:ff9b:1:ffff::1", false},
+		{"2001::1", false}, {"2001:0:4136:e378:8000:63bf:3fff:fdd2", false},
+		{"fec0::1", false}, {"feff::1", false}, {"100::1", false}, {"100::ffff:ffff:ffff:ffff", false},
+		{"2001:db8::1", false}, {"3fff::1", false}, {"2001:10::1", false}, {"2001:20::1", false},
+		{"192.0.2.1", false}, {"198.51.100.7", false}, {"203.0.113.9", false}, {"192.88.99.1", false},
+		// Just outside the refused ranges: public.
+		{"2001:4860:4860::8888", true}, {"2003::1", true}, {"100:0:0:1::1", true}, {"64:ff9b:2::1", true},
+		{"fe00::1", true}, {"1.1.1.1", true},
 	} {
 		if got := PublicAddr(netip.MustParseAddr(tc.addr)); got != tc.public {
 			t.Errorf("PublicAddr(%s) = %v, want %v", tc.addr, got, tc.public)
@@ -61,16 +73,16 @@ func TestNameResolvingToLoopbackRefused(t *testing.T) {
 func TestHTTPSOnly(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	_, err := New(Config{AllowPrivateNetwork: true}).Get(context.Background(), srv.URL)
+	_, err := MustNew(Config{AllowPrivateNetwork: true}).Get(context.Background(), srv.URL)
 	if !errors.Is(err, ErrScheme) {
 		t.Fatalf("err = %v, want ErrScheme", err)
 	}
 	for _, u := range []string{"file:///etc/passwd", "gopher://x", "ftp://x/y"} {
-		if _, err := New(Config{}).Get(context.Background(), u); !errors.Is(err, ErrScheme) {
+		if _, err := MustNew(Config{}).Get(context.Background(), u); !errors.Is(err, ErrScheme) {
 			t.Errorf("%s: err = %v, want ErrScheme", u, err)
 		}
 	}
-	if _, err := New(Config{AllowPrivateNetwork: true, AllowHTTP: true}).Get(context.Background(), srv.URL); err != nil {
+	if _, err := MustNew(Config{AllowPrivateNetwork: true, AllowHTTP: true}).Get(context.Background(), srv.URL); err != nil {
 		t.Fatalf("AllowHTTP: %v", err)
 	}
 }
@@ -132,6 +144,48 @@ func TestRedirects(t *testing.T) {
 	for _, p := range []string{"/away", "/loop"} {
 		if _, err := c.Get(context.Background(), srv.URL+p); !errors.Is(err, ErrRedirect) {
 			t.Errorf("%s: err = %v, want ErrRedirect", p, err)
+		}
+	}
+}
+
+// TestPrivateOrigins: the exception admits exactly the named origin on a
+// private address; another port on the same loopback host, or a redirect out
+// of the origin, stays refused.
+func TestPrivateOrigins(t *testing.T) {
+	mk := func(body string) *httptest.Server {
+		return httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/elsewhere" {
+				http.Redirect(w, r, r.URL.Query().Get("to"), http.StatusFound)
+				return
+			}
+			w.Write([]byte(body))
+		}))
+	}
+	own, other := mk("own"), mk("other")
+	defer own.Close()
+	defer other.Close()
+	pool := own.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs
+	pool.AddCert(other.Certificate())
+	c, err := New(Config{RootCAs: pool, PrivateOrigins: []string{strings.ToUpper(own.URL[:8]) + own.URL[8:] + "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if resp, err := c.Get(ctx, own.URL+"/.well-known/jwks.json"); err != nil || string(resp.Body) != "own" {
+		t.Fatalf("own origin: %v %v", resp, err)
+	}
+	for _, u := range []string{
+		other.URL + "/x", // another loopback origin
+		strings.Replace(other.URL, "127.0.0.1", "localhost", 1), // same, by name
+		own.URL + "/elsewhere?to=" + other.URL + "/x",           // redirect out of the origin
+	} {
+		if _, err := c.Get(ctx, u); !errors.Is(err, ErrBlockedAddress) && !errors.Is(err, ErrRedirect) {
+			t.Errorf("%s: err = %v, want a refusal", u, err)
+		}
+	}
+	for _, bad := range []string{"localhost:8443", "https://h/path", "https://u@h", "ftp://h", "https://h?q"} {
+		if _, err := New(Config{PrivateOrigins: []string{bad}}); err == nil {
+			t.Errorf("PrivateOrigins %q accepted", bad)
 		}
 	}
 }
