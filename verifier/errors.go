@@ -46,6 +46,9 @@ const (
 	// be fetched (network error, timeout, size cap, refused address,
 	// redirect to another host, bad status, unparseable body).
 	CodeIssuerUnreachable Code = "issuer_unreachable"
+	// CodeImageUnsupported: the input is an image (PNG, JPEG or SVG) but
+	// the verifier has no image decoder (WithImageDecoder).
+	CodeImageUnsupported Code = "image_unsupported"
 	// CodeConfig: New was given a missing or contradictory configuration.
 	CodeConfig Code = "bad_config"
 )

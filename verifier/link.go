@@ -233,7 +233,8 @@ func linkError(err error) *Error {
 // VerifyLink resolves a SMART Health Link and verifies what it holds:
 // the manifest (or a U link's file) is fetched through the verifier's
 // guarded fetcher (https only, no private addresses unless
-// WithAllowPrivateNetwork, size caps, timeouts), every file is decrypted,
+// WithAllowPrivateNetwork — WithPrivateOrigins never applies to links —,
+// size caps, timeouts), every file is decrypted,
 // every card in an application/smart-health-card file is verified like any
 // other card, and application/fhir+json files are returned in
 // UnverifiedFHIR. A location URL is never fetched more than an hour after
@@ -261,7 +262,7 @@ func (v *Verifier) VerifyLink(ctx context.Context, link string, opts LinkOptions
 	}
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	client := &shl.Client{Fetch: v.fetch, Now: v.clock}
+	client := &shl.Client{Fetch: v.linkFetch, Now: v.clock}
 	res, err := client.Resolve(ctx, p, shl.ResolveOptions{Recipient: opts.Recipient, Passcode: opts.Passcode})
 	if err != nil {
 		return nil, linkError(err)

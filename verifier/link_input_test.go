@@ -1,8 +1,10 @@
 package verifier
 
 import (
+	"context"
 	"testing"
 
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/shl/shlqr"
 )
@@ -20,11 +22,15 @@ func TestLinkFromInput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range [][]byte{[]byte(uri), png} {
-		if got, ok := LinkFromInput(in); !ok || got != uri {
+		if got, ok := LinkFromInput(context.Background(), in, qr.DecodeImage); !ok || got != uri {
 			t.Fatalf("LinkFromInput = %q, %v", got, ok)
 		}
 	}
-	if _, ok := LinkFromInput([]byte("shc:/1234")); ok {
+	if _, ok := LinkFromInput(context.Background(), []byte("shc:/1234"), qr.DecodeImage); ok {
 		t.Fatal("shc:/ text taken for a link")
+	}
+	// Without a decoder an image is not read (a text-only embedder).
+	if _, ok := LinkFromInput(context.Background(), png, nil); ok {
+		t.Fatal("image read without a decoder")
 	}
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/healthcards/healthcards/internal/testvectors"
 	"github.com/healthcards/healthcards/shc"
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/shl/shlqr"
 )
@@ -146,7 +147,7 @@ func TestVerifyLink_PasscodeCardsAndUnverifiedFHIR(t *testing.T) {
 // Verify accepts a link as text or as a QR image (SHL-21, level M) when it
 // needs no passcode, and returns its cards.
 func TestVerify_LinkTextAndQRImage(t *testing.T) {
-	e := newLinkEnv(t)
+	e := newLinkEnv(t, WithImageDecoder(qr.DecodeImage))
 	l := e.create(t, []shl.FileContent{cardFile(t, e.card())}, shl.LinkOptions{})
 	png, err := shlqr.PNG(l.Payload.URI("https://viewer.example.org#"), 0)
 	if err != nil {

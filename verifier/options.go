@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"context"
 	"crypto/x509"
 	"fmt"
 	"time"
@@ -55,27 +56,29 @@ type dirSource struct {
 }
 
 type config struct {
-	directories  []dirSource
-	trustLists   []dirSource
-	issuers      []string
-	staticKeys   []staticSource
-	anyIssuer    bool
-	clock        func() time.Time
-	leeway       *time.Duration
-	offline      bool
-	revocation   *RevocationPolicy
-	allowPrivate bool
-	rootCAs      *x509.CertPool
-	fetchTimeout time.Duration
-	client       *safehttp.Client
-	keyTTL       time.Duration
-	crlTTL       time.Duration
-	dirTTL       time.Duration
-	dirMaxAge    time.Duration
-	refetchEvery time.Duration
-	dirCert      *x509.Certificate
-	mirrors      map[string]string
-	budget       budgetConfig // per-request budgets (limits.go)
+	directories    []dirSource
+	trustLists     []dirSource
+	issuers        []string
+	staticKeys     []staticSource
+	anyIssuer      bool
+	clock          func() time.Time
+	leeway         *time.Duration
+	offline        bool
+	revocation     *RevocationPolicy
+	allowPrivate   bool
+	rootCAs        *x509.CertPool
+	fetchTimeout   time.Duration
+	client         *safehttp.Client
+	privateOrigins []string
+	imageDecoder   ImageDecoder
+	keyTTL         time.Duration
+	crlTTL         time.Duration
+	dirTTL         time.Duration
+	dirMaxAge      time.Duration
+	refetchEvery   time.Duration
+	dirCert        *x509.Certificate
+	mirrors        map[string]string
+	budget         budgetConfig // per-request budgets (limits.go)
 }
 
 type staticSource struct {
@@ -239,6 +242,45 @@ func WithRevocationPolicy(p RevocationPolicy) Option {
 // link-local addresses (tests, intranets).
 func WithAllowPrivateNetwork() Option {
 	return func(c *config) error { c.allowPrivate = true; return nil }
+}
+
+// WithPrivateOrigins lets fetches of issuer material (key sets, DID
+// documents, revocation lists, trust sources) reach loopback and private
+// addresses for the given origins only (scheme://host[:port], such as a
+// companion issuer's "https://localhost:8443"); every other URL, and every
+// SMART Health Link manifest and file whatever its origin, stays on public
+// addresses. Prefer it to WithAllowPrivateNetwork, which lifts the guard
+// for every fetch.
+func WithPrivateOrigins(origins ...string) Option {
+	return func(c *config) error {
+		if len(origins) == 0 {
+			return fmt.Errorf("WithPrivateOrigins: no origin")
+		}
+		if _, err := safehttp.New(safehttp.Config{PrivateOrigins: origins}); err != nil {
+			return fmt.Errorf("WithPrivateOrigins: %w", err)
+		}
+		c.privateOrigins = append(c.privateOrigins, origins...)
+		return nil
+	}
+}
+
+// ImageDecoder returns the text held by the QR code in a PNG, JPEG or SVG
+// image (SMART Health Card text or a SMART Health Link, as untrusted
+// input). qr.DecodeImage of package shc/qr is one; errors without a code
+// are reported as malformed_qr.
+type ImageDecoder func(ctx context.Context, image []byte) (string, error)
+
+// WithImageDecoder makes Verify accept QR images, read with d. Without it
+// the verifier reads text only and refuses an image with image_unsupported,
+// and a program that verifies text links no image, QR or SVG code.
+func WithImageDecoder(d ImageDecoder) Option {
+	return func(c *config) error {
+		if d == nil {
+			return fmt.Errorf("WithImageDecoder: nil decoder")
+		}
+		c.imageDecoder = d
+		return nil
+	}
 }
 
 // WithRootCAs sets the CA pool for live fetches (default: the system pool).

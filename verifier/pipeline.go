@@ -3,13 +3,13 @@ package verifier
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
 	"unicode"
 
 	"github.com/healthcards/healthcards/shc"
-	"github.com/healthcards/healthcards/shc/qr"
 )
 
 // msThreshold: a NumericDate above this (year 5138 in seconds) is taken to
@@ -262,15 +262,23 @@ func (r *Result) signatureVerified() bool {
 	return false
 }
 
-// decodeImage reads the QR text from a PNG or JPEG (or a simple SVG).
-// decodeImage returns the text of the QR code in a PNG, JPEG or SVG image:
-// SMART Health Card text or a SMART Health Link (the caller tells them
-// apart), within shc/qr's size caps.
-func decodeImage(b []byte) (string, error) {
-	if isSVG(b) {
-		return qr.DecodeSVG(b)
+// decodeImage returns the text of the QR code in a PNG, JPEG or SVG image
+// (SMART Health Card text or a SMART Health Link; the caller tells them
+// apart) through the decoder the caller wired in. Without one, an image is
+// refused with image_unsupported: the library links no image code itself.
+func decodeImage(ctx context.Context, dec ImageDecoder, b []byte) (string, error) {
+	if dec == nil {
+		return "", newErr(CodeImageUnsupported, StepDecode, "an image was given, but this verifier reads text only (no image decoder configured: WithImageDecoder)")
 	}
-	return qr.DecodeRawBytes(b)
+	text, err := dec(ctx, b)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) || shc.CodeOf(err) != "" {
+			return "", err
+		}
+		return "", wrapErr(CodeMalformedQR, StepDecode, err) // a decoder error without a code
+	}
+	return text, nil
 }
 
 func isSVG(b []byte) bool {

@@ -2,20 +2,22 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/healthcards/healthcards/internal/testvectors"
+	"github.com/healthcards/healthcards/shc/qr"
 )
 
 // today per MANIFEST: both example-03 cards have expired by then.
 var today = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC).Unix()
 
-func offlineExamples(t *testing.T, clock int64, crl []byte) *Verifier {
+func offlineExamples(t *testing.T, clock int64, crl []byte, opts ...Option) *Verifier {
 	t.Helper()
-	v, err := New(WithOffline(), WithClock(at(clock)), WithTrustDirectoryJSON("examples", exampleDirectory(t, crl), nil))
+	v, err := New(append([]Option{WithOffline(), WithClock(at(clock)), WithTrustDirectoryJSON("examples", exampleDirectory(t, crl), nil)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,20 +179,41 @@ func TestCarinRevokedAndRevocable(t *testing.T) {
 	}
 }
 
-// QR images go through package shc/qr: the official SVG and a PNG.
+// QR images go through the decoder the caller wires in (package shc/qr
+// here): the official SVG and a PNG. Without one, an image is refused with
+// image_unsupported and nothing else is tried.
 func TestImageInputs(t *testing.T) {
-	v := offlineExamples(t, vciNBF+60, publishedCRL(t))
-	r := verifyOne(t, v, string(testvectors.Read(t, "vci-spec-site/examples/example-00-g-qr-code-0.svg")))
+	svg := testvectors.Read(t, "vci-spec-site/examples/example-00-g-qr-code-0.svg")
+	png := testvectors.Read(t, "third-party/seanno-shc-demo-data/cards/example-covid/shc.png")
+	textOnly := offlineExamples(t, vciNBF+60, publishedCRL(t))
+	for _, in := range [][]byte{svg, png} {
+		_, err := textOnly.Verify(context.Background(), in)
+		if CodeOf(err) != CodeImageUnsupported || !errors.Is(err, &Error{Code: CodeImageUnsupported}) {
+			t.Fatalf("image without a decoder: %v, want image_unsupported", err)
+		}
+	}
+	// A decoder error without a code is malformed_qr.
+	failing := offlineExamples(t, vciNBF+60, publishedCRL(t), WithImageDecoder(func(context.Context, []byte) (string, error) {
+		return "", fmt.Errorf("camera says no")
+	}))
+	if _, err := failing.Verify(context.Background(), png); CodeOf(err) != CodeMalformedQR {
+		t.Fatalf("uncoded decoder error: %v, want malformed_qr", err)
+	}
+	if _, err := New(WithOffline(), WithStaticKeys(seannoIss, []byte("{}")), WithImageDecoder(nil)); CodeOf(err) != CodeConfig {
+		t.Fatalf("nil decoder: %v", err)
+	}
+	v := offlineExamples(t, vciNBF+60, publishedCRL(t), WithImageDecoder(qr.DecodeImage))
+	r := verifyOne(t, v, string(svg))
 	wantCode(t, r, VerdictVerified, "")
 	if r.InputKind != "qr-image" {
 		t.Fatalf("input kind %q", r.InputKind)
 	}
 	jwks := testvectors.Read(t, "third-party/seanno-shc-demo-data/.well-known/jwks.json")
-	v2, err := New(WithOffline(), WithClock(at(today)), WithStaticKeys(seannoIss, jwks))
+	v2, err := New(WithOffline(), WithClock(at(today)), WithStaticKeys(seannoIss, jwks), WithImageDecoder(qr.DecodeImage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r = verifyOne(t, v2, string(testvectors.Read(t, "third-party/seanno-shc-demo-data/cards/example-covid/shc.png")))
+	r = verifyOne(t, v2, string(png))
 	wantCode(t, r, VerdictVerified, "")
 }
 

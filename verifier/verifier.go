@@ -22,12 +22,15 @@ type Verifier struct {
 	clock  func() time.Time
 	leeway time.Duration
 	policy RevocationPolicy
-	fetch  *safehttp.Client // nil when offline
-	trust  *trustStore
-	cache  *keyCache
-	crls   *crlCache
-	did    didMethods
-	stats  stats // counters behind Stats (stats.go)
+	fetch  *safehttp.Client // issuer material (keys, DID documents, CRLs, directories); nil when offline
+	// linkFetch fetches SMART Health Link manifests and files: fetch
+	// without the WithPrivateOrigins exception (nil when offline).
+	linkFetch *safehttp.Client
+	trust     *trustStore
+	cache     *keyCache
+	crls      *crlCache
+	did       didMethods
+	stats     stats // counters behind Stats (stats.go)
 
 	configWarnings []string
 }
@@ -50,11 +53,11 @@ func New(opts ...Option) (*Verifier, error) {
 	if len(c.directories)+len(c.trustLists)+len(c.issuers)+len(c.staticKeys) == 0 && !c.anyIssuer {
 		return nil, newErr(CodeConfig, StepConfig, "no trust source: give a directory, trust list, trusted issuer or static key set, or opt out with WithoutIssuerTrustUnsafe")
 	}
-	if c.client != nil && (c.allowPrivate || c.rootCAs != nil || c.fetchTimeout != 0) {
-		return nil, newErr(CodeConfig, StepConfig, "WithFetchClient cannot be combined with WithAllowPrivateNetwork, WithRootCAs or WithFetchTimeout")
+	if c.client != nil && (c.allowPrivate || c.rootCAs != nil || c.fetchTimeout != 0 || len(c.privateOrigins) > 0) {
+		return nil, newErr(CodeConfig, StepConfig, "WithFetchClient cannot be combined with WithAllowPrivateNetwork, WithPrivateOrigins, WithRootCAs or WithFetchTimeout")
 	}
-	if c.offline && (c.client != nil || c.allowPrivate || c.rootCAs != nil || len(c.mirrors) > 0) {
-		return nil, newErr(CodeConfig, StepConfig, "WithOffline cannot be combined with fetch options (WithFetchClient, WithAllowPrivateNetwork, WithRootCAs, WithIssuerMirror)")
+	if c.offline && (c.client != nil || c.allowPrivate || len(c.privateOrigins) > 0 || c.rootCAs != nil || len(c.mirrors) > 0) {
+		return nil, newErr(CodeConfig, StepConfig, "WithOffline cannot be combined with fetch options (WithFetchClient, WithAllowPrivateNetwork, WithPrivateOrigins, WithRootCAs, WithIssuerMirror)")
 	}
 	if c.offline && c.anyIssuer {
 		return nil, newErr(CodeConfig, StepConfig, "WithOffline cannot be combined with WithoutIssuerTrustUnsafe: an untrusted issuer's keys can only be fetched")
@@ -66,6 +69,7 @@ func New(opts ...Option) (*Verifier, error) {
 			}
 		}
 	}
+	var err error
 	v := &Verifier{cfg: c, clock: c.clock, leeway: DefaultLeeway, policy: RevocationRequired}
 	if v.clock == nil {
 		v.clock = time.Now
@@ -92,15 +96,27 @@ func New(opts ...Option) (*Verifier, error) {
 		v.cfg.refetchEvery = DefaultRefetchInterval
 	}
 	if !c.offline {
-		v.fetch = c.client
+		v.fetch, v.linkFetch = c.client, c.client
 		if v.fetch == nil {
-			v.fetch = safehttp.MustNew(safehttp.Config{
+			fc := safehttp.Config{
 				Timeout:             c.fetchTimeout,
 				AllowPrivateNetwork: c.allowPrivate,
 				RootCAs:             c.rootCAs,
 				MaxBytes:            MaxCRLBytes, // the largest body fetched (REV-6); key sets are capped lower in get
 				UserAgent:           "healthcards-verifier",
-			})
+			}
+			// Links never get the origin exception (issue 10): a link
+			// names any URL its sender likes.
+			if v.linkFetch, err = safehttp.New(fc); err != nil {
+				return nil, wrapErr(CodeConfig, StepConfig, err)
+			}
+			v.fetch = v.linkFetch
+			if len(c.privateOrigins) > 0 {
+				fc.PrivateOrigins = c.privateOrigins
+				if v.fetch, err = safehttp.New(fc); err != nil {
+					return nil, wrapErr(CodeConfig, StepConfig, err)
+				}
+			}
 		}
 	}
 	ts, warns, err := newTrustStore(&v.cfg)
@@ -128,7 +144,8 @@ func (v *Verifier) ConfigWarnings() []string {
 // input order. input may be a compact JWS, shc:/ text (several texts
 // separated by white space; legacy chunks in any order), a
 // .smart-health-card file, a FHIR Parameters response of
-// $health-cards-issue, a PNG or JPEG image of a QR code, or a SMART Health
+// $health-cards-issue, a PNG, JPEG or SVG image of a QR code (only with
+// WithImageDecoder; otherwise image_unsupported), or a SMART Health
 // Link (shlink:/…, bare or behind a viewer URL, as text or QR image): the
 // link is resolved without a passcode (a P link fails with
 // passcode_required; use VerifyLink to give one) and its cards are
@@ -146,7 +163,7 @@ func (v *Verifier) Verify(ctx context.Context, input []byte) ([]*Result, error) 
 	if err := v.precheckCards(input); err != nil {
 		return nil, err
 	}
-	jws, kind, err := extract(input)
+	jws, kind, err := v.extract(ctx, input)
 	var li *linkInput
 	if errors.As(err, &li) {
 		return v.verifyLinkCards(ctx, li.text) // a SMART Health Link (see VerifyLink)
@@ -165,9 +182,9 @@ func (v *Verifier) VerifyJWS(ctx context.Context, jws string) *Result {
 }
 
 // extract turns any input form into JWS strings.
-func extract(input []byte) ([]string, string, error) {
+func (v *Verifier) extract(ctx context.Context, input []byte) ([]string, string, error) {
 	if isImage(input) || isSVG(input) {
-		text, err := decodeImage(input)
+		text, err := decodeImage(ctx, v.cfg.imageDecoder, input)
 		if err != nil {
 			return nil, "", err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -52,6 +53,7 @@ func (t *trustFlags) options() ([]verifier.Option, error) {
 		}
 		opts = append(opts, verifier.WithStaticKeys(iss, data))
 	}
+	opts = append(opts, verifier.WithImageDecoder(qr.DecodeImage)) // the CLI reads QR images
 	if *t.anyIssuer {
 		opts = append(opts, verifier.WithoutIssuerTrustUnsafe())
 	}

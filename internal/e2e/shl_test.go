@@ -17,6 +17,7 @@ import (
 	"github.com/healthcards/healthcards/internal/testvectors"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/verifier"
 )
@@ -46,7 +47,7 @@ func startSHL(t *testing.T) *shlEnv {
 	pool := x509.NewCertPool()
 	pool.AddCert(e.s.Certificate())
 	var err error
-	e.v, err = verifier.New(verifier.WithTrustedIssuers(e.s.URL), verifier.WithAllowPrivateNetwork(), verifier.WithRootCAs(pool), verifier.WithClock(e.now))
+	e.v, err = verifier.New(verifier.WithTrustedIssuers(e.s.URL), verifier.WithAllowPrivateNetwork(), verifier.WithRootCAs(pool), verifier.WithClock(e.now), verifier.WithImageDecoder(qr.DecodeImage))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/safehttp"
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -84,7 +85,8 @@ func NewTrust(ctx context.Context, cfg TrustConfig) (*Trust, error) {
 	if cfg.MaxAge <= 0 {
 		cfg.MaxAge = verifier.DefaultDirectoryMaxAge
 	}
-	opts := append([]verifier.Option(nil), cfg.Options...)
+	// The service reads QR photos and SVGs (the library alone reads text).
+	opts := append([]verifier.Option{verifier.WithImageDecoder(qr.DecodeImage)}, cfg.Options...)
 	for _, s := range cfg.Sources {
 		opts = append(opts, verifier.WithTrustSource(s))
 	}

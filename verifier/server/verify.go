@@ -145,7 +145,7 @@ func (s *Server) handleVerify(c *echo.Context) error {
 			// request was sent for passcode_required) so its unverified
 			// content is shown too.
 			if lv != nil && (code == verifier.CodePasscodeRequired || code == verifier.CodeLinkWithoutCards) {
-				if link, ok := verifier.LinkFromInput(input); ok {
+				if link, ok := verifier.LinkFromInput(ctx, input, qr.DecodeImage); ok {
 					return s.verifyLink(c, ctx, lv, link, passcode, includeBundle, len(input), start)
 				}
 			}
