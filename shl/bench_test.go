@@ -29,14 +29,6 @@ func BenchmarkEncryptBundleZip(b *testing.B) {
 	}
 }
 
-// The cost an attacker pays per passcode guess, and the server per check.
-func BenchmarkPasscodeVerify(b *testing.B) {
-	h, _ := hashPasscode("correct horse")
-	for b.Loop() {
-		verifyPasscode(h, "wrong")
-	}
-}
-
 func BenchmarkParse(b *testing.B) {
 	s := string(testvectors.Read(b, "derived-from-spec-text/links-specification.shlink-example-with-viewer.txt"))
 	for b.Loop() {

@@ -1,7 +1,9 @@
 // Package shl implements SMART Health Links (HL7 SMART Health Cards and
 // Links IG 1.0.0, rules SHL-1..22 in shc-rules.md): building and parsing
-// shlink URIs, the dir/A256GCM JWE file encryption, the manifest protocol on
-// both sides, and an in-memory link host.
+// shlink URIs, the dir/A256GCM JWE file encryption, the manifest protocol
+// types and the receiver side (Client). The sharer side — the link host, its
+// Store and passcode hashing (argon2id) — is package shl/host, with SQL
+// stores in shl/sqlstore: a program that only reads links links neither.
 //
 // The pieces:
 //
@@ -10,9 +12,9 @@
 //     zip "DEF" (SHL-17, SHL-18).
 //   - [Manifest], [File], [ManifestRequest], [ParseManifest]: the manifest
 //     protocol types (SHL-9, SHL-11).
-//   - [Host] over a [Store]: the sharer side, an http.Handler plus Go methods
-//     for an issuer's management API (SHL-4, SHL-9..16). [MemoryStore] is the
-//     in-memory Store; SQL stores implement the same five methods.
+//   - Package shl/host: the sharer side, a Host over a Store (an
+//     http.Handler plus Go methods for an issuer's management API, SHL-4,
+//     SHL-9..16); its errors are this package's *Error with these codes.
 //   - [Client]: the receiver side. [Client.Resolve] returns the decrypted
 //     files as data. It does not verify the SMART Health Cards inside: the
 //     verifier calls it and verifies each application/smart-health-card file.
@@ -46,22 +48,8 @@
 //     the shlink (or its QR code) can read them, unless the link also has a
 //     passcode. Keys are 32 bytes from crypto/rand; manifest ids carry 256
 //     random bits (SHL-1, SHL-4).
-//   - Passcodes are stored only as argon2id hashes (19 MiB, t=2, p=1). The
-//     lifetime failure limit (HostConfig.MaxPasscodeFailures, default 10)
-//     holds under parallel guessing: an attempt is reserved atomically in the
-//     Store before the hash is computed and refunded only when the passcode is
-//     right, so at most that many guesses are ever evaluated. A locked link
-//     answers 404 to everyone, its owner's correct passcode included; the
-//     owner sees the state through [Host.Info]. Concurrent argon2id runs are
-//     capped at GOMAXPROCS to bound memory.
-//   - Location URLs are HMAC-signed (id, file index, expiry) and expire within
-//     HostConfig.LocationTTL (at most an hour, SHL-12); they stop working when
-//     the link is revoked, expires or is locked. Several Host instances need a
-//     shared HostConfig.LocationSecret. A location URL reveals the link id
-//     (not the key).
-//   - The Store holds the link keys: protect it like the data it unlocks.
-//     Files are stored encrypted (JWE); the access log holds only time,
-//     recipient string and outcome.
+//   - Passcode storage, lockout and location URLs are the host's (see
+//     package shl/host).
 //   - Every input is bounded: URI length, payload size, manifest size and
 //     file count, request body, recipient and passcode length, JWE size, and
 //     inflated size (go-jose refuses more than max(250 kB, 10x the compressed
@@ -71,13 +59,11 @@
 //     are refused.
 //   - alg and enc are pinned to dir and A256GCM; a cty that disagrees with the
 //     manifest's contentType is refused.
-//   - The Client fetches only through safehttp (https only, no
-//     private addresses, size caps, timeouts). It refuses to fetch a link
+//   - The Client fetches only through a [safehttp.Client] (https only, no
+//     private addresses, size caps, timeouts); the verifier gives it one
+//     without any private-origin exception. It refuses to fetch a link
 //     whose exp has passed, a v newer than 1 (SHL-8), and a P link without a
 //     passcode; it never dereferences a location more than an hour after the
 //     manifest was fetched, fetching the manifest again instead (SHL-13, at
 //     most 3 manifest fetches per Resolve).
-//   - The Host answers with Cache-Control: no-store and a wildcard CORS
-//     header: browser viewers fetch manifests cross-origin, and no ambient
-//     credentials (cookies) are involved.
 package shl

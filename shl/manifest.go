@@ -18,7 +18,7 @@ const (
 	MaxPasscodeLen    = 256     // passcode, in bytes
 	MaxLocationURLLen = 2048    // a location URL in a manifest
 	maxContentTypeLen = 100
-	maxFHIRVersionLen = 20
+	MaxFHIRVersionLen = 20 // a file's fhirVersion
 )
 
 // File status values (SHL-11).
@@ -125,7 +125,7 @@ func (f *File) Validate() error {
 	default:
 		return newErr(CodeMalformedManifest, "unknown status %q", truncate(f.Status))
 	}
-	if len(f.FHIRVersion) > maxFHIRVersionLen {
+	if len(f.FHIRVersion) > MaxFHIRVersionLen {
 		return newErr(CodeMalformedManifest, "fhirVersion too long")
 	}
 	return nil
@@ -152,6 +152,16 @@ func ParseManifestRequest(b []byte) (*ManifestRequest, error) {
 		return nil, newErr(CodeMalformedManifest, "embeddedLengthMax must not be negative")
 	}
 	return &r, nil
+}
+
+// CheckRecipient checks a recipient string as a manifest request or a
+// direct (U) link request carries it (SHL-9): present, UTF-8, at most
+// MaxRecipientLen bytes. It returns a malformed_manifest *Error.
+func CheckRecipient(s string) error {
+	if err := checkRecipient(s); err != nil {
+		return err
+	}
+	return nil
 }
 
 func checkRecipient(s string) *Error {

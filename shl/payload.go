@@ -141,6 +141,10 @@ func (p *Payload) HasFlag(f byte) bool { return strings.IndexByte(p.Flag, f) >= 
 // KeyBytes returns the decoded 32-byte key.
 func (p *Payload) KeyBytes() ([]byte, error) { return decodeKey(p.Key) }
 
+// DecodeKey decodes a payload key (43 base64url characters, 32 bytes,
+// SHL-1) as stored by a link host.
+func DecodeKey(k string) ([]byte, error) { return decodeKey(k) }
+
 // Expired reports whether exp is set and now is at or after it.
 func (p *Payload) Expired(now time.Time) bool { return p.Exp != 0 && now.Unix() >= p.Exp }
 

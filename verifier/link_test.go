@@ -17,6 +17,7 @@ import (
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl"
+	"github.com/healthcards/healthcards/shl/host"
 	"github.com/healthcards/healthcards/shl/shlqr"
 )
 
@@ -27,10 +28,10 @@ const (
 	specLinkKey = "rxTgYlOaKJPFtcEd0qcceN8wEU4p94SqAwIWQe6uX7Q"
 )
 
-// linkEnv is an shl.Host on a local TLS server and a verifier trusting
+// linkEnv is an host.Host on a local TLS server and a verifier trusting
 // linkIss with a fresh key.
 type linkEnv struct {
-	host *shl.Host
+	host *host.Host
 	srv  *httptest.Server
 	v    *Verifier
 	key  []byte // the signing key's JWKS
@@ -43,7 +44,7 @@ func newLinkEnv(t *testing.T, opts ...Option) *linkEnv {
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
-	h, err := shl.NewHost(shl.HostConfig{BaseURL: e.srv.URL + "/shl", Store: shl.NewMemoryStore()})
+	h, err := host.New(host.Config{BaseURL: e.srv.URL + "/shl", Store: host.NewMemoryStore()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +59,7 @@ func newLinkEnv(t *testing.T, opts ...Option) *linkEnv {
 	return e
 }
 
-func (e *linkEnv) create(t *testing.T, files []shl.FileContent, o shl.LinkOptions) *shl.Link {
+func (e *linkEnv) create(t *testing.T, files []host.FileContent, o host.LinkOptions) *host.Link {
 	t.Helper()
 	l, err := e.host.CreateLink(context.Background(), files, o)
 	if err != nil {
@@ -67,13 +68,13 @@ func (e *linkEnv) create(t *testing.T, files []shl.FileContent, o shl.LinkOption
 	return l
 }
 
-func cardFile(t *testing.T, jws ...string) shl.FileContent {
+func cardFile(t *testing.T, jws ...string) host.FileContent {
 	t.Helper()
 	b, err := shc.MarshalFile(jws...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return shl.FileContent{ContentType: shl.ContentTypeSHC, Data: b}
+	return host.FileContent{ContentType: shl.ContentTypeSHC, Data: b}
 }
 
 func wantLinkCode(t *testing.T, err error, code Code) {
@@ -95,10 +96,10 @@ func TestVerifyLink_PasscodeCardsAndUnverifiedFHIR(t *testing.T) {
 	e := newLinkEnv(t)
 	ctx := context.Background()
 	bundle := []byte(`{"resourceType":"Bundle","type":"collection","entry":[{"resource":{"resourceType":"Patient","id":"p1"}}]}`)
-	l := e.create(t, []shl.FileContent{
+	l := e.create(t, []host.FileContent{
 		cardFile(t, e.card(), e.card()),
 		{ContentType: shl.ContentTypeFHIR, Data: bundle, FHIRVersion: "4.0.1"},
-	}, shl.LinkOptions{Passcode: "1234", Label: "Labs"})
+	}, host.LinkOptions{Passcode: "1234", Label: "Labs"})
 	uri := l.Payload.URI("")
 
 	_, err := e.v.Verify(ctx, []byte(uri))
@@ -112,7 +113,7 @@ func TestVerifyLink_PasscodeCardsAndUnverifiedFHIR(t *testing.T) {
 
 	_, err = e.v.VerifyLink(ctx, uri, LinkOptions{Passcode: "0000"})
 	wantLinkCode(t, err, CodePasscodeWrong)
-	if n := LinkRemainingAttempts(err); n != shl.DefaultMaxPasscodeFailures-1 {
+	if n := LinkRemainingAttempts(err); n != host.DefaultMaxPasscodeFailures-1 {
 		t.Fatalf("remaining %d", n)
 	}
 
@@ -148,7 +149,7 @@ func TestVerifyLink_PasscodeCardsAndUnverifiedFHIR(t *testing.T) {
 // needs no passcode, and returns its cards.
 func TestVerify_LinkTextAndQRImage(t *testing.T) {
 	e := newLinkEnv(t, WithImageDecoder(qr.DecodeImage))
-	l := e.create(t, []shl.FileContent{cardFile(t, e.card())}, shl.LinkOptions{})
+	l := e.create(t, []host.FileContent{cardFile(t, e.card())}, host.LinkOptions{})
 	png, err := shlqr.PNG(l.Payload.URI("https://viewer.example.org#"), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +169,7 @@ func TestVerify_LinkTextAndQRImage(t *testing.T) {
 func TestVerifyLink_Errors(t *testing.T) {
 	e := newLinkEnv(t, WithFetchTimeout(500*time.Millisecond))
 	ctx := context.Background()
-	fhirOnly := []shl.FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{"resourceType":"Bundle"}`)}}
+	fhirOnly := []host.FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{"resourceType":"Bundle"}`)}}
 
 	t.Run("malformed", func(t *testing.T) {
 		for _, in := range []string{"shlink:/", "shlink:/!!!", "https://viewer.example#shlink:/e30"} {
@@ -182,7 +183,7 @@ func TestVerifyLink_Errors(t *testing.T) {
 		wantLinkCode(t, err, CodeLinkUnsupportedVersion)
 	})
 	t.Run("expired_without_fetch", func(t *testing.T) {
-		l := e.create(t, fhirOnly, shl.LinkOptions{Expires: time.Now().Add(time.Hour)})
+		l := e.create(t, fhirOnly, host.LinkOptions{Expires: time.Now().Add(time.Hour)})
 		late, _ := New(append([]Option{WithClock(func() time.Time { return time.Now().Add(2 * time.Hour) }), WithoutIssuerTrustUnsafe()}, netOpts(e.srv)...)...)
 		_, err := late.VerifyLink(ctx, l.Payload.URI(""), LinkOptions{})
 		wantLinkCode(t, err, CodeLinkExpired)
@@ -191,31 +192,31 @@ func TestVerifyLink_Errors(t *testing.T) {
 		}
 	})
 	t.Run("revoked_not_found", func(t *testing.T) {
-		l := e.create(t, []shl.FileContent{cardFile(t, e.card())}, shl.LinkOptions{})
+		l := e.create(t, []host.FileContent{cardFile(t, e.card())}, host.LinkOptions{})
 		e.host.Revoke(ctx, l.ID)
 		_, err := e.v.VerifyLink(ctx, l.Payload.URI(""), LinkOptions{})
 		wantLinkCode(t, err, CodeLinkNotFound)
 	})
 	t.Run("wrong_key_decrypt_failed", func(t *testing.T) {
-		l := e.create(t, fhirOnly, shl.LinkOptions{})
+		l := e.create(t, fhirOnly, host.LinkOptions{})
 		p := *l.Payload
 		p.Key = strings.Repeat("A", 43)
 		_, err := e.v.VerifyLink(ctx, p.URI(""), LinkOptions{})
 		wantLinkCode(t, err, CodeDecryptFailed)
 	})
 	t.Run("fhir_only_via_Verify", func(t *testing.T) {
-		l := e.create(t, fhirOnly, shl.LinkOptions{})
+		l := e.create(t, fhirOnly, host.LinkOptions{})
 		_, err := e.v.Verify(ctx, []byte(l.Payload.URI("")))
 		wantLinkCode(t, err, CodeLinkWithoutCards)
 	})
 	t.Run("offline", func(t *testing.T) {
-		l := e.create(t, fhirOnly, shl.LinkOptions{})
+		l := e.create(t, fhirOnly, host.LinkOptions{})
 		off, _ := New(WithStaticKeys(linkIss, []byte(`{"keys":[]}`)), WithOffline())
 		_, err := off.VerifyLink(ctx, l.Payload.URI(""), LinkOptions{})
 		wantLinkCode(t, err, CodeLinkFetchFailed)
 	})
 	t.Run("private_address_refused", func(t *testing.T) {
-		l := e.create(t, fhirOnly, shl.LinkOptions{})
+		l := e.create(t, fhirOnly, host.LinkOptions{})
 		strict, _ := New(WithStaticKeys(linkIss, []byte(`{"keys":[]}`)), netOpts(e.srv)[0]) // trusts the server, but no private addresses
 		_, err := strict.VerifyLink(ctx, l.Payload.URI(""), LinkOptions{})
 		wantLinkCode(t, err, CodeLinkFetchFailed)

@@ -19,6 +19,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl"
+	"github.com/healthcards/healthcards/shl/host"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -82,7 +83,7 @@ type linkReply struct {
 	Cards             int               `json:"cards"`
 	Active, Locked    bool              `json:"-"`
 	RemainingAttempts *int              `json:"remainingAttempts"`
-	AccessLog         []shl.AccessEvent `json:"accessLog"`
+	AccessLog         []host.AccessEvent `json:"accessLog"`
 }
 
 func (e *shlEnv) createLink(t *testing.T, req map[string]any) linkReply {
@@ -230,7 +231,7 @@ func TestSHL_IssuerToVerifier(t *testing.T) {
 		Locked            bool              `json:"locked"`
 		Active            bool              `json:"active"`
 		RemainingAttempts *int              `json:"remainingAttempts"`
-		AccessLog         []shl.AccessEvent `json:"accessLog"`
+		AccessLog         []host.AccessEvent `json:"accessLog"`
 	}
 	json.Unmarshal(b, &st)
 	if code != 200 || !st.Locked || st.Active || st.RemainingAttempts == nil || *st.RemainingAttempts != 0 {
@@ -243,7 +244,7 @@ func TestSHL_IssuerToVerifier(t *testing.T) {
 			t.Fatalf("log entry %+v", ev)
 		}
 	}
-	if outcomes[shl.OutcomeOK] != 1 || outcomes[shl.OutcomePasscodeWrong] != 10 || st.AccessLog[0].Recipient != "Dr. Verifier" {
+	if outcomes[host.OutcomeOK] != 1 || outcomes[host.OutcomePasscodeWrong] != 10 || st.AccessLog[0].Recipient != "Dr. Verifier" {
 		t.Fatalf("access log %+v", st.AccessLog)
 	}
 	// The patient sees it with a SMART token for p-02; another patient does not.

@@ -18,6 +18,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shl"
+	"github.com/healthcards/healthcards/shl/host"
 	"github.com/healthcards/healthcards/shl/shlqr"
 )
 
@@ -47,12 +48,12 @@ type LinksConfig struct {
 	BaseURL string
 	// Store keeps the links; nil means an in-memory store (lost on
 	// restart). Use shl/sqlstore in production.
-	Store shl.Store
+	Store host.Store
 	// Source is where a patient's results are read to issue cards; nil
 	// means the issuer's own store.
 	Source issuer.Source
 	// MaxPasscodeFailures is the lifetime limit of wrong passcodes per link
-	// (SHL-10); 0 means shl.DefaultMaxPasscodeFailures.
+	// (SHL-10); 0 means host.DefaultMaxPasscodeFailures.
 	MaxPasscodeFailures int
 	// LocationSecret signs location URLs (≥ 32 bytes); nil means random per
 	// process. Give every instance the same secret.
@@ -68,7 +69,7 @@ type LinksConfig struct {
 // it with Config.Mount = links.Mount.
 type Links struct {
 	cfg  LinksConfig
-	host *shl.Host
+	host *host.Host
 	src  issuer.Source
 	now  func() time.Time
 }
@@ -86,13 +87,13 @@ func NewLinks(cfg LinksConfig) (*Links, error) {
 	}
 	st := cfg.Store
 	if st == nil {
-		st = shl.NewMemoryStore()
+		st = host.NewMemoryStore()
 	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	h, err := shl.NewHost(shl.HostConfig{
+	h, err := host.New(host.Config{
 		BaseURL: cfg.BaseURL + LinksPath, Store: st, MaxPasscodeFailures: cfg.MaxPasscodeFailures,
 		LocationSecret: cfg.LocationSecret, LocationTTL: cfg.LocationTTL, Now: now,
 	})
@@ -107,7 +108,7 @@ func NewLinks(cfg LinksConfig) (*Links, error) {
 }
 
 // Host returns the underlying link host (for tests and other front ends).
-func (l *Links) Host() *shl.Host { return l.host }
+func (l *Links) Host() *host.Host { return l.host }
 
 // Mount registers the routes on e (use as Config.Mount).
 //
@@ -178,7 +179,7 @@ type LinkJSON struct {
 	FailuresLeft *int              `json:"remainingAttempts,omitempty"`
 	Files        int               `json:"files"`
 	Cards        int               `json:"cards,omitempty"`
-	AccessLog    []shl.AccessEvent `json:"accessLog,omitempty"`
+	AccessLog    []host.AccessEvent `json:"accessLog,omitempty"`
 }
 
 func linkErr(err error) error {
@@ -255,7 +256,7 @@ func (l *Links) create(c *echo.Context) error {
 	if !utf8.ValidString(req.Passcode) || len(req.Passcode) > shl.MaxPasscodeLen {
 		return badLink("passcode must be UTF-8 of at most 256 bytes")
 	}
-	opts := shl.LinkOptions{Passcode: req.Passcode, Label: req.Label, LongTerm: req.LongTerm}
+	opts := host.LinkOptions{Passcode: req.Passcode, Label: req.Label, LongTerm: req.LongTerm}
 	if req.Exp != 0 {
 		if req.Exp < 0 || req.Exp >= 100_000_000_000 {
 			return badLink("exp must be epoch seconds")
@@ -265,7 +266,7 @@ func (l *Links) create(c *echo.Context) error {
 	ctx := c.Request().Context()
 	own := owner{Actor: p.Actor()}
 	var (
-		files []shl.FileContent
+		files []host.FileContent
 		cards int
 	)
 	switch {
@@ -283,7 +284,7 @@ func (l *Links) create(c *echo.Context) error {
 		if err != nil {
 			return err
 		}
-		files, cards = []shl.FileContent{f}, len(issued)
+		files, cards = []host.FileContent{f}, len(issued)
 	case req.Sign:
 		issued, err := l.cfg.Issuer.IssueBundle(ctx, req.Bundle, issuer.IssueOptions{Actor: p.Actor(), Delivery: issuer.DeliverFile})
 		if err != nil {
@@ -299,14 +300,14 @@ func (l *Links) create(c *echo.Context) error {
 		if err != nil {
 			return err
 		}
-		files, cards = []shl.FileContent{f}, len(issued)
+		files, cards = []host.FileContent{f}, len(issued)
 	default:
 		pid, err := checkFHIRBundle(req.Bundle)
 		if err != nil {
 			return err
 		}
 		own.Patient = pid
-		files = []shl.FileContent{{ContentType: shl.ContentTypeFHIR, Data: req.Bundle, FHIRVersion: "4.0.1"}}
+		files = []host.FileContent{{ContentType: shl.ContentTypeFHIR, Data: req.Bundle, FHIRVersion: "4.0.1"}}
 	}
 	ob, _ := json.Marshal(own)
 	opts.Owner = string(ob)
@@ -325,16 +326,16 @@ func (l *Links) create(c *echo.Context) error {
 }
 
 // cardFile puts cards into one .smart-health-card file (FILE-1).
-func cardFile(cards []issuer.Card) (shl.FileContent, error) {
+func cardFile(cards []issuer.Card) (host.FileContent, error) {
 	jws := make([]string, len(cards))
 	for i, cd := range cards {
 		jws[i] = cd.JWS
 	}
 	b, err := shc.MarshalFile(jws...)
 	if err != nil {
-		return shl.FileContent{}, &issuer.Error{Code: issuer.CodeInternal, Msg: "card file", Err: err}
+		return host.FileContent{}, &issuer.Error{Code: issuer.CodeInternal, Msg: "card file", Err: err}
 	}
-	return shl.FileContent{ContentType: shl.ContentTypeSHC, Data: b}, nil
+	return host.FileContent{ContentType: shl.ContentTypeSHC, Data: b}, nil
 }
 
 // checkFHIRBundle accepts a JSON object with resourceType Bundle and
@@ -364,7 +365,7 @@ func checkFHIRBundle(b []byte) (string, error) {
 // authorizeRead allows the creating principal and a SMART token whose
 // patient claim is the link's patient. Anyone else gets 404, so that the
 // API is no oracle for link ids.
-func (l *Links) authorize(c *echo.Context, id string, revoke bool) (*shl.LinkInfo, error) {
+func (l *Links) authorize(c *echo.Context, id string, revoke bool) (*host.LinkInfo, error) {
 	p, err := l.principal(c)
 	if err != nil {
 		return nil, err
@@ -409,7 +410,7 @@ func (l *Links) linkJSON(ctx context.Context, id, viewer string, withLog bool) (
 		}
 		out.AccessLog = log
 		if out.AccessLog == nil {
-			out.AccessLog = []shl.AccessEvent{}
+			out.AccessLog = []host.AccessEvent{}
 		}
 	}
 	return out, nil

@@ -1,4 +1,4 @@
-// Package sqlstore implements shl.Store on database/sql for SQLite
+// Package sqlstore implements host.Store on database/sql for SQLite
 // (modernc.org/sqlite, driver "sqlite") and PostgreSQL
 // (github.com/jackc/pgx/v5/stdlib, driver "pgx"), so an issuer can keep its
 // SMART Health Links across restarts and share them between processes.
@@ -11,9 +11,9 @@
 // lock, so several processes may start at once) and refuses a schema newer
 // than it knows (ErrSchemaTooNew).
 //
-// Atomicity, as shl.Store documents it:
+// Atomicity, as host.Store documents it:
 //   - Create is one INSERT ... ON CONFLICT (id) DO NOTHING; no row inserted
-//     means shl.ErrStoreConflict.
+//     means host.ErrStoreConflict.
 //   - Update is one transaction: on SQLite it starts with BEGIN IMMEDIATE
 //     (the database write lock is taken before the row is read), on
 //     PostgreSQL the row is read with SELECT ... FOR UPDATE. Two Updates of
@@ -21,7 +21,7 @@
 //     passcode limit (SHL-10) holds under parallel guessing, also across
 //     processes sharing the database.
 //   - AppendAccess inserts only when the link exists (else
-//     shl.ErrStoreNotFound) and drops the oldest entries beyond the cap
+//     host.ErrStoreNotFound) and drops the oldest entries beyond the cap
 //     (WithMaxLog, default 1000) in the same transaction.
 //
 // Times are stored as Unix microseconds (UTC); a Get returns them truncated

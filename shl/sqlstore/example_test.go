@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/healthcards/healthcards/shl"
+	"github.com/healthcards/healthcards/shl/host"
 	"github.com/healthcards/healthcards/shl/sqlstore"
 )
 
@@ -21,10 +22,10 @@ func ExampleOpenSQLite() {
 		return
 	}
 	defer st.Close()
-	host, _ := shl.NewHost(shl.HostConfig{BaseURL: "https://issuer.example.org/shl", Store: st})
-	link, _ := host.CreateLink(ctx, []shl.FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{"resourceType":"Bundle"}`)}},
-		shl.LinkOptions{Label: "Lab results", Owner: "patient:123"})
-	info, _ := host.Info(ctx, link.ID)
+	h, _ := host.New(host.Config{BaseURL: "https://issuer.example.org/shl", Store: st})
+	link, _ := h.CreateLink(ctx, []host.FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{"resourceType":"Bundle"}`)}},
+		host.LinkOptions{Label: "Lab results", Owner: "patient:123"})
+	info, _ := h.Info(ctx, link.ID)
 	fmt.Println(info.Owner, info.Files, info.Payload.Label, len(info.Payload.URL) <= shl.MaxURLLen)
 	// Output: patient:123 1 Lab results true
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/internal/sqldb"
-	"github.com/healthcards/healthcards/shl"
+	"github.com/healthcards/healthcards/shl/host"
 )
 
 // Dialect is the SQL flavour of a Store.
@@ -38,7 +38,7 @@ const (
 // newer version of this package.
 var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this program")
 
-// Store is a shl.Store on database/sql. It is safe for concurrent use.
+// Store is a host.Store on database/sql. It is safe for concurrent use.
 type Store struct {
 	d      Dialect
 	w      *sql.DB // writes and serialized read-modify-write
@@ -46,7 +46,7 @@ type Store struct {
 	maxLog int
 }
 
-var _ shl.Store = (*Store)(nil)
+var _ host.Store = (*Store)(nil)
 
 // Option configures a Store.
 type Option func(*Store)
@@ -262,7 +262,7 @@ func fromMicros(us int64) time.Time {
 	return time.UnixMicro(us).UTC()
 }
 
-func encodeFiles(fs []shl.StoredFile) (string, error) {
+func encodeFiles(fs []host.StoredFile) (string, error) {
 	out := make([]storedFile, len(fs))
 	for i, f := range fs {
 		out[i] = storedFile{ContentType: f.ContentType, JWE: f.JWE, LastUpdated: micros(f.LastUpdated), FHIRVersion: f.FHIRVersion}
@@ -271,7 +271,7 @@ func encodeFiles(fs []shl.StoredFile) (string, error) {
 	return string(b), err
 }
 
-func decodeFiles(s string) ([]shl.StoredFile, error) {
+func decodeFiles(s string) ([]host.StoredFile, error) {
 	if len(s) > maxFilesJSON {
 		return nil, fmt.Errorf("sqlstore: stored files of %d bytes exceed %d", len(s), maxFilesJSON)
 	}
@@ -279,9 +279,9 @@ func decodeFiles(s string) ([]shl.StoredFile, error) {
 	if err := json.Unmarshal([]byte(s), &in); err != nil {
 		return nil, fmt.Errorf("sqlstore: stored files: %w", err)
 	}
-	out := make([]shl.StoredFile, len(in))
+	out := make([]host.StoredFile, len(in))
 	for i, f := range in {
-		out[i] = shl.StoredFile{ContentType: f.ContentType, JWE: f.JWE, LastUpdated: fromMicros(f.LastUpdated), FHIRVersion: f.FHIRVersion}
+		out[i] = host.StoredFile{ContentType: f.ContentType, JWE: f.JWE, LastUpdated: fromMicros(f.LastUpdated), FHIRVersion: f.FHIRVersion}
 	}
 	return out, nil
 }
@@ -290,16 +290,16 @@ const linkColumns = `id, owner, link_key, flag, label, exp_us, passcode_hash, fa
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanLink(row scanner) (*shl.StoredLink, error) {
+func scanLink(row scanner) (*host.StoredLink, error) {
 	var (
-		l            shl.StoredLink
+		l            host.StoredLink
 		exp, created int64
 		revoked      bool
 		files        string
 	)
 	if err := row.Scan(&l.ID, &l.Owner, &l.Key, &l.Flag, &l.Label, &exp, &l.PasscodeHash, &l.FailuresLeft, &revoked, &created, &files); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("sqlstore: %w", shl.ErrStoreNotFound)
+			return nil, fmt.Errorf("sqlstore: %w", host.ErrStoreNotFound)
 		}
 		return nil, fmt.Errorf("sqlstore: read link: %w", err)
 	}
@@ -324,8 +324,8 @@ func (s *Store) revokedArg(b bool) any {
 	return 0
 }
 
-// Create implements shl.Store with one INSERT ... ON CONFLICT DO NOTHING.
-func (s *Store) Create(ctx context.Context, l *shl.StoredLink) error {
+// Create implements host.Store with one INSERT ... ON CONFLICT DO NOTHING.
+func (s *Store) Create(ctx context.Context, l *host.StoredLink) error {
 	if l == nil || l.ID == "" {
 		return errors.New("sqlstore: link without id")
 	}
@@ -341,20 +341,20 @@ func (s *Store) Create(ctx context.Context, l *shl.StoredLink) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlstore: create: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("sqlstore: %w", shl.ErrStoreConflict)
+		return fmt.Errorf("sqlstore: %w", host.ErrStoreConflict)
 	}
 	return nil
 }
 
-// Get implements shl.Store (a plain read).
-func (s *Store) Get(ctx context.Context, id string) (*shl.StoredLink, error) {
+// Get implements host.Store (a plain read).
+func (s *Store) Get(ctx context.Context, id string) (*host.StoredLink, error) {
 	return scanLink(s.r.QueryRowContext(ctx, s.q(`SELECT `+linkColumns+` FROM shl_links WHERE id = ?`), id))
 }
 
-// Update implements shl.Store: one transaction that locks the row first
+// Update implements host.Store: one transaction that locks the row first
 // (BEGIN IMMEDIATE on SQLite takes the database write lock; SELECT ... FOR
 // UPDATE on PostgreSQL takes the row lock), runs fn and writes the result.
-func (s *Store) Update(ctx context.Context, id string, fn func(*shl.StoredLink) error) error {
+func (s *Store) Update(ctx context.Context, id string, fn func(*host.StoredLink) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update: %w", err)
@@ -386,10 +386,10 @@ func (s *Store) Update(ctx context.Context, id string, fn func(*shl.StoredLink) 
 	return nil
 }
 
-// AppendAccess implements shl.Store: one INSERT guarded by the link's
+// AppendAccess implements host.Store: one INSERT guarded by the link's
 // existence, then the oldest entries beyond the cap are dropped, in one
 // transaction.
-func (s *Store) AppendAccess(ctx context.Context, id string, e shl.AccessEvent) error {
+func (s *Store) AppendAccess(ctx context.Context, id string, e host.AccessEvent) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlstore: append access: %w", err)
@@ -403,7 +403,7 @@ func (s *Store) AppendAccess(ctx context.Context, id string, e shl.AccessEvent) 
 	if n, err := res.RowsAffected(); err != nil {
 		return fmt.Errorf("sqlstore: append access: %w", err)
 	} else if n == 0 {
-		return fmt.Errorf("sqlstore: %w", shl.ErrStoreNotFound)
+		return fmt.Errorf("sqlstore: %w", host.ErrStoreNotFound)
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM shl_access WHERE link_id = ? AND seq <=
 		(SELECT seq FROM shl_access WHERE link_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`), id, id, s.maxLogN()); err != nil {
@@ -415,11 +415,11 @@ func (s *Store) AppendAccess(ctx context.Context, id string, e shl.AccessEvent) 
 	return nil
 }
 
-// AccessLog implements shl.Store: the link's log, oldest first.
-func (s *Store) AccessLog(ctx context.Context, id string) ([]shl.AccessEvent, error) {
+// AccessLog implements host.Store: the link's log, oldest first.
+func (s *Store) AccessLog(ctx context.Context, id string) ([]host.AccessEvent, error) {
 	var one int
 	if err := s.r.QueryRowContext(ctx, s.q(`SELECT 1 FROM shl_links WHERE id = ?`), id).Scan(&one); errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("sqlstore: %w", shl.ErrStoreNotFound)
+		return nil, fmt.Errorf("sqlstore: %w", host.ErrStoreNotFound)
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlstore: access log: %w", err)
 	}
@@ -428,10 +428,10 @@ func (s *Store) AccessLog(ctx context.Context, id string) ([]shl.AccessEvent, er
 		return nil, fmt.Errorf("sqlstore: access log: %w", err)
 	}
 	defer rows.Close()
-	out := []shl.AccessEvent{}
+	out := []host.AccessEvent{}
 	for rows.Next() {
 		var (
-			e  shl.AccessEvent
+			e  host.AccessEvent
 			us int64
 		)
 		if err := rows.Scan(&us, &e.Recipient, &e.Outcome); err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/shl"
+	"github.com/healthcards/healthcards/shl/host"
 )
 
 const dsnEnv = "HEALTHCARDS_TEST_POSTGRES_DSN"
@@ -112,13 +113,13 @@ func newID() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func sampleLink() *shl.StoredLink {
+func sampleLink() *host.StoredLink {
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 123456000, time.UTC)
-	return &shl.StoredLink{
+	return &host.StoredLink{
 		ID: newID(), Owner: "patient:p1", Key: strings.Repeat("k", 43), Flag: "LP", Label: "Labs for Dr. Ä",
 		Exp: t0.Add(24 * time.Hour), PasscodeHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
 		FailuresLeft: 10, Created: t0,
-		Files: []shl.StoredFile{
+		Files: []host.StoredFile{
 			{ContentType: shl.ContentTypeSHC, JWE: "a.b.c.d.e", LastUpdated: t0},
 			{ContentType: shl.ContentTypeFHIR, JWE: "f.g.h.i.j", LastUpdated: t0, FHIRVersion: "4.0.1"},
 		},
@@ -143,7 +144,7 @@ func TestStore_Contract(t *testing.T) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", got, l)
 		}
 		// No expiry, no passcode, no files' lastUpdated: zero values survive.
-		l2 := &shl.StoredLink{ID: newID(), Key: l.Key, Files: []shl.StoredFile{{ContentType: shl.ContentTypeFHIR, JWE: "x"}}}
+		l2 := &host.StoredLink{ID: newID(), Key: l.Key, Files: []host.StoredFile{{ContentType: shl.ContentTypeFHIR, JWE: "x"}}}
 		if err := s.Create(ctx, l2); err != nil {
 			t.Fatal(err)
 		}
@@ -154,7 +155,7 @@ func TestStore_Contract(t *testing.T) {
 		dup := sampleLink()
 		dup.ID = l.ID
 		dup.Owner = "someone else"
-		if err := s.Create(ctx, dup); !errors.Is(err, shl.ErrStoreConflict) {
+		if err := s.Create(ctx, dup); !errors.Is(err, host.ErrStoreConflict) {
 			t.Fatalf("duplicate id: %v", err)
 		}
 		if got, _ := s.Get(ctx, l.ID); got.Owner != l.Owner {
@@ -162,22 +163,22 @@ func TestStore_Contract(t *testing.T) {
 		}
 
 		unknown := newID()
-		if _, err := s.Get(ctx, unknown); !errors.Is(err, shl.ErrStoreNotFound) {
+		if _, err := s.Get(ctx, unknown); !errors.Is(err, host.ErrStoreNotFound) {
 			t.Fatalf("Get unknown: %v", err)
 		}
-		if err := s.Update(ctx, unknown, func(*shl.StoredLink) error { return nil }); !errors.Is(err, shl.ErrStoreNotFound) {
+		if err := s.Update(ctx, unknown, func(*host.StoredLink) error { return nil }); !errors.Is(err, host.ErrStoreNotFound) {
 			t.Fatalf("Update unknown: %v", err)
 		}
-		if err := s.AppendAccess(ctx, unknown, shl.AccessEvent{Time: time.Now(), Recipient: "r", Outcome: shl.OutcomeOK}); !errors.Is(err, shl.ErrStoreNotFound) {
+		if err := s.AppendAccess(ctx, unknown, host.AccessEvent{Time: time.Now(), Recipient: "r", Outcome: host.OutcomeOK}); !errors.Is(err, host.ErrStoreNotFound) {
 			t.Fatalf("AppendAccess unknown: %v", err)
 		}
-		if _, err := s.AccessLog(ctx, unknown); !errors.Is(err, shl.ErrStoreNotFound) {
+		if _, err := s.AccessLog(ctx, unknown); !errors.Is(err, host.ErrStoreNotFound) {
 			t.Fatalf("AccessLog unknown: %v", err)
 		}
 
 		// Update: fn's error leaves the record untouched and is returned.
 		boom := errors.New("boom")
-		err = s.Update(ctx, l.ID, func(x *shl.StoredLink) error { x.Revoked = true; x.FailuresLeft = 0; return boom })
+		err = s.Update(ctx, l.ID, func(x *host.StoredLink) error { x.Revoked = true; x.FailuresLeft = 0; return boom })
 		if !errors.Is(err, boom) {
 			t.Fatalf("Update error: %v", err)
 		}
@@ -185,8 +186,8 @@ func TestStore_Contract(t *testing.T) {
 			t.Fatalf("failed Update stored something: %+v", got)
 		}
 		// A successful Update stores every field fn changed.
-		newFiles := []shl.StoredFile{{ContentType: shl.ContentTypeFHIR, JWE: "new.jwe", LastUpdated: l.Created.Add(time.Hour)}}
-		err = s.Update(ctx, l.ID, func(x *shl.StoredLink) error {
+		newFiles := []host.StoredFile{{ContentType: shl.ContentTypeFHIR, JWE: "new.jwe", LastUpdated: l.Created.Add(time.Hour)}}
+		err = s.Update(ctx, l.ID, func(x *host.StoredLink) error {
 			x.Revoked, x.FailuresLeft, x.Files, x.Label = true, 3, newFiles, "changed"
 			return nil
 		})
@@ -199,8 +200,8 @@ func TestStore_Contract(t *testing.T) {
 		}
 
 		// Access log: oldest first, time/recipient/outcome kept.
-		for i, o := range []string{shl.OutcomePasscodeWrong, shl.OutcomeOK} {
-			e := shl.AccessEvent{Time: l.Created.Add(time.Duration(i) * time.Minute), Recipient: "Dr. " + o, Outcome: o}
+		for i, o := range []string{host.OutcomePasscodeWrong, host.OutcomeOK} {
+			e := host.AccessEvent{Time: l.Created.Add(time.Duration(i) * time.Minute), Recipient: "Dr. " + o, Outcome: o}
 			if err := s.AppendAccess(ctx, l.ID, e); err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +210,7 @@ func TestStore_Contract(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(log) != 2 || log[0].Outcome != shl.OutcomePasscodeWrong || log[1].Recipient != "Dr. ok" || !log[1].Time.Equal(l.Created.Add(time.Minute)) {
+		if len(log) != 2 || log[0].Outcome != host.OutcomePasscodeWrong || log[1].Recipient != "Dr. ok" || !log[1].Time.Equal(l.Created.Add(time.Minute)) {
 			t.Fatalf("log %+v", log)
 		}
 		if log, _ := s.AccessLog(ctx, l2.ID); len(log) != 0 || log == nil {
@@ -227,7 +228,7 @@ func TestStore_AccessLogCap(t *testing.T) {
 		l := sampleLink()
 		s.Create(ctx, l)
 		for i := 0; i < 5; i++ {
-			if err := s.AppendAccess(ctx, l.ID, shl.AccessEvent{Time: l.Created, Recipient: string(rune('a' + i)), Outcome: shl.OutcomeOK}); err != nil {
+			if err := s.AppendAccess(ctx, l.ID, host.AccessEvent{Time: l.Created, Recipient: string(rune('a' + i)), Outcome: host.OutcomeOK}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -272,7 +273,7 @@ func TestStore_SHL10_UpdateSerializedAcrossHandles(t *testing.T) {
 				defer wg.Done()
 				<-start
 				var left int
-				err := s.Update(ctx, l.ID, func(x *shl.StoredLink) error {
+				err := s.Update(ctx, l.ID, func(x *host.StoredLink) error {
 					if x.FailuresLeft <= 0 {
 						return errLocked
 					}
@@ -305,7 +306,7 @@ func TestStore_SHL10_UpdateSerializedAcrossHandles(t *testing.T) {
 	})
 }
 
-// SHL-10 through the shl.Host over HTTP: 50 simultaneous wrong passcodes
+// SHL-10 through the host.Host over HTTP: 50 simultaneous wrong passcodes
 // against a link with the default lifetime limit of 10: exactly 10 get 401
 // with remainingAttempts 9..0, the other 40 get 404, and the right passcode
 // no longer opens the link. The access log shows every evaluated guess.
@@ -316,12 +317,12 @@ func TestStore_SHL10_HostParallelGuessing(t *testing.T) {
 		srv := httptest.NewUnstartedServer(nil)
 		srv.StartTLS()
 		defer srv.Close()
-		h, err := shl.NewHost(shl.HostConfig{BaseURL: srv.URL + "/shl", Store: st})
+		h, err := host.New(host.Config{BaseURL: srv.URL + "/shl", Store: st})
 		if err != nil {
 			t.Fatal(err)
 		}
 		srv.Config.Handler = h
-		link, err := h.CreateLink(ctx, []shl.FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{"resourceType":"Bundle"}`)}}, shl.LinkOptions{Passcode: "1234"})
+		link, err := h.CreateLink(ctx, []host.FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{"resourceType":"Bundle"}`)}}, host.LinkOptions{Passcode: "1234"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -380,7 +381,7 @@ func TestStore_SHL10_HostParallelGuessing(t *testing.T) {
 		log, _ := h.AccessLog(ctx, link.ID)
 		wrong := 0
 		for _, e := range log {
-			if e.Outcome == shl.OutcomePasscodeWrong {
+			if e.Outcome == host.OutcomePasscodeWrong {
 				wrong++
 			}
 		}
@@ -400,17 +401,17 @@ func TestStore_HostRoundTripAndReopen(t *testing.T) {
 		srv.StartTLS()
 		defer srv.Close()
 		secret := make([]byte, 32)
-		cfg := shl.HostConfig{BaseURL: srv.URL + "/shl", Store: st, LocationSecret: secret, DefaultEmbeddedMax: -1}
-		h, _ := shl.NewHost(cfg)
+		cfg := host.Config{BaseURL: srv.URL + "/shl", Store: st, LocationSecret: secret, DefaultEmbeddedMax: -1}
+		h, _ := host.New(cfg)
 		srv.Config.Handler = h
 		data := []byte(`{"resourceType":"Bundle","type":"collection","entry":[]}`)
-		link, err := h.CreateLink(ctx, []shl.FileContent{{ContentType: shl.ContentTypeFHIR, Data: data, FHIRVersion: "4.0.1"}}, shl.LinkOptions{Label: "x"})
+		link, err := h.CreateLink(ctx, []host.FileContent{{ContentType: shl.ContentTypeFHIR, Data: data, FHIRVersion: "4.0.1"}}, host.LinkOptions{Label: "x"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		st.Close()
 		cfg.Store = second()
-		h2, _ := shl.NewHost(cfg)
+		h2, _ := host.New(cfg)
 		srv.Config.Handler = h2
 		pool := x509.NewCertPool()
 		pool.AddCert(srv.Certificate())

@@ -1,6 +1,8 @@
-package shl
+package host
 
 import (
+	"github.com/healthcards/healthcards/shl"
+
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -30,9 +32,9 @@ const (
 	manifestMargin             = 64 << 10 // room left in a manifest for locations and JSON
 )
 
-// HostConfig configures a Host. Zero values are safe defaults where a
+// Config configures a Host. Zero values are safe defaults where a
 // default exists; BaseURL and Store are required.
-type HostConfig struct {
+type Config struct {
 	// BaseURL is the https URL under which the handler is reachable, without
 	// a trailing slash. Manifest URLs are BaseURL + "/" + 43-character id and
 	// must stay within 128 characters (SHL-4), so BaseURL has at most 84.
@@ -75,17 +77,17 @@ type Host struct {
 var _ http.Handler = (*Host)(nil)
 
 // NewHost checks cfg and returns a Host.
-func NewHost(cfg HostConfig) (*Host, error) {
+func New(cfg Config) (*Host, error) {
 	base := strings.TrimSuffix(cfg.BaseURL, "/")
 	u, err := url.Parse(base)
 	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return nil, newErr(CodeInvalidArgument, "BaseURL must be an absolute https URL without query or fragment")
+		return nil, newErr(shl.CodeInvalidArgument, "BaseURL must be an absolute https URL without query or fragment")
 	}
-	if len(base)+1+idLen > MaxURLLen {
-		return nil, newErr(CodeInvalidArgument, "BaseURL too long: manifest URLs would exceed %d characters (SHL-4)", MaxURLLen)
+	if len(base)+1+idLen > shl.MaxURLLen {
+		return nil, newErr(shl.CodeInvalidArgument, "BaseURL too long: manifest URLs would exceed %d characters (SHL-4)", shl.MaxURLLen)
 	}
 	if cfg.Store == nil {
-		return nil, newErr(CodeInvalidArgument, "Store is required")
+		return nil, newErr(shl.CodeInvalidArgument, "Store is required")
 	}
 	h := &Host{
 		base:        base,
@@ -98,7 +100,7 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		hashSem:     make(chan struct{}, max(1, runtime.GOMAXPROCS(0))),
 	}
 	if h.maxFailures < 0 {
-		return nil, newErr(CodeInvalidArgument, "MaxPasscodeFailures must not be negative")
+		return nil, newErr(shl.CodeInvalidArgument, "MaxPasscodeFailures must not be negative")
 	}
 	if h.maxFailures == 0 {
 		h.maxFailures = DefaultMaxPasscodeFailures
@@ -107,16 +109,16 @@ func NewHost(cfg HostConfig) (*Host, error) {
 		h.locTTL = DefaultLocationTTL
 	}
 	if h.locTTL < 0 || h.locTTL > MaxLocationTTL {
-		return nil, newErr(CodeInvalidArgument, "LocationTTL must be within (0, 1h] (SHL-12)")
+		return nil, newErr(shl.CodeInvalidArgument, "LocationTTL must be within (0, 1h] (SHL-12)")
 	}
 	switch {
 	case cfg.LocationSecret == nil:
 		h.secret = make([]byte, 32)
 		if _, err := rand.Read(h.secret); err != nil {
-			return nil, wrapErr(CodeInvalidArgument, err, "random location secret")
+			return nil, wrapErr(shl.CodeInvalidArgument, err, "random location secret")
 		}
 	case len(cfg.LocationSecret) < 32:
-		return nil, newErr(CodeInvalidArgument, "LocationSecret must have at least 32 bytes")
+		return nil, newErr(shl.CodeInvalidArgument, "LocationSecret must have at least 32 bytes")
 	default:
 		h.secret = append([]byte(nil), cfg.LocationSecret...)
 	}
@@ -151,14 +153,14 @@ type LinkOptions struct {
 // Link is a newly created link.
 type Link struct {
 	ID      string
-	Payload *Payload // Payload.URI(viewerPrefix) gives the shlink
+	Payload *shl.Payload // Payload.URI(viewerPrefix) gives the shlink
 }
 
 // LinkInfo is the owner's view of a link.
 type LinkInfo struct {
 	ID           string
 	Owner        string
-	Payload      *Payload
+	Payload      *shl.Payload
 	Created      time.Time
 	Revoked      bool
 	Expired      bool
@@ -167,7 +169,7 @@ type LinkInfo struct {
 	Files        int
 }
 
-var allowedContentTypes = map[string]bool{ContentTypeSHC: true, ContentTypeFHIR: true, ContentTypeAPIAccess: true}
+var allowedContentTypes = map[string]bool{shl.ContentTypeSHC: true, shl.ContentTypeFHIR: true, shl.ContentTypeAPIAccess: true}
 
 // CreateLink encrypts files under a fresh key and stores a new link with a
 // 256-bit random manifest id (SHL-1, SHL-4).
@@ -182,29 +184,29 @@ func (h *Host) CreateLink(ctx context.Context, files []FileContent, opts LinkOpt
 	}
 	if opts.Direct {
 		if opts.Passcode != "" {
-			return nil, newErr(CodeInvalidArgument, "a direct (U) link cannot have a passcode (SHL-5)")
+			return nil, newErr(shl.CodeInvalidArgument, "a direct (U) link cannot have a passcode (SHL-5)")
 		}
 		if len(files) != 1 {
-			return nil, newErr(CodeInvalidArgument, "a direct (U) link has exactly one file")
+			return nil, newErr(shl.CodeInvalidArgument, "a direct (U) link has exactly one file")
 		}
 		flag += "U"
 	}
-	if len(opts.Passcode) > MaxPasscodeLen {
-		return nil, newErr(CodeInvalidArgument, "passcode longer than %d bytes", MaxPasscodeLen)
+	if len(opts.Passcode) > shl.MaxPasscodeLen {
+		return nil, newErr(shl.CodeInvalidArgument, "passcode longer than %d bytes", shl.MaxPasscodeLen)
 	}
 	if !opts.Expires.IsZero() && !opts.Expires.After(now) {
-		return nil, newErr(CodeInvalidArgument, "expiry is in the past")
+		return nil, newErr(shl.CodeInvalidArgument, "expiry is in the past")
 	}
 	idb := make([]byte, idBytes)
 	if _, err := rand.Read(idb); err != nil {
-		return nil, wrapErr(CodeInvalidArgument, err, "random id")
+		return nil, wrapErr(shl.CodeInvalidArgument, err, "random id")
 	}
 	id := base64.RawURLEncoding.EncodeToString(idb)
-	popts := []PayloadOption{WithFlags(flag), WithLabel(opts.Label)}
+	popts := []shl.PayloadOption{shl.WithFlags(flag), shl.WithLabel(opts.Label)}
 	if !opts.Expires.IsZero() {
-		popts = append(popts, WithExpiry(opts.Expires))
+		popts = append(popts, shl.WithExpiry(opts.Expires))
 	}
-	p, err := NewPayload(h.base+"/"+id, popts...)
+	p, err := shl.NewPayload(h.base+"/"+id, popts...)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +227,7 @@ func (h *Host) CreateLink(ctx context.Context, files []FileContent, opts LinkOpt
 		l.PasscodeHash, err = hashPasscode(opts.Passcode)
 		<-h.hashSem
 		if err != nil {
-			return nil, wrapErr(CodeInvalidArgument, err, "hashing passcode")
+			return nil, wrapErr(shl.CodeInvalidArgument, err, "hashing passcode")
 		}
 	}
 	if err := h.store.Create(ctx, l); err != nil {
@@ -235,18 +237,18 @@ func (h *Host) CreateLink(ctx context.Context, files []FileContent, opts LinkOpt
 }
 
 func encryptFiles(key []byte, files []FileContent, now time.Time) ([]StoredFile, error) {
-	if len(files) == 0 || len(files) > MaxManifestFiles {
-		return nil, newErr(CodeInvalidArgument, "a link has 1..%d files", MaxManifestFiles)
+	if len(files) == 0 || len(files) > shl.MaxManifestFiles {
+		return nil, newErr(shl.CodeInvalidArgument, "a link has 1..%d files", shl.MaxManifestFiles)
 	}
 	out := make([]StoredFile, 0, len(files))
 	for i, f := range files {
 		if !allowedContentTypes[f.ContentType] {
-			return nil, newErr(CodeInvalidArgument, "files[%d]: content type %q not allowed (SHL-11)", i, truncate(f.ContentType))
+			return nil, newErr(shl.CodeInvalidArgument, "files[%d]: content type %q not allowed (SHL-11)", i, truncate(f.ContentType))
 		}
-		if len(f.Data) == 0 || len(f.FHIRVersion) > maxFHIRVersionLen {
-			return nil, newErr(CodeInvalidArgument, "files[%d]: empty data or bad fhirVersion", i)
+		if len(f.Data) == 0 || len(f.FHIRVersion) > shl.MaxFHIRVersionLen {
+			return nil, newErr(shl.CodeInvalidArgument, "files[%d]: empty data or bad fhirVersion", i)
 		}
-		jwe, err := Encrypt(key, f.ContentType, f.Data, true)
+		jwe, err := shl.Encrypt(key, f.ContentType, f.Data, true)
 		if err != nil {
 			return nil, err
 		}
@@ -263,12 +265,12 @@ func (h *Host) UpdateFiles(ctx context.Context, id string, files []FileContent) 
 		return err
 	}
 	if !strings.Contains(l.Flag, "L") {
-		return newErr(CodeInvalidArgument, "only long-term (L) links can be updated")
+		return newErr(shl.CodeInvalidArgument, "only long-term (L) links can be updated")
 	}
 	if strings.Contains(l.Flag, "U") && len(files) != 1 {
-		return newErr(CodeInvalidArgument, "a direct (U) link has exactly one file")
+		return newErr(shl.CodeInvalidArgument, "a direct (U) link has exactly one file")
 	}
-	key, err := decodeKey(l.Key)
+	key, err := shl.DecodeKey(l.Key)
 	if err != nil {
 		return err
 	}
@@ -289,7 +291,7 @@ func (h *Host) Revoke(ctx context.Context, id string) error {
 func (h *Host) AccessLog(ctx context.Context, id string) ([]AccessEvent, error) {
 	log, err := h.store.AccessLog(ctx, id)
 	if errors.Is(err, ErrStoreNotFound) {
-		return nil, newErr(CodeLinkNotFound, "no such link")
+		return nil, newErr(shl.CodeLinkNotFound, "no such link")
 	}
 	return log, err
 }
@@ -301,15 +303,15 @@ func (h *Host) Info(ctx context.Context, id string) (*LinkInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := decodeKey(l.Key)
+	key, err := shl.DecodeKey(l.Key)
 	if err != nil {
 		return nil, err
 	}
-	popts := []PayloadOption{WithKey(key), WithFlags(l.Flag), WithLabel(l.Label)}
+	popts := []shl.PayloadOption{shl.WithKey(key), shl.WithFlags(l.Flag), shl.WithLabel(l.Label)}
 	if !l.Exp.IsZero() {
-		popts = append(popts, WithExpiry(l.Exp))
+		popts = append(popts, shl.WithExpiry(l.Exp))
 	}
-	p, err := NewPayload(h.base+"/"+l.ID, popts...)
+	p, err := shl.NewPayload(h.base+"/"+l.ID, popts...)
 	if err != nil {
 		return nil, err
 	}
@@ -323,11 +325,11 @@ func (h *Host) Info(ctx context.Context, id string) (*LinkInfo, error) {
 
 func (h *Host) get(ctx context.Context, id string) (*StoredLink, error) {
 	if !validID(id) {
-		return nil, newErr(CodeLinkNotFound, "no such link")
+		return nil, newErr(shl.CodeLinkNotFound, "no such link")
 	}
 	l, err := h.store.Get(ctx, id)
 	if errors.Is(err, ErrStoreNotFound) {
-		return nil, newErr(CodeLinkNotFound, "no such link")
+		return nil, newErr(shl.CodeLinkNotFound, "no such link")
 	}
 	if err != nil {
 		return nil, err
@@ -337,11 +339,11 @@ func (h *Host) get(ctx context.Context, id string) (*StoredLink, error) {
 
 func (h *Host) update(ctx context.Context, id string, fn func(*StoredLink) error) error {
 	if !validID(id) {
-		return newErr(CodeLinkNotFound, "no such link")
+		return newErr(shl.CodeLinkNotFound, "no such link")
 	}
 	err := h.store.Update(ctx, id, fn)
 	if errors.Is(err, ErrStoreNotFound) {
-		return newErr(CodeLinkNotFound, "no such link")
+		return newErr(shl.CodeLinkNotFound, "no such link")
 	}
 	return err
 }
@@ -422,7 +424,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func badRequest(w http.ResponseWriter, err error) {
-	writeJSON(w, http.StatusBadRequest, map[string]string{"error": string(CodeOf(err))})
+	writeJSON(w, http.StatusBadRequest, map[string]string{"error": string(shl.CodeOf(err))})
 }
 
 func (h *Host) logAccess(ctx context.Context, id, recipient, outcome string) {
@@ -436,12 +438,12 @@ func (h *Host) serveManifest(w http.ResponseWriter, r *http.Request, id string) 
 		writeJSON(w, http.StatusUnsupportedMediaType, map[string]string{"error": "content-type must be application/json"})
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
+	body, err := io.ReadAll(io.LimitReader(r.Body, shl.MaxRequestBytes+1))
 	if err != nil {
-		badRequest(w, newErr(CodeMalformedManifest, "reading body"))
+		badRequest(w, newErr(shl.CodeMalformedManifest, "reading body"))
 		return
 	}
-	req, err := ParseManifestRequest(body)
+	req, err := shl.ParseManifestRequest(body)
 	if err != nil {
 		badRequest(w, err)
 		return
@@ -528,13 +530,13 @@ func (h *Host) checkPasscode(ctx context.Context, id, hash, passcode string) (ok
 	return err == nil, 0, false, err
 }
 
-func (h *Host) buildManifest(l *StoredLink, embedMax int) *Manifest {
+func (h *Host) buildManifest(l *StoredLink, embedMax int) *shl.Manifest {
 	now := h.now()
 	exp := now.Add(h.locTTL).Unix()
-	budget := MaxManifestBytes - manifestMargin
-	m := &Manifest{Files: make([]File, 0, len(l.Files))}
+	budget := shl.MaxManifestBytes - manifestMargin
+	m := &shl.Manifest{Files: make([]shl.File, 0, len(l.Files))}
 	for i, f := range l.Files {
-		mf := File{ContentType: f.ContentType, FHIRVersion: f.FHIRVersion}
+		mf := shl.File{ContentType: f.ContentType, FHIRVersion: f.FHIRVersion}
 		if !f.LastUpdated.IsZero() {
 			mf.LastUpdated = f.LastUpdated.UTC().Format(time.RFC3339)
 		}
@@ -588,7 +590,7 @@ func (h *Host) serveLocation(w http.ResponseWriter, r *http.Request, tok string)
 }
 
 func writeJOSE(w http.ResponseWriter, jwe string) {
-	w.Header().Set("Content-Type", MediaTypeJOSE)
+	w.Header().Set("Content-Type", shl.MediaTypeJOSE)
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, jwe)
 }
@@ -597,7 +599,7 @@ func writeJOSE(w http.ResponseWriter, jwe string) {
 func (h *Host) serveDirect(w http.ResponseWriter, r *http.Request, id string) {
 	ctx := r.Context()
 	recipient := r.URL.Query().Get("recipient")
-	if err := checkRecipient(recipient); err != nil {
+	if err := shl.CheckRecipient(recipient); err != nil {
 		badRequest(w, err)
 		return
 	}

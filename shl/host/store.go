@@ -1,4 +1,4 @@
-package shl
+package host
 
 import (
 	"context"

@@ -1,6 +1,9 @@
-package shl
+package host
 
 import (
+	"github.com/healthcards/healthcards/shl"
+	"strconv"
+
 	"bytes"
 	"context"
 	"crypto/x509"
@@ -45,18 +48,18 @@ type env struct {
 	mounted string
 }
 
-func newEnv(t *testing.T, mutate func(*HostConfig)) *env {
+func newEnv(t *testing.T, mutate func(*Config)) *env {
 	t.Helper()
 	e := &env{store: NewMemoryStore(), clock: &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}}
 	e.srv = httptest.NewUnstartedServer(nil)
 	e.srv.StartTLS()
 	t.Cleanup(e.srv.Close)
 	e.base = e.srv.URL + "/shl"
-	cfg := HostConfig{BaseURL: e.base, Store: e.store, Now: e.clock.Now}
+	cfg := Config{BaseURL: e.base, Store: e.store, Now: e.clock.Now}
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	h, err := NewHost(cfg)
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +82,7 @@ func newEnv(t *testing.T, mutate func(*HostConfig)) *env {
 	return e
 }
 
-func (e *env) client() *Client { return &Client{Fetch: e.fetch, Now: e.clock.Now} }
+func (e *env) client() *shl.Client { return &shl.Client{Fetch: e.fetch, Now: e.clock.Now} }
 
 // post sends a raw manifest request and returns status and body.
 func (e *env) post(t *testing.T, u, body string) (int, []byte) {
@@ -115,20 +118,20 @@ func files(t *testing.T) (testFiles, []FileContent) {
 		card:   testvectors.Read(t, "vci-spec-site/examples/example-00-e-file.smart-health-card"),
 	}
 	return tf, []FileContent{
-		{ContentType: ContentTypeFHIR, Data: tf.bundle, FHIRVersion: "4.0.1"},
-		{ContentType: ContentTypeSHC, Data: tf.card},
+		{ContentType: shl.ContentTypeFHIR, Data: tf.bundle, FHIRVersion: "4.0.1"},
+		{ContentType: shl.ContentTypeSHC, Data: tf.card},
 	}
 }
 
-func checkFiles(t *testing.T, res *Resolved, tf testFiles) {
+func checkFiles(t *testing.T, res *shl.Resolved, tf testFiles) {
 	t.Helper()
 	if len(res.Files) != 2 {
 		t.Fatalf("%d files", len(res.Files))
 	}
-	if res.Files[0].ContentType != ContentTypeFHIR || !bytes.Equal(res.Files[0].Data, tf.bundle) || res.Files[0].FHIRVersion != "4.0.1" {
+	if res.Files[0].ContentType != shl.ContentTypeFHIR || !bytes.Equal(res.Files[0].Data, tf.bundle) || res.Files[0].FHIRVersion != "4.0.1" {
 		t.Fatalf("file 0 differs: %q", res.Files[0].ContentType)
 	}
-	if res.Files[1].ContentType != ContentTypeSHC || res.Files[1].CTY != ContentTypeSHC || !bytes.Equal(res.Files[1].Data, tf.card) {
+	if res.Files[1].ContentType != shl.ContentTypeSHC || res.Files[1].CTY != shl.ContentTypeSHC || !bytes.Equal(res.Files[1].Data, tf.card) {
 		t.Fatalf("file 1 differs: %q", res.Files[1].ContentType)
 	}
 }
@@ -144,16 +147,16 @@ func TestHostClient_SHL10_PasscodeLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if link.Payload.Flag != "P" || len(link.Payload.URL) > MaxURLLen || !strings.HasPrefix(link.Payload.URL, e.base+"/") || len(link.ID) != 43 {
+	if link.Payload.Flag != "P" || len(link.Payload.URL) > shl.MaxURLLen || !strings.HasPrefix(link.Payload.URL, e.base+"/") || len(link.ID) != 43 {
 		t.Fatalf("payload %+v", link.Payload)
 	}
 	// Through the URI, as a receiver would see it.
-	p, err := Parse(link.Payload.URI("https://viewer.example/#"))
+	p, err := shl.Parse(link.Payload.URI("https://viewer.example/#"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 3; i++ {
-		res, err := e.client().Resolve(ctx, p, ResolveOptions{Recipient: "Dr. Who", Passcode: "1234-secret"})
+		res, err := e.client().Resolve(ctx, p, shl.ResolveOptions{Recipient: "Dr. Who", Passcode: "1234-secret"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,8 +166,8 @@ func TestHostClient_SHL10_PasscodeLink(t *testing.T) {
 	if err != nil || info.FailuresLeft != DefaultMaxPasscodeFailures || info.Locked || *info.Payload != *link.Payload || info.Owner != "patient-7" {
 		t.Fatalf("info %+v %v", info, err)
 	}
-	_, err = e.client().Resolve(ctx, p, ResolveOptions{Recipient: "Dr. Who"})
-	mustCode(t, err, CodePasscodeRequired)
+	_, err = e.client().Resolve(ctx, p, shl.ResolveOptions{Recipient: "Dr. Who"})
+	mustCode(t, err, shl.CodePasscodeRequired)
 	log, err := e.host.AccessLog(ctx, link.ID)
 	if err != nil || len(log) != 3 {
 		t.Fatalf("log %v %v", log, err)
@@ -184,20 +187,20 @@ func TestHostClient_SHL10_PasscodeLink(t *testing.T) {
 // SHL-10: wrong passcodes count down remainingAttempts, then the link is
 // locked for everyone, the right passcode included.
 func TestHostClient_SHL10_WrongPasscodeLockout(t *testing.T) {
-	e := newEnv(t, func(c *HostConfig) { c.MaxPasscodeFailures = 3 })
+	e := newEnv(t, func(c *Config) { c.MaxPasscodeFailures = 3 })
 	_, fc := files(t)
 	ctx := context.Background()
 	link, _ := e.host.CreateLink(ctx, fc, LinkOptions{Passcode: "right"})
 	c := e.client()
 	for want := 2; want >= 0; want-- {
-		_, err := c.Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r", Passcode: "wrong"})
-		mustCode(t, err, CodePasscodeWrong)
-		if got := RemainingAttempts(err); got != want {
+		_, err := c.Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r", Passcode: "wrong"})
+		mustCode(t, err, shl.CodePasscodeWrong)
+		if got := shl.RemainingAttempts(err); got != want {
 			t.Fatalf("remainingAttempts %d, want %d", got, want)
 		}
 	}
-	_, err := c.Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r", Passcode: "right"})
-	mustCode(t, err, CodeLinkNotFound)
+	_, err := c.Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r", Passcode: "right"})
+	mustCode(t, err, shl.CodeLinkNotFound)
 	info, _ := e.host.Info(ctx, link.ID)
 	if !info.Locked || info.FailuresLeft != 0 {
 		t.Fatalf("info %+v", info)
@@ -285,13 +288,13 @@ func TestHostClient_Expired(t *testing.T) {
 	if link.Payload.Exp != exp.Unix() {
 		t.Fatal("exp not in payload")
 	}
-	if _, err := e.client().Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r"}); err != nil {
+	if _, err := e.client().Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r"}); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Hour)
 	before := e.posts.Load()
-	_, err = e.client().Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r"})
-	mustCode(t, err, CodeLinkExpired)
+	_, err = e.client().Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r"})
+	mustCode(t, err, shl.CodeLinkExpired)
 	if e.posts.Load() != before {
 		t.Fatal("client fetched an expired link")
 	}
@@ -299,10 +302,10 @@ func TestHostClient_Expired(t *testing.T) {
 		t.Fatalf("server answered %d for an expired link", st)
 	}
 	// A client whose clock is behind still gets link_not_found from the 404.
-	behind := &Client{Fetch: e.fetch, Now: func() time.Time { return exp.Add(-time.Minute) }}
-	_, err = behind.Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r"})
-	mustCode(t, err, CodeLinkNotFound)
-	if _, err := e.host.CreateLink(ctx, fc, LinkOptions{Expires: e.clock.Now().Add(-time.Second)}); CodeOf(err) != CodeInvalidArgument {
+	behind := &shl.Client{Fetch: e.fetch, Now: func() time.Time { return exp.Add(-time.Minute) }}
+	_, err = behind.Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r"})
+	mustCode(t, err, shl.CodeLinkNotFound)
+	if _, err := e.host.CreateLink(ctx, fc, LinkOptions{Expires: e.clock.Now().Add(-time.Second)}); shl.CodeOf(err) != shl.CodeInvalidArgument {
 		t.Fatalf("past expiry accepted: %v", err)
 	}
 }
@@ -314,19 +317,19 @@ func TestHostClient_Revoked(t *testing.T) {
 	ctx := context.Background()
 	link, _ := e.host.CreateLink(ctx, fc, LinkOptions{})
 	st, body := e.post(t, link.Payload.URL, `{"recipient":"r","embeddedLengthMax":0}`)
-	m, err := ParseManifest(body)
+	m, err := shl.ParseManifest(body)
 	if st != 200 || err != nil || m.Files[0].Location == "" {
 		t.Fatalf("%d %v %s", st, err, body)
 	}
 	if err := e.host.Revoke(ctx, link.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.client().Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r"})
-	mustCode(t, err, CodeLinkNotFound)
+	_, err = e.client().Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r"})
+	mustCode(t, err, shl.CodeLinkNotFound)
 	if resp, _ := e.get(t, m.Files[0].Location); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("location after revoke: %d", resp.StatusCode)
 	}
-	if err := e.host.Revoke(ctx, "nope"); CodeOf(err) != CodeLinkNotFound {
+	if err := e.host.Revoke(ctx, "nope"); shl.CodeOf(err) != shl.CodeLinkNotFound {
 		t.Fatal(err)
 	}
 }
@@ -334,7 +337,7 @@ func TestHostClient_Revoked(t *testing.T) {
 // SHL-12/14: embeddedLengthMax is honoured; locations answer GET with
 // application/jose, expire within LocationTTL and cannot be forged.
 func TestHost_SHL12_SHL14_EmbeddedAndLocations(t *testing.T) {
-	e := newEnv(t, func(c *HostConfig) { c.LocationTTL = 5 * time.Minute })
+	e := newEnv(t, func(c *Config) { c.LocationTTL = 5 * time.Minute })
 	tf, fc := files(t)
 	ctx := context.Background()
 	link, _ := e.host.CreateLink(ctx, fc, LinkOptions{})
@@ -350,15 +353,15 @@ func TestHost_SHL12_SHL14_EmbeddedAndLocations(t *testing.T) {
 	}{
 		{"default", `{"recipient":"r"}`, []bool{true, true}},
 		{"zero", `{"recipient":"r","embeddedLengthMax":0}`, []bool{false, false}},
-		{"between", `{"recipient":"r","embeddedLengthMax":` + itoa(small) + `}`, []bool{false, true}},
-		{"exact_big", `{"recipient":"r","embeddedLengthMax":` + itoa(big) + `}`, []bool{true, true}},
+		{"between", `{"recipient":"r","embeddedLengthMax":` + strconv.Itoa(small) + `}`, []bool{false, true}},
+		{"exact_big", `{"recipient":"r","embeddedLengthMax":` + strconv.Itoa(big) + `}`, []bool{true, true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st, body := e.post(t, link.Payload.URL, tc.body)
 			if st != 200 {
 				t.Fatalf("%d %s", st, body)
 			}
-			m, err := ParseManifest(body)
+			m, err := shl.ParseManifest(body)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -373,17 +376,17 @@ func TestHost_SHL12_SHL14_EmbeddedAndLocations(t *testing.T) {
 		})
 	}
 	// Client side: a small EmbeddedLengthMax makes it follow the location.
-	res, err := e.client().Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r", EmbeddedLengthMax: small})
+	res, err := e.client().Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r", EmbeddedLengthMax: small})
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkFiles(t, res, tf)
 
 	_, body := e.post(t, link.Payload.URL, `{"recipient":"r","embeddedLengthMax":0}`)
-	m, _ := ParseManifest(body)
+	m, _ := shl.ParseManifest(body)
 	loc := m.Files[0].Location
 	resp, jwe := e.get(t, loc)
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != MediaTypeJOSE || string(jwe) != l.Files[0].JWE {
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != shl.MediaTypeJOSE || string(jwe) != l.Files[0].JWE {
 		t.Fatalf("location GET %d %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	forged := loc[:strings.LastIndex(loc, ".")+1] + strings.Repeat("A", 43)
@@ -403,7 +406,7 @@ func TestHost_SHL12_SHL14_EmbeddedAndLocations(t *testing.T) {
 // SHL-13: a location is never fetched more than an hour after its
 // manifest; the client fetches the manifest again instead.
 func TestClient_SHL13_RefetchManifestForStaleLocations(t *testing.T) {
-	e := newEnv(t, func(c *HostConfig) { c.LocationTTL = time.Hour })
+	e := newEnv(t, func(c *Config) { c.LocationTTL = time.Hour })
 	tf, fc := files(t)
 	ctx := context.Background()
 	link, _ := e.host.CreateLink(ctx, fc, LinkOptions{})
@@ -411,14 +414,14 @@ func TestClient_SHL13_RefetchManifestForStaleLocations(t *testing.T) {
 	// (a slow user, a suspended laptop): it reads t0 until the server has
 	// seen the first manifest POST, t0+61m afterwards.
 	t0 := e.clock.Now()
-	c := &Client{Fetch: e.fetch, Now: func() time.Time {
+	c := &shl.Client{Fetch: e.fetch, Now: func() time.Time {
 		if e.posts.Load() == 0 {
 			return t0
 		}
 		return t0.Add(61 * time.Minute)
 	}}
 	gets := e.gets.Load()
-	res, err := c.Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r", EmbeddedLengthMax: 1})
+	res, err := c.Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r", EmbeddedLengthMax: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,9 +434,9 @@ func TestClient_SHL13_RefetchManifestForStaleLocations(t *testing.T) {
 	}
 	// A clock that is always stale gives up after a bounded number of tries.
 	var n atomic.Int64
-	always := &Client{Fetch: e.fetch, Now: func() time.Time { return t0.Add(time.Duration(n.Add(1)) * time.Hour) }}
-	_, err = always.Resolve(ctx, link.Payload, ResolveOptions{Recipient: "r", EmbeddedLengthMax: 1})
-	mustCode(t, err, CodeFetchFailed)
+	always := &shl.Client{Fetch: e.fetch, Now: func() time.Time { return t0.Add(time.Duration(n.Add(1)) * time.Hour) }}
+	_, err = always.Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "r", EmbeddedLengthMax: 1})
+	mustCode(t, err, shl.CodeFetchFailed)
 }
 
 // SHL-16: a U link is fetched with GET ?recipient=, which is required.
@@ -441,7 +444,7 @@ func TestHostClient_SHL16_DirectLink(t *testing.T) {
 	e := newEnv(t, nil)
 	tf, _ := files(t)
 	ctx := context.Background()
-	link, err := e.host.CreateLink(ctx, []FileContent{{ContentType: ContentTypeSHC, Data: tf.card}}, LinkOptions{Direct: true, LongTerm: true, Label: "card"})
+	link, err := e.host.CreateLink(ctx, []FileContent{{ContentType: shl.ContentTypeSHC, Data: tf.card}}, LinkOptions{Direct: true, LongTerm: true, Label: "card"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,11 +452,11 @@ func TestHostClient_SHL16_DirectLink(t *testing.T) {
 		t.Fatalf("flag %q", link.Payload.Flag)
 	}
 	posts := e.posts.Load()
-	res, err := e.client().Resolve(ctx, link.Payload, ResolveOptions{Recipient: "Clinic A"})
+	res, err := e.client().Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "Clinic A"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Files) != 1 || res.Files[0].ContentType != ContentTypeSHC || !bytes.Equal(res.Files[0].Data, tf.card) {
+	if len(res.Files) != 1 || res.Files[0].ContentType != shl.ContentTypeSHC || !bytes.Equal(res.Files[0].Data, tf.card) {
 		t.Fatalf("%+v", res.Files)
 	}
 	if e.posts.Load() != posts {
@@ -471,17 +474,17 @@ func TestHostClient_SHL16_DirectLink(t *testing.T) {
 	}
 	// L: update keeps the key, re-encrypts with a fresh IV (SHL-18).
 	before, _ := e.store.Get(ctx, link.ID)
-	if err := e.host.UpdateFiles(ctx, link.ID, []FileContent{{ContentType: ContentTypeSHC, Data: tf.card}}); err != nil {
+	if err := e.host.UpdateFiles(ctx, link.ID, []FileContent{{ContentType: shl.ContentTypeSHC, Data: tf.card}}); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := e.store.Get(ctx, link.ID)
 	if after.Key != before.Key || after.Files[0].JWE == before.Files[0].JWE {
 		t.Fatal("update must keep the key and change the IV")
 	}
-	if _, err := e.client().Resolve(ctx, link.Payload, ResolveOptions{Recipient: "Clinic A"}); err != nil {
+	if _, err := e.client().Resolve(ctx, link.Payload, shl.ResolveOptions{Recipient: "Clinic A"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.client().Resolve(ctx, link.Payload, ResolveOptions{}); CodeOf(err) != CodeInvalidArgument {
+	if _, err := e.client().Resolve(ctx, link.Payload, shl.ResolveOptions{}); shl.CodeOf(err) != shl.CodeInvalidArgument {
 		t.Fatalf("empty recipient: %v", err)
 	}
 }
@@ -501,7 +504,7 @@ func TestHost_HTTPRefusals(t *testing.T) {
 		{"not_json", `recipient=x`, 400},
 		{"dup_member", `{"recipient":"a","recipient":"b"}`, 400},
 		{"negative_embedded", `{"recipient":"a","embeddedLengthMax":-1}`, 400},
-		{"huge", `{"recipient":"` + strings.Repeat("a", MaxRequestBytes) + `"}`, 400},
+		{"huge", `{"recipient":"` + strings.Repeat("a", shl.MaxRequestBytes) + `"}`, 400},
 		{"ok", `{"recipient":"a"}`, 200},
 	} {
 		if st, b := e.post(t, u, tc.body); st != tc.want {
@@ -532,7 +535,7 @@ func TestHost_HTTPRefusals(t *testing.T) {
 func TestHost_CreateLinkAndConfigRefusals(t *testing.T) {
 	e := newEnv(t, nil)
 	ctx := context.Background()
-	ok := []FileContent{{ContentType: ContentTypeFHIR, Data: []byte(`{}`)}}
+	ok := []FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{}`)}}
 	for name, tc := range map[string]struct {
 		files []FileContent
 		opts  LinkOptions
@@ -541,19 +544,19 @@ func TestHost_CreateLinkAndConfigRefusals(t *testing.T) {
 		"U_two_files":   {append(ok, ok...), LinkOptions{Direct: true}},
 		"no_files":      {nil, LinkOptions{}},
 		"bad_type":      {[]FileContent{{ContentType: "text/html", Data: []byte("x")}}, LinkOptions{}},
-		"empty_data":    {[]FileContent{{ContentType: ContentTypeFHIR}}, LinkOptions{}},
+		"empty_data":    {[]FileContent{{ContentType: shl.ContentTypeFHIR}}, LinkOptions{}},
 		"label_too_big": {ok, LinkOptions{Label: strings.Repeat("x", 81)}},
-		"long_passcode": {ok, LinkOptions{Passcode: strings.Repeat("x", MaxPasscodeLen+1)}},
+		"long_passcode": {ok, LinkOptions{Passcode: strings.Repeat("x", shl.MaxPasscodeLen+1)}},
 	} {
-		if _, err := e.host.CreateLink(ctx, tc.files, tc.opts); CodeOf(err) != CodeInvalidArgument {
+		if _, err := e.host.CreateLink(ctx, tc.files, tc.opts); shl.CodeOf(err) != shl.CodeInvalidArgument {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	link, _ := e.host.CreateLink(ctx, ok, LinkOptions{})
-	if err := e.host.UpdateFiles(ctx, link.ID, ok); CodeOf(err) != CodeInvalidArgument {
+	if err := e.host.UpdateFiles(ctx, link.ID, ok); shl.CodeOf(err) != shl.CodeInvalidArgument {
 		t.Errorf("update of a non-L link: %v", err)
 	}
-	for name, cfg := range map[string]HostConfig{
+	for name, cfg := range map[string]Config{
 		"http":         {BaseURL: "http://x.example/shl", Store: e.store},
 		"no_store":     {BaseURL: "https://x.example/shl"},
 		"too_long":     {BaseURL: "https://x.example/" + strings.Repeat("a", 70), Store: e.store},
@@ -561,7 +564,7 @@ func TestHost_CreateLinkAndConfigRefusals(t *testing.T) {
 		"short_secret": {BaseURL: "https://x.example", Store: e.store, LocationSecret: []byte("short")},
 		"query":        {BaseURL: "https://x.example/?a=b", Store: e.store},
 	} {
-		if _, err := NewHost(cfg); CodeOf(err) != CodeInvalidArgument {
+		if _, err := New(cfg); shl.CodeOf(err) != shl.CodeInvalidArgument {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -577,7 +580,7 @@ func TestMemoryStore_LogCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 5; i++ {
-		s.AppendAccess(ctx, "a", AccessEvent{Recipient: itoa(i)})
+		s.AppendAccess(ctx, "a", AccessEvent{Recipient: strconv.Itoa(i)})
 	}
 	log, _ := s.AccessLog(ctx, "a")
 	if len(log) != 3 || log[0].Recipient != "2" || log[2].Recipient != "4" {
@@ -609,11 +612,11 @@ func TestPasscodeHash(t *testing.T) {
 
 // The handler also works behind http.StripPrefix (mounted under a prefix).
 func TestHost_MountedWithStripPrefix(t *testing.T) {
-	h, err := NewHost(HostConfig{BaseURL: "https://issuer.example/api/shl", Store: NewMemoryStore()})
+	h, err := New(Config{BaseURL: "https://issuer.example/api/shl", Store: NewMemoryStore()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	link, err := h.CreateLink(context.Background(), []FileContent{{ContentType: ContentTypeFHIR, Data: []byte(`{"a":1}`)}}, LinkOptions{})
+	link, err := h.CreateLink(context.Background(), []FileContent{{ContentType: shl.ContentTypeFHIR, Data: []byte(`{"a":1}`)}}, LinkOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -627,7 +630,7 @@ func TestHost_MountedWithStripPrefix(t *testing.T) {
 		if rec.Code != 200 || rec.Header().Get("Cache-Control") != "no-store" {
 			t.Fatalf("%s: %d %s", target, rec.Code, rec.Body)
 		}
-		m, err := ParseManifest(rec.Body.Bytes())
+		m, err := shl.ParseManifest(rec.Body.Bytes())
 		if err != nil || len(m.Files) != 1 || m.Files[0].Embedded == "" {
 			t.Fatalf("%v %+v", err, m)
 		}
@@ -639,5 +642,15 @@ func TestHost_MountedWithStripPrefix(t *testing.T) {
 	h.ServeHTTP(rec, req)
 	if rec.Code != 200 {
 		t.Fatalf("unstripped: %d", rec.Code)
+	}
+}
+
+func mustCode(t *testing.T, err error, want shl.Code) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("got nil error, want %s", want)
+	}
+	if got := shl.CodeOf(err); got != want {
+		t.Fatalf("got code %q (%v), want %q", got, err, want)
 	}
 }
