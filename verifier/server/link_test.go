@@ -13,7 +13,7 @@ import (
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/verifier/server"
 	"github.com/healthcards/healthcards/verifier/server/servertest"
-	"github.com/healthcards/healthcards/verifier/server/servertest/shlhost"
+	"github.com/healthcards/healthcards/internal/fixtures/shlhost"
 )
 
 type linkFixture struct {

@@ -15,7 +15,7 @@ import (
 	"github.com/healthcards/healthcards/shl/shlqr"
 	"github.com/healthcards/healthcards/verifier/server"
 	"github.com/healthcards/healthcards/verifier/server/servertest"
-	"github.com/healthcards/healthcards/verifier/server/servertest/shlhost"
+	"github.com/healthcards/healthcards/internal/fixtures/shlhost"
 )
 
 const linkPasscode = "blue kangaroo 42"
