@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/healthcards/healthcards/internal/testvectors"
 	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/shc"
 )
 
@@ -373,6 +375,11 @@ func TestIssuerUnreachable(t *testing.T) {
 			if !errors.Is(r.Err(), ErrIssuerUnreachable) {
 				t.Fatal("errors.Is")
 			}
+			noAddress(t, r)
+			var fe *FetchError
+			if name != "not json" && (!errors.As(r.Err(), &fe) || !strings.HasPrefix(fe.Detail(), h.URL+"/.well-known/jwks.json: ")) {
+				t.Fatalf("the cause is not kept for logs: %#v", r.Err())
+			}
 		})
 	}
 	t.Run("redirect to another host", func(t *testing.T) {
@@ -406,9 +413,10 @@ func TestIssuerUnreachable(t *testing.T) {
 		}
 		r := verifyOne(t, v, card)
 		wantCode(t, r, VerdictInvalid, CodeIssuerUnreachable)
-		if h.count("/.well-known/jwks.json") != 0 || !strings.Contains(r.Errors[0].Message, "not allowed") {
+		if h.count("/.well-known/jwks.json") != 0 || !errors.Is(r.Err(), safehttp.ErrBlockedAddress) {
 			t.Fatalf("loopback reached: %+v", r.Errors)
 		}
+		noAddress(t, r)
 	})
 }
 
@@ -440,3 +448,26 @@ func TestUnknownKidRefetchRateLimited(t *testing.T) {
 }
 
 var _ = testvectors.Available
+
+// addressLike matches an IPv4 address, a bracketed IPv6 address or a
+// host:port pair: what a fetch failure must not show the card's sender
+// (issue 10).
+var addressLike = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+:\d{2,5}\b`)
+
+// noAddress fails when any message of r names an address: its errors,
+// warnings and check details say what failed in plain words only.
+func noAddress(t *testing.T, r *Result) {
+	t.Helper()
+	texts := append([]string(nil), r.Warnings...)
+	for _, e := range r.Errors {
+		texts = append(texts, e.Message)
+	}
+	for _, c := range r.Checks {
+		texts = append(texts, c.Detail)
+	}
+	for _, s := range texts {
+		if m := addressLike.FindString(s); m != "" {
+			t.Errorf("message names an address (%q): %q", m, s)
+		}
+	}
+}

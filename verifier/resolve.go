@@ -23,15 +23,15 @@ func (v *Verifier) get(ctx context.Context, url string, limit int64) ([]byte, er
 	resp, err := v.fetch.Get(ctx, url)
 	if err != nil {
 		v.stats.fetchFailures.Add(1)
-		return nil, err
+		return nil, &FetchError{URL: url, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
 		v.stats.fetchFailures.Add(1)
-		return nil, fmt.Errorf("%s: HTTP %d", url, resp.StatusCode)
+		return nil, &FetchError{URL: url, Err: fmt.Errorf("HTTP %d", resp.StatusCode)}
 	}
 	if int64(len(resp.Body)) > limit {
 		v.stats.fetchFailures.Add(1)
-		return nil, fmt.Errorf("%s: body of %d bytes exceeds %d", url, len(resp.Body), limit)
+		return nil, &FetchError{URL: url, Err: fmt.Errorf("body of %d bytes exceeds %d", len(resp.Body), limit)}
 	}
 	return resp.Body, nil
 }

@@ -111,7 +111,7 @@ func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss st
 	}
 	body, err := v.get(ctx, base+"/.well-known/crl/"+key.kid+".json", maxCRLFetchBytes)
 	if err != nil {
-		return nil, "", fmt.Sprintf("fetching the revocation list: %v", err)
+		return nil, "", err.Error() // a *FetchError: plain words, no addresses
 	}
 	list, err := parseCRL(body)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/healthcards/healthcards/issuer/service"
@@ -87,7 +88,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// it trusts exactly this issuer, reached over loopback with the
 		// development certificate.
 		vo := vserver.DefaultOptions()
-		vo.Listen, vo.TrustedIssuers, vo.AllowPrivate = *verifierListen, []string{svc.Iss()}, true
+		// Only this issuer's origin (scheme://host:port of its iss) may be on
+		// loopback: never link manifests or other issuers (issue 10).
+		vo.Listen, vo.TrustedIssuers = *verifierListen, []string{svc.Iss()}
+		vo.PrivateOrigins = []string{strings.Join(strings.SplitN(svc.Iss(), "/", 4)[:3], "/")}
 		if !c.Production {
 			vo.CACerts = []string{svc.CertFile()}
 		}

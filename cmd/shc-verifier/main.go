@@ -45,6 +45,10 @@ Trust (which issuers give a green "verified"):
   --any-issuer-unsafe       verify cards from any issuer (amber at best); the
                             default when no trust source is given
   --allow-private-network   let live fetches reach private addresses (intranets)
+  --allow-private-origin ORIGIN
+                            let key sets, DID documents and revocation lists
+                            of this origin (https://host:port) come from a
+                            private address; links never; repeatable
   --ca-cert FILE            also trust the PEM CA certificate(s) in FILE when
                             fetching keys, revocation lists and directories
                             (e.g. a development issuer's self-signed
@@ -212,6 +216,7 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	dur(&o.Leeway, "leeway")
 	str(&o.Revocation, "revocation")
 	boolean(&o.AllowPrivate, "allow-private-network")
+	list(&o.PrivateOrigins, "allow-private-origin")
 	str(&o.TLSCert, "tls-cert")
 	str(&o.TLSKey, "tls-key")
 	list(&o.CORSOrigins, "cors-origin")

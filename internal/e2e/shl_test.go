@@ -76,13 +76,13 @@ func (e *shlEnv) call(t *testing.T, method, path, token string, body any) (int, 
 }
 
 type linkReply struct {
-	ID                string            `json:"id"`
-	ShLink            string            `json:"shlink"`
-	QR                string            `json:"qr"`
-	Payload           shl.Payload       `json:"payload"`
-	Cards             int               `json:"cards"`
-	Active, Locked    bool              `json:"-"`
-	RemainingAttempts *int              `json:"remainingAttempts"`
+	ID                string             `json:"id"`
+	ShLink            string             `json:"shlink"`
+	QR                string             `json:"qr"`
+	Payload           shl.Payload        `json:"payload"`
+	Cards             int                `json:"cards"`
+	Active, Locked    bool               `json:"-"`
+	RemainingAttempts *int               `json:"remainingAttempts"`
 	AccessLog         []host.AccessEvent `json:"accessLog"`
 }
 
@@ -228,9 +228,9 @@ func TestSHL_IssuerToVerifier(t *testing.T) {
 	// The owner sees status and the access log (time, recipient, outcome).
 	code, b := e.call(t, "GET", "/v1/links/"+l.ID, e.s.Token, nil)
 	var st struct {
-		Locked            bool              `json:"locked"`
-		Active            bool              `json:"active"`
-		RemainingAttempts *int              `json:"remainingAttempts"`
+		Locked            bool               `json:"locked"`
+		Active            bool               `json:"active"`
+		RemainingAttempts *int               `json:"remainingAttempts"`
 		AccessLog         []host.AccessEvent `json:"accessLog"`
 	}
 	json.Unmarshal(b, &st)

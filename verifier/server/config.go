@@ -34,6 +34,7 @@ type Options struct {
 	Leeway          time.Duration
 	Revocation      string
 	AllowPrivate    bool
+	PrivateOrigins  []string // origins whose issuer material may be on private addresses
 	TLSCert         string
 	TLSKey          string
 	CORSOrigins     []string
@@ -131,6 +132,9 @@ func (o *Options) verifierOptions() ([]verifier.Option, *x509.Certificate, error
 	}
 	if o.AllowPrivate {
 		opts = append(opts, verifier.WithAllowPrivateNetwork())
+	}
+	if len(o.PrivateOrigins) > 0 {
+		opts = append(opts, verifier.WithPrivateOrigins(o.PrivateOrigins...))
 	}
 	if len(o.TrustedIssuers) > 0 {
 		opts = append(opts, verifier.WithTrustedIssuers(o.TrustedIssuers...))

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/fixtures/shlhost"
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/verifier/server"
 	"github.com/healthcards/healthcards/verifier/server/servertest"
-	"github.com/healthcards/healthcards/internal/fixtures/shlhost"
 )
 
 type linkFixture struct {

@@ -155,6 +155,7 @@ func (s *Server) handleVerify(c *echo.Context) error {
 	}
 
 	resp, verdicts, codes := s.buildResponse(results, includeBundle)
+	s.logFetchFailures(ctx, results)
 	if len(resp.Cards) == 0 {
 		return s.verifyFailed(ctx, &verifier.Error{Code: verifier.CodeMalformedInput, Step: verifier.StepDecode}, len(input), start)
 	}

@@ -12,10 +12,10 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/healthcards/healthcards/internal/fixtures/shlhost"
 	"github.com/healthcards/healthcards/shl/shlqr"
 	"github.com/healthcards/healthcards/verifier/server"
 	"github.com/healthcards/healthcards/verifier/server/servertest"
-	"github.com/healthcards/healthcards/internal/fixtures/shlhost"
 )
 
 const linkPasscode = "blue kangaroo 42"
