@@ -12,10 +12,22 @@
 //		verifier.WithTrustDirectory("vci-directory.json"),
 //		verifier.WithTrustList("https://example.org/vci-issuers.json"),
 //	)
-//	results, err := v.Verify(ctx, input) // JWS, shc:/ text, file, Parameters, QR image
+//	results, err := v.Verify(ctx, input) // JWS, shc:/ text, file, Parameters, link
 //	for _, r := range results {
 //		if r.Valid { ... r.Summary, r.FHIRBundle ... } else { ... r.Errors ... }
 //	}
+//
+// # What an embedder links
+//
+// The package reads text: it imports no HTTP framework, database driver,
+// issuer package, QR image code or SMART Health Link host (a test in
+// internal/importrules holds it to that). QR images (PNG, JPEG, SVG) are
+// read by a decoder the caller wires in — verifier.WithImageDecoder(
+// qr.DecodeImage) with package shc/qr, as the service and the CLI do;
+// without one an image input fails with image_unsupported. Links are read
+// with package shl (format and client); the link host lives in shl/host.
+// Fetches go through a *safehttp.Client, built from the options or given
+// with WithFetchClient.
 //
 // Verify returns one Result per card (a .smart-health-card file or a FHIR
 // Parameters response may hold several, FILE-3). Its error is non-nil only
@@ -163,6 +175,7 @@
 //	too_many_cards          decode      input holds more cards (or shc:/ texts) than WithMaxCardsPerInput allows
 //	fetch_limited           key         the request's fetch budget is used up (per-input issuers, caller limit); nothing fetched
 //	deadline_exceeded       decode/revocation the context ended before every card was verified
+//	image_unsupported       decode      an image was given but no decoder is wired in (WithImageDecoder)
 //	malformed_link          link        not a shlink:/ (bare or after a viewer URL's '#'), or a bad payload (SHL-2..7)
 //	link_unsupported_version link       payload v newer than 1; nothing fetched (SHL-8)
 //	link_expired            link        payload exp has passed; nothing fetched
@@ -175,7 +188,9 @@
 //	too_large               link        manifest, file count or decrypted total over its bound
 //	link_without_cards      link        Verify on a link that holds no card (only FHIR data: use VerifyLink)
 //
-// Images may also give the shc/qr codes no_qr_found and image_too_large.
+// Images read with qr.DecodeImage may also give the shc/qr codes
+// no_qr_found and image_too_large; a decoder error without a code is
+// malformed_qr.
 //
 // # SMART Health Links
 //
@@ -208,9 +223,18 @@
 //     4 MiB, 100,000 rids). A list that cannot be had is never read as "not
 //     revoked" silently: RevocationRequired fails, RevocationBestEffort adds
 //     a warning and a "warning" revocation check.
-//   - All fetching goes through safehttp: https only, timeouts,
-//     size caps, redirects only to the same host, and no loopback, private
-//     or link-local destinations unless WithAllowPrivateNetwork.
+//   - All fetching goes through package safehttp: https only, timeouts,
+//     size caps, redirects only to the same origin, and no loopback,
+//     private, link-local or IPv4-in-IPv6 destinations. WithPrivateOrigins
+//     makes a scoped exception for the named origins' issuer material (key
+//     sets, DID documents, revocation lists, trust sources) and never for
+//     link manifests or files; WithAllowPrivateNetwork lifts the guard for
+//     every fetch (tests, closed intranets).
+//   - A failed fetch is reported in plain words ("the issuer's key set
+//     could not be fetched", a *FetchError); the cause, which may name
+//     internal addresses, resolvers or DNS answers, stays in the error
+//     chain for logs and out of every Result message, so cards naming
+//     chosen issuers cannot map the verifier's network.
 //   - An unknown kid refetches the key set at most once per refetch
 //     interval per issuer, so cards with made-up kids cannot make the
 //     verifier hammer an issuer; a failing issuer is not retried within the

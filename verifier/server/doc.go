@@ -106,6 +106,17 @@
 //     trusted issuers, except in the no-trust-source default, where an
 //     attacker-chosen issuer URL is fetched (still through the guarded
 //     client): configure trust sources in production.
+//   - --allow-private-origin ORIGIN lets the key sets, DID documents and
+//     revocation lists of that origin come from a private address (the
+//     companion verifier of shc-issuer serve names its issuer's origin);
+//     SMART Health Links are never fetched from private addresses unless
+//     --allow-private-network lifts the guard altogether.
+//   - A failed fetch is answered in plain words ("the issuer's key set
+//     could not be fetched"); the URL and transport error, which may name
+//     internal addresses, resolvers or DNS answers, go to the log only
+//     ("fetch failed", at most three lines per request).
+//   - The service reads QR photos and SVGs by wiring shc/qr's decoder into
+//     the library (verifier.WithImageDecoder); the library alone reads text.
 //   - Phones open the camera only on HTTPS pages (or localhost): serve with
 //     --tls-cert/--tls-key or behind a TLS-terminating proxy.
 package server
