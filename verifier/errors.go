@@ -86,6 +86,7 @@ var (
 	ErrRevoked               = errcode.Sentinel(pkg, CodeRevoked)
 	ErrRevocationUnavailable = errcode.Sentinel(pkg, CodeRevocationUnavailable)
 	ErrIssuerUnreachable     = errcode.Sentinel(pkg, CodeIssuerUnreachable)
+	ErrImageUnsupported      = errcode.Sentinel(pkg, CodeImageUnsupported)
 	ErrConfig                = errcode.Sentinel(pkg, CodeConfig)
 )
 

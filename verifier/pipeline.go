@@ -3,7 +3,6 @@ package verifier
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -272,8 +271,7 @@ func decodeImage(ctx context.Context, dec ImageDecoder, b []byte) (string, error
 	}
 	text, err := dec(ctx, b)
 	if err != nil {
-		var e *Error
-		if errors.As(err, &e) || shc.CodeOf(err) != "" {
+		if CodeOf(err) != "" {
 			return "", err
 		}
 		return "", wrapErr(CodeMalformedQR, StepDecode, err) // a decoder error without a code

@@ -188,7 +188,7 @@ func TestImageInputs(t *testing.T) {
 	textOnly := offlineExamples(t, vciNBF+60, publishedCRL(t))
 	for _, in := range [][]byte{svg, png} {
 		_, err := textOnly.Verify(context.Background(), in)
-		if CodeOf(err) != CodeImageUnsupported || !errors.Is(err, &Error{Code: CodeImageUnsupported}) {
+		if CodeOf(err) != CodeImageUnsupported || !errors.Is(err, ErrImageUnsupported) {
 			t.Fatalf("image without a decoder: %v, want image_unsupported", err)
 		}
 	}
