@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // This file is the reloadable trust component: the trust sources of a
@@ -95,7 +95,7 @@ type parsedSource struct {
 // without locking; loads take mu and swap the snapshot.
 type trustStore struct {
 	cfg   *config
-	fetch *safefetch.Client // for URL sources; nil when offline or none
+	fetch *safehttp.Client // for URL sources; nil when offline or none
 
 	mu          sync.Mutex // serializes loads; guards sources' mutable fields
 	sources     []*trustSource
@@ -151,8 +151,12 @@ func newTrustStore(c *config) (*trustStore, []string, error) {
 		// counted in a request's fetch budget.
 		ts.fetch = c.client
 		if ts.fetch == nil {
-			ts.fetch = safefetch.New(safefetch.Config{Timeout: c.fetchTimeout, AllowPrivateNetwork: c.allowPrivate,
-				RootCAs: c.rootCAs, MaxBytes: maxDirectoryBytes, UserAgent: "healthcards-verifier"})
+			var err error
+			ts.fetch, err = safehttp.New(safehttp.Config{Timeout: c.fetchTimeout, AllowPrivateNetwork: c.allowPrivate,
+				PrivateOrigins: c.privateOrigins, RootCAs: c.rootCAs, MaxBytes: maxDirectoryBytes, UserAgent: "healthcards-verifier"})
+			if err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	snap, w := ts.build()
