@@ -87,20 +87,27 @@ func (s *Server) handleVerify(c *echo.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), s.cfg.VerifyTimeout)
 	defer cancel()
-	if s.isLarge(req) {
+	large := s.isLarge(req)
+	if large {
 		// Large bodies, images and uploads take one of a few slots before
 		// the body is read: they cannot hold the memory and CPU that
 		// small card requests need (issue 10).
-		select {
-		case s.large <- struct{}{}:
-		case <-ctx.Done():
-			return newProblem(http.StatusServiceUnavailable, CodeTimeout, "too many large verifications in progress")
+		if p := s.takeLarge(ctx); p != nil {
+			return p
 		}
 		defer func() { <-s.large }()
 	}
 	input, passcode, p := s.readInput(c.Response(), req)
 	if p != nil {
 		return p
+	}
+	if !large && looksLikeImage(input) {
+		// A small image sent as text or JSON (an SVG is text): decoding
+		// it is image work all the same.
+		if p := s.takeLarge(ctx); p != nil {
+			return p
+		}
+		defer func() { <-s.large }()
 	}
 	includeBundle := false
 	for _, v := range strings.Split(c.QueryParam("include"), ",") {
@@ -186,6 +193,26 @@ func (s *Server) imageCost(input []byte) int64 {
 		return 0
 	}
 	return n
+}
+
+// takeLarge waits for a large-request slot until ctx ends.
+func (s *Server) takeLarge(ctx context.Context) *Problem {
+	select {
+	case s.large <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return newProblem(http.StatusServiceUnavailable, CodeTimeout, "too many large verifications in progress")
+	}
+}
+
+// looksLikeImage reports whether input is a PNG, JPEG or SVG (as the
+// library tells them apart).
+func looksLikeImage(input []byte) bool {
+	if bytes.HasPrefix(input, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(input, []byte{0xFF, 0xD8, 0xFF}) {
+		return true
+	}
+	head := bytes.TrimSpace(input[:min(len(input), 256)])
+	return bytes.HasPrefix(head, []byte("<svg")) || bytes.HasPrefix(head, []byte("<?xml"))
 }
 
 // isLarge reports whether req goes through the large-request slots: a body
