@@ -170,15 +170,15 @@ type LinkJSON struct {
 	Payload *shl.Payload `json:"payload"`
 	// QR is the URL of the link's QR code (PNG, level M); it needs the
 	// same bearer token as this resource.
-	QR           string            `json:"qr"`
-	Created      time.Time         `json:"created"`
-	Active       bool              `json:"active"`
-	Revoked      bool              `json:"revoked"`
-	Expired      bool              `json:"expired"`
-	Locked       bool              `json:"locked"`
-	FailuresLeft *int              `json:"remainingAttempts,omitempty"`
-	Files        int               `json:"files"`
-	Cards        int               `json:"cards,omitempty"`
+	QR           string             `json:"qr"`
+	Created      time.Time          `json:"created"`
+	Active       bool               `json:"active"`
+	Revoked      bool               `json:"revoked"`
+	Expired      bool               `json:"expired"`
+	Locked       bool               `json:"locked"`
+	FailuresLeft *int               `json:"remainingAttempts,omitempty"`
+	Files        int                `json:"files"`
+	Cards        int                `json:"cards,omitempty"`
 	AccessLog    []host.AccessEvent `json:"accessLog,omitempty"`
 }
 

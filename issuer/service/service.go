@@ -21,13 +21,13 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/examples/bundles"
-	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11"
+	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl/sqlstore"
 )
@@ -420,7 +420,7 @@ func (s *Service) auth(ctx context.Context, st store.Store, audit []byte) (*auth
 			aud = s.baseURL + "/fhir"
 		}
 		acfg.JWT = &auth.JWTConfig{Issuer: cfg.AuthIssuer, Audience: aud, JWKSURL: cfg.AuthJWKSURL,
-			Fetch: safefetch.New(safefetch.Config{AllowPrivateNetwork: true})} // admin-configured, may be on the intranet
+			Fetch: safehttp.MustNew(safehttp.Config{AllowPrivateNetwork: true})} // admin-configured, may be on the intranet
 		clients, err := systemClients(cfg.AuthSystemClients)
 		if err != nil {
 			return nil, err

@@ -23,12 +23,12 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/healthcards/healthcards/internal/safefetch"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/safehttp"
 )
 
 // Server is a running issuer service.
@@ -123,7 +123,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fetch := safefetch.New(safefetch.Config{AllowPrivateNetwork: true, RootCAs: certPool(s.AuthServer)})
+	fetch := safehttp.MustNew(safehttp.Config{AllowPrivateNetwork: true, RootCAs: certPool(s.AuthServer)})
 	a, err := auth.New(auth.Config{Store: st, Now: opts.Now, JWT: &auth.JWTConfig{Issuer: s.AuthServer.URL, Audience: s.Audience(), Fetch: fetch,
 		SystemClients: map[string][]string{LabClient: {auth.ScopeCardsIssue}}}})
 	if err != nil {
