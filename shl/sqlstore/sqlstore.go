@@ -65,9 +65,9 @@ func WithMaxLog(n int) Option {
 // migrates it. The file is created 0600 and its directory must exist. The
 // database runs with the pragmas of every SQL store in this module
 // (internal/sqldb: WAL, synchronous=FULL, busy timeout, foreign keys);
-// writes go through one
-// connection whose transactions start with BEGIN IMMEDIATE, so Update is
-// serialized across goroutines and across processes sharing the file.
+// writes go through one connection whose transactions start with BEGIN
+// IMMEDIATE, so Update is serialized across goroutines and across
+// processes sharing the file.
 func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlstore: empty SQLite path")
