@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -69,67 +70,68 @@ func (v *Verifier) usable(c *cachedCRL, crlVersion int64, now time.Time) bool {
 // revocationList returns the list for (iss, kid): from a directory when it
 // is current (ctr >= crlVersion), else from the cache, else fetched from
 // <iss>/.well-known/crl/<kid>.json (REV-6). A nil list with a reason means
-// the list cannot be had.
-func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss string, key keyEntry, warn func(string)) (*crl, string, string) {
+// the list cannot be had; the reason's text is plain words (a *FetchError
+// keeps its cause in the chain, for logs).
+func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss string, key keyEntry, warn func(string)) (*crl, string, error) {
 	var dirList *crl
 	if ti != nil {
 		dirList = ti.crls[key.kid]
 		if dirList != nil && dirList.ctr >= key.crlVersion {
-			return dirList, "directory", ""
+			return dirList, "directory", nil
 		}
 	}
 	now := v.clock()
 	k := crlKey{iss, key.kid}
 	if c := v.crls.get(k); v.usable(c, key.crlVersion, now) {
 		v.stats.crlHits.Add(1)
-		return c.list, "cache", ""
+		return c.list, "cache", nil
 	}
 	if v.fetch == nil {
 		v.stats.crlMisses.Add(1)
 		if dirList != nil {
 			warn(fmt.Sprintf("directory revocation list for %s has ctr %d, older than the key's crlVersion %d; offline, using it", key.kid, dirList.ctr, key.crlVersion))
-			return dirList, "directory", ""
+			return dirList, "directory", nil
 		}
-		return nil, "", "offline and no revocation list for this key in the trust sources"
+		return nil, "", errors.New("offline and no revocation list for this key in the trust sources")
 	}
 	l := v.crls.lock(k)
 	if err := l.lock(ctx); err != nil {
-		return nil, "", "not fetched: " + err.Error()
+		return nil, "", fmt.Errorf("not fetched: %w", err)
 	}
 	defer l.unlock()
 	if c := v.crls.get(k); v.usable(c, key.crlVersion, now) {
 		v.stats.crlHits.Add(1)
-		return c.list, "cache", ""
+		return c.list, "cache", nil
 	}
 	v.stats.crlMisses.Add(1)
 	base, err := v.issuerBase(iss)
 	if err != nil {
-		return nil, "", err.Error()
+		return nil, "", err
 	}
 	if berr := v.fetchAllowed(ctx, iss); berr != nil {
-		return nil, "", "not fetched: " + berr.Err.Error()
+		return nil, "", fmt.Errorf("not fetched: %w", berr.Err)
 	}
 	body, err := v.get(ctx, base+"/.well-known/crl/"+key.kid+".json", maxCRLFetchBytes)
 	if err != nil {
-		return nil, "", err.Error() // a *FetchError: plain words, no addresses
+		return nil, "", err // a *FetchError: plain words, the cause for logs
 	}
 	list, err := parseCRL(body)
 	if err != nil {
-		return nil, "", err.Error()
+		return nil, "", err
 	}
 	if list.kid != key.kid {
 		warn(fmt.Sprintf("revocation list for key %s ignored: it names kid %.64s (REV-10)", key.kid, list.kid))
-		return nil, "", "the revocation list names another kid"
+		return nil, "", errors.New("the revocation list names another kid")
 	}
 	if list.method != "rid" {
 		warn(fmt.Sprintf("revocation list for key %s ignored: method %.32q is not \"rid\"", key.kid, list.method))
-		return nil, "", "unsupported revocation method"
+		return nil, "", errors.New("unsupported revocation method")
 	}
 	if list.ctr < key.crlVersion {
 		warn(fmt.Sprintf("revocation list for key %s has ctr %d, older than the key's crlVersion %d", key.kid, list.ctr, key.crlVersion))
 	}
 	v.crls.put(k, &cachedCRL{list: list, fetchedAt: now})
-	return list, "fetched", ""
+	return list, "fetched", nil
 }
 
 // checkRevocation applies REV-8/REV-9 to a verified card. It returns nil
@@ -147,11 +149,11 @@ func (v *Verifier) checkRevocation(ctx context.Context, ti *trustedIssuer, iss s
 	list, src, why := v.revocationList(ctx, ti, iss, key, r.warn)
 	if list == nil {
 		if v.policy == RevocationBestEffort {
-			r.warn("revocation status unknown: " + why)
-			r.check(StepRevocation, CheckWarning, "revocation list unavailable; accepted by policy: "+why)
+			r.warn("revocation status unknown: " + why.Error())
+			r.check(StepRevocation, CheckWarning, "revocation list unavailable; accepted by policy: "+why.Error())
 			return nil
 		}
-		return newErr(CodeRevocationUnavailable, StepRevocation, "key %s has crlVersion %d but its revocation list is unavailable: %s", key.kid, key.crlVersion, why)
+		return wrapErr(CodeRevocationUnavailable, StepRevocation, fmt.Errorf("key %s has crlVersion %d but its revocation list is unavailable: %w", key.kid, key.crlVersion, why))
 	}
 	revoked, detail := list.revokes(p.VC.RID, p.NotBefore)
 	if revoked {

@@ -17,7 +17,7 @@ import (
 )
 
 // addressLike: an IPv4 address, a bracketed IPv6 address, or host:port.
-var addressLike = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+:\d{2,5}\b`)
+var addressLike = regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|\[[0-9a-fA-F:]+\]|\b[A-Za-z][A-Za-z0-9.-]*:\d{2,5}\b`)
 
 // TestVerifyAnswer_FetchFailureNamesNoAddress (issue 10): when the
 // issuer's key set cannot be fetched — its address is private, or nothing

@@ -281,7 +281,10 @@ func (s *Server) handleReady(c *echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	if s.cfg.Ready != nil {
 		if err := s.cfg.Ready(); err != nil {
-			return newProblem(http.StatusServiceUnavailable, CodeNotReady, err.Error())
+			// Plain words only: the cause names trust source URLs, which
+			// may be internal; it goes to the log (issue 10).
+			s.log.LogAttrs(c.Request().Context(), slog.LevelDebug, "not ready", strAttr("error", err.Error()))
+			return newProblem(http.StatusServiceUnavailable, CodeNotReady, "the trusted issuers are not loaded yet, or are stale")
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})

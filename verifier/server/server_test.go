@@ -666,7 +666,11 @@ func TestReadiness(t *testing.T) {
 			t.Fatal(err)
 		}
 		f := &fixture{svc: &servertest.Service{URL: serve(t, srv)}}
-		wantProblem(t, do(t, http.MethodGet, f.svc.URL+"/readyz", "", nil), 503, "not_ready")
+		ready := do(t, http.MethodGet, f.svc.URL+"/readyz", "", nil)
+		wantProblem(t, ready, 503, "not_ready")
+		if strings.Contains(string(ready.raw), "127.0.0.1") {
+			t.Errorf("/readyz names the trust source's address: %s", ready.raw) // issue 10: plain words only
+		}
 		wantProblem(t, post(t, f, "", "application/json", jsonInput("shc:/56")), 503, "not_ready")
 		if m := metricsText(t, f); !strings.Contains(m, `shc_verifier_fetch_failures_total{source="directory"} 1`) {
 			t.Errorf("directory fetch failure not counted:\n%s", grepLines(m, "fetch_failures"))
