@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strings"
@@ -45,6 +46,7 @@ var rules = []rule{
 // pkg is the part of go list -json output the check reads.
 type pkg struct {
 	ImportPath string
+	Name       string
 	Imports    []string
 	DepOnly    bool
 	Standard   bool
@@ -74,7 +76,7 @@ func offlineEnv() []string {
 // list runs go list -deps -json on patterns from the module root.
 func list(t *testing.T, patterns ...string) []pkg {
 	t.Helper()
-	cmd := exec.Command(goTool(t), append([]string{"list", "-deps", "-json=ImportPath,Imports,DepOnly,Standard"}, patterns...)...)
+	cmd := exec.Command(goTool(t), append([]string{"list", "-deps", "-json=ImportPath,Name,Imports,DepOnly,Standard"}, patterns...)...)
 	cmd.Dir = filepath.Join("..", "..")
 	cmd.Env = offlineEnv()
 	var stderr bytes.Buffer
@@ -214,5 +216,58 @@ func TestEmbedderModuleBuilds(t *testing.T) {
 	cmd.Env = offlineEnv()
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go vet in examples/embedder (offline): %v\n%s", err, out)
+	}
+}
+
+// TestNoInternalTypesInExportedAPI (issue 9): no exported declaration of a
+// public package names a type of an internal package, which an embedder
+// could not build (the former *safefetch.Client fields, for instance). It
+// reads `go doc -all` of every public package: a declaration line (not a
+// comment, not an initializer) that qualifies an exported name with the
+// name of an internal package it imports is a violation.
+func TestNoInternalTypesInExportedAPI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go doc on every package")
+	}
+	pkgs := list(t, "./...")
+	internalName := map[string]string{} // import path → package name
+	for _, p := range pkgs {
+		if strings.HasPrefix(p.ImportPath, mod+"/") && (strings.Contains(p.ImportPath, "/internal/") || strings.HasSuffix(p.ImportPath, "/internal")) {
+			internalName[p.ImportPath] = p.Name
+		}
+	}
+	if len(internalName) == 0 {
+		t.Fatal("no internal packages listed")
+	}
+	for _, p := range pkgs {
+		if p.DepOnly || !strings.HasPrefix(p.ImportPath, mod) || internalName[p.ImportPath] != "" || p.Name == "main" {
+			continue
+		}
+		var names []string
+		for _, imp := range p.Imports {
+			if n := internalName[imp]; n != "" {
+				names = append(names, regexp.QuoteMeta(n))
+			}
+		}
+		if len(names) == 0 {
+			continue
+		}
+		re := regexp.MustCompile(`\b(` + strings.Join(names, "|") + `)\.[A-Z]`)
+		cmd := exec.Command(goTool(t), "doc", "-all", p.ImportPath)
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = offlineEnv()
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go doc %s: %v", p.ImportPath, err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			trim := strings.TrimSpace(line)
+			if strings.HasPrefix(line, "    ") || strings.HasPrefix(trim, "//") || strings.Contains(trim, " = ") {
+				continue // doc text, comments and constant/variable values
+			}
+			if re.MatchString(trim) {
+				t.Errorf("%s: exported API names an internal type: %s", p.ImportPath, trim)
+			}
+		}
 	}
 }
