@@ -35,6 +35,19 @@
 // same shape. Only Verdict == VerdictVerified (Result.Valid) means: authentic,
 // from a trusted issuer, in its validity period and not revoked.
 //
+// # Verdicts
+//
+// A card gets one of four verdicts, decided in one place (VerdictFor) from
+// its error codes, the worst winning (VerdictRank): verified; invalid (the
+// card itself is bad: forged, tampered, expired, revoked, not yet valid,
+// malformed content); issuer_not_trusted; and unable_to_check (not checked
+// through no fault found in the card: issuer or network unreachable,
+// revocation status unknown under RevocationRequired, unreadable photo, a
+// QR code that is not a health card, a chunk missing, out of time). A
+// definite answer outranks an unknown one. Result.Advice is one line for
+// staff saying what to do next (AdviceFor), the same words in every front
+// end. Error codes are unchanged; programs may still branch on them.
+//
 // # Pipeline
 //
 // Each card goes through the steps of shc-rules §12, recorded in

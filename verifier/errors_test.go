@@ -100,6 +100,7 @@ func TestFormatCodes(t *testing.T) {
 		code Code
 	}{
 		"malformed_input":   {"hello, world", CodeMalformedInput},
+		"web address":       {"https://menu.example.org/", CodeMalformedInput}, // two dots, not a JWS
 		"malformed_qr":      {"shc:/123", CodeMalformedQR},
 		"chunk_missing":     {chunks[0] + "\n" + chunks[2], CodeChunkMissing},
 		"payload_too_large": {strings.Repeat("a", 17<<20), CodePayloadTooLarge},
@@ -113,7 +114,7 @@ func TestFormatCodes(t *testing.T) {
 			if !errors.As(err, &ve) || ve.Step != StepDecode {
 				t.Fatalf("want *Error at decode, got %#v", err)
 			}
-			if er := ErrorResult(err); er.Verdict != VerdictInvalid || er.Errors[0].Code != c.code {
+			if er := ErrorResult(err); er.Verdict != VerdictFor(c.code) || er.Errors[0].Code != c.code {
 				t.Fatalf("ErrorResult %+v", er)
 			}
 		})
@@ -280,7 +281,7 @@ func TestRevocationLive(t *testing.T) {
 		h := newIssuerHost(t)
 		h.serve("/.well-known/jwks.json", jwksOf(t, map[string]any{"crlVersion": 1}, k))
 		r := verifyOne(t, hostVerifier(t, h, WithTrustedIssuers(testIss)), card)
-		wantCode(t, r, VerdictInvalid, CodeRevocationUnavailable)
+		wantCode(t, r, VerdictUnableToCheck, CodeRevocationUnavailable)
 		if !errors.Is(r.Err(), ErrRevocationUnavailable) {
 			t.Fatal("errors.Is")
 		}
@@ -304,7 +305,7 @@ func TestRevocationLive(t *testing.T) {
 		h.serve("/.well-known/jwks.json", jwksOf(t, map[string]any{"crlVersion": 1}, k))
 		h.serve(crlPath, crlJSON("someone-else", 1, "rid1"))
 		r := verifyOne(t, hostVerifier(t, h, WithTrustedIssuers(testIss)), card)
-		wantCode(t, r, VerdictInvalid, CodeRevocationUnavailable)
+		wantCode(t, r, VerdictUnableToCheck, CodeRevocationUnavailable)
 		r = verifyOne(t, hostVerifier(t, h, WithTrustedIssuers(testIss), WithRevocationPolicy(RevocationBestEffort)), card)
 		wantCode(t, r, VerdictVerified, "")
 		if !strings.Contains(strings.Join(r.Warnings, "|"), "names kid someone-else") {
@@ -380,7 +381,7 @@ func TestIssuerUnreachable(t *testing.T) {
 			h := newIssuerHost(t)
 			h.set("/.well-known/jwks.json", f)
 			r := verifyOne(t, hostVerifier(t, h, WithTrustedIssuers(testIss), WithFetchTimeout(300*time.Millisecond)), card)
-			wantCode(t, r, VerdictInvalid, CodeIssuerUnreachable)
+			wantCode(t, r, VerdictUnableToCheck, CodeIssuerUnreachable)
 			if !errors.Is(r.Err(), ErrIssuerUnreachable) {
 				t.Fatal("errors.Is")
 			}
@@ -399,7 +400,7 @@ func TestIssuerUnreachable(t *testing.T) {
 			http.Redirect(w, r, strings.Replace(other.URL, "127.0.0.1", "localhost", 1)+"/.well-known/jwks.json", http.StatusFound)
 		})
 		r := verifyOne(t, hostVerifier(t, h, WithTrustedIssuers(testIss)), card)
-		wantCode(t, r, VerdictInvalid, CodeIssuerUnreachable)
+		wantCode(t, r, VerdictUnableToCheck, CodeIssuerUnreachable)
 		if other.count("/.well-known/jwks.json") != 0 {
 			t.Fatal("followed a cross-host redirect")
 		}
@@ -421,7 +422,7 @@ func TestIssuerUnreachable(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := verifyOne(t, v, card)
-		wantCode(t, r, VerdictInvalid, CodeIssuerUnreachable)
+		wantCode(t, r, VerdictUnableToCheck, CodeIssuerUnreachable)
 		if h.count("/.well-known/jwks.json") != 0 || !errors.Is(r.Err(), safehttp.ErrBlockedAddress) {
 			t.Fatalf("loopback reached: %+v", r.Errors)
 		}

@@ -221,7 +221,7 @@ func TestHostileManyIssuersUnsafeMode(t *testing.T) {
 			wantCode(t, r, VerdictUntrusted, CodeUntrustedIssuer)
 			continue
 		}
-		wantCode(t, r, VerdictInvalid, CodeFetchLimited)
+		wantCode(t, r, VerdictUnableToCheck, CodeFetchLimited)
 		limited++
 	}
 	if limited != 100-DefaultMaxIssuersFetchedPerInput || v.Stats().FetchesRefused != uint64(limited) {
@@ -294,8 +294,8 @@ func TestHostileCallerFetchLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, res[0], VerdictVerified, "")
-	wantCode(t, res[1], VerdictInvalid, CodeFetchLimited)
-	wantCode(t, res[2], VerdictInvalid, CodeFetchLimited)
+	wantCode(t, res[1], VerdictUnableToCheck, CodeFetchLimited)
+	wantCode(t, res[2], VerdictUnableToCheck, CodeFetchLimited)
 	if got := m.fetches.Load(); got != 1 {
 		t.Errorf("%d fetches, want 1", got)
 	}
@@ -365,7 +365,7 @@ func TestHostileLargeRevocationList(t *testing.T) {
 		s := crlIssuer(t, k, b)
 		card := signCard(t, k, s.URL, vciNBF, func(p *shc.Payload) { p.VC.RID = "revokedRID" })
 		v := exampleVerifier(t, append(netOpts(s), WithTrustedIssuers(s.URL))...)
-		wantCode(t, verifyOne(t, v, card), VerdictInvalid, CodeRevocationUnavailable)
+		wantCode(t, verifyOne(t, v, card), VerdictUnableToCheck, CodeRevocationUnavailable)
 		v = exampleVerifier(t, append(netOpts(s), WithTrustedIssuers(s.URL), WithRevocationPolicy(RevocationBestEffort))...)
 		r := verifyOne(t, v, card)
 		warned := false
@@ -462,7 +462,7 @@ func TestHostileWaitForFetchHonoursDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, res[0], VerdictInvalid, CodeDeadline)
+	wantCode(t, res[0], VerdictUnableToCheck, CodeDeadline)
 	if m.fetches.Load() != 0 {
 		t.Error("fetched while another request held the issuer")
 	}

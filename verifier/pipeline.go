@@ -232,23 +232,30 @@ func (v *Verifier) checkTime(p *shc.Payload, now time.Time, r *Result) *Error {
 
 func fmtNum(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
-// finish sets the verdict from the recorded errors.
+// finish sets the verdict from the recorded errors: the worst of
+// VerdictFor their codes (VerdictRank), and the advice of the code that
+// decided it.
 func (r *Result) finish() {
 	r.Verdict = VerdictVerified
+	var decided Code
 	for _, e := range r.Errors {
-		if e.Code != CodeUntrustedIssuer {
-			r.Verdict = VerdictInvalid
-			break
+		v := VerdictFor(e.Code)
+		if e.Code == "" {
+			v = VerdictInvalid // an error without a code: fail closed
 		}
-		r.Verdict = VerdictUntrusted
+		if VerdictRank(v) > VerdictRank(r.Verdict) {
+			r.Verdict, decided = v, e.Code
+		}
 	}
 	r.Valid = r.Verdict == VerdictVerified
-	if !r.Valid && r.Verdict == VerdictInvalid {
+	r.Advice = AdviceFor(decided)
+	if decided == "" && !r.Valid {
+		r.Advice = adviceInvalid
+	}
+	if !r.Valid && !r.signatureVerified() {
 		// Unverified or rejected: keep the identification fields for
 		// diagnostics only when the signature verified.
-		if !r.signatureVerified() {
-			r.Issuer, r.KeyID, r.NotBefore, r.Expires, r.Types, r.RID, r.FHIRBundle, r.Summary = "", "", nil, nil, nil, "", nil, nil
-		}
+		r.Issuer, r.KeyID, r.NotBefore, r.Expires, r.Types, r.RID, r.FHIRBundle, r.Summary = "", "", nil, nil, nil, "", nil, nil
 	}
 }
 

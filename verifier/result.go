@@ -24,8 +24,16 @@ const (
 	// and passed (see Checks); otherwise nothing was fetched for the issuer
 	// and the signature was not checked.
 	VerdictUntrusted Verdict = "issuer_not_trusted"
-	// VerdictInvalid: the card failed a check; Errors says which.
+	// VerdictInvalid: the card itself is bad (forged, tampered, expired,
+	// revoked, not yet valid, malformed content); Errors says why.
 	VerdictInvalid Verdict = "invalid"
+	// VerdictUnableToCheck: the card could not be checked, through no fault
+	// found in it: the issuer or network could not be reached, revocation
+	// status is unknown under RevocationRequired, the photo could not be
+	// read, the input is not a health card, a chunk is missing, or the
+	// request ran out of time. Never "accept"; never shown as a bad card
+	// either: trying again may give another verdict. VerdictFor decides.
+	VerdictUnableToCheck Verdict = "unable_to_check"
 )
 
 // CheckStatus is the outcome of one check.
@@ -67,6 +75,9 @@ type Result struct {
 	MediaType string  `json:"mediaType"`
 	Verdict   Verdict `json:"verdict"`
 	Valid     bool    `json:"valid"` // Verdict == VerdictVerified
+	// Advice is one line in plain words telling staff what to do next
+	// (AdviceFor the code that decided the verdict).
+	Advice string `json:"advice"`
 
 	// Index is the card's zero-based position in the input.
 	Index int `json:"index"`
@@ -112,7 +123,7 @@ func (r *Result) IssuedAt() time.Time {
 // was found (the error returned by Verify), so a caller that prints one
 // entry per input can print this one too.
 func ErrorResult(err error) *Result {
-	r := &Result{MediaType: ResultMediaType, Verdict: VerdictInvalid}
+	r := &Result{MediaType: ResultMediaType}
 	r.fail(asError(StepDecode, err))
 	r.finish()
 	return r

@@ -55,7 +55,7 @@ func TestStatsCacheHits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, verifyOne(t, v2, signCard(t, k, dead.URL, float64(time.Now().Unix()), nil)), VerdictInvalid, CodeIssuerUnreachable)
+	wantCode(t, verifyOne(t, v2, signCard(t, k, dead.URL, float64(time.Now().Unix()), nil)), VerdictUnableToCheck, CodeIssuerUnreachable)
 	if s := v2.Stats(); s != (Stats{KeySetCacheMisses: 1, Fetches: 1, FetchFailures: 1}) {
 		t.Fatalf("unreachable issuer: %+v", s)
 	}

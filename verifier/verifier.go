@@ -201,7 +201,25 @@ func (v *Verifier) extract(ctx context.Context, input []byte) ([]string, string,
 		return nil, "", &linkInput{text: string(input)}
 	}
 	jws, kind, err := shc.ExtractJWS(input)
+	if err == nil && kind == shc.KindJWS && !isJWSText(jws[0]) {
+		// Two dots but not base64url: a web address or other text read
+		// from a QR code, not a damaged card (VerdictFor: unable_to_check).
+		return nil, "", &Error{Pkg: pkg, Code: CodeMalformedInput, Step: StepDecode,
+			Msg: "input is not a SMART Health Card (neither a JWS, shc:/ text, .smart-health-card file, FHIR Parameters nor a link)"}
+	}
 	return jws, string(kind), err
+}
+
+// isJWSText reports whether s uses only the compact JWS alphabet
+// (base64url and the two dots).
+func isJWSText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 func isImage(b []byte) bool {

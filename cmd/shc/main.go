@@ -38,8 +38,11 @@ Example (a whole round trip, offline):
       --out-dir cards examples/bundles/lab-covid-pcr.json
   shc verify --jwks https://lab.example.org=jwks.json cards/lab-covid-pcr.qr.png
 
-Exit status: 0 success (every card valid), 1 a card is not valid or a command
-failed, 2 usage error.
+Exit status: 0 success (every card verified); 1 a card is invalid or its
+issuer is not trusted, or a command failed; 2 usage error; 3 (verify) no card is invalid or untrusted but one could not
+be checked (unable_to_check: issuer or network unreachable, revocation
+status unknown, unreadable photo, not a health card, a chunk missing):
+trying again may help.
 `
 
 // command is one subcommand: run gets the arguments after its name.
@@ -64,6 +67,9 @@ var commands = map[string]command{
 var (
 	errUsage   = errors.New("usage")
 	errInvalid = errors.New("a card is not valid")
+	// errUnableToCheck marks "ran fine, but a card could not be checked"
+	// (exit 3).
+	errUnableToCheck = errors.New("a card could not be checked")
 )
 
 type usageError struct{ msg string }
@@ -103,6 +109,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	case errors.Is(err, errInvalid):
 		return 1
+	case errors.Is(err, errUnableToCheck):
+		return 3
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "shc %s: error: %v\nshc: hint: run \"shc %s -h\"\n", args[0], err, args[0])
 		return 2

@@ -18,6 +18,7 @@ type verifyEntry struct {
 	Input      string               `json:"input"`
 	Valid      bool                 `json:"valid"`
 	Verdict    verifier.Verdict     `json:"verdict"`
+	Advice     string               `json:"advice"`
 	Iss        string               `json:"iss,omitempty"`
 	IssuerName string               `json:"issuer_name,omitempty"`
 	Kid        string               `json:"kid,omitempty"`
@@ -88,7 +89,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		}
 		for _, r := range results {
 			e := verifyEntry{
-				Input: g.name, Valid: r.Valid, Verdict: r.Verdict, Iss: r.Issuer, IssuerName: r.IssuerName,
+				Input: g.name, Valid: r.Valid, Verdict: r.Verdict, Advice: r.Advice, Iss: r.Issuer, IssuerName: r.IssuerName,
 				Kid: r.KeyID, Nbf: r.NotBefore, Exp: r.Expires, Errors: r.Errors, Warnings: r.Warnings, Summary: r.Summary,
 			}
 			if e.Errors == nil {
@@ -114,21 +115,39 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 			printEntry(stdout, e)
 		}
 	}
+	return verdictExit(entries)
+}
+
+// verdictExit turns the worst verdict of entries into the command's
+// result: nil (exit 0) when every card verified, errUnableToCheck (exit 3)
+// when the worst is unable_to_check, errInvalid (exit 1) otherwise.
+func verdictExit(entries []verifyEntry) error {
+	worst := verifier.VerdictVerified
 	for _, e := range entries {
-		if !e.Valid {
-			return errInvalid
+		if verifier.VerdictRank(e.Verdict) > verifier.VerdictRank(worst) {
+			worst = e.Verdict
 		}
 	}
-	return nil
+	switch worst {
+	case verifier.VerdictVerified:
+		return nil
+	case verifier.VerdictUnableToCheck:
+		return errUnableToCheck
+	}
+	return errInvalid
 }
 
 func printEntry(w io.Writer, e verifyEntry) {
 	mark := map[verifier.Verdict]string{
-		verifier.VerdictVerified:  "VERIFIED",
-		verifier.VerdictUntrusted: "ISSUER NOT TRUSTED",
-		verifier.VerdictInvalid:   "INVALID",
+		verifier.VerdictVerified:      "VERIFIED",
+		verifier.VerdictUntrusted:     "ISSUER NOT TRUSTED",
+		verifier.VerdictInvalid:       "INVALID",
+		verifier.VerdictUnableToCheck: "UNABLE TO CHECK",
 	}[e.Verdict]
 	fmt.Fprintf(w, "%s: %s\n", e.Input, mark)
+	if e.Advice != "" {
+		fmt.Fprintf(w, "  advice:  %s\n", e.Advice)
+	}
 	if e.Iss != "" {
 		name := e.Iss
 		if e.IssuerName != "" {

@@ -178,9 +178,10 @@ func (s *Server) verifyLink(c ctxResponder, ctx context.Context, lv LinkVerifier
 	resp.Link = info
 	if len(resp.Cards) == 0 {
 		// Nothing signed: the door cannot accept this as proof.
-		resp.Verdict = verifier.VerdictInvalid
+		resp.Verdict = verifier.VerdictFor(verifier.CodeLinkWithoutCards)
 		resp.Message = plainReason(verifier.CodeLinkWithoutCards)
-		s.metrics.ObserveVerification(string(verifier.VerdictInvalid), string(verifier.CodeLinkWithoutCards))
+		resp.Advice = verifier.AdviceFor(verifier.CodeLinkWithoutCards)
+		s.metrics.ObserveVerification(string(resp.Verdict), string(verifier.CodeLinkWithoutCards))
 	}
 	s.log.LogAttrs(ctx, levelInfo, "link resolution", strAttr("outcome", "ok"),
 		attrStrings("verdicts", verdicts), attrStrings("codes", codes),

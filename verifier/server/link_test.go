@@ -164,7 +164,10 @@ func TestLinkUnverifiedFHIR(t *testing.T) {
 		t.Fatalf("link %s", l.ShLink)
 	}
 	a := f.post(t, "", "application/json", jsonInput(l.ShLink))
-	wantVerdict(t, a, "invalid")
+	wantVerdict(t, a, "unable_to_check") // nothing signed: not proof, not forged either
+	if a.body["advice"] != "Ask the visitor for a signed SMART Health Card." {
+		t.Errorf("advice %v", a.body["advice"])
+	}
 	if cards := a.body["cards"].([]any); len(cards) != 0 {
 		t.Fatalf("cards %v", cards)
 	}
@@ -193,7 +196,7 @@ func TestLinkUnverifiedFHIR(t *testing.T) {
 	// and finds a link without cards; the service resolves it for its
 	// unverified content.
 	a = f.post(t, "", "image/png", f.host.QRPNG(t, l))
-	wantVerdict(t, a, "invalid")
+	wantVerdict(t, a, "unable_to_check")
 	if u := a.body["link"].(map[string]any)["unverifiedFhir"].([]any); len(u) != 1 {
 		t.Fatalf("QR image of a FHIR link: %s", a.raw)
 	}

@@ -32,16 +32,18 @@ func firstCodes(codes []string) []string {
 
 // verdictCounts logs how many cards got each verdict.
 func verdictCounts(verdicts []string) slog.Attr {
-	var ok, untrusted, invalid int
+	var ok, untrusted, unable, invalid int
 	for _, v := range verdicts {
 		switch verifier.Verdict(v) {
 		case verifier.VerdictVerified:
 			ok++
 		case verifier.VerdictUntrusted:
 			untrusted++
+		case verifier.VerdictUnableToCheck:
+			unable++
 		default:
 			invalid++
 		}
 	}
-	return slog.Group("verdicts", slog.Int("verified", ok), slog.Int("untrusted", untrusted), slog.Int("invalid", invalid))
+	return slog.Group("verdicts", slog.Int("verified", ok), slog.Int("untrusted", untrusted), slog.Int("unable_to_check", unable), slog.Int("invalid", invalid))
 }

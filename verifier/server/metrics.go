@@ -197,7 +197,7 @@ func (m *Metrics) addLibraryStats(sv StatsVerifier) {
 func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	cw := &countWriter{w: w}
 	b := bufio.NewWriter(cw)
-	writeLabeled(b, "shc_verifier_verifications_total", "Cards verified, by verdict.", "verdict", &m.verdicts, []string{"verified", "issuer_not_trusted", "invalid"})
+	writeLabeled(b, "shc_verifier_verifications_total", "Cards verified, by verdict.", "verdict", &m.verdicts, []string{"verified", "unable_to_check", "issuer_not_trusted", "invalid"})
 	writeLabeled(b, "shc_verifier_verification_failures_total", "Cards that did not verify, by reason code.", "code", &m.codes, nil)
 	writeLabeled(b, "shc_verifier_problems_total", "Requests rejected with a problem document, by code.", "code", &m.problems, nil)
 	writeLabeled(b, "shc_verifier_http_responses_total", "HTTP responses, by status code.", "status", &m.responses, nil)

@@ -41,6 +41,12 @@ type Problem struct {
 	Status int           `json:"status"`
 	Detail string        `json:"detail,omitempty"`
 	Code   verifier.Code `json:"code"`
+	// Verdict is what the answer means for the card the request carried
+	// (verifier.VerdictFor the code; every request-level problem, such as
+	// timeout, rate_limited or not_ready, is unable_to_check), and Advice
+	// the one line telling staff what to do.
+	Verdict verifier.Verdict `json:"verdict"`
+	Advice  string           `json:"advice"`
 	// RemainingAttempts is set with passcode_wrong (and passcode_required
 	// when known): the passcode attempts the link's server says are left.
 	RemainingAttempts *int `json:"remainingAttempts,omitempty"`
@@ -53,12 +59,46 @@ func (p *Problem) StatusCode() int { return p.Status }
 
 func newProblem(status int, code verifier.Code, detail string) *Problem {
 	return &Problem{
-		Type:   problemTypeBase + string(code),
-		Title:  plainReason(code),
-		Status: status,
-		Detail: detail,
-		Code:   code,
+		Type:    problemTypeBase + string(code),
+		Title:   plainReason(code),
+		Status:  status,
+		Detail:  detail,
+		Code:    code,
+		Verdict: problemVerdict(code),
+		Advice:  problemAdvice(code),
 	}
+}
+
+// requestCodes are this package's request-level codes: none says anything
+// about a card, so each is unable_to_check.
+var requestCodes = map[verifier.Code]string{
+	CodeBodyTooLarge:       "Send a smaller photo or file.",
+	CodeUnsupportedMedia:   "Send card text, a .smart-health-card file or a PNG/JPEG photo.",
+	CodeBadRequest:         "Try again; if it keeps failing, reload the page.",
+	CodeMalformedMultipart: "Try again; if it keeps failing, reload the page.",
+	CodeMissingInput:       "Scan or paste a card, then check again.",
+	CodeRateLimited:        "Wait a minute and try again.",
+	CodeNotReady:           "Wait a moment and try again.",
+	CodeNotFound:           "Reload the page and try again.",
+	CodeMethodNotAllowed:   "Reload the page and try again.",
+	CodeTimeout:            "Check your connection and try again.",
+	CodeInternal:           "Try again; if it keeps failing, check the card another way.",
+}
+
+// problemVerdict is the verdict a problem with code gives the card.
+func problemVerdict(code verifier.Code) verifier.Verdict {
+	if _, ok := requestCodes[code]; ok {
+		return verifier.VerdictUnableToCheck
+	}
+	return verifier.VerdictFor(code)
+}
+
+// problemAdvice is the line for staff of a problem with code.
+func problemAdvice(code verifier.Code) string {
+	if s, ok := requestCodes[code]; ok {
+		return s
+	}
+	return verifier.AdviceFor(code)
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {

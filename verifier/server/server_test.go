@@ -18,6 +18,7 @@ import (
 
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/verifier"
 	"github.com/healthcards/healthcards/verifier/server"
 	"github.com/healthcards/healthcards/verifier/server/servertest"
 )
@@ -252,6 +253,9 @@ func TestVerifyVerdicts(t *testing.T) {
 	if len(reasons) == 0 || reasons[0].(map[string]any)["code"] != "revoked" {
 		t.Errorf("reasons %v, want code revoked", reasons)
 	}
+	if adv := a.body["advice"]; adv != verifier.AdviceFor(verifier.CodeRevoked) || a.card(t, 0)["advice"] != adv {
+		t.Errorf("advice %v, card advice %v", adv, a.card(t, 0)["advice"])
+	}
 	if f.issuer.Fetches("/.well-known/crl/"+f.issuer.KID+".json") == 0 {
 		t.Error("the revocation list was never fetched from the issuer")
 	}
@@ -284,6 +288,46 @@ func TestVerifyVerdicts(t *testing.T) {
 	wantVerdict(t, a, "invalid")
 	if a.card(t, 0)["verdict"] != "verified" || a.card(t, 1)["verdict"] != "invalid" {
 		t.Errorf("per-card verdicts wrong: %s", a.raw)
+	}
+}
+
+// TestVerifyUnableToCheck: what could not be checked is neutral, never
+// red, and says what to do: a QR code of a web address (not a health
+// card), a missing chunk (QR-6), an issuer that cannot be reached. The
+// problem documents carry the verdict and advice too, and the metrics
+// count the verdict.
+func TestVerifyUnableToCheck(t *testing.T) {
+	f := newFixture(t, server.Config{})
+	a := post(t, f, "", "text/plain", []byte("https://menu.example.org/"))
+	if a.status != 422 || a.body["code"] != "malformed_input" || a.body["verdict"] != "unable_to_check" ||
+		!strings.Contains(a.body["advice"].(string), "not a health card") {
+		t.Errorf("web address: %d %s", a.status, a.raw)
+	}
+	chunks, err := shc.EncodeQRChunks(f.card, 400) // legacy chunks (QR-6); the second is not sent
+	if err != nil || len(chunks) < 2 {
+		t.Fatalf("chunks %d %v", len(chunks), err)
+	}
+	a = post(t, f, "", "text/plain", []byte(chunks[0]))
+	if a.status != 422 || a.body["code"] != "chunk_missing" || a.body["verdict"] != "unable_to_check" {
+		t.Errorf("one chunk of two: %d %s", a.status, a.raw)
+	}
+	a = post(t, f, "", "application/xml", nil)
+	if a.body["verdict"] != "unable_to_check" || a.body["advice"] == "" {
+		t.Errorf("unsupported media type: %s", a.raw)
+	}
+
+	f.issuer.Server.Close() // the trusted issuer goes away: its key set cannot be fetched
+	a = post(t, f, "", "application/json", jsonInput(f.card))
+	wantVerdict(t, a, "unable_to_check")
+	if a.body["advice"] != "Check your connection and try again." {
+		t.Errorf("advice %v", a.body["advice"])
+	}
+	if _, ok := a.card(t, 0)["summary"]; ok {
+		t.Error("a card whose signature was not checked carries a summary")
+	}
+	m := metricsText(t, f)
+	if !strings.Contains(m, `shc_verifier_verifications_total{verdict="unable_to_check"} 3`) {
+		t.Errorf("metrics:\n%s", m)
 	}
 }
 
@@ -432,7 +476,7 @@ func TestLogsHoldNoPHI(t *testing.T) {
 	wantVerdict(t, post(t, f, "", "image/png", qrPNG(t, servertest.QRText(t, f.card))), "verified")
 	post(t, f, "", "application/json", jsonInput("shc:/1234")) // a malformed card
 	logs := f.svc.Logs()
-	if !strings.Contains(logs, `"msg":"verification"`) || !strings.Contains(logs, `"verdicts":{"verified":1,"untrusted":0,"invalid":0}`) {
+	if !strings.Contains(logs, `"msg":"verification"`) || !strings.Contains(logs, `"verdicts":{"verified":1,"untrusted":0,"unable_to_check":0,"invalid":0}`) {
 		t.Fatalf("logs lack the verification lines:\n%s", logs)
 	}
 	// Timestamps and durations are digits that may spell "1984" by chance.

@@ -45,7 +45,10 @@ type VerifyResponse struct {
 	MediaType string           `json:"mediaType"`
 	Verdict   verifier.Verdict `json:"verdict"`
 	Message   string           `json:"message"`
-	Cards     []CardResult     `json:"cards"`
+	// Advice is one line telling staff what to do next (the Advice of the
+	// card that decided the verdict).
+	Advice string       `json:"advice"`
+	Cards  []CardResult `json:"cards"`
 	// Link is set when the input was a SMART Health Link: what the link
 	// said and its unverified FHIR content (only Cards are verified).
 	Link *LinkInfo `json:"link,omitempty"`
@@ -132,7 +135,7 @@ func (s *Server) handleVerify(c *echo.Context) error {
 		// The image's estimated decoding memory is charged against the
 		// service's image budget before decoding (issue 10).
 		if cost > s.cfg.MaxImageMemoryBytes {
-			s.metrics.ObserveVerification(string(verifier.VerdictInvalid), string(qr.CodeImageTooLarge))
+			s.metrics.ObserveVerification(string(verifier.VerdictFor(qr.CodeImageTooLarge)), string(qr.CodeImageTooLarge))
 			return newProblem(http.StatusUnprocessableEntity, qr.CodeImageTooLarge, "the image would take too much memory to decode")
 		}
 		if err := s.imageMem.Acquire(ctx, cost); err != nil {
@@ -241,6 +244,7 @@ func (s *Server) buildResponse(results []*verifier.Result, includeBundle bool) (
 		if worse(r.Verdict, resp.Verdict) {
 			resp.Verdict = r.Verdict
 			resp.Message = cr.Message
+			resp.Advice = r.Advice
 		}
 		code := ""
 		if len(cr.Reasons) > 0 {
@@ -253,6 +257,7 @@ func (s *Server) buildResponse(results []*verifier.Result, includeBundle bool) (
 	}
 	if resp.Message == "" && len(resp.Cards) > 0 {
 		resp.Message = resp.Cards[0].Message
+		resp.Advice = resp.Cards[0].Advice
 	}
 	return resp, verdicts, codes
 }
@@ -263,14 +268,14 @@ func (s *Server) verifyFailed(ctx context.Context, err error, n int, start time.
 		return newProblem(http.StatusServiceUnavailable, CodeNotReady, err.Error())
 	}
 	if ctx.Err() != nil {
-		s.metrics.ObserveVerification(string(verifier.VerdictInvalid), string(CodeTimeout))
+		s.metrics.ObserveVerification(string(problemVerdict(CodeTimeout)), string(CodeTimeout))
 		return newProblem(http.StatusGatewayTimeout, CodeTimeout, "verification did not finish in time")
 	}
 	code := verifier.CodeOf(err)
 	if code == "" {
 		code = verifier.CodeMalformedInput
 	}
-	s.metrics.ObserveVerification(string(verifier.VerdictInvalid), string(code))
+	s.metrics.ObserveVerification(string(problemVerdict(code)), string(code))
 	s.log.LogAttrs(ctx, levelInfo, "no card in input", strAttr("code", string(code)),
 		intAttr("input_bytes", n), strAttr("duration", time.Since(start).Round(time.Microsecond).String()))
 	status := http.StatusUnprocessableEntity
@@ -300,18 +305,8 @@ func (s *Server) observeFetchFailures(r *verifier.Result) {
 }
 
 // worse reports whether verdict a is worse than b: invalid > issuer not
-// trusted > verified.
-func worse(a, b verifier.Verdict) bool { return rank(a) > rank(b) }
-
-func rank(v verifier.Verdict) int {
-	switch v {
-	case verifier.VerdictVerified:
-		return 0
-	case verifier.VerdictUntrusted:
-		return 1
-	}
-	return 2
-}
+// trusted > unable to check > verified (verifier.VerdictRank).
+func worse(a, b verifier.Verdict) bool { return verifier.VerdictRank(a) > verifier.VerdictRank(b) }
 
 func toCardResult(r *verifier.Result, includeBundle bool) CardResult {
 	rc := *r
