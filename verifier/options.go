@@ -305,9 +305,12 @@ func WithFetchTimeout(d time.Duration) Option {
 	}
 }
 
-// WithFetchClient uses c for every live fetch instead of building one. It
-// cannot be combined with WithAllowPrivateNetwork, WithRootCAs or
-// WithFetchTimeout, which configure the built client.
+// WithFetchClient uses cl for every live fetch instead of building one,
+// SMART Health Link manifests and files included: a cl with
+// safehttp.Config.PrivateOrigins lets links reach those origins too, so
+// prefer WithPrivateOrigins, which never applies to links. It cannot be
+// combined with WithAllowPrivateNetwork, WithPrivateOrigins, WithRootCAs or
+// WithFetchTimeout, which configure the built clients.
 func WithFetchClient(cl *safehttp.Client) Option {
 	return func(c *config) error {
 		if cl == nil {
