@@ -25,6 +25,11 @@ const (
 	CodeQRTooLarge         Code = "qr_too_large"         // card does not fit one version-22 QR (SIZE-1..3)
 	CodeBadBundle          Code = "bad_bundle"           // FHIR bundle cannot be minified or is not a Bundle
 	CodeBadKey             Code = "bad_key"              // signing key is not a P-256 ECDSA key (KEY-1)
+	// Image codes, raised by the QR image decoder of package shc/qr and
+	// defined here so that a text-only program (the verifier library) can
+	// name them without linking image code.
+	CodeNoQRFound     Code = "no_qr_found"     // no readable QR code in the image
+	CodeImageTooLarge Code = "image_too_large" // image over its byte, pixel or decoded-size budget
 )
 
 // Error is the error type of every failure in this package: the module's one

@@ -17,6 +17,8 @@ type Code = errcode.Code
 const (
 	CodeMalformedInput     = shc.CodeMalformedInput
 	CodeMalformedQR        = shc.CodeMalformedQR
+	CodeNoQRFound          = shc.CodeNoQRFound     // from an ImageDecoder such as qr.DecodeImage
+	CodeImageTooLarge      = shc.CodeImageTooLarge // from an ImageDecoder such as qr.DecodeImage
 	CodeChunkMissing       = shc.CodeChunkMissing
 	CodeMalformedJWS       = shc.CodeMalformedJWS
 	CodeUnsupportedAlg     = shc.CodeUnsupportedAlg

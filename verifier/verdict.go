@@ -1,7 +1,5 @@
 package verifier
 
-import "github.com/healthcards/healthcards/shc/qr"
-
 // VerdictFor returns the verdict a failure with code gives a card. It is
 // the one place that decides verdicts: the pipeline, ErrorResult, the
 // service and the on-device (WebAssembly) build all go through it, so the
@@ -44,8 +42,8 @@ var unableCodes = map[Code]bool{
 	CodeConfig:                true,
 	CodeMalformedInput:        true,
 	CodeChunkMissing:          true,
-	qr.CodeNoQRFound:          true,
-	qr.CodeImageTooLarge:      true,
+	CodeNoQRFound:             true,
+	CodeImageTooLarge:         true,
 	CodeLinkFetchFailed:       true,
 	CodePasscodeRequired:      true,
 	CodePasscodeWrong:         true,
@@ -90,8 +88,8 @@ var adviceByCode = map[Code]string{
 	CodeConfig:                "Ask whoever runs this verifier to fix its configuration.",
 	CodeMalformedInput:        "This is not a health card. Ask the visitor for their SMART Health Card QR code.",
 	CodeChunkMissing:          "Scan every QR code of the card, then check again.",
-	qr.CodeNoQRFound:          "Ask the visitor to brighten the screen and scan again.",
-	qr.CodeImageTooLarge:      "Scan again with the QR code filling more of the picture.",
+	CodeNoQRFound:             "Ask the visitor to brighten the screen and scan again.",
+	CodeImageTooLarge:         "Scan again with the QR code filling more of the picture.",
 	CodePasscodeRequired:      "Ask the visitor for the link's passcode and enter it.",
 	CodePasscodeWrong:         "Ask the visitor for the correct passcode and enter it.",
 	CodeLinkWithoutCards:      "Ask the visitor for a signed SMART Health Card.",

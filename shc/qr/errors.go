@@ -12,10 +12,10 @@ import (
 // and the image-specific codes below.
 const (
 	// CodeNoQRFound: no readable QR code was found in the image.
-	CodeNoQRFound shc.Code = "no_qr_found"
+	CodeNoQRFound = shc.CodeNoQRFound
 	// CodeImageTooLarge: the image or SVG exceeds MaxImageBytes,
 	// MaxImagePixels or MaxSVGBytes.
-	CodeImageTooLarge shc.Code = "image_too_large"
+	CodeImageTooLarge = shc.CodeImageTooLarge
 	// CodeEncodeFailed: the QR library produced a symbol that fails the
 	// package's self-check (for example not exactly one byte segment plus
 	// one numeric segment, QR-1/QR-3). It means a bug, not bad input.
