@@ -59,7 +59,8 @@ func Deflate(b []byte) []byte {
 
 // Inflate decompresses raw DEFLATE data, reading at most limit+1 bytes of
 // output: a decompression bomb is refused with CodePayloadTooLarge after
-// producing no more than the limit, whatever its claimed size.
+// producing no more than the limit, whatever its claimed size. Bytes after
+// the end of the stream are refused with CodeBadPayloadEncoding.
 func Inflate(b []byte, limit int) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxPayloadBytes
@@ -102,6 +103,12 @@ func Inflate(b []byte, limit int) ([]byte, error) {
 	}
 	if len(out) > limit {
 		return nil, errorf(CodePayloadTooLarge, "payload inflates beyond the %d-byte limit", limit)
+	}
+	// The DEFLATE reader consumes input only as far as the symbols it
+	// decodes, so anything left is data after the final block: bytes a
+	// signature covers but no reader shows.
+	if n := f.in.Len(); n > 0 {
+		return nil, errorf(CodeBadPayloadEncoding, "%d bytes after the end of the DEFLATE stream (HDR-7)", n)
 	}
 	out = bytes.Clone(out)
 	return out, nil

@@ -1,23 +1,23 @@
 package shc
 
 import (
-	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"sync"
-	"unsafe"
 
 	"github.com/go-jose/go-jose/v4"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 
+	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/keys"
 )
 
@@ -89,22 +89,14 @@ func ParseWithLimits(jws string, lim Limits) (*Card, error) {
 		return nil, err
 	}
 	c := &Card{raw: jws, header: h}
-	if len(s64) == 86 && b64.DecodedLen(len(s64)) == 64 {
-		// The common case, decoded in place: 86 characters are 64 bytes.
-		if n, err := b64.Decode(c.sigBuf[:], unsafe.Slice(unsafe.StringData(s64), len(s64))); err == nil && n == 64 {
-			c.signature = c.sigBuf[:]
-		}
+	sig, err := b64.AppendDecode(c.sigBuf[:0], []byte(s64))
+	if err != nil {
+		return nil, wrap(CodeMalformedJWS, "signature is not base64url", err)
 	}
-	if c.signature == nil {
-		sig, err := b64.DecodeString(s64)
-		if err != nil {
-			return nil, wrap(CodeMalformedJWS, "signature is not base64url", err)
-		}
-		if len(sig) != 64 {
-			return nil, errorf(CodeMalformedJWS, "signature is %d bytes, want the 64-byte r||s form (HDR-5; DER is not JWS)", len(sig))
-		}
-		c.signature = sig
+	if len(sig) != 64 {
+		return nil, errorf(CodeMalformedJWS, "signature is %d bytes, want the 64-byte r||s form (HDR-5; DER is not JWS)", len(sig))
 	}
+	c.signature = sig
 	claims, err := decodeAndInflate(p64, lim.payload())
 	if err != nil {
 		return nil, err
@@ -130,7 +122,7 @@ func decodeAndInflate(p64 string, limit int) ([]byte, error) {
 		*bp = make([]byte, n)
 	}
 	buf := (*bp)[:n]
-	m, err := b64.Decode(buf, unsafe.Slice(unsafe.StringData(p64), len(p64)))
+	m, err := b64.Decode(buf, []byte(p64))
 	if err != nil {
 		return nil, wrap(CodeBadPayloadEncoding, "payload is not base64url", err)
 	}
@@ -139,40 +131,53 @@ func decodeAndInflate(p64 string, limit int) ([]byte, error) {
 
 var b64Bufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// parseHeader decodes the protected header strictly: a JSON object whose
-// member names are matched case-sensitively, with no duplicates, alg ES256,
-// zip DEF, a non-empty kid and no crit.
+// headerMembers are the header members read; any other is skipped.
+var headerMembers = []string{"alg", "zip", "kid", "crit"}
+
+// parseHeader decodes the protected header with the strict reader: a JSON
+// object whose member names are unescaped and unique even ignoring letter
+// case (at every depth), alg ES256, zip DEF, a non-empty kid and no crit.
 func parseHeader(b []byte) (Header, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(b, &m); err != nil {
-		return Header{}, wrap(CodeMalformedJWS, "header is not a JSON object", err)
-	}
-	if hasDuplicateKeys(b) {
-		return Header{}, errorf(CodeMalformedJWS, "header has duplicate members")
-	}
-	str := func(name string) (string, error) {
-		raw, ok := m[name]
-		if !ok {
-			return "", nil
-		}
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", errorf(CodeMalformedJWS, "header %q must be a string", name)
-		}
-		return s, nil
-	}
 	var h Header
-	var err error
-	if h.Alg, err = str("alg"); err != nil {
-		return Header{}, err
+	var rd jsonlite.Reader
+	rd.Reset(b, maxJSONDepth)
+	var typeErr error
+	str := func(name string, dst *string) bool {
+		raw, esc, ok := rd.String()
+		if !ok {
+			typeErr = errorf(CodeMalformedJWS, "header %q must be a string", name)
+			return false
+		}
+		if *dst, ok = jsonlite.StringValue(raw, esc); !ok {
+			typeErr = errorf(CodeMalformedJWS, "header %q has no UTF-8 form", name)
+		}
+		return ok
 	}
-	if h.Zip, err = str("zip"); err != nil {
-		return Header{}, err
+	crit := false
+	ok := rd.Kind() == '{' && rd.Enter('{') && rd.Members(headerMembers, func(field string) bool {
+		switch field {
+		case "alg":
+			return str(field, &h.Alg)
+		case "zip":
+			return str(field, &h.Zip)
+		case "kid":
+			return str(field, &h.Kid)
+		}
+		crit = true
+		_, ok := rd.Skip()
+		return ok
+	}) && rd.End()
+	if !ok {
+		var me *jsonlite.MemberError
+		switch err := rd.Err(); {
+		case typeErr != nil:
+			return Header{}, typeErr
+		case errors.As(err, &me):
+			return Header{}, wrap(CodeMalformedJWS, "header refused by the strict reader: "+me.Error(), nil)
+		}
+		return Header{}, errorf(CodeMalformedJWS, "header is not a JSON object")
 	}
-	if h.Kid, err = str("kid"); err != nil {
-		return Header{}, err
-	}
-	if _, ok := m["crit"]; ok {
+	if crit {
 		return Header{}, errorf(CodeUnsupportedAlg, "header has crit extensions, which cards never use")
 	}
 	if h.Alg != "ES256" {
@@ -187,32 +192,6 @@ func parseHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// hasDuplicateKeys reports whether the top-level JSON object b repeats a
-// member name. b must already be valid JSON.
-func hasDuplicateKeys(b []byte) bool {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if _, err := dec.Token(); err != nil { // {
-		return false
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return false
-		}
-		k, _ := t.(string)
-		if seen[k] {
-			return true
-		}
-		seen[k] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return false
-		}
-	}
-	return false
-}
-
 // signingInput is the ASCII "header.payload" that the signature covers.
 func (c *Card) signingInput() string {
 	i := strings.LastIndexByte(c.raw, '.')
@@ -225,9 +204,10 @@ func (c *Card) VerifySignature(pub *ecdsa.PublicKey) error {
 	if pub == nil || pub.Curve != elliptic.P256() {
 		return errorf(CodeBadKey, "verification key is not P-256 (KEY-1)")
 	}
-	in := c.signingInput()
-	// The signing input is only read here, never kept or changed.
-	digest := sha256.Sum256(unsafe.Slice(unsafe.StringData(in), len(in)))
+	h := sha256.New()
+	_, _ = io.WriteString(h, c.signingInput())
+	var digest [sha256.Size]byte
+	h.Sum(digest[:0])
 	var buf [72]byte
 	der, ok := appendDERSignature(buf[:0], c.signature)
 	if !ok || !ecdsa.VerifyASN1(pub, digest[:], der) {
@@ -339,6 +319,11 @@ func (s *Signer) Sign(p *Payload) (string, error) {
 	}
 	claims, err := p.Marshal()
 	if err != nil {
+		return "", err
+	}
+	// Sign nothing the strict reader would refuse (a repeated or
+	// case-variant member in the bundle, a date after year 9999, ...).
+	if _, err := ParsePayload(claims); err != nil {
 		return "", err
 	}
 	obj, err := s.signer.Sign(Deflate(claims))

@@ -18,7 +18,7 @@ const (
 	maxHeaderBytes         = 1024
 	maxChunks              = 99 // chunk ordinals in shc:/C/N/ (QR-5)
 	maxQRTextBytes         = 8 << 20
-	maxJSONDepth           = 128 // nesting accepted when minifying bundles
+	maxJSONDepth           = 128 // nesting accepted in claims and bundles (signed or minified)
 )
 
 func (l Limits) jws() int {

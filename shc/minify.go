@@ -1,9 +1,11 @@
 package shc
 
 import (
-	"bytes"
+	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/healthcards/healthcards/internal/jsonlite"
 )
 
 // Minify applies the QR minimization rules to a FHIR Bundle (MIN-1..8) and
@@ -17,8 +19,11 @@ import (
 //   - entry fullUrls become resource:0, resource:1, ... (MIN-6) and every
 //     Reference.reference that names an entry is rewritten to match (MIN-7).
 //
-// Minify is for cards meant to become QR codes; cards for file or link
-// delivery may keep the full bundle.
+// The bundle is read with the strict reader (package internal/jsonlite),
+// as verifiers read it: escaped, repeated or case-variant member names
+// anywhere are refused with bad_bundle. Minify is for cards meant to
+// become QR codes; cards for file or link delivery may keep the full
+// bundle.
 func Minify(bundle []byte) ([]byte, error) { return MinifyWithOptions(bundle, MinifyOptions{}) }
 
 // MinifyOptions adjust Minify.
@@ -36,95 +41,94 @@ func MinifyWithOptions(bundle []byte, opts MinifyOptions) ([]byte, error) {
 	if len(bundle) > DefaultMaxPayloadBytes {
 		return nil, errorf(CodePayloadTooLarge, "bundle of %d bytes exceeds the %d-byte limit", len(bundle), DefaultMaxPayloadBytes)
 	}
-	root, err := parseOrdered(bundle)
+	root, err := jsonlite.Parse(bundle, maxJSONDepth)
 	if err != nil {
-		return nil, err
+		var me *jsonlite.MemberError
+		switch {
+		case errors.As(err, &me):
+			return nil, wrap(CodeBadBundle, "refused by the strict reader: "+me.Error(), nil)
+		case errors.Is(err, jsonlite.ErrDepth):
+			return nil, errorf(CodeBadBundle, "JSON nested deeper than %d levels", maxJSONDepth)
+		}
+		return nil, errorf(CodeBadBundle, "not valid JSON")
 	}
-	if rt, _ := root.get("resourceType").stringValue(); rt != "Bundle" {
+	if rt, _ := root.Get("resourceType").Str(); rt != "Bundle" {
 		return nil, errorf(CodeBadBundle, "resourceType is %q, want Bundle", rt)
 	}
-	root.del("id")
-	root.del("meta")
-	entries := root.get("entry")
-	if entries != nil && entries.kind != '[' {
+	root.Delete("id")
+	root.Delete("meta")
+	entries := root.Get("entry")
+	if entries != nil && entries.Kind != '[' {
 		return nil, errorf(CodeBadBundle, "Bundle.entry is not an array")
 	}
 
 	refs := map[string]string{} // old reference forms -> resource:N
 	if entries != nil {
-		for i, e := range entries.vals {
-			if e.kind != '{' {
+		for i, e := range entries.Elems {
+			if e.Kind != '{' {
 				return nil, errorf(CodeBadBundle, "Bundle.entry[%d] is not an object", i)
 			}
 			short := "resource:" + strconv.Itoa(i)
-			if old, ok := e.get("fullUrl").stringValue(); ok {
+			if old, ok := e.Get("fullUrl").Str(); ok {
 				refs[old] = short
 				if tail := lastSegments(old, 2); tail != "" {
 					refs[tail] = short
 				}
 			}
-			res := e.get("resource")
-			if res != nil && res.kind == '{' {
-				rt, _ := res.get("resourceType").stringValue()
-				if id, ok := res.get("id").stringValue(); ok && rt != "" {
+			res := e.Get("resource")
+			if res != nil && res.Kind == '{' {
+				rt, _ := res.Get("resourceType").Str()
+				if id, ok := res.Get("id").Str(); ok && rt != "" {
 					if _, taken := refs[rt+"/"+id]; !taken {
 						refs[rt+"/"+id] = short
 					}
 				}
 			}
-			e.set("fullUrl", stringNode(short))
+			// fullUrl first, as the examples have it.
+			e.Delete("fullUrl")
+			e.Set("fullUrl", jsonlite.StringOf(short), true)
 		}
-		// Put fullUrl first, as the examples do, when it had to be added.
-		for _, e := range entries.vals {
-			if e.keys[0] != "fullUrl" {
-				v := e.get("fullUrl")
-				e.del("fullUrl")
-				e.keys = append([]string{"fullUrl"}, e.keys...)
-				e.vals = append([]*node{v}, e.vals...)
-			}
-		}
-		for _, e := range entries.vals {
-			res := e.get("resource")
-			if res == nil || res.kind != '{' {
+		for _, e := range entries.Elems {
+			res := e.Get("resource")
+			if res == nil || res.Kind != '{' {
 				continue
 			}
-			res.del("id")
-			securityOnly := func(m *node) bool { return m.kind == '{' && len(m.keys) == 1 && m.keys[0] == "security" }
-			if m := res.get("meta"); m != nil && (opts.DropSecurityMeta || !securityOnly(m)) {
-				res.del("meta")
+			res.Delete("id")
+			securityOnly := func(m *jsonlite.Value) bool {
+				return m.Kind == '{' && len(m.Names) == 1 && m.Names[0] == "security"
 			}
-			res.del("text")
+			if m := res.Get("meta"); m != nil && (opts.DropSecurityMeta || !securityOnly(m)) {
+				res.Delete("meta")
+			}
+			res.Delete("text")
 			minifyElements(res, refs)
 		}
 	}
-	var buf bytes.Buffer
-	buf.Grow(len(bundle))
-	root.encode(&buf)
-	return buf.Bytes(), nil
+	return root.AppendCompact(make([]byte, 0, len(bundle))), nil
 }
 
 // minifyElements applies MIN-4, MIN-5 and MIN-7 to every element below n.
-func minifyElements(n *node, refs map[string]string) {
-	switch n.kind {
+func minifyElements(n *jsonlite.Value, refs map[string]string) {
+	switch n.Kind {
 	case '{':
-		if n.has("coding") {
-			n.del("text") // CodeableConcept.text (MIN-4)
+		if n.Get("coding") != nil {
+			n.Delete("text") // CodeableConcept.text (MIN-4)
 		}
-		if n.has("system") && n.has("code") {
-			n.del("display") // Coding.display (MIN-5)
+		if n.Get("system") != nil && n.Get("code") != nil {
+			n.Delete("display") // Coding.display (MIN-5)
 		}
-		if ref, ok := n.get("reference").stringValue(); ok {
+		if ref, ok := n.Get("reference").Str(); ok {
 			if short, found := refs[ref]; found {
-				n.set("reference", stringNode(short)) // MIN-7
+				n.Set("reference", jsonlite.StringOf(short), false) // MIN-7
 			} else if short, found := refs[lastSegments(ref, 2)]; found {
-				n.set("reference", stringNode(short))
+				n.Set("reference", jsonlite.StringOf(short), false)
 			}
 		}
-		for _, v := range n.vals {
+		for _, v := range n.Elems {
 			minifyElements(v, refs)
 		}
 	case '[':
-		for _, v := range n.vals {
+		for _, v := range n.Elems {
 			minifyElements(v, refs)
 		}
 	}

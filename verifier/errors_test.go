@@ -252,10 +252,11 @@ func TestTimeChecks(t *testing.T) {
 	}
 	wantCode(t, verifyOne(t, mk(cardNBF-360, WithLeeway(10*time.Minute)), card), VerdictVerified, "")
 	wantCode(t, verifyOne(t, mk(cardNBF-1, WithLeeway(0)), card), VerdictInvalid, CodeNotYetValid)
-	// nbf in milliseconds is named as such.
-	ms := signCard(t, k, testIss, cardNBF*1000+123, nil)
+	// nbf in milliseconds (after year 9999 in seconds) is a bad payload
+	// (shc), named as such.
+	ms := rawCardNBF(t, k, cardNBF*1000+123)
 	r = verifyOne(t, mk(cardNBF), ms)
-	wantCode(t, r, VerdictInvalid, CodeNotYetValid)
+	wantCode(t, r, VerdictInvalid, CodeBadPayload)
 	if !strings.Contains(r.Errors[0].Message, "milliseconds") {
 		t.Fatalf("message %q", r.Errors[0].Message)
 	}

@@ -30,7 +30,6 @@ type Reader struct {
 	depth    int
 	maxDepth int
 	first    bool // between Enter and the first Next of that container
-	spaced   bool // white space was skipped somewhere
 	err      error
 }
 
@@ -56,10 +55,6 @@ func (r *Reader) Err() error { return r.err }
 // Offset returns the index of the next unread byte.
 func (r *Reader) Offset() int { return r.i }
 
-// SawSpace reports whether insignificant white space was skipped so far,
-// that is whether the input read is not in compact form.
-func (r *Reader) SawSpace() bool { return r.spaced }
-
 func (r *Reader) fail(err error) bool {
 	if r.err == nil {
 		r.err = err
@@ -73,7 +68,6 @@ func (r *Reader) ws() {
 		switch r.b[r.i] {
 		case ' ', '\t', '\n', '\r':
 			r.i++
-			r.spaced = true
 		default:
 			return
 		}
@@ -151,34 +145,37 @@ func (r *Reader) Next() (name []byte, escaped bool, ok bool) {
 }
 
 // Members reads the members of the object just entered, calling read with
-// the name of each member listed in known (read must consume the value). It
-// skips other members, and fails on an escaped or repeated known name and on
-// an unknown name that folds to a known one (encoding/json matches names
-// case-insensitively and keeps the last repeat, so a strict reader that
-// must agree with it refuses those). known holds at most 64 names.
+// the name of each member listed in known (read must consume the value; a
+// read that returns false without an error recorded leaves Err nil, so the
+// caller keeps its own reason). Other members are skipped (strictly: see
+// Skip). Members applies the member rules of every object (see Skip) and
+// also refuses an unknown name that folds to a known one (FoldsTo), so that
+// a claim cannot hide behind another spelling. known holds at most 64
+// names.
 func (r *Reader) Members(known []string, read func(field string) bool) bool {
-	var seen uint64 // bit i: known[i] was read
+	var names memberSet
 	for {
 		name, esc, more := r.Next()
 		if !more {
 			return r.err == nil
 		}
-		if esc {
+		if !r.checkName(&names, name, esc) {
 			return false
 		}
 		i := indexOf(known, name)
-		switch {
-		case i < 0:
+		if i < 0 {
 			if FoldsTo(name, known...) {
-				return false
+				return r.fail(&MemberError{Name: string(name), Reason: "is a variant spelling of a known member"})
 			}
 			if _, ok := r.Skip(); !ok {
+				r.inside(name)
 				return false
 			}
-		case seen&(1<<i) != 0 || !read(known[i]):
+			continue
+		}
+		if !read(known[i]) {
+			r.inside(name)
 			return false
-		default:
-			seen |= 1 << i
 		}
 	}
 }
@@ -390,7 +387,9 @@ func (r *Reader) literal(lit string) bool {
 }
 
 // Skip reads and validates one complete value of any kind and returns it
-// raw (without surrounding white space).
+// raw (without surrounding white space). Every object inside it must have
+// unescaped member names that are unique under case folding, and every
+// string escape must have a UTF-8 form (see the package documentation).
 func (r *Reader) Skip() ([]byte, bool) {
 	if r.err != nil {
 		return nil, false
@@ -412,12 +411,18 @@ func (r *Reader) skip() bool {
 		if !r.Enter('{') {
 			return false
 		}
+		var names memberSet
 		for {
-			if _, _, ok := r.Next(); !ok {
+			name, esc, ok := r.Next()
+			if !ok {
 				return r.err == nil
+			}
+			if !r.checkName(&names, name, esc) {
+				return false
 			}
 			r.ws()
 			if !r.skip() {
+				r.inside(name)
 				return false
 			}
 		}
@@ -425,15 +430,19 @@ func (r *Reader) skip() bool {
 		if !r.Enter('[') {
 			return false
 		}
-		for r.NextElem() {
+		for i := 0; r.NextElem(); i++ {
 			r.ws()
 			if !r.skip() {
+				r.insideElem(i)
 				return false
 			}
 		}
 		return r.err == nil
 	case '"':
-		_, _, ok := r.str()
+		raw, esc, ok := r.str()
+		if ok && esc && !decodable(raw) {
+			return r.fail(ErrSyntax)
+		}
 		return ok
 	case 't':
 		return r.literal("true")
@@ -448,22 +457,13 @@ func (r *Reader) skip() bool {
 }
 
 // Valid reports whether b is exactly one RFC 8259 JSON value (with
-// optional surrounding white space), nested at most DefaultMaxDepth deep.
+// optional surrounding white space) that meets the strict rules of Skip,
+// nested at most DefaultMaxDepth deep.
 func Valid(b []byte) bool {
 	var r Reader
 	r.Reset(b, 0)
 	_, ok := r.Skip()
 	return ok && r.End()
-}
-
-// ValidCompact reports whether b is one valid JSON value that contains no
-// insignificant white space at all (the form encoding/json's Compact
-// produces).
-func ValidCompact(b []byte) bool {
-	var r Reader
-	r.Reset(b, 0)
-	_, ok := r.Skip()
-	return ok && r.End() && !r.spaced
 }
 
 // AppendUnescaped appends the decoded form of a raw string (as returned by

@@ -3,6 +3,9 @@ package jsonlite
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -11,13 +14,17 @@ import (
 var validCases = []string{
 	`{}`, `[]`, `""`, `0`, `-0`, `1.5e+3`, `true`, `false`, `null`,
 	` {"a" : [1, 2, {"b": null}], "c": "\u00e9\n\"", "d": -0.5E-2} `,
-	`"\ud83d\ude00"`, `"\ud800"`, `"é"`, `[[[[]]]]`,
+	`"\ud83d\ude00"`, `"é"`, `[[[[]]]]`, `{"a":1,"b":{"a":2}}`,
 }
 
 var invalidCases = []string{
 	``, ` `, `{`, `}`, `[`, `{"a"}`, `{"a":}`, `{"a":1,}`, `[1,]`, `[,1]`, `{,}`,
 	`01`, `1.`, `.5`, `1e`, `+1`, `-`, `"\x"`, `"\u12"`, "\"\x01\"", "\"\xff\"",
 	`tru`, `nul`, `{"a":1}x`, `{} {}`, `{1:2}`, `'a'`, "\"\xed\xa0\x80\"",
+	// Strict beyond RFC 8259: a lone surrogate escape (no UTF-8 form) and
+	// member names that are escaped, repeated or case variants.
+	`"\ud800"`, `"\udc00\ud800"`, `"\ud800\u0041"`, `{"\u0061":1}`, `{"a":1,"a":2}`, `{"a":1,"A":2}`,
+	`[{"x":{"iss":1,"ISS":2}}]`, "{\"k\":1,\"\u212a\":2}",
 }
 
 func TestValidMatchesEncodingJSON(t *testing.T) {
@@ -42,15 +49,6 @@ func TestDepthLimit(t *testing.T) {
 	r.Reset([]byte("["+deep+"]"), 0)
 	if _, ok := r.Skip(); ok || r.Err() != ErrDepth {
 		t.Fatalf("depth over the limit: err = %v, want ErrDepth", r.Err())
-	}
-}
-
-func TestValidCompact(t *testing.T) {
-	if !ValidCompact([]byte(`{"a":[1,"x y"]}`)) {
-		t.Error("compact text refused")
-	}
-	if ValidCompact([]byte(`{"a": 1}`)) || ValidCompact([]byte("{\"a\":1}\n")) {
-		t.Error("text with white space taken for compact")
 	}
 }
 
@@ -124,22 +122,19 @@ func FuzzValid(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got := Valid(b)
 		want := json.Valid(b) && utf8.Valid(b)
-		if got != want {
-			var r Reader
-			r.Reset(b, 0)
-			r.Skip()
-			if r.Err() == ErrDepth {
-				return
+		if got && !want {
+			t.Fatalf("Valid(%q) = true, encoding/json refuses it", b)
+		}
+		if !got && want {
+			// Only the strict rules may refuse what encoding/json takes.
+			_, err := Parse(b, 0)
+			var me *MemberError
+			if err != ErrDepth && !errors.As(err, &me) && !hasLoneSurrogate(b) {
+				t.Fatalf("Valid(%q) = false (%v), encoding/json accepts it", b, err)
 			}
-			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, got, want)
 		}
 		if !got {
 			return
-		}
-		var buf bytes.Buffer
-		json.Compact(&buf, b)
-		if ValidCompact(b) != bytes.Equal(buf.Bytes(), b) {
-			t.Fatalf("ValidCompact(%q) = %v, but Compact gives %q", b, ValidCompact(b), buf.Bytes())
 		}
 		var r Reader
 		r.Reset(b, 0)
@@ -196,9 +191,13 @@ func TestMembers(t *testing.T) {
 	}{
 		{`{"a":1,"x":[1,{"y":2}],"b":"s"}`, true, "ab"},
 		{`{}`, true, ""},
-		{`{"a":1,"a":2}`, false, "a"}, // repeated
-		{`{"A":1}`, false, ""},        // folds to a known name
-		{`{"\u0061":1}`, false, ""},   // escaped name
+		{`{"a":1,"a":2}`, false, "a"},       // repeated
+		{`{"A":1}`, false, ""},              // folds to a known name
+		{`{"\u0061":1}`, false, ""},         // escaped name
+		{`{"x":1,"X":2}`, false, ""},        // unknown names are checked too
+		{`{"x":{"y":1,"y":2}}`, false, ""},  // at every depth
+		{`{"x":[{"\u0079":1}]}`, false, ""}, // in arrays
+		{`{"b":{"y":1,"Y":2}}`, false, "b"}, // inside a value read by the caller
 		{`{"b":1,"c":2,"a":3}`, true, "ba"},
 	} {
 		r := NewReader([]byte(tc.in))
@@ -215,4 +214,180 @@ func TestMembers(t *testing.T) {
 			t.Errorf("%s: ok %v read %q, want %v %q", tc.in, ok, got, tc.ok, tc.read)
 		}
 	}
+}
+
+// hasLoneSurrogate reports whether a JSON text holds a \u escape of a
+// surrogate that is not part of a pair (encoding/json turns it into
+// U+FFFD; the strict reader refuses it).
+func hasLoneSurrogate(b []byte) bool {
+	var r Reader
+	r.Reset(b, 0)
+	var walk func() bool // false: a lone surrogate
+	walk = func() bool {
+		switch r.Kind() {
+		case '{':
+			r.Enter('{')
+			for {
+				name, esc, ok := r.Next()
+				if !ok {
+					return true
+				}
+				if esc && !decodable(name) || !walk() {
+					return false
+				}
+			}
+		case '[':
+			r.Enter('[')
+			for r.NextElem() {
+				if !walk() {
+					return false
+				}
+			}
+			return true
+		case '"':
+			raw, esc, _ := r.String()
+			return !esc || decodable(raw)
+		}
+		r.Number()
+		for _, lit := range []string{"true", "false", "null"} {
+			if bytes.HasPrefix(b[r.i:], []byte(lit)) {
+				r.i += len(lit)
+			}
+		}
+		return true
+	}
+	return !walk()
+}
+
+// TestMemberErrorPath: the error names the member and where it is.
+func TestMemberErrorPath(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`{"iss":1,"iss":2}`, `jsonlite: member "iss" is repeated (at $)`},
+		{`{"vc":{"credentialSubject":{"fhirBundle":{"entry":[{},{"resource":{"id":"a","ID":"b"}}]}}}}`,
+			`jsonlite: member "ID" differs only in letter case from "id" (at $.vc.credentialSubject.fhirBundle.entry[1].resource)`},
+		{`[{"a":{"\u0062":1}}]`, `jsonlite: member "\\u0062" is written with an escape (at $[0].a)`},
+		{"{\"k\":1,\"\u212a\":2}", "jsonlite: member \"\u212a\" differs only in letter case from \"k\" (at $)"},
+	} {
+		_, err := Parse([]byte(tc.in), 0)
+		var me *MemberError
+		if !errors.As(err, &me) || err.Error() != tc.want {
+			t.Errorf("Parse(%s): %v\nwant %s", tc.in, err, tc.want)
+		}
+		r := NewReader([]byte(tc.in))
+		if _, ok := r.Skip(); ok || r.Err() == nil || r.Err().Error() != tc.want {
+			t.Errorf("Skip(%s): %v\nwant %s", tc.in, r.Err(), tc.want)
+		}
+	}
+}
+
+// TestManyMembers: a large object switches to the map and still finds a
+// late case variant; a large object without one is accepted.
+func TestManyMembers(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 100 {
+		fmt.Fprintf(&b, `"m%d":%d,`, i, i)
+	}
+	ok := b.String() + `"last":0}`
+	if !Valid([]byte(ok)) {
+		t.Fatal("100 distinct members refused")
+	}
+	for _, dup := range []string{`"M7":0}`, `"m99":0}`, `"m0":0}`} {
+		if Valid([]byte(b.String() + dup)) {
+			t.Errorf("repeat %s among 100 members accepted", dup)
+		}
+	}
+}
+
+// TestParseTree: Parse keeps member order and source bytes, and
+// AppendCompact writes the text back without white space.
+func TestParseTree(t *testing.T) {
+	in := `{ "z": 1.50, "a": ["x\/y", {"b": null}], "s": "é\n" }`
+	v, err := Parse([]byte(in), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(v.AppendCompact(nil)), `{"z":1.50,"a":["x\/y",{"b":null}],"s":"é\n"}`; got != want {
+		t.Fatalf("AppendCompact = %s, want %s", got, want)
+	}
+	if s, ok := v.Get("a").Elems[0].Str(); !ok || s != "x/y" {
+		t.Errorf("Str = %q %v", s, ok)
+	}
+	v.Delete("z")
+	v.Set("first", StringOf("q\"\x01"), true)
+	if got, want := string(v.AppendCompact(nil)), `{"first":"q\"\u0001","a":["x\/y",{"b":null}],"s":"é\n"}`; got != want {
+		t.Fatalf("after edits = %s, want %s", got, want)
+	}
+	if _, err := Parse([]byte(strings.Repeat("[", 10)+strings.Repeat("]", 10)), 5); err != ErrDepth {
+		t.Errorf("depth: %v", err)
+	}
+}
+
+// toAny converts a tree to what encoding/json decodes into an any (with
+// UseNumber), so the two can be compared.
+func toAny(t *testing.T, v *Value) any {
+	switch v.Kind {
+	case '{':
+		m := make(map[string]any, len(v.Names))
+		for i, n := range v.Names {
+			m[n] = toAny(t, v.Elems[i])
+		}
+		return m
+	case '[':
+		a := make([]any, 0, len(v.Elems))
+		for _, e := range v.Elems {
+			a = append(a, toAny(t, e))
+		}
+		return a
+	case '"':
+		s, ok := v.Str()
+		if !ok {
+			t.Fatalf("accepted string %s has no decoded form", v.Raw)
+		}
+		return s
+	case '0':
+		return json.Number(v.Raw)
+	case 't':
+		return true
+	case 'f':
+		return false
+	}
+	return nil
+}
+
+// FuzzStrictDifferential: on every input that both the strict reader
+// (Parse) and the encoding/json oracle accept, they give the same value;
+// the strict reader accepts nothing encoding/json refuses; and it refuses
+// what encoding/json accepts only by its stated rules (member names,
+// lone surrogates, depth).
+func FuzzStrictDifferential(f *testing.F) {
+	for _, c := range append(append([]string{}, validCases...), invalidCases...) {
+		f.Add([]byte(c))
+	}
+	f.Add([]byte(`{"iss":"a","nbf":1,"vc":{"type":["x"],"credentialSubject":{"fhirVersion":"4.0.1","fhirBundle":{"entry":[]}}}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := Parse(b, 0)
+		var ref any
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.UseNumber()
+		refErr := dec.Decode(&ref)
+		if refErr == nil && dec.More() || refErr == nil && dec.InputOffset() != int64(len(b)) && len(bytes.TrimSpace(b[dec.InputOffset():])) > 0 {
+			refErr = errors.New("trailing data")
+		}
+		if err == nil {
+			if refErr != nil || !utf8.Valid(b) {
+				t.Fatalf("strict reader accepts %q, oracle: %v", b, refErr)
+			}
+			if got := toAny(t, v); !reflect.DeepEqual(got, ref) {
+				t.Fatalf("%q: strict reader reads %#v, oracle %#v", b, got, ref)
+			}
+			return
+		}
+		if refErr == nil && utf8.Valid(b) {
+			var me *MemberError
+			if err != ErrDepth && !errors.As(err, &me) && !hasLoneSurrogate(b) {
+				t.Fatalf("strict reader refuses %q (%v) for no stated rule", b, err)
+			}
+		}
+	})
 }

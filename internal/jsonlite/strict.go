@@ -1,0 +1,366 @@
+package jsonlite
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MemberError is the error of a member name that the strict rules refuse:
+// written with an escape, repeated, or equal to another name of the same
+// object under case folding. Path locates the object ("$" is the top
+// level, then ".name" and "[index]" steps).
+type MemberError struct {
+	Path   string
+	Name   string // the refused name, raw (as written, escapes not decoded)
+	Reason string
+	steps  []string // innermost first, while the error unwinds
+}
+
+func (e *MemberError) Error() string {
+	return "jsonlite: member " + strconv.Quote(e.Name) + " " + e.Reason + " (at " + e.where() + ")"
+}
+
+// where returns Path, building it from the recorded steps.
+func (e *MemberError) where() string {
+	if e.Path != "" {
+		return e.Path
+	}
+	var b strings.Builder
+	b.WriteByte('$')
+	for i := len(e.steps) - 1; i >= 0; i-- {
+		b.WriteString(e.steps[i])
+	}
+	e.Path = b.String()
+	return e.Path
+}
+
+// inside records, on a MemberError being unwound, that the failure is in
+// the value of member name. Only the failure path pays for it.
+func (r *Reader) inside(name []byte) {
+	if e, ok := r.err.(*MemberError); ok && e.Path == "" {
+		e.steps = append(e.steps, "."+string(name))
+	}
+}
+
+// insideElem is inside for array element i.
+func (r *Reader) insideElem(i int) {
+	if e, ok := r.err.(*MemberError); ok && e.Path == "" {
+		e.steps = append(e.steps, "["+strconv.Itoa(i)+"]")
+	}
+}
+
+// smallSet is how many names of one object memberSet compares pairwise
+// before it switches to a map (an object with thousands of members must
+// not cost a quadratic number of comparisons).
+const smallSet = 16
+
+// memberSet holds the names seen in one object.
+type memberSet struct {
+	small [smallSet][]byte
+	ascii uint32 // bit i: small[i] is pure ASCII
+	n     int
+	big   map[string]string // fold key -> name, once n > smallSet
+}
+
+// checkName applies the strict member rules to the next name of an object
+// and records it in s.
+func (r *Reader) checkName(s *memberSet, name []byte, escaped bool) bool {
+	if escaped {
+		return r.fail(&MemberError{Name: string(name), Reason: "is written with an escape"})
+	}
+	if prev, clash := s.add(name); clash {
+		reason := "is repeated"
+		if prev != string(name) {
+			reason = "differs only in letter case from " + strconv.Quote(prev)
+		}
+		return r.fail(&MemberError{Name: string(name), Reason: reason})
+	}
+	return true
+}
+
+// add records name and reports a name already present that folds equal to
+// it (the same name included).
+func (s *memberSet) add(name []byte) (string, bool) {
+	ascii := isASCII(name)
+	if s.big == nil {
+		for i := 0; i < s.n; i++ {
+			p := s.small[i]
+			if s.ascii&(1<<i) != 0 && ascii {
+				if len(p) == len(name) && asciiEqualFold(name, string(p)) {
+					return string(p), true
+				}
+			} else if foldKey(p) == foldKey(name) {
+				return string(p), true
+			}
+		}
+		if s.n < smallSet {
+			s.small[s.n] = name
+			if ascii {
+				s.ascii |= 1 << s.n
+			}
+			s.n++
+			return "", false
+		}
+		s.big = make(map[string]string, 2*smallSet)
+		for _, p := range s.small[:s.n] {
+			s.big[foldKey(p)] = string(p)
+		}
+	}
+	k := foldKey(name)
+	if p, ok := s.big[k]; ok {
+		return p, true
+	}
+	s.big[k] = string(name)
+	return "", false
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// foldKey maps a name to one representative of its case-folding class:
+// every rune becomes the smallest rune of its simple folding orbit, so
+// "K", "k" and the Kelvin sign U+212A share a key. Two names with the same
+// key are the same name to a case-insensitive decoder such as
+// encoding/json's.
+func foldKey(b []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(b))
+	for _, ru := range string(b) {
+		m := ru
+		for f := unicode.SimpleFold(ru); f != ru; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		sb.WriteRune(m)
+	}
+	return sb.String()
+}
+
+// decodable reports whether the escapes of a raw string (already checked
+// by the reader) have a UTF-8 form: every \u surrogate is a high one
+// followed by a low one.
+func decodable(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		i++
+		if raw[i] != 'u' {
+			continue
+		}
+		ru, _ := hex4(raw[i+1:])
+		i += 4
+		switch {
+		case ru < 0xD800 || ru > 0xDFFF:
+		case ru >= 0xDC00:
+			return false
+		default:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return false
+			}
+			lo, _ := hex4(raw[i+3:])
+			if lo < 0xDC00 || lo > 0xDFFF {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
+// Value is one JSON value read by Parse, in source order. Scalars keep
+// their exact source bytes in Raw (strings with their quotes), so writing
+// a tree back changes nothing but insignificant white space.
+type Value struct {
+	// Kind is '{', '[', '"', '0' (a number), 't', 'f' or 'n'.
+	Kind  byte
+	Raw   []byte   // scalars only
+	Names []string // objects only: member names, in order
+	Elems []*Value // object member values (parallel to Names) or array elements
+}
+
+// Parse reads b, which must be exactly one JSON value, into a tree,
+// applying every rule of Skip (RFC 8259, UTF-8, escapes with a UTF-8 form,
+// unescaped names that are unique in their object under case folding) and
+// the nesting limit maxDepth (DefaultMaxDepth when maxDepth <= 0). The
+// error is ErrSyntax, ErrDepth or a *MemberError.
+func Parse(b []byte, maxDepth int) (*Value, error) {
+	var r Reader
+	r.Reset(b, maxDepth)
+	v := r.value()
+	if v == nil || !r.End() {
+		return nil, r.err
+	}
+	return v, nil
+}
+
+// value reads one value at r.i as a tree.
+func (r *Reader) value() *Value {
+	switch r.Kind() {
+	case 0:
+		r.fail(ErrSyntax)
+		return nil
+	case '{':
+		if !r.Enter('{') {
+			return nil
+		}
+		v := &Value{Kind: '{'}
+		var names memberSet
+		for {
+			name, esc, ok := r.Next()
+			if !ok {
+				if r.err != nil {
+					return nil
+				}
+				return v
+			}
+			if !r.checkName(&names, name, esc) {
+				return nil
+			}
+			e := r.value()
+			if e == nil {
+				r.inside(name)
+				return nil
+			}
+			v.Names = append(v.Names, string(name))
+			v.Elems = append(v.Elems, e)
+		}
+	case '[':
+		if !r.Enter('[') {
+			return nil
+		}
+		v := &Value{Kind: '['}
+		for i := 0; r.NextElem(); i++ {
+			e := r.value()
+			if e == nil {
+				r.insideElem(i)
+				return nil
+			}
+			v.Elems = append(v.Elems, e)
+		}
+		if r.err != nil {
+			return nil
+		}
+		return v
+	default:
+		k := r.Kind()
+		if k == '-' {
+			k = '0'
+		}
+		raw, ok := r.Skip()
+		if !ok {
+			return nil
+		}
+		return &Value{Kind: k, Raw: raw}
+	}
+}
+
+// Get returns the value of member name of an object, or nil.
+func (v *Value) Get(name string) *Value {
+	if v == nil || v.Kind != '{' {
+		return nil
+	}
+	for i, n := range v.Names {
+		if n == name {
+			return v.Elems[i]
+		}
+	}
+	return nil
+}
+
+// Delete removes member name from an object, if present.
+func (v *Value) Delete(name string) {
+	if v == nil || v.Kind != '{' {
+		return
+	}
+	for i, n := range v.Names {
+		if n == name {
+			v.Names = append(v.Names[:i], v.Names[i+1:]...)
+			v.Elems = append(v.Elems[:i], v.Elems[i+1:]...)
+			return
+		}
+	}
+}
+
+// Set replaces the value of member name, or adds it first (front) or
+// last.
+func (v *Value) Set(name string, e *Value, front bool) {
+	for i, n := range v.Names {
+		if n == name {
+			v.Elems[i] = e
+			return
+		}
+	}
+	if front {
+		v.Names = append([]string{name}, v.Names...)
+		v.Elems = append([]*Value{e}, v.Elems...)
+		return
+	}
+	v.Names = append(v.Names, name)
+	v.Elems = append(v.Elems, e)
+}
+
+// Str returns the decoded text of a string value.
+func (v *Value) Str() (string, bool) {
+	if v == nil || v.Kind != '"' {
+		return "", false
+	}
+	raw := v.Raw[1 : len(v.Raw)-1]
+	return StringValue(raw, strings.IndexByte(string(raw), '\\') >= 0)
+}
+
+// StringOf returns a string value holding s, which must be valid UTF-8.
+// Only '"', '\\' and control characters are escaped.
+func StringOf(s string) *Value {
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, `\u00`...)
+			b = append(b, "0123456789abcdef"[c>>4], "0123456789abcdef"[c&0xF])
+		default:
+			b = append(b, c)
+		}
+	}
+	return &Value{Kind: '"', Raw: append(b, '"')}
+}
+
+// AppendCompact appends v without insignificant white space. Names need
+// no escaping: Parse refuses escaped names, and a name added with Set is
+// the caller's plain text.
+func (v *Value) AppendCompact(dst []byte) []byte {
+	switch v.Kind {
+	case '{':
+		dst = append(dst, '{')
+		for i, n := range v.Names {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, '"')
+			dst = append(dst, n...)
+			dst = append(dst, '"', ':')
+			dst = v.Elems[i].AppendCompact(dst)
+		}
+		return append(dst, '}')
+	case '[':
+		dst = append(dst, '[')
+		for i, e := range v.Elems {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = e.AppendCompact(dst)
+		}
+		return append(dst, ']')
+	}
+	return append(dst, v.Raw...)
+}
