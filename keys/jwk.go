@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Bounds on untrusted input.
@@ -116,8 +117,11 @@ func (s JWKS) Lookup(kid string) []JWK {
 }
 
 // ParseJWKS parses a public JWKS, bounded by MaxJWKSBytes and MaxJWKSKeys.
-// Any "d" member is dropped (JWK has no field for it). Keys are not
-// validated here: use CheckSigning on the entries you intend to trust.
+// A set in which any key publishes a private member (EC or RSA "d", RSA
+// "p", "q", "dp", "dq", "qi", "oth", oct "k"; names matched ignoring case)
+// is refused with CodeMalformed: it must not be a trust source, and the
+// key it exposes is compromised (KEY-2). Keys are not validated otherwise:
+// use CheckSigning on the entries you intend to trust.
 func ParseJWKS(data []byte) (JWKS, error) {
 	if len(data) > MaxJWKSBytes {
 		return JWKS{}, newErr(CodeTooLarge, fmt.Sprintf("JWKS is %d bytes, limit %d", len(data), MaxJWKSBytes), nil)
@@ -125,6 +129,18 @@ func ParseJWKS(data []byte) (JWKS, error) {
 	var s JWKS
 	if err := json.Unmarshal(data, &s); err != nil {
 		return JWKS{}, newErr(CodeMalformed, "JWKS is not valid JSON", err)
+	}
+	var members struct {
+		Keys []map[string]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &members); err != nil {
+		return JWKS{}, newErr(CodeMalformed, "JWKS is not valid JSON", err)
+	}
+	for i, k := range members.Keys {
+		if name, ok := PrivateMember(k); ok {
+			return JWKS{}, newErr(CodeMalformed, fmt.Sprintf("key %d of the set publishes the private member %q: "+
+				"the set is refused as a trust source and that key is compromised (KEY-2)", i, name), nil)
+		}
 	}
 	if s.Keys == nil {
 		return JWKS{}, newErr(CodeMalformed, `JWKS has no "keys" array`, nil)
@@ -193,4 +209,22 @@ func checkKid(pub *ecdsa.PublicKey, kid string) error {
 		return newErr(CodeKeyMismatch, fmt.Sprintf("kid %q is not the key's thumbprint %q", kid, tp), nil)
 	}
 	return nil
+}
+
+// privateMembers are the JWK members that carry private key material (RFC
+// 7518 §6.2.2, §6.3.2, §6.4.1).
+var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
+
+// PrivateMember reports the first member of a JWK (its members by name)
+// that carries private key material, matching names ignoring case: a
+// published key set must hold none (KEY-2).
+func PrivateMember[V any](jwk map[string]V) (string, bool) {
+	for _, p := range privateMembers {
+		for name := range jwk {
+			if strings.EqualFold(name, p) {
+				return name, true
+			}
+		}
+	}
+	return "", false
 }

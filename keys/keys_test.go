@@ -160,28 +160,52 @@ func TestJWKS_KEY7_DuplicateKid(t *testing.T) {
 	}
 }
 
-// TestPublicJWKS_NeverD_KEY2: parsing the private example file as a public
-// JWKS drops every "d"; the re-encoded bytes contain no "d" member.
+// TestPublicJWKS_NeverD_KEY2: a key set that publishes private key
+// material (the private example file) is refused, and the error does not
+// repeat the secret.
 func TestPublicJWKS_NeverD_KEY2(t *testing.T) {
 	raw := testvectors.Read(t, privateJWKSPath)
 	if !bytes.Contains(raw, []byte(`"d"`)) {
 		t.Fatal("test premise: the private file has d members")
 	}
-	s, err := ParseJWKS(raw)
+	_, err := ParseJWKS(raw)
+	if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), `private member "d"`) || !strings.Contains(err.Error(), "KEY-2") {
+		t.Fatalf("err = %v, want malformed_key naming d and KEY-2", err)
+	}
+	for _, d := range privateScalars(t) {
+		if strings.Contains(err.Error(), d) {
+			t.Fatal("the error repeats a private scalar")
+		}
+	}
+	// A public set re-encoded from keys has no d.
+	s, err := ParseJWKS(testvectors.Read(t, publicJWKSPath))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
+	out, _ := json.Marshal(s)
 	if bytes.Contains(out, []byte(`"d"`)) {
 		t.Fatalf("public JWKS JSON contains d: %s", out)
 	}
-	for _, d := range privateScalars(t) {
-		if bytes.Contains(out, []byte(d)) {
-			t.Fatal("public JWKS JSON contains a private scalar")
+}
+
+// TestParseJWKS_PrivateMembers_KEY2: every private member of EC, RSA and
+// oct keys, in any letter case and in any key of the set, refuses the set.
+func TestParseJWKS_PrivateMembers_KEY2(t *testing.T) {
+	k, err := Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := json.Marshal(PublicJWK(&k.PublicKey, nil))
+	for _, m := range []string{"d", "D", "p", "q", "dp", "dq", "qi", "oth", "k", "Qi"} {
+		withPriv := strings.TrimSuffix(string(pub), "}") + `,"` + m + `":"AAAA"}`
+		set := `{"keys":[` + string(pub) + `,` + withPriv + `]}`
+		_, err := ParseJWKS([]byte(set))
+		if !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), `key 1 of the set publishes the private member "`+m+`"`) {
+			t.Errorf("member %q: err = %v", m, err)
 		}
+	}
+	if _, err := ParseJWKS([]byte(`{"keys":[` + string(pub) + `]}`)); err != nil {
+		t.Fatalf("public set refused: %v", err)
 	}
 }
 

@@ -150,9 +150,6 @@ func (p *Payload) Marshal() ([]byte, error) {
 // Every refusal is bad_payload (or bad_payload_encoding) with a message
 // naming the member and its JSON path.
 func ParsePayload(b []byte) (*Payload, error) {
-	if !utf8.Valid(b) {
-		return nil, errorf(CodeBadPayloadEncoding, "payload is not valid UTF-8 (HDR-7)")
-	}
 	var d claimDecoder
 	d.rd.Reset(b, maxJSONDepth)
 	p := &Payload{}
@@ -179,6 +176,11 @@ func ParsePayload(b []byte) (*Payload, error) {
 		ok = false
 	}
 	if !ok {
+		// The reader checks UTF-8 as it goes (a claim set it accepts is
+		// UTF-8), so the whole text is looked at only on failure.
+		if !utf8.Valid(b) {
+			return nil, errorf(CodeBadPayloadEncoding, "payload is not valid UTF-8 (HDR-7)")
+		}
 		return nil, d.error()
 	}
 	switch {
@@ -281,7 +283,10 @@ func (d *claimDecoder) vc(vc *VC) bool {
 			vc.Type = make([]string, 0, 1)
 			for i := 0; d.rd.NextElem(); i++ {
 				var s string
-				if !d.str(fmt.Sprintf("$.vc.type[%d]", i), &s) {
+				if d.rd.Kind() != '"' { // the path is built only on failure
+					return d.kindError(fmt.Sprintf("$.vc.type[%d]", i), "a string")
+				}
+				if !d.str("$.vc.type[]", &s) {
 					return false
 				}
 				vc.Type = append(vc.Type, s)

@@ -120,13 +120,37 @@ func parseKeySet(data []byte) (*keySet, []string, error) {
 	if len(raw.Keys) > maxKeysPerIssuer {
 		return nil, nil, fmt.Errorf("key set has %d keys, limit %d", len(raw.Keys), maxKeysPerIssuer)
 	}
+	if err := checkNoPrivate(raw.Keys); err != nil {
+		return nil, nil, err
+	}
 	set, warns := parseKeyList(raw.Keys)
 	return set, warns, nil
 }
 
+// checkNoPrivate refuses a key list in which any key publishes private
+// key material: such a set is no trust source, and the key is compromised
+// (KEY-2).
+func checkNoPrivate(list []json.RawMessage) error {
+	for i, r := range list {
+		var m map[string]json.RawMessage
+		if json.Unmarshal(r, &m) != nil {
+			continue // not an object: skipped with a warning by parseKeyList
+		}
+		if name, ok := keys.PrivateMember(m); ok {
+			return fmt.Errorf("key %d of the set publishes the private member %q: the set is refused as a trust source and that key is compromised (KEY-2)", i, name)
+		}
+	}
+	return nil
+}
+
+// parseKeyList parses the keys of a set. A list in which any key publishes
+// private key material yields no keys, only a warning (see checkNoPrivate).
 func parseKeyList(list []json.RawMessage) (*keySet, []string) {
 	set := &keySet{}
 	var warns []string
+	if err := checkNoPrivate(list); err != nil {
+		return set, []string{err.Error()}
+	}
 	for i, r := range list {
 		var w wireJWK
 		if err := json.Unmarshal(r, &w); err != nil {

@@ -1,9 +1,7 @@
 package verifier
 
 import (
-	"bytes"
 	"encoding/json"
-	"unsafe"
 
 	"github.com/healthcards/healthcards/internal/jsonlite"
 )
@@ -29,10 +27,11 @@ const fastDepth = 512
 
 type bundleReader struct {
 	rd jsonlite.Reader
-	// src is the reader's private copy of the bundle. Nothing writes to
-	// it after it is made, so strings without escapes are views of it
-	// (one allocation for all of them; see str).
-	src []byte
+	// text is a string copy of the bundle: strings without escapes are
+	// substrings of it (one allocation for all of them; see str). Raw
+	// values (json.RawMessage) are views of the caller's bundle and live
+	// only while summarize runs.
+	text string
 	// Slabs for the small structs a bundle has many of.
 	refs     []fhirRef
 	concepts []fhirConcept
@@ -59,9 +58,11 @@ func (br *bundleReader) newConcept() *fhirConcept {
 // decodeBundleFast decodes bundle like decodeBundleReference, or reports
 // false.
 func decodeBundleFast(bundle []byte) (*decodedBundle, bool) {
-	br := &bundleReader{src: bytes.Clone(bundle)}
+	br := &bundleReader{text: string(bundle)}
 	rd := &br.rd
-	rd.Reset(br.src, fastDepth)
+	// The bundle comes from shc.ParsePayload, which read all of it with the
+	// strict reader: the name checks need not run twice.
+	rd.ResetChecked(bundle, fastDepth)
 	if rd.Kind() != '{' || !rd.Enter('{') {
 		return nil, false
 	}
@@ -206,12 +207,10 @@ func (br *bundleReader) str(dst *string) bool {
 			return false
 		}
 		if !esc {
-			if len(raw) == 0 {
-				*dst = ""
-			} else {
-				// raw is part of br.src, which nothing ever writes again.
-				*dst = unsafe.String(&raw[0], len(raw))
-			}
+			// The string just read ends before its closing quote, at
+			// Offset()-1: the same bytes in br.text.
+			end := rd.Offset() - 1
+			*dst = br.text[end-len(raw) : end]
 			return true
 		}
 		*dst, ok = jsonlite.StringValue(raw, esc)

@@ -7,14 +7,22 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/internal/testvectors"
 )
 
 // checkBundlePaths asserts the fast-path contract of the summary: whenever
 // decodeBundleFast accepts, decodeBundleReference (encoding/json) accepts
 // too and reads exactly the same. It reports whether the fast path accepted.
+//
+// Bundles the strict reader refuses (a repeated, escaped or case-variant
+// name anywhere) never reach the summary: shc.ParsePayload refuses the
+// card. They are reported as not taken.
 func checkBundlePaths(t testing.TB, b []byte) bool {
 	t.Helper()
+	if !jsonlite.Valid(b) {
+		return false
+	}
 	fast, ok := decodeBundleFast(b)
 	if !ok {
 		return false

@@ -30,6 +30,9 @@ type Reader struct {
 	depth    int
 	maxDepth int
 	first    bool // between Enter and the first Next of that container
+	nonASCII bool // the string read last has a non-ASCII character
+	strStart int  // where the content of the string read last starts
+	checked  bool // the input already passed the strict rules (ResetChecked)
 	err      error
 }
 
@@ -47,6 +50,17 @@ func (r *Reader) Reset(b []byte, maxDepth int) {
 		maxDepth = DefaultMaxDepth
 	}
 	*r = Reader{b: b, maxDepth: maxDepth}
+}
+
+// ResetChecked is Reset for input that already passed the strict rules
+// (for example a FHIR bundle returned by shc.ParsePayload): the per-object
+// name checks, which cannot fail on such input, are skipped (Members still
+// refuses a name that folds to a known one). Syntax, UTF-8 and depth are
+// still checked, so the worst a wrong call can do is to read an object
+// with repeated names without refusing it.
+func (r *Reader) ResetChecked(b []byte, maxDepth int) {
+	r.Reset(b, maxDepth)
+	r.checked = true
 }
 
 // Err returns the first error, or nil.
@@ -153,13 +167,13 @@ func (r *Reader) Next() (name []byte, escaped bool, ok bool) {
 // a claim cannot hide behind another spelling. known holds at most 64
 // names.
 func (r *Reader) Members(known []string, read func(field string) bool) bool {
-	var names memberSet
+	names := r.newMemberSet()
 	for {
 		name, esc, more := r.Next()
 		if !more {
 			return r.err == nil
 		}
-		if !r.checkName(&names, name, esc) {
+		if !r.checked && !names.quick(name, esc || r.nonASCII) && !r.checkName(&names, name, esc) {
 			return false
 		}
 		i := indexOf(known, name)
@@ -247,6 +261,8 @@ func (r *Reader) str() ([]byte, bool, bool) {
 	start := r.i + 1
 	i := start
 	escaped := false
+	r.nonASCII = false
+	r.strStart = start
 	for {
 		// Fast scan over plain ASCII, eight bytes at a time, then bytewise.
 		for i+8 <= len(b) && plainASCII8(binary.LittleEndian.Uint64(b[i:])) {
@@ -286,6 +302,7 @@ func (r *Reader) str() ([]byte, bool, bool) {
 			r.fail(ErrSyntax)
 			return nil, false, false
 		default: // non-ASCII: must be valid UTF-8
+			r.nonASCII = true
 			ru, n := utf8.DecodeRune(b[i:])
 			if ru == utf8.RuneError && n <= 1 {
 				r.fail(ErrSyntax)
@@ -411,13 +428,13 @@ func (r *Reader) skip() bool {
 		if !r.Enter('{') {
 			return false
 		}
-		var names memberSet
+		names := r.newMemberSet()
 		for {
 			name, esc, ok := r.Next()
 			if !ok {
 				return r.err == nil
 			}
-			if !r.checkName(&names, name, esc) {
+			if !r.checked && !names.quick(name, esc || r.nonASCII) && !r.checkName(&names, name, esc) {
 				return false
 			}
 			r.ws()

@@ -4,7 +4,6 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // MemberError is the error of a member name that the strict rules refuse:
@@ -51,60 +50,83 @@ func (r *Reader) insideElem(i int) {
 	}
 }
 
-// smallSet is how many names of one object memberSet compares pairwise
-// before it switches to a map (an object with thousands of members must
-// not cost a quadratic number of comparisons).
+// smallSet is how many names of one object memberSet tracks with its
+// bloom filter before it switches to a map (an object with thousands of
+// members must not cost a quadratic number of comparisons).
 const smallSet = 16
 
-// memberSet holds the names seen in one object.
+// memberSet tracks the names seen in one object. bloom has one bit per
+// class of folded names, so a name whose bit is clear needs no comparison
+// (the usual case) and nothing is stored; on a hit, the names before it are
+// read again from the object's start.
 type memberSet struct {
-	small [smallSet][]byte
-	ascii uint32 // bit i: small[i] is pure ASCII
+	bloom uint64
 	n     int
-	big   map[string]string // fold key -> name, once n > smallSet
+	start int               // offset of the object's '{'
+	big   map[string]string // fold key -> name, once n reaches smallSet
+}
+
+// newMemberSet returns the set for the object just entered.
+func (r *Reader) newMemberSet() memberSet { return memberSet{start: r.i - 1} }
+
+// quick records the usual name, an ASCII one whose bloom bit is clear, in
+// a few inlined instructions; it reports false for every other case, which
+// checkName then decides. Callers write
+// names.quick(name, esc || r.nonASCII) || r.checkName(&names, name, esc).
+func (s *memberSet) quick(name []byte, unusual bool) bool {
+	bit := foldBit(name)
+	if unusual || s.bloom&bit != 0 || s.n >= smallSet-1 {
+		return false
+	}
+	s.bloom |= bit
+	s.n++
+	return true
 }
 
 // checkName applies the strict member rules to the next name of an object
-// and records it in s.
+// (just read by Next) and records it in s.
 func (r *Reader) checkName(s *memberSet, name []byte, escaped bool) bool {
 	if escaped {
 		return r.fail(&MemberError{Name: string(name), Reason: "is written with an escape"})
 	}
-	if prev, clash := s.add(name); clash {
-		reason := "is repeated"
-		if prev != string(name) {
-			reason = "differs only in letter case from " + strconv.Quote(prev)
-		}
-		return r.fail(&MemberError{Name: string(name), Reason: reason})
+	prev, clash := r.add(s, name, !r.nonASCII)
+	if !clash {
+		return true
 	}
-	return true
+	reason := "is repeated"
+	if prev != string(name) {
+		reason = "differs only in letter case from " + strconv.Quote(prev)
+	}
+	return r.fail(&MemberError{Name: string(name), Reason: reason})
 }
 
-// add records name and reports a name already present that folds equal to
+// add records name in s and reports a name before it that folds equal to
 // it (the same name included).
-func (s *memberSet) add(name []byte) (string, bool) {
-	ascii := isASCII(name)
+func (r *Reader) add(s *memberSet, name []byte, ascii bool) (string, bool) {
 	if s.big == nil {
-		for i := 0; i < s.n; i++ {
-			p := s.small[i]
-			if s.ascii&(1<<i) != 0 && ascii {
-				if len(p) == len(name) && asciiEqualFold(name, string(p)) {
-					return string(p), true
-				}
-			} else if foldKey(p) == foldKey(name) {
-				return string(p), true
-			}
+		key := name
+		if !ascii {
+			key = []byte(foldKey(name))
 		}
-		if s.n < smallSet {
-			s.small[s.n] = name
-			if ascii {
-				s.ascii |= 1 << s.n
-			}
+		bit := foldBit(key)
+		if s.bloom&bit == 0 && s.n < smallSet-1 {
+			s.bloom |= bit
 			s.n++
 			return "", false
 		}
-		s.big = make(map[string]string, 2*smallSet)
-		for _, p := range s.small[:s.n] {
+		earlier := r.earlierNames(s.start, r.strStart)
+		if s.n < smallSet-1 {
+			for _, p := range earlier {
+				if foldEqual(p, name) {
+					return string(p), true
+				}
+			}
+			s.bloom |= bit
+			s.n++
+			return "", false
+		}
+		s.big = make(map[string]string, 2*len(earlier))
+		for _, p := range earlier {
 			s.big[foldKey(p)] = string(p)
 		}
 	}
@@ -113,12 +135,67 @@ func (s *memberSet) add(name []byte) (string, bool) {
 		return p, true
 	}
 	s.big[k] = string(name)
+	s.n++
 	return "", false
+}
+
+// earlierNames reads again the member names of the object at start that
+// come before the name whose content starts at end (all already checked).
+func (r *Reader) earlierNames(start, end int) [][]byte {
+	var sub Reader
+	sub.Reset(r.b, r.maxDepth)
+	sub.i, sub.checked = start, true
+	var names [][]byte
+	if !sub.Enter('{') {
+		return nil
+	}
+	for {
+		name, _, ok := sub.Next()
+		if !ok || sub.strStart >= end {
+			return names
+		}
+		names = append(names, name)
+		if !sub.skip() {
+			return names
+		}
+	}
+}
+
+// foldEqual reports whether two names are equal under case folding.
+func foldEqual(a, b []byte) bool {
+	if isASCII(a) && isASCII(b) {
+		return len(a) == len(b) && asciiFoldBytes(a, b)
+	}
+	return foldKey(a) == foldKey(b)
 }
 
 func isASCII(b []byte) bool {
 	for _, c := range b {
-		if c >= utf8.RuneSelf {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// foldBit maps a name (ASCII, or a foldKey) to one of 64 bits from its
+// length and its first and last bytes with ASCII case ignored (c|0x20), so
+// names that fold equal get the same bit (foldKey maps ASCII letters to
+// upper case, and c|0x20 ignores that).
+func foldBit(b []byte) uint64 {
+	n := uint(len(b))
+	if n == 0 {
+		return 1
+	}
+	return 1 << ((n + uint(b[0]|0x20)*5 + uint(b[n-1]|0x20)*3) & 63)
+}
+
+// asciiFoldBytes reports whether two ASCII names of equal length are equal
+// ignoring letter case.
+func asciiFoldBytes(a, b []byte) bool {
+	for i := range a {
+		x, y := a[i], b[i]
+		if x != y && (x|0x20 != y|0x20 || x|0x20 < 'a' || x|0x20 > 'z') {
 			return false
 		}
 	}
@@ -212,7 +289,7 @@ func (r *Reader) value() *Value {
 			return nil
 		}
 		v := &Value{Kind: '{'}
-		var names memberSet
+		names := r.newMemberSet()
 		for {
 			name, esc, ok := r.Next()
 			if !ok {
@@ -221,7 +298,7 @@ func (r *Reader) value() *Value {
 				}
 				return v
 			}
-			if !r.checkName(&names, name, esc) {
+			if !names.quick(name, esc || r.nonASCII) && !r.checkName(&names, name, esc) {
 				return nil
 			}
 			e := r.value()
