@@ -5,6 +5,7 @@ import (
 	"compress/flate"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 )
 
@@ -14,7 +15,8 @@ func inflateReference(b []byte, limit int) ([]byte, error) {
 	if limit <= 0 {
 		limit = DefaultMaxPayloadBytes
 	}
-	r := flate.NewReader(bytes.NewReader(b))
+	in := bytes.NewReader(b)
+	r := flate.NewReader(in)
 	out := bytes.NewBuffer(make([]byte, 0, min(len(b)*6+512, limit+1)))
 	n, err := out.ReadFrom(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
@@ -25,6 +27,9 @@ func inflateReference(b []byte, limit int) ([]byte, error) {
 	}
 	if n > int64(limit) {
 		return nil, errorf(CodePayloadTooLarge, "payload inflates beyond the %d-byte limit", limit)
+	}
+	if in.Len() > 0 {
+		return nil, errorf(CodeBadPayloadEncoding, "%d bytes after the end of the DEFLATE stream (HDR-7)", in.Len())
 	}
 	return out.Bytes(), nil
 }
@@ -65,4 +70,22 @@ func FuzzInflateDifferential(f *testing.F) {
 		}
 		checkInflate(t, b, limit)
 	})
+}
+
+// HDR-7: bytes after the final DEFLATE block are refused (a signature
+// would cover data that no reader shows); streams from both compressors
+// end exactly.
+func TestInflateTrailingBytes(t *testing.T) {
+	claims := []byte(labBundle)
+	for name, z := range map[string][]byte{"klauspost": Deflate(claims), "stdlib": stdlibDeflate6(t, claims)} {
+		if out, err := Inflate(z, 0); err != nil || !bytes.Equal(out, claims) {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, tail := range []string{"\x00", "x", string(z)} {
+			_, err := Inflate(append(bytes.Clone(z), tail...), 0)
+			if CodeOf(err) != CodeBadPayloadEncoding || !strings.Contains(err.Error(), "after the end of the DEFLATE stream") {
+				t.Errorf("%s + %d trailing bytes: %v", name, len(tail), err)
+			}
+		}
+	}
 }

@@ -282,3 +282,34 @@ func TestMarshalParseProperty(t *testing.T) {
 		}
 	}
 }
+
+// Minify reads its input with the strict reader: a bundle it would
+// otherwise pass on, to be signed and then refused, is refused here.
+func TestMinifyStrict(t *testing.T) {
+	for in, msg := range map[string]string{
+		`{"resourceType":"Bundle","entry":[{"resource":{"id":"1","id":"2"}}]}`:     `"id" is repeated (at $.entry[0].resource)`,
+		`{"resourceType":"Bundle","ResourceType":"Bundle"}`:                        `"ResourceType" differs only in letter case`,
+		`{"resourceType":"Bundle","entry":[{"resource":{"st\u0061tus":"final"}}]}`: `written with an escape`,
+	} {
+		if _, err := Minify([]byte(in)); CodeOf(err) != CodeBadBundle || !strings.Contains(err.Error(), msg) {
+			t.Errorf("Minify(%s): %v, want bad_bundle with %q", in, err, msg)
+		}
+	}
+}
+
+// Sign refuses to sign what the strict reader would refuse.
+func TestSignRefusesWhatParseRefuses(t *testing.T) {
+	k := newKey(t)
+	for _, b := range []string{`{"resourceType":"Bundle","a":1,"A":2}`, `{"resourceType":"Bundle","x":{"y":1,"y":1}}`} {
+		p := NewPayload("https://x.example", time.Unix(1, 0), json.RawMessage(b))
+		if _, err := Sign(k, p); CodeOf(err) != CodeBadPayload {
+			t.Errorf("Sign with bundle %s: %v", b, err)
+		}
+	}
+	late := NumericDate(MaxNumericDate + 1)
+	p := NewPayload("https://x.example", time.Unix(1, 0), json.RawMessage(`{"resourceType":"Bundle"}`))
+	p.Expires = &late
+	if _, err := Sign(k, p); CodeOf(err) != CodeBadPayload {
+		t.Errorf("Sign with exp after year 9999: %v", err)
+	}
+}
