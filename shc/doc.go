@@ -32,12 +32,18 @@
 //
 //   - The algorithm is pinned: alg none, HS256, ES384, a missing zip, crit
 //     headers and DER signatures are refused before any other work.
-//   - Header member names are matched case-sensitively and duplicates are
-//     refused, so this package cannot read a header differently from others.
+//   - Signed content (the header, the claims and the whole FHIR bundle) is
+//     read by one strict reader (internal/jsonlite): member names written
+//     with escapes, repeated, or equal ignoring letter case are refused at
+//     every depth (bad_payload, naming the member and its JSON path), as are
+//     null claims, dates after year 9999, lone surrogates, invalid UTF-8 and
+//     bytes after the DEFLATE stream (bad_payload_encoding). No other reader
+//     can see a different card in the same signed bytes. Minify and Sign use
+//     the same reader, so nothing is signed that Parse would refuse.
 //   - Inflation reads through a limit (Limits.MaxPayloadBytes, 4 MiB by
 //     default): a deflate bomb stops after producing that much output.
 //   - Inputs are bounded: JWS 512 KiB, card files 16 MiB and 1000 cards,
-//     99 chunks, JSON nesting 128 levels when minifying.
+//     99 chunks, JSON nesting 128 levels (claims, bundles, Minify).
 //   - Signing goes through crypto.Signer, so keys may stay in an HSM.
 //
 // # Compatibility

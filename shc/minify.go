@@ -84,6 +84,13 @@ func MinifyWithOptions(bundle []byte, opts MinifyOptions) ([]byte, error) {
 					}
 				}
 			}
+			for _, n := range e.Names {
+				if n != "fullUrl" && strings.EqualFold(n, "fullUrl") {
+					// Adding fullUrl beside it would make a bundle the
+					// strict reader refuses.
+					return nil, errorf(CodeBadBundle, "Bundle.entry[%d] has %q, a variant spelling of fullUrl", i, n)
+				}
+			}
 			// fullUrl first, as the examples have it.
 			e.Delete("fullUrl")
 			e.Set("fullUrl", jsonlite.StringOf(short), true)

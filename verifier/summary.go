@@ -119,13 +119,6 @@ type fhirResource struct {
 	orgName string
 }
 
-type fhirBundle struct {
-	Entry []struct {
-		FullURL  string          `json:"fullUrl"`
-		Resource json.RawMessage `json:"resource"`
-	} `json:"entry"`
-}
-
 // maxSummaryEntries bounds the entries summarized.
 const maxSummaryEntries = 500
 
@@ -142,7 +135,7 @@ const maxSummaryEntries = 500
 // summary of an unverified bundle as unverified (TRUST-4). Input is bounded
 // as in Verify (the first 500 entries are read).
 func Summarize(bundle []byte) (*Summary, error) {
-	s, err := summarizeBundle(bundle, &minIssues{})
+	s, err := summarizeBundle(bundle, &minIssues{}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +147,7 @@ func Summarize(bundle []byte) (*Summary, error) {
 // file or link delivery need not be minimized.
 func summarize(bundle []byte) (*Summary, []string) {
 	var min minIssues
-	s, err := summarizeBundle(bundle, &min)
+	s, err := summarizeBundle(bundle, &min, true)
 	if err != nil {
 		return nil, []string{"FHIR bundle could not be summarized: " + err.Err.Error()}
 	}
@@ -162,13 +155,15 @@ func summarize(bundle []byte) (*Summary, []string) {
 }
 
 // summarizeBundle builds the Summary and counts minimization issues in min.
-func summarizeBundle(bundle []byte, min *minIssues) (*Summary, *Error) {
-	d, ok := decodeBundleFast(bundle)
+// checked says that bundle comes from a card shc parsed, so the strict
+// reader already accepted it (see decodeBundleFast).
+func summarizeBundle(bundle []byte, min *minIssues, checked bool) (*Summary, *Error) {
+	d, ok := decodeBundleFast(bundle, checked)
 	if !ok {
-		var err error
-		if d, err = decodeBundleReference(bundle); err != nil {
-			return nil, wrapErr(CodeBadPayload, StepParse, err)
-		}
+		// No second, lenient reader: what the strict decoder cannot read as a
+		// Bundle is not shown (fail closed; a verified card stays valid).
+		return nil, newErr(CodeBadPayload, StepParse, "a member has an unexpected kind or a null element, "+
+			"or a name differs from a FHIR element only in letter case, or the bundle is not strict JSON")
 	}
 	s := &Summary{}
 	for _, u := range d.fullURLs {
@@ -291,36 +286,6 @@ type decodedBundle struct {
 	fullURLs []string
 	res      []fhirResource
 	orgs     map[string]string
-}
-
-// decodeBundleReference decodes with encoding/json: the definition of what
-// the summary reads. decodeBundleFast gives the same result in one pass for
-// ordinary bundles and defers to this for anything else.
-func decodeBundleReference(bundle []byte) (*decodedBundle, error) {
-	var b fhirBundle
-	if err := json.Unmarshal(bundle, &b); err != nil {
-		return nil, err
-	}
-	entries := b.Entry
-	if len(entries) > maxSummaryEntries {
-		entries = entries[:maxSummaryEntries]
-	}
-	d := &decodedBundle{fullURLs: make([]string, len(entries)), res: make([]fhirResource, len(entries)), orgs: map[string]string{}}
-	for i, e := range entries {
-		d.fullURLs[i] = e.FullURL
-		// A type error (Organization.name is a string, not a HumanName
-		// list) leaves the other members decoded.
-		_ = json.Unmarshal(e.Resource, &d.res[i])
-		var o struct {
-			Name string `json:"name"`
-		}
-		_ = json.Unmarshal(e.Resource, &o) // "" unless name is a string
-		d.res[i].orgName = o.Name
-		if d.res[i].ResourceType == "Organization" {
-			d.orgs[e.FullURL] = o.Name
-		}
-	}
-	return d, nil
 }
 
 func patientName(r *fhirResource) string {

@@ -6,23 +6,22 @@ import (
 	"github.com/healthcards/healthcards/internal/jsonlite"
 )
 
-// The summary's fast path: one jsonlite pass over the bundle, no
-// reflection. It must give exactly what decodeBundleReference gives
-// (FuzzSummaryDifferential checks it), so it gives up, and the reference
-// decides, on anything where encoding/json's leniency could matter: a
-// member that is repeated, spelled with escapes or non-ASCII letters, or
-// equal to a known member but for letter case (encoding/json matches
-// case-insensitively and keeps the last repeat); a value of the wrong
-// kind (encoding/json skips it but reports an error, which changes what
-// the summary records); a null array element; an entry that is not an
-// object or whose resource is missing or not an object; a string escape
-// with no UTF-8 form; invalid JSON or nesting deeper than fastDepth.
+// The summary decoder: one jsonlite pass over the bundle, no reflection,
+// and the only reader of the bundle for the summary. Its input has passed
+// the strict reader in shc.ParsePayload (names unique ignoring case,
+// unescaped, valid UTF-8), so only FHIR shape is left to it. It reports
+// false, and summarize shows no summary, for a bundle it cannot read
+// exactly as encoding/json would (the test oracle, decodeBundleReference;
+// FuzzSummaryDifferential checks the agreement): a member equal to a known
+// one but for letter case (encoding/json would take it for that member), a
+// value of the wrong kind, a null array element, an entry that is not an
+// object or whose resource is missing or not an object, or nesting deeper
+// than fastDepth.
 //
 // One wrong kind is ordinary and handled here: a resource whose "name" is
-// a string (Organization.name) is read into orgName on both paths.
+// a string (Organization.name) is read into orgName, as the oracle does.
 
-// fastDepth bounds nesting on the fast path; deeper bundles go to the
-// reference.
+// fastDepth bounds nesting (shc already refuses more than 128 levels).
 const fastDepth = 512
 
 type bundleReader struct {
@@ -55,14 +54,18 @@ func (br *bundleReader) newConcept() *fhirConcept {
 	return &br.concepts[len(br.concepts)-1]
 }
 
-// decodeBundleFast decodes bundle like decodeBundleReference, or reports
-// false.
-func decodeBundleFast(bundle []byte) (*decodedBundle, bool) {
+// decodeBundleFast decodes bundle for the summary, or reports false.
+// checked says that the strict reader already accepted bundle (it comes
+// from shc.ParsePayload), so the name checks need not run twice;
+// otherwise (Summarize) they run here.
+func decodeBundleFast(bundle []byte, checked bool) (*decodedBundle, bool) {
 	br := &bundleReader{text: string(bundle)}
 	rd := &br.rd
-	// The bundle comes from shc.ParsePayload, which read all of it with the
-	// strict reader: the name checks need not run twice.
-	rd.ResetChecked(bundle, fastDepth)
+	if checked {
+		rd.ResetChecked(bundle, fastDepth)
+	} else {
+		rd.Reset(bundle, fastDepth)
+	}
 	if rd.Kind() != '{' || !rd.Enter('{') {
 		return nil, false
 	}

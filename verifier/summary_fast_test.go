@@ -21,9 +21,15 @@ import (
 func checkBundlePaths(t testing.TB, b []byte) bool {
 	t.Helper()
 	if !jsonlite.Valid(b) {
+		if _, ok := decodeBundleFast(b, false); ok {
+			t.Fatalf("the decoder (unchecked input) accepted %q, which the strict reader refuses", b)
+		}
 		return false
 	}
-	fast, ok := decodeBundleFast(b)
+	fast, ok := decodeBundleFast(b, true)
+	if strict, ok2 := decodeBundleFast(b, false); ok2 != ok || ok && !reflect.DeepEqual(fast, strict) {
+		t.Fatalf("checked and unchecked decoding differ on %q", b)
+	}
 	if !ok {
 		return false
 	}
@@ -148,7 +154,7 @@ func TestSummaryPerformerFromOrganization(t *testing.T) {
 	   "subject":{"reference":"resource:0"},"performer":[{"reference":"resource:1"}],"effectiveDateTime":"2026-11-19",
 	   "valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260415000"}]}}}]}`)
 	for name, decode := range map[string]func([]byte) (*decodedBundle, bool){
-		"fast":      decodeBundleFast,
+		"fast":      func(b []byte) (*decodedBundle, bool) { return decodeBundleFast(b, false) },
 		"reference": func(b []byte) (*decodedBundle, bool) { d, err := decodeBundleReference(b); return d, err == nil },
 	} {
 		d, ok := decode(bundle)
@@ -181,5 +187,20 @@ func TestResultBundleIsACopy(t *testing.T) {
 	}
 	if after, _ := json.Marshal(r.Summary); string(after) != string(before) {
 		t.Fatalf("writing to Result.FHIRBundle changed the summary:\n%s\n%s", before, after)
+	}
+}
+
+// What the decoder cannot read exactly as encoding/json would is not
+// summarized at all: no second, lenient reader decides what a card shows.
+func TestSummaryNoLenientFallback(t *testing.T) {
+	for _, b := range []string{
+		bundleOf(`{"resourceType":"Immunization","Status":"completed"}`), // encoding/json would read it as status
+		bundleOf(`{"resourceType":"Immunization","status":1}`),
+		`{"entry":[null]}`,
+	} {
+		s, warns := summarize([]byte(b))
+		if s != nil || len(warns) != 1 || !strings.Contains(warns[0], "could not be summarized") {
+			t.Errorf("summarize(%s) = %+v, %q", b, s, warns)
+		}
 	}
 }

@@ -157,7 +157,7 @@ func strictMembers(raw []byte, known ...string) error {
 		return nil
 	}
 	var r jsonlite.Reader
-	r.Reset(raw, 0)
+	r.ResetShallow(raw, 0) // nested objects are checked on their own, below
 	if !r.Enter('{') || !r.Members(known, func(string) bool { _, ok := r.Skip(); return ok }) || !r.End() {
 		return fmt.Errorf("a member is repeated, escaped or a case variant of one of %q", known)
 	}

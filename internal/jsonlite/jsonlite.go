@@ -33,6 +33,7 @@ type Reader struct {
 	nonASCII bool // the string read last has a non-ASCII character
 	strStart int  // where the content of the string read last starts
 	checked  bool // the input already passed the strict rules (ResetChecked)
+	shallow  bool // only Members checks names (ResetShallow)
 	err      error
 }
 
@@ -61,6 +62,16 @@ func (r *Reader) Reset(b []byte, maxDepth int) {
 func (r *Reader) ResetChecked(b []byte, maxDepth int) {
 	r.Reset(b, maxDepth)
 	r.checked = true
+}
+
+// ResetShallow is Reset for a caller that checks each object level on
+// its own (reading a nested object's raw bytes with another Reader, and
+// deciding per level what a failure means): Members checks the names of
+// the object it reads, while values read with Skip are checked for syntax,
+// UTF-8 and depth only. Signed cards are never read this way.
+func (r *Reader) ResetShallow(b []byte, maxDepth int) {
+	r.Reset(b, maxDepth)
+	r.shallow = true
 }
 
 // Err returns the first error, or nil.
@@ -434,7 +445,7 @@ func (r *Reader) skip() bool {
 			if !ok {
 				return r.err == nil
 			}
-			if !r.checked && !names.quick(name, esc || r.nonASCII) && !r.checkName(&names, name, esc) {
+			if !r.checked && !r.shallow && !names.quick(name, esc || r.nonASCII) && !r.checkName(&names, name, esc) {
 				return false
 			}
 			r.ws()

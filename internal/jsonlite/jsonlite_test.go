@@ -391,3 +391,26 @@ func FuzzStrictDifferential(f *testing.F) {
 		}
 	})
 }
+
+// ResetShallow checks the names Members reads, not those inside skipped
+// values; ResetChecked checks none but still the syntax.
+func TestShallowAndChecked(t *testing.T) {
+	in := []byte(`{"a":{"x":1,"x":2},"b":1}`)
+	var r Reader
+	r.ResetShallow(in, 0)
+	if !r.Enter('{') || !r.Members([]string{"b"}, func(string) bool { _, ok := r.Skip(); return ok }) || !r.End() {
+		t.Fatalf("shallow: nested repeat refused: %v", r.Err())
+	}
+	r.ResetShallow([]byte(`{"a":1,"A":2}`), 0)
+	if r.Enter('{') && r.Members(nil, func(string) bool { return true }) {
+		t.Fatal("shallow: a case variant at the level read was accepted")
+	}
+	r.ResetChecked([]byte(`{"a":1,"a":2,"b":[1,}`), 0)
+	if _, ok := r.Skip(); ok {
+		t.Fatal("checked: a syntax error was accepted")
+	}
+	r.Reset(in, 0)
+	if _, ok := r.Skip(); ok {
+		t.Fatal("strict: a nested repeat was accepted")
+	}
+}
