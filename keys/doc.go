@@ -3,7 +3,10 @@
 // KEY-11), private key files, and a key Ring for rotation (KEY-8..KEY-10).
 //
 // Public keys are modelled by JWK, which has no field for the private scalar
-// "d": a JWKS built from this package cannot publish private material. The
+// "d": a JWKS built from this package cannot publish private material, and
+// ParseJWKS refuses a set that does (any of "d", "p", "q", "dp", "dq",
+// "qi", "oth", "k"): it is no trust source, and its key is compromised
+// (KEY-2). The
 // same kid may appear several times in a JWKS (one entry per certificate,
 // KEY-7); JWKS.Lookup returns every match.
 //

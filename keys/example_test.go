@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,6 +30,22 @@ func ExampleLoadPrivate() {
 	// Output:
 	// 3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s
 	// keys.PrivateKey{kid:3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s}
+}
+
+// A key set that publishes private key material is refused (KEY-2).
+func ExampleParseJWKS_private() {
+	// The same published test key, with its private scalar by mistake.
+	const set = `{"keys":[{"kty":"EC","kid":"3Kfdg-XwP-7gXyywtUfUADwBumDOPKMQx-iELL11W9s","use":"sig","alg":"ES256","crv":"P-256",
+	"x":"11XvRWy1I2S0EyJlyf_bWfw_TQ5CJJNLw78bHXNxcgw","y":"eZXwxvO1hvCY0KucrPfKo7yAyMT6Ajc3N7OkAB6VYy8",
+	"d":"FvOOk6hMixJ2o9zt4PCfan_UW7i4aOEnzj76ZaCI9Og"}]}`
+	_, err := keys.ParseJWKS([]byte(set))
+	fmt.Println(errors.Is(err, keys.ErrMalformed))
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal([]byte(`{"kty":"oct","k":"c2VjcmV0"}`), &m)
+	fmt.Println(keys.PrivateMember(m))
+	// Output:
+	// true
+	// k true
 }
 
 // Rotate keys and publish the JWKS (KEY-8, KEY-9, KEY-11).

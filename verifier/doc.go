@@ -256,6 +256,14 @@
 //   - Claims are reported only after the signature verified. The summary
 //     is derived from the signed bundle; never trust text printed next to a
 //     QR code (TRUST-4). A card is a bearer credential, not an ID (TRUST-5).
+//   - Signed content is read by one strict reader (package shc, through
+//     internal/jsonlite): repeated, escaped or case-variant member names
+//     anywhere in the claims or bundle make the card bad_payload, so no
+//     other verifier can read a different card from the same bytes. The
+//     summary reads the same checked bundle with no lenient fallback.
+//   - A key set (fetched, static or in a directory) that publishes private
+//     key material ("d", RSA or oct private members) is refused as a trust
+//     source (KEY-2).
 //   - Inputs are bounded (package shc limits, directory 8 MiB and 10,000
 //     issuers, 100 keys per issuer, 100,000 rids per list, fetched key sets
 //     256 KiB, revocation lists 4 MiB). Caches are bounded by issuer count.
