@@ -26,7 +26,7 @@ func BenchmarkEncodePNG(b *testing.B) {
 	}
 }
 
-// Encode alone (skip2 symbol + mask selection + the read-back self-check).
+// Encode alone (symbol, mask selection and the structural check).
 func BenchmarkEncode(b *testing.B) {
 	text := benchText(b)
 	for b.Loop() {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/healthcards/healthcards/shc"
 	"github.com/makiuchi-d/gozxing"
+	zxdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
 	"github.com/makiuchi-d/gozxing/qrcode/detector"
 )
 
@@ -269,4 +270,33 @@ func scanGray(g *image.Gray) (*scanResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// readBitMatrix decodes a sampled symbol (gozxing BitMatrix, one bit per
+// module) and lists its segments.
+func readBitMatrix(bm *gozxing.BitMatrix) (segs []segment, version int, level Level, text string, err error) {
+	res, err := zxdecoder.NewDecoder().Decode(bm, nil)
+	if err != nil {
+		return nil, 0, 0, "", err
+	}
+	version = (bm.GetWidth() - 17) / 4
+	switch res.GetECLevel() {
+	case "L":
+		level = L
+	case "M":
+		level = M
+	case "Q":
+		level = Q
+	case "H":
+		level = H
+	default:
+		return nil, 0, 0, "", fmt.Errorf("unknown EC level %q", res.GetECLevel())
+	}
+	// A segment list that does not parse is reported as none: tests then
+	// fail, while Decode only needs the text.
+	segs, perr := parseSegments(res.GetRawBytes(), version)
+	if perr != nil {
+		segs = nil
+	}
+	return segs, version, level, res.GetText(), nil
 }

@@ -18,7 +18,6 @@ import (
 
 	"github.com/healthcards/healthcards/internal/testvectors"
 	"github.com/healthcards/healthcards/shc"
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 // Every official SVG QR decodes to exactly its f-file, and its symbol is
@@ -252,11 +251,11 @@ func TestDecodeFailures(t *testing.T) {
 		noise.Pix[i] = uint8(r.IntN(256))
 	}
 	// A real QR whose text is not SHC text.
-	q, err := qrcode.New("https://example.org/not-a-health-card", qrcode.Medium)
+	q, err := EncodeBytes("https://example.org/not-a-health-card", M)
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := q.Image(400)
+	other := q.mustImage(t, 10)
 	// A QR code with its middle wiped out: found but unreadable.
 	c, err := Encode(readText(t, vciEx+"example-00-f-qr-code-numeric-value-0.txt"))
 	if err != nil {
@@ -470,14 +469,15 @@ func FuzzDecodeBytes(f *testing.F) {
 // same caps and ladder, where DecodeBytes insists on shc:/ text.
 func TestDecodeRawBytes(t *testing.T) {
 	const link = "shlink:/eyJ1cmwiOiJodHRwczovL2V4YW1wbGUub3JnL3NobC9hYmMiLCJrZXkiOiJyeFRnWWxPYUtKUEZ0Y0VkMHFjY2VOOHdFVTRwOTRTcUF3SVdRZTZ1WDdRIiwiZmxhZyI6IlAifQ"
-	q, err := qrcode.New(link, qrcode.Medium)
+	q, err := EncodeBytes(link, M)
 	if err != nil {
 		t.Fatal(err)
 	}
-	png, err := q.PNG(300)
-	if err != nil {
+	var pb bytes.Buffer
+	if err := q.PNGSize(&pb, 300); err != nil {
 		t.Fatal(err)
 	}
+	png := pb.Bytes()
 	if got, err := DecodeRawBytes(png); err != nil || got != link {
 		t.Fatalf("DecodeRawBytes = %q, %v", got, err)
 	}

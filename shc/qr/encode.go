@@ -2,54 +2,31 @@ package qr
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/healthcards/healthcards/shc"
 	"github.com/makiuchi-d/gozxing"
-	zxdecoder "github.com/makiuchi-d/gozxing/qrcode/decoder"
-	qrcode "github.com/skip2/go-qrcode"
 )
 
-// Level is a QR error-correction level.
-type Level int
+// Level is a QR error-correction level; it is shc.QRLevel, so code that
+// only sizes cards can name levels without importing this package.
+type Level = shc.QRLevel
 
 // Error-correction levels. L is the default: every official SMART Health
 // Card QR uses it, and the 1195-character limit assumes it (SIZE-3, SIZE-4).
 const (
-	L Level = iota // about 7% of codewords can be restored
-	M              // about 15%
-	Q              // about 25%
-	H              // about 30%
+	L = shc.QRLevelL // about 7% of codewords can be restored
+	M = shc.QRLevelM // about 15%
+	Q = shc.QRLevelQ // about 25%
+	H = shc.QRLevelH // about 30%
 )
-
-func (l Level) String() string {
-	switch l {
-	case L:
-		return "L"
-	case M:
-		return "M"
-	case Q:
-		return "Q"
-	case H:
-		return "H"
-	}
-	return fmt.Sprintf("Level(%d)", int(l))
-}
-
-func (l Level) valid() bool { return l >= L && l <= H }
-
-func (l Level) skip2() qrcode.RecoveryLevel {
-	return [...]qrcode.RecoveryLevel{qrcode.Low, qrcode.Medium, qrcode.High, qrcode.Highest}[l]
-}
-
-func (l Level) zxing() zxdecoder.ErrorCorrectionLevel {
-	return [...]zxdecoder.ErrorCorrectionLevel{zxdecoder.ErrorCorrectionLevel_L,
-		zxdecoder.ErrorCorrectionLevel_M, zxdecoder.ErrorCorrectionLevel_Q,
-		zxdecoder.ErrorCorrectionLevel_H}[l]
-}
 
 // MaxVersion is the largest QR version Encode produces: 105×105 modules,
 // about 40 mm square when printed (SIZE-1, SIZE-2).
-const MaxVersion = 22
+const MaxVersion = shc.QRMaxVersion
+
+// maxAnyVersion is the largest QR version there is; EncodeBytes may use it.
+const maxAnyVersion = 40
 
 // quietZone is the light border, in modules, around every rendered symbol.
 const quietZone = 4
@@ -66,30 +43,35 @@ type options struct {
 // characters in one version 22 QR (SIZE-3).
 func WithLevel(l Level) Option { return func(o *options) { o.level = l } }
 
-// Code is an encoded QR symbol holding SMART Health Card QR text.
+// Code is an encoded QR symbol.
 type Code struct {
 	text    string
 	level   Level
 	version int
-	modules [][]bool // [y][x], true = dark; no quiet zone
+	size    int
+	mask    int
+	modules []byte // size*size, row-major, 1 = dark; no quiet zone
 }
 
-// Version returns the QR version (1..MaxVersion).
+// Version returns the QR version (1..40; 1..MaxVersion from Encode).
 func (c *Code) Version() int { return c.version }
 
 // Level returns the error-correction level.
 func (c *Code) Level() Level { return c.level }
 
-// Text returns the QR text the symbol holds.
+// Mask returns the data mask pattern (0..7) chosen by the penalty rule.
+func (c *Code) Mask() int { return c.mask }
+
+// Text returns the text the symbol holds.
 func (c *Code) Text() string { return c.text }
 
 // Size returns the number of modules per side, without the quiet zone.
-func (c *Code) Size() int { return len(c.modules) }
+func (c *Code) Size() int { return c.size }
 
 // Dark reports whether the module at column x, row y (0-based, without the
 // quiet zone) is dark. Out-of-range coordinates are light.
 func (c *Code) Dark(x, y int) bool {
-	return y >= 0 && y < len(c.modules) && x >= 0 && x < len(c.modules) && c.modules[y][x]
+	return y >= 0 && y < c.size && x >= 0 && x < c.size && c.modules[y*c.size+x] == 1
 }
 
 // Encode builds the QR symbol for SMART Health Card QR text: "shc:/"
@@ -97,19 +79,20 @@ func (c *Code) Dark(x, y int) bool {
 // shc.EncodeQRText and shc.EncodeQRChunks.
 //
 // The symbol holds exactly two segments (QR-1, QR-3): a byte-mode segment
-// with the prefix and a numeric-mode segment with every digit. Encode
-// checks this on the symbol it produced (by reading the symbol back) and
-// fails with CodeEncodeFailed rather than return anything else. It picks
-// the smallest version that fits and refuses text that needs a version
-// above MaxVersion with shc.CodeQRTooLarge; text that is not SMART Health Card QR text
-// (strictly "shc:/" or "shc:/C/N/", then digit pairs 00..77) with
-// shc.CodeMalformedInput.
+// with the prefix and a numeric-mode segment with every digit, in the
+// smallest version that fits, with the mask the ISO/IEC 18004 penalty rule
+// picks. Before returning, Encode reads the format and version information
+// and the segment headers back from the module grid and fails with
+// CodeEncodeFailed rather than return anything else. It refuses text that
+// needs a version above MaxVersion with shc.CodeQRTooLarge; text that is not
+// SMART Health Card QR text (strictly "shc:/" or "shc:/C/N/", then digit
+// pairs 00..77) with shc.CodeMalformedInput.
 func Encode(text string, opts ...Option) (*Code, error) {
 	o := options{level: L}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if !o.level.valid() {
+	if !o.level.Valid() {
 		return nil, errorf(shc.CodeMalformedInput, nil, "unknown error-correction level %d", int(o.level))
 	}
 	if len(text) > maxTextLen {
@@ -125,77 +108,175 @@ func Encode(text string, opts ...Option) (*Code, error) {
 			"a JWS of %d characters does not fit one version %d QR code at level %s: the limit is %d characters (SIZE-3)",
 			jwsLen, MaxVersion, o.level, MaxJWSLen(o.level, len(t.prefix)))
 	}
-
-	modules, version, err := build(text, o.level)
-	if err != nil {
-		return nil, err
+	spec := segSpec{bytes: t.prefix, digits: t.digits}
+	v := spec.smallestVersion(o.level, MaxVersion)
+	if v == 0 { // unreachable given the check above; fail closed anyway
+		return nil, errorf(shc.CodeQRTooLarge, nil, "no version up to %d holds the text", MaxVersion)
 	}
-	if version > MaxVersion {
-		// Unreachable given the capacity check above; fail closed anyway.
-		return nil, errorf(shc.CodeQRTooLarge, nil, "symbol version %d is above %d", version, MaxVersion)
-	}
-	c := &Code{text: text, level: o.level, version: version, modules: modules}
-	if err := c.selfCheck(t); err != nil {
+	c := build(spec, v, o.level)
+	c.text = text
+	if err := c.structuralCheck(spec); err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-// build runs skip2/go-qrcode and returns the module grid without the
-// quiet zone. skip2 reports its own bugs with log.Panic; turn any panic into
-// an error so bad luck never crashes the caller.
-func build(text string, level Level) (modules [][]bool, version int, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			modules, version = nil, 0
-			err = errorf(CodeEncodeFailed, nil, "QR library panicked: %v", r)
-		}
-	}()
-	q, err := qrcode.New(text, level.skip2())
-	if err != nil {
-		return nil, 0, errorf(CodeEncodeFailed, err, "QR library failed")
+// EncodeBytes builds a QR symbol holding data as one byte-mode segment at
+// level l, in the smallest of versions 1..40 that fits (shc.CodeQRTooLarge
+// when none does). It is for non-card text such as SMART Health Links;
+// callers must not use it for SMART Health Card QR text, which needs
+// Encode's two segments (QR-1).
+func EncodeBytes(data string, l Level) (*Code, error) {
+	if !l.Valid() {
+		return nil, errorf(shc.CodeMalformedInput, nil, "unknown error-correction level %d", int(l))
 	}
-	q.DisableBorder = true
-	bm := q.Bitmap() // call once: skip2 appends padding on every call
-	want := 17 + 4*q.VersionNumber
-	if len(bm) != want {
-		return nil, 0, errorf(CodeEncodeFailed, nil, "QR library returned %d modules for version %d", len(bm), q.VersionNumber)
+	if data == "" {
+		return nil, errorf(shc.CodeMalformedInput, nil, "empty data")
 	}
-	for _, row := range bm {
-		if len(row) != want {
-			return nil, 0, errorf(CodeEncodeFailed, nil, "QR library returned a non-square symbol")
-		}
+	spec := segSpec{bytes: data}
+	v := 0
+	if len(data) <= 2953 { // version 40-L byte capacity
+		v = spec.smallestVersion(l, maxAnyVersion)
 	}
-	return bm, q.VersionNumber, nil
+	if v == 0 {
+		return nil, errorf(shc.CodeQRTooLarge, nil, "%d bytes do not fit a QR code at level %s", len(data), l)
+	}
+	c := build(spec, v, l)
+	c.text = data
+	if err := c.structuralCheck(spec); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// selfCheck reads the finished symbol back with an independent decoder
-// (gozxing) and requires the level, the version, the text and exactly the
-// two segments of QR-1: byte(prefix) then numeric(digits).
-//
-// skip2/go-qrcode picks segments itself (its optimiser coalesces "shc",
-// ":/" and the chunk ordinals into one byte segment and keeps the digits
-// numeric), but it offers no API to force segments, so this check is what
-// guarantees QR-1/QR-3 for every symbol we hand out.
-func (c *Code) selfCheck(t qrText) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = errorf(CodeEncodeFailed, nil, "self-check decoder panicked: %v", r)
-		}
-	}()
-	segs, version, level, text, err := readModules(c.modules)
-	if err != nil {
-		return errorf(CodeEncodeFailed, err, "produced symbol does not decode")
+// scratch is the per-call working memory of build, pooled.
+type scratch struct {
+	data, cw []byte
+	base     []byte
+	col      []int32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		return make([]byte, n)
 	}
-	switch {
-	case version != c.version || level != c.level:
-		return errorf(CodeEncodeFailed, nil, "produced symbol reads as version %d level %s, want %d %s", version, level, c.version, c.level)
-	case text != c.text:
-		return errorf(CodeEncodeFailed, nil, "produced symbol reads back different text")
-	case len(segs) != 2 || segs[0].mode != modeByte || segs[0].data != t.prefix ||
-		segs[1].mode != modeNumeric || segs[1].data != t.digits:
-		return errorf(CodeEncodeFailed, nil, "produced symbol has segments %s, want byte(%q) + numeric(%d digits) (QR-1)",
-			describeSegments(segs), t.prefix, len(t.digits))
+	return b[:n]
+}
+
+// build makes the symbol of spec at version v and level l: data codewords,
+// Reed–Solomon, placement, then the mask with the lowest penalty (the
+// first one on ties).
+func build(spec segSpec, v int, l Level) *Code {
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.data = spec.dataCodewords(v, l, s.data[:0])
+	return buildData(s, v, l)
+}
+
+// buildData places s.data (the padded data codewords of version v, level
+// l) and picks the mask.
+func buildData(s *scratch, v int, l Level) *Code {
+	t := versionTemplate(v)
+	n := t.size
+	s.cw = codewords(s.data, v, l, grow(s.cw, shc.QRTotalCodewords(v)))
+	s.base = grow(s.base, n*n)
+	copy(s.base, t.base)
+	for i, idx := range t.order {
+		if j := i >> 3; j < len(s.cw) {
+			s.base[idx] = s.cw[j] >> (7 - uint(i&7)) & 1
+		}
+	}
+	if cap(s.col) < 2*n {
+		s.col = make([]int32, 2*n)
+	}
+	out := make([]byte, n*n)
+	best, bestPen := 0, -1
+	for m := 0; m < 8; m++ {
+		applyMask(t, m, l, s.base, out)
+		if p := penalty(out, n, s.col[:2*n]); bestPen < 0 || p < bestPen {
+			best, bestPen = m, p
+		}
+	}
+	if best != 7 {
+		applyMask(t, best, l, s.base, out)
+	}
+	return &Code{level: l, version: v, size: n, mask: best, modules: out}
+}
+
+// structuralCheck is the hot-path proof that the grid is what it should be
+// (QR-1, QR-3): both copies of the format information give this level and
+// mask, both copies of the version information (version 7 and up) give
+// this version, and the data codewords read back from the grid through the
+// mask hold exactly the expected segments. The full independent decode
+// (gozxing, zbar) is done in the tests and fuzz targets.
+func (c *Code) structuralCheck(spec segSpec) error {
+	t := versionTemplate(c.version)
+	n := c.size
+	if n != 17+4*c.version || len(c.modules) != n*n {
+		return errorf(CodeEncodeFailed, nil, "grid of %d modules for version %d", len(c.modules), c.version)
+	}
+	fb := formatBits(c.level, c.mask)
+	for k := 0; k < 2; k++ {
+		got := 0
+		for i := 0; i < 15; i++ {
+			got |= int(c.modules[t.format[k][i]]) << i
+		}
+		if got != fb {
+			return errorf(CodeEncodeFailed, nil, "format information copy %d is %015b, want %015b", k+1, got, fb)
+		}
+	}
+	if c.version >= 7 {
+		vb := versionBits(c.version)
+		for i := 0; i < 18; i++ {
+			a, b := n-11+i%3, i/3
+			want := byte(vb >> i & 1)
+			if c.modules[b*n+a] != want || c.modules[a*n+b] != want {
+				return errorf(CodeEncodeFailed, nil, "version information bit %d is wrong", i)
+			}
+		}
+	}
+	// Read the codewords back through the mask, then de-interleave the
+	// data codewords and list the segments.
+	total := shc.QRTotalCodewords(c.version)
+	s := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(s)
+	s.cw = grow(s.cw, total)
+	clear(s.cw)
+	for i, idx := range t.order[:total*8] {
+		x, y := int(idx)%n, int(idx)/n
+		bit := c.modules[idx] ^ maskTable[c.mask][y%12][x%12]
+		s.cw[i>>3] |= bit << (7 - uint(i&7))
+	}
+	blocks, ecLen := shc.QRBlocks(c.version, c.level)
+	numShort := blocks - total%blocks
+	shortData := total/blocks - ecLen
+	s.data = grow(s.data, total-blocks*ecLen)
+	k := 0
+	for b := 0; b < blocks; b++ {
+		nd := shortData
+		if b >= numShort {
+			nd++
+		}
+		for i := 0; i < nd; i++ {
+			if i < shortData {
+				s.data[k] = s.cw[i*blocks+b]
+			} else {
+				s.data[k] = s.cw[shortData*blocks+b-numShort]
+			}
+			k++
+		}
+	}
+	segs, err := parseSegments(s.data, c.version)
+	want := 1
+	if spec.digits != "" {
+		want = 2
+	}
+	if err != nil || len(segs) != want || segs[0].mode != modeByte || segs[0].data != spec.bytes ||
+		(want == 2 && (segs[1].mode != modeNumeric || segs[1].data != spec.digits)) {
+		return errorf(CodeEncodeFailed, err, "produced symbol has segments %s, want byte(%d) + numeric(%d digits) (QR-1)",
+			describeSegments(segs), len(spec.bytes), len(spec.digits))
 	}
 	return nil
 }
@@ -214,17 +295,22 @@ func describeSegments(segs []segment) string {
 	return s
 }
 
-// readModules decodes a clean module grid (no quiet zone) and returns its
-// segments, version, level and text.
-func readModules(modules [][]bool) (segs []segment, version int, level Level, text string, err error) {
-	dim := len(modules)
-	bm, err := gozxing.NewSquareBitMatrix(dim)
+// readModules decodes a clean module grid (size×size, row-major, no quiet
+// zone) with the independent decoder (gozxing) and returns its segments,
+// version, level and text. Tests use it to prove what Encode built.
+func readModules(size int, modules []byte) (segs []segment, version int, level Level, text string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoder panic: %v", r)
+		}
+	}()
+	bm, err := gozxing.NewSquareBitMatrix(size)
 	if err != nil {
 		return nil, 0, 0, "", err
 	}
-	for y, row := range modules {
-		for x, dark := range row {
-			if dark {
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
+			if modules[y*size+x] == 1 {
 				bm.Set(x, y)
 			}
 		}
@@ -232,77 +318,18 @@ func readModules(modules [][]bool) (segs []segment, version int, level Level, te
 	return readBitMatrix(bm)
 }
 
-// readBitMatrix decodes a sampled symbol (gozxing BitMatrix, one bit per
-// module) and lists its segments.
-func readBitMatrix(bm *gozxing.BitMatrix) (segs []segment, version int, level Level, text string, err error) {
-	res, err := zxdecoder.NewDecoder().Decode(bm, nil)
-	if err != nil {
-		return nil, 0, 0, "", err
-	}
-	version = (bm.GetWidth() - 17) / 4
-	switch res.GetECLevel() {
-	case "L":
-		level = L
-	case "M":
-		level = M
-	case "Q":
-		level = Q
-	case "H":
-		level = H
-	default:
-		return nil, 0, 0, "", fmt.Errorf("unknown EC level %q", res.GetECLevel())
-	}
-	// A segment list that does not parse is reported as none: Encode's
-	// self-check then fails, while Decode only needs the text.
-	segs, perr := parseSegments(res.GetRawBytes(), version)
-	if perr != nil {
-		segs = nil
-	}
-	return segs, version, level, res.GetText(), nil
-}
-
-// dataBits is the data capacity, in bits, of a QR version at a level (ISO/IEC
-// 18004 table 7), from gozxing's version table.
-func dataBits(version int, level Level) int {
-	v, err := zxdecoder.Version_GetVersionForNumber(version)
-	if err != nil {
-		return 0
-	}
-	ecb := v.GetECBlocksForLevel(level.zxing())
-	return (v.GetTotalCodewords() - ecb.GetTotalECCodewords()) * 8
-}
+// dataBits is the data capacity, in bits, of a QR version at a level
+// (shc.QRDataBits).
+func dataBits(version int, level Level) int { return shc.QRDataBits(version, level) }
 
 // segmentBits is the size, in bits, of a byte segment of prefixLen bytes
 // plus a numeric segment of digits digits, for a given version.
 func segmentBits(prefixLen, digits, version int) int {
-	n := 4 + countBits(4, version) + 8*prefixLen + 4 + countBits(1, version) + 10*(digits/3)
-	switch digits % 3 {
-	case 1:
-		n += 4
-	case 2:
-		n += 7
-	}
-	return n
+	return shc.QRSegmentBits(prefixLen, digits, version)
 }
 
 // MaxJWSLen returns the longest JWS, in characters, whose QR text with a
 // prefix of prefixLen bytes (5 for "shc:/", 9 for "shc:/1/3/") fits one
-// version 22 QR code at level l. For "shc:/" this is 1195 (L), 927 (M),
-// 670 (Q) and 519 (H), the SIZE-3 figures; it is computed from the
-// version 22 capacity, not copied.
-func MaxJWSLen(l Level, prefixLen int) int {
-	if !l.valid() || prefixLen < 0 {
-		return 0
-	}
-	have := dataBits(MaxVersion, l)
-	lo, hi := 0, have/6+1 // each JWS char is 2 digits, >= 6.67 bits
-	for lo < hi {         // largest n with segmentBits(prefix, 2n) <= have
-		mid := (lo + hi + 1) / 2
-		if segmentBits(prefixLen, 2*mid, MaxVersion) <= have {
-			lo = mid
-		} else {
-			hi = mid - 1
-		}
-	}
-	return lo
-}
+// version 22 QR code at level l: 1195 (L), 927 (M), 670 (Q) and 519 (H)
+// for "shc:/" (SIZE-3). It is shc.MaxQRJWSLen.
+func MaxJWSLen(l Level, prefixLen int) int { return shc.MaxQRJWSLen(l, prefixLen) }

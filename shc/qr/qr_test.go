@@ -13,7 +13,6 @@ import (
 
 	"github.com/healthcards/healthcards/internal/testvectors"
 	"github.com/healthcards/healthcards/shc"
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 const vciEx = "vci-spec-site/examples/"
@@ -112,7 +111,7 @@ func TestEncodeSpecExamples_QR1_SIZE4(t *testing.T) {
 				t.Fatalf("version %d level %s, want %d L", c.Version(), c.Level(), tc.version)
 			}
 			// Proof from the module grid itself.
-			segs, v, l, got, err := readModules(c.modules)
+			segs, v, l, got, err := readModules(c.size, c.modules)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,27 +136,83 @@ func TestEncodeSpecExamples_QR1_SIZE4(t *testing.T) {
 	}
 }
 
-// The segment proof must be able to fail: symbols that skip2 builds from
-// texts it encodes as one segment are reported as such.
+// symbolFromSegments builds a symbol from hand-written segments (mode,
+// characters), through the same placement and masking as Encode, so that
+// tests can make symbols Encode would never produce.
+func symbolFromSegments(t *testing.T, v int, l Level, segs ...[2]string) *Code {
+	t.Helper()
+	w := bitWriter{}
+	for _, sg := range segs {
+		d := sg[1]
+		switch sg[0] {
+		case modeByte:
+			w.put(4, 4)
+			w.put(uint32(len(d)), countBits(4, v))
+			for i := 0; i < len(d); i++ {
+				w.put(uint32(d[i]), 8)
+			}
+		case modeNumeric:
+			w.put(1, 4)
+			w.put(uint32(len(d)), countBits(1, v))
+			for i := 0; i < len(d); i += 3 {
+				g := d[i:min(i+3, len(d))]
+				n := 0
+				for _, c := range []byte(g) {
+					n = n*10 + int(c-'0')
+				}
+				w.put(uint32(n), [4]int{0, 4, 7, 10}[len(g)])
+			}
+		case modeAlphanumeric:
+			w.put(2, 4)
+			w.put(uint32(len(d)), countBits(2, v))
+			for i := 0; i < len(d); i += 2 {
+				if i+1 < len(d) {
+					w.put(uint32(strings.IndexByte(alnumChars, d[i])*45+strings.IndexByte(alnumChars, d[i+1])), 11)
+				} else {
+					w.put(uint32(strings.IndexByte(alnumChars, d[i])), 6)
+				}
+			}
+		}
+	}
+	w.put(0, 4)
+	w.flush()
+	capBytes := dataBits(v, l) / 8
+	if len(w.b) > capBytes {
+		t.Fatalf("segments do not fit version %d", v)
+	}
+	for pad := byte(0xec); len(w.b) < capBytes; pad ^= 0xec ^ 0x11 {
+		w.b = append(w.b, pad)
+	}
+	return buildData(&scratch{data: w.b}, v, l)
+}
+
+// The segment proof must be able to fail: symbols with other segmentations
+// are reported as such by the independent reader, and Encode's structural
+// check refuses them.
 func TestSegmentParserSeesOtherSegmentations(t *testing.T) {
-	for _, tc := range []struct{ text, want string }{
-		{"SHC:/56762909", "alphanumeric(5) + numeric(8)"}, // upper case: no byte segment at all
-		{"shc:/00", "byte(7)"},                            // too few digits: one byte segment is shorter
-		{"https://example.org/", "byte(20)"},              // plain byte text
-		{"0123456789", "numeric(10)"},                     // plain digits
-		{"shc:/1/2/5676290956", "byte(9) + numeric(10)"},  // the SHC shape
+	for _, tc := range []struct {
+		segs [][2]string
+		want string
+	}{
+		{[][2]string{{modeAlphanumeric, "SHC:/"}, {modeNumeric, "56762909"}}, "alphanumeric(5) + numeric(8)"},
+		{[][2]string{{modeByte, "shc:/00"}}, "byte(7)"},
+		{[][2]string{{modeByte, "https://example.org/"}}, "byte(20)"},
+		{[][2]string{{modeNumeric, "0123456789"}}, "numeric(10)"},
+		{[][2]string{{modeByte, "shc:/1/2/"}, {modeNumeric, "5676290956"}}, "byte(9) + numeric(10)"},
+		{[][2]string{{modeByte, "shc:/56"}, {modeNumeric, "76290956"}}, "byte(7) + numeric(8)"},
 	} {
-		q, err := qrcode.New(tc.text, qrcode.Low)
+		c := symbolFromSegments(t, 2, L, tc.segs...)
+		segs, _, _, _, err := readModules(c.size, c.modules)
 		if err != nil {
 			t.Fatal(err)
 		}
-		q.DisableBorder = true
-		segs, _, _, got, err := readModules(q.Bitmap())
-		if err != nil {
-			t.Fatal(err)
+		if describeSegments(segs) != tc.want {
+			t.Errorf("segments %s, want %s", describeSegments(segs), tc.want)
 		}
-		if got != tc.text || describeSegments(segs) != tc.want {
-			t.Errorf("%q: segments %s text %q, want %s", tc.text, describeSegments(segs), got, tc.want)
+		if tc.want != "byte(9) + numeric(10)" {
+			if err := c.structuralCheck(segSpec{bytes: "shc:/", digits: "56762909"}); shc.CodeOf(err) != CodeEncodeFailed {
+				t.Errorf("%s: structural check passed a wrong segmentation (%v)", tc.want, err)
+			}
 		}
 	}
 }
@@ -165,8 +220,7 @@ func TestSegmentParserSeesOtherSegmentations(t *testing.T) {
 // QR-1/QR-3 across sizes: at every level, every JWS length from 1 to 40
 // and both sides of every version boundary up to version 22 either encode
 // with exactly two segments (Encode's self-check) in the smallest version
-// that fits, or, for texts too short for skip2 to keep a numeric segment,
-// fail with CodeEncodeFailed instead of emitting a one-segment symbol.
+// that fits, proven by the independent decoder.
 func TestEncodeTwoSegmentsAllSizes_QR1_QR3(t *testing.T) {
 	for _, lv := range []Level{L, M, Q, H} {
 		t.Run(lv.String(), func(t *testing.T) {
@@ -187,26 +241,11 @@ func TestEncodeTwoSegmentsAllSizes_QR1_QR3(t *testing.T) {
 				}
 				text := qrTextFor(t, fakeJWS(n))
 				c, err := Encode(text, WithLevel(lv))
-				if n < 4 {
-					// Tiny texts: skip2 prefers one byte segment; we refuse.
-					if err == nil {
-						requireTwoSegmentsFromCode(t, c, text)
-					} else {
-						requireCode(t, err, CodeEncodeFailed)
-					}
-					continue
-				}
 				if err != nil {
 					t.Fatalf("JWS %d chars: %v", n, err)
 				}
+				requireTwoSegmentsFromCode(t, c, text)
 				want := smallestVersion(len("shc:/"), 2*n, lv)
-				if want < 10 && len(text) > 255 {
-					// skip2 limitation: its optimiser cannot size a byte
-					// segment over 255 characters with the 8-bit count of
-					// versions 1-9, so it moves on to version 10. Real SHC
-					// JWSs (hundreds of characters) never need a version <10.
-					want = 10
-				}
 				if c.Version() != want {
 					t.Fatalf("JWS %d chars: version %d, want smallest fitting %d", n, c.Version(), want)
 				}
@@ -217,7 +256,7 @@ func TestEncodeTwoSegmentsAllSizes_QR1_QR3(t *testing.T) {
 
 func requireTwoSegmentsFromCode(t *testing.T, c *Code, text string) {
 	t.Helper()
-	segs, _, _, _, err := readModules(c.modules)
+	segs, _, _, _, err := readModules(c.size, c.modules)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,12 +2,16 @@ package qr
 
 import (
 	"bufio"
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/color"
-	"image/png"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/healthcards/healthcards/shc"
 )
@@ -22,38 +26,148 @@ func (c *Code) Image(scale int) (*image.Paletted, error) {
 	if scale < 1 || scale > MaxScale {
 		return nil, errorf(shc.CodeMalformedInput, nil, "scale %d outside 1..%d", scale, MaxScale)
 	}
-	n := len(c.modules) + 2*quietZone
+	n := c.size + 2*quietZone
 	px := n * scale
 	img := image.NewPaletted(image.Rect(0, 0, px, px), color.Palette{color.White, color.Black})
-	for y, row := range c.modules {
+	for y := 0; y < c.size; y++ {
+		row := c.modules[y*c.size : (y+1)*c.size]
+		y0 := (y + quietZone) * scale
+		line := img.Pix[y0*img.Stride : (y0+1)*img.Stride]
 		for x, dark := range row {
-			if !dark {
-				continue
-			}
-			x0, y0 := (x+quietZone)*scale, (y+quietZone)*scale
-			for yy := y0; yy < y0+scale; yy++ {
-				off := img.PixOffset(x0, yy)
-				for i := 0; i < scale; i++ {
-					img.Pix[off+i] = 1
+			if dark == 1 {
+				x0 := (x + quietZone) * scale
+				for i := x0; i < x0+scale; i++ {
+					line[i] = 1
 				}
 			}
+		}
+		for yy := y0 + 1; yy < y0+scale; yy++ {
+			copy(img.Pix[yy*img.Stride:(yy+1)*img.Stride], line)
 		}
 	}
 	return img, nil
 }
 
-// PNG writes the symbol as a PNG: black modules of scale×scale pixels
-// (1..MaxScale) on white, with a quiet zone of 4 modules.
+// PNG writes the symbol as a 1-bit greyscale PNG: black modules of
+// scale×scale pixels (1..MaxScale) on white, with a quiet zone of 4
+// modules. Rows are written one at a time (a repeated row is one PNG "Up"
+// filtered row of zeros), so the cost is linear in the module count, not
+// in the pixel count.
 func (c *Code) PNG(w io.Writer, scale int) error {
-	img, err := c.Image(scale)
-	if err != nil {
-		return err
+	if scale < 1 || scale > MaxScale {
+		return errorf(shc.CodeMalformedInput, nil, "scale %d outside 1..%d", scale, MaxScale)
 	}
-	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(w, img); err != nil {
+	side := (c.size + 2*quietZone) * scale
+	return c.writePNG(w, side, scale, 0)
+}
+
+// PNGSize writes the symbol as a PNG of size×size pixels, or of the
+// smallest size that holds one pixel per module when size is below that:
+// modules of the largest whole number of pixels that fits, centred, with
+// at least the 4-module quiet zone.
+func (c *Code) PNGSize(w io.Writer, size int) error {
+	if size < 1 || size > MaxScale*(c.size+2*quietZone) {
+		return errorf(shc.CodeMalformedInput, nil, "size %d outside 1..%d", size, MaxScale*(c.size+2*quietZone))
+	}
+	n := c.size + 2*quietZone
+	size = max(size, n)
+	scale := size / n
+	return c.writePNG(w, size, scale, (size-n*scale)/2)
+}
+
+// pngState is pooled working memory for writePNG.
+type pngState struct {
+	zw        *zlib.Writer
+	idat      bytes.Buffer
+	row, zero []byte
+}
+
+var pngPool = sync.Pool{New: func() any { return new(pngState) }}
+
+// writePNG writes a side×side 1-bit PNG with modules of scale pixels, the
+// symbol's quiet zone starting off pixels in from the top-left.
+func (c *Code) writePNG(w io.Writer, side, scale, off int) error {
+	st := pngPool.Get().(*pngState)
+	defer pngPool.Put(st)
+	rowBytes := (side + 7) / 8
+	st.row = grow(st.row, 1+rowBytes)
+	if cap(st.zero) < 1+rowBytes {
+		st.zero = make([]byte, 1+rowBytes)
+	}
+	zero := st.zero[:1+rowBytes]
+	zero[0] = 2 // filter Up: the row above, unchanged
+	st.idat.Reset()
+	if st.zw == nil {
+		st.zw, _ = zlib.NewWriterLevel(&st.idat, zlib.BestSpeed)
+	} else {
+		st.zw.Reset(&st.idat)
+	}
+	zw := st.zw
+	row := st.row
+	white := func() {
+		row[0] = 0
+		for i := 1; i < len(row); i++ {
+			row[i] = 0xff
+		}
+	}
+	// emit writes row, then rows-1 repeats of it.
+	emit := func(rows int) {
+		if rows <= 0 {
+			return
+		}
+		zw.Write(row)
+		for ; rows > 1; rows-- {
+			zw.Write(zero)
+		}
+	}
+	first := off + quietZone*scale // first pixel row/column of the symbol
+	white()
+	emit(first)
+	for y := 0; y < c.size; y++ {
+		white()
+		mods := c.modules[y*c.size : (y+1)*c.size]
+		for x := 0; x < c.size; x++ {
+			if mods[x] == 0 {
+				continue
+			}
+			p0 := first + x*scale
+			for p := p0; p < p0+scale; p++ {
+				row[1+p>>3] &^= 0x80 >> uint(p&7)
+			}
+		}
+		emit(scale)
+	}
+	white()
+	emit(side - first - c.size*scale)
+	if err := zw.Close(); err != nil {
+		return fmt.Errorf("shc/qr: writing PNG: %w", err)
+	}
+	bw := bufio.NewWriterSize(w, 4096)
+	bw.WriteString("\x89PNG\r\n\x1a\n")
+	var ihdr [13]byte
+	binary.BigEndian.PutUint32(ihdr[0:], uint32(side))
+	binary.BigEndian.PutUint32(ihdr[4:], uint32(side))
+	ihdr[8], ihdr[9] = 1, 0 // bit depth 1, greyscale: 0 black, 1 white
+	writeChunk(bw, "IHDR", ihdr[:])
+	writeChunk(bw, "IDAT", st.idat.Bytes())
+	writeChunk(bw, "IEND", nil)
+	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("shc/qr: writing PNG: %w", err)
 	}
 	return nil
+}
+
+func writeChunk(w *bufio.Writer, typ string, data []byte) {
+	var hdr [8]byte
+	binary.BigEndian.PutUint32(hdr[:4], uint32(len(data)))
+	copy(hdr[4:], typ)
+	w.Write(hdr[:])
+	w.Write(data)
+	crc := crc32.NewIEEE()
+	crc.Write(hdr[4:])
+	crc.Write(data)
+	binary.BigEndian.PutUint32(hdr[:4], crc.Sum32())
+	w.Write(hdr[:4])
 }
 
 // svgTitle is the accessible name of the SVG image.
@@ -66,21 +180,22 @@ const svgTitle = "SMART Health Card QR code"
 // a <title> and an aria-label. It scales to any size; set width/height in
 // the page that embeds it.
 func (c *Code) SVG(w io.Writer) error {
-	n := strconv.Itoa(len(c.modules) + 2*quietZone)
+	n := strconv.Itoa(c.size + 2*quietZone)
 	bw := bufio.NewWriter(w)
 	bw.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ` + n + ` ` + n +
 		`" shape-rendering="crispEdges" role="img" aria-label="` + svgTitle + `"><title>` + svgTitle +
 		`</title><path fill="#fff" d="M0 0h` + n + `v` + n + `H0z"/><path fill="none" stroke="#000" d="`)
 	var buf []byte
-	for y, row := range c.modules {
+	for y := 0; y < c.size; y++ {
+		row := c.modules[y*c.size : (y+1)*c.size]
 		pen := -1 // x of the pen on this row; -1 before the first run
 		for x := 0; x < len(row); {
-			if !row[x] {
+			if row[x] == 0 {
 				x++
 				continue
 			}
 			run := 1
-			for x+run < len(row) && row[x+run] {
+			for x+run < len(row) && row[x+run] == 1 {
 				run++
 			}
 			// A run of dark modules is a horizontal line through the middle

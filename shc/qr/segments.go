@@ -1,6 +1,10 @@
 package qr
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/healthcards/healthcards/shc"
+)
 
 // Segment modes as named in ISO/IEC 18004.
 const (
@@ -38,24 +42,7 @@ func (r *bitReader) read(n int) (int, bool) {
 
 // countBits is the width of the character-count field for a mode
 // indicator and version (ISO/IEC 18004 table 3).
-func countBits(mode, version int) int {
-	idx := 0
-	switch {
-	case version >= 27:
-		idx = 2
-	case version >= 10:
-		idx = 1
-	}
-	switch mode {
-	case 1:
-		return [3]int{10, 12, 14}[idx]
-	case 2:
-		return [3]int{9, 11, 13}[idx]
-	case 4:
-		return [3]int{8, 16, 16}[idx]
-	}
-	return 0
-}
+func countBits(mode, version int) int { return shc.QRCountBits(mode, version) }
 
 const alnumChars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 

@@ -1,0 +1,552 @@
+package qr
+
+import (
+	"sync"
+
+	"github.com/healthcards/healthcards/shc"
+)
+
+// The QR symbol builder (ISO/IEC 18004:2015): segments → data codewords →
+// Reed–Solomon → module placement → mask chosen by the penalty rule. It is
+// written for the SMART Health Card hot path: per-version templates (function
+// patterns and the placement order) are built once and shared, Reed–Solomon
+// uses log/antilog tables with cached generators, and the eight masks are
+// scored in one pass each over a byte grid, with no allocation per mask.
+
+// template is what every symbol of one version shares.
+type template struct {
+	size   int
+	base   []byte   // function patterns drawn (format areas light), 0/1
+	isData []byte   // 1 for data modules, 0 for function modules
+	order  []uint16 // data module indices in placement order
+	format [2][15]uint16
+}
+
+var templates [41]struct {
+	once sync.Once
+	t    *template
+}
+
+func versionTemplate(v int) *template {
+	e := &templates[v]
+	e.once.Do(func() { e.t = buildTemplate(v) })
+	return e.t
+}
+
+// alignmentCenters lists the row/column coordinates of alignment pattern
+// centres (ISO/IEC 18004 annex E): 6, then evenly spaced (an even step) up
+// to size-7.
+func alignmentCenters(v int) []int {
+	if v == 1 {
+		return nil
+	}
+	num := v/7 + 2
+	step := 26
+	if v != 32 {
+		step = (v*4 + num*2 + 1) / (num*2 - 2) * 2
+	}
+	out := make([]int, num)
+	out[0] = 6
+	for i, pos := num-1, 17+4*v-7; i >= 1; i, pos = i-1, pos-step {
+		out[i] = pos
+	}
+	return out
+}
+
+func buildTemplate(v int) *template {
+	n := 17 + 4*v
+	t := &template{size: n, base: make([]byte, n*n), isData: make([]byte, n*n)}
+	fn := make([]bool, n*n)
+	set := func(x, y int, dark bool) {
+		i := y*n + x
+		fn[i] = true
+		if dark {
+			t.base[i] = 1
+		} else {
+			t.base[i] = 0
+		}
+	}
+	for i := 0; i < n; i++ { // timing patterns
+		set(6, i, i%2 == 0)
+		set(i, 6, i%2 == 0)
+	}
+	for _, c := range [][2]int{{3, 3}, {n - 4, 3}, {3, n - 4}} { // finders + separators
+		for dy := -4; dy <= 4; dy++ {
+			for dx := -4; dx <= 4; dx++ {
+				x, y := c[0]+dx, c[1]+dy
+				if x < 0 || y < 0 || x >= n || y >= n {
+					continue
+				}
+				d := max(abs(dx), abs(dy))
+				set(x, y, d != 2 && d != 4)
+			}
+		}
+	}
+	al := alignmentCenters(v)
+	for i, cy := range al {
+		for j, cx := range al {
+			if (i == 0 && j == 0) || (i == 0 && j == len(al)-1) || (i == len(al)-1 && j == 0) {
+				continue // overlaps a finder
+			}
+			for dy := -2; dy <= 2; dy++ {
+				for dx := -2; dx <= 2; dx++ {
+					set(cx+dx, cy+dy, max(abs(dx), abs(dy)) != 1)
+				}
+			}
+		}
+	}
+	// Format information positions (written per mask), bit i = LSB first.
+	for i := 0; i < 15; i++ {
+		var x1, y1, x2, y2 int
+		switch {
+		case i < 6:
+			x1, y1 = 8, i
+		case i == 6:
+			x1, y1 = 8, 7
+		case i == 7:
+			x1, y1 = 8, 8
+		case i == 8:
+			x1, y1 = 7, 8
+		default:
+			x1, y1 = 14-i, 8
+		}
+		if i < 8 {
+			x2, y2 = n-1-i, 8
+		} else {
+			x2, y2 = 8, n-15+i
+		}
+		set(x1, y1, false)
+		set(x2, y2, false)
+		t.format[0][i] = uint16(y1*n + x1)
+		t.format[1][i] = uint16(y2*n + x2)
+	}
+	set(8, n-8, true) // the dark module
+	if v >= 7 {
+		bits := versionBits(v)
+		for i := 0; i < 18; i++ {
+			a, b := n-11+i%3, i/3
+			dark := bits>>i&1 == 1
+			set(a, b, dark)
+			set(b, a, dark)
+		}
+	}
+	// Placement order: two-module columns from the right, zigzagging up
+	// and down, skipping the vertical timing column.
+	t.order = make([]uint16, 0, shc.QRTotalCodewords(v)*8+7)
+	for right := n - 1; right >= 1; right -= 2 {
+		if right == 6 {
+			right = 5
+		}
+		up := (right+1)&2 == 0
+		for k := 0; k < n; k++ {
+			y := k
+			if up {
+				y = n - 1 - k
+			}
+			for x := right; x >= right-1; x-- {
+				if i := y*n + x; !fn[i] {
+					t.order = append(t.order, uint16(i))
+					t.isData[i] = 1
+				}
+			}
+		}
+	}
+	return t
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// formatBits is the 15-bit format information for a level and mask: BCH
+// (15,5) code, XOR 0x5412 (ISO/IEC 18004 7.9).
+func formatBits(l Level, mask int) int {
+	ec := [...]int{1, 0, 3, 2}[l] // L=01 M=00 Q=11 H=10
+	data := ec<<3 | mask
+	rem := data
+	for i := 0; i < 10; i++ {
+		rem = rem<<1 ^ (rem>>9)*0x537
+	}
+	return (data<<10 | rem&0x3ff) ^ 0x5412
+}
+
+// versionBits is the 18-bit version information: BCH (18,6) code (7.10).
+func versionBits(v int) int {
+	rem := v
+	for i := 0; i < 12; i++ {
+		rem = rem<<1 ^ (rem>>11)*0x1f25
+	}
+	return v<<12 | rem&0xfff
+}
+
+// --- Reed–Solomon over GF(256), polynomial 0x11d ---
+
+var gfExp [512]byte
+var gfLog [256]byte
+
+// rsGen[d] is the generator polynomial of degree d, as logs of its
+// coefficients x^(d-1)..x^0 (the leading 1 is implicit).
+var rsGen [69][]byte
+
+func init() {
+	x := 1
+	for i := 0; i < 255; i++ {
+		gfExp[i] = byte(x)
+		gfLog[x] = byte(i)
+		x <<= 1
+		if x&0x100 != 0 {
+			x ^= 0x11d
+		}
+	}
+	for i := 255; i < 512; i++ {
+		gfExp[i] = gfExp[i-255]
+	}
+	for _, lv := range qrLevels {
+		for v := 1; v <= 40; v++ {
+			if _, ec := shc.QRBlocks(v, lv); rsGen[ec] == nil {
+				rsGen[ec] = generator(ec)
+			}
+		}
+	}
+}
+
+var qrLevels = [...]Level{L, M, Q, H}
+
+func gfMul(a, b byte) byte {
+	if a == 0 || b == 0 {
+		return 0
+	}
+	return gfExp[int(gfLog[a])+int(gfLog[b])]
+}
+
+// generator returns prod_{i<d} (x - α^i) as logs of the non-leading
+// coefficients, highest power first.
+func generator(d int) []byte {
+	g := make([]byte, d+1) // g[0] is the x^d coefficient
+	g[0] = 1
+	for i := 0; i < d; i++ {
+		a := gfExp[i]
+		for j := i + 1; j >= 1; j-- {
+			g[j] ^= gfMul(g[j-1], a)
+		}
+	}
+	out := make([]byte, d)
+	for j := 1; j <= d; j++ {
+		out[j-1] = gfLog[g[j]] // every coefficient is non-zero
+	}
+	return out
+}
+
+// rsEncode writes the len(ec) error-correction codewords of data into ec.
+func rsEncode(data, ec []byte) {
+	gen := rsGen[len(ec)]
+	clear(ec)
+	d := len(ec)
+	for _, b := range data {
+		f := b ^ ec[0]
+		copy(ec, ec[1:])
+		ec[d-1] = 0
+		if f != 0 {
+			lf := int(gfLog[f])
+			for i, g := range gen {
+				ec[i] ^= gfExp[lf+int(g)]
+			}
+		}
+	}
+}
+
+// --- bit stream ---
+
+type bitWriter struct {
+	b   []byte
+	acc uint64
+	n   int // bits in acc
+}
+
+func (w *bitWriter) put(v uint32, bits int) {
+	w.acc = w.acc<<uint(bits) | uint64(v)
+	w.n += bits
+	for w.n >= 8 {
+		w.n -= 8
+		w.b = append(w.b, byte(w.acc>>uint(w.n)))
+	}
+}
+
+// flush pads the last partial byte with zeros.
+func (w *bitWriter) flush() {
+	if w.n > 0 {
+		w.b = append(w.b, byte(w.acc<<uint(8-w.n)))
+		w.n = 0
+	}
+}
+
+// segSpec describes the data to encode: a byte-mode segment, then
+// optionally a numeric-mode segment.
+type segSpec struct {
+	bytes  string
+	digits string // "" for none
+}
+
+func (s segSpec) bits(v int) int {
+	n := 4 + shc.QRCountBits(4, v) + 8*len(s.bytes)
+	if s.digits != "" {
+		n += 4 + shc.QRCountBits(1, v) + 10*(len(s.digits)/3)
+		n += [3]int{0, 4, 7}[len(s.digits)%3]
+	}
+	return n
+}
+
+// smallestVersion is the smallest version up to maxV that holds s at level
+// l, or 0.
+func (s segSpec) smallestVersion(l Level, maxV int) int {
+	for v := 1; v <= maxV; v++ {
+		if s.bits(v) <= shc.QRDataBits(v, l) {
+			return v
+		}
+	}
+	return 0
+}
+
+// dataCodewords builds the padded data codewords of s at version v.
+func (s segSpec) dataCodewords(v int, l Level, buf []byte) []byte {
+	capBytes := shc.QRDataBits(v, l) / 8
+	w := bitWriter{b: buf[:0]}
+	w.put(4, 4)
+	w.put(uint32(len(s.bytes)), shc.QRCountBits(4, v))
+	for i := 0; i < len(s.bytes); i++ {
+		w.put(uint32(s.bytes[i]), 8)
+	}
+	if d := s.digits; d != "" {
+		w.put(1, 4)
+		w.put(uint32(len(d)), shc.QRCountBits(1, v))
+		i := 0
+		for ; i+3 <= len(d); i += 3 {
+			w.put(uint32(d[i]-'0')*100+uint32(d[i+1]-'0')*10+uint32(d[i+2]-'0'), 10)
+		}
+		switch len(d) - i {
+		case 2:
+			w.put(uint32(d[i]-'0')*10+uint32(d[i+1]-'0'), 7)
+		case 1:
+			w.put(uint32(d[i]-'0'), 4)
+		}
+	}
+	used := len(w.b)*8 + w.n
+	w.put(0, min(4, capBytes*8-used)) // terminator
+	w.flush()
+	for pad := byte(0xec); len(w.b) < capBytes; pad ^= 0xec ^ 0x11 {
+		w.b = append(w.b, pad)
+	}
+	return w.b
+}
+
+// codewords interleaves the data blocks and their error-correction
+// codewords (ISO/IEC 18004 7.6).
+func codewords(data []byte, v int, l Level, out []byte) []byte {
+	blocks, ecLen := shc.QRBlocks(v, l)
+	total := shc.QRTotalCodewords(v)
+	numShort := blocks - total%blocks
+	shortData := total/blocks - ecLen
+	out = out[:total]
+	var ecBuf [30 * 81]byte
+	ec := ecBuf[:blocks*ecLen]
+	// Data codewords: column by column across blocks; long blocks (the
+	// last blocks-numShort) have one more.
+	off := 0
+	for b := 0; b < blocks; b++ {
+		n := shortData
+		if b >= numShort {
+			n++
+		}
+		blk := data[off : off+n]
+		rsEncode(blk, ec[b*ecLen:(b+1)*ecLen])
+		for i, c := range blk {
+			k := i * blocks
+			if i == shortData { // only long blocks reach here
+				k = shortData*blocks + (b - numShort)
+			} else {
+				k += b
+			}
+			out[k] = c
+		}
+		off += n
+	}
+	k := len(data)
+	for i := 0; i < ecLen; i++ {
+		for b := 0; b < blocks; b++ {
+			out[k] = ec[b*ecLen+i]
+			k++
+		}
+	}
+	return out
+}
+
+// --- masks and penalty ---
+
+// maskTable[m][y%12][x%12] is 1 where mask m flips a data module.
+var maskTable [8][12][12]byte
+
+func init() {
+	for m := 0; m < 8; m++ {
+		for y := 0; y < 12; y++ {
+			for x := 0; x < 12; x++ {
+				if maskFunc(m, x, y) {
+					maskTable[m][y][x] = 1
+				}
+			}
+		}
+	}
+}
+
+// maskFunc is the mask condition of ISO/IEC 18004 table 10 for row y
+// (i) and column x (j).
+func maskFunc(m, x, y int) bool {
+	switch m {
+	case 0:
+		return (y+x)%2 == 0
+	case 1:
+		return y%2 == 0
+	case 2:
+		return x%3 == 0
+	case 3:
+		return (y+x)%3 == 0
+	case 4:
+		return (y/2+x/3)%2 == 0
+	case 5:
+		return (y*x)%2+(y*x)%3 == 0
+	case 6:
+		return ((y*x)%2+(y*x)%3)%2 == 0
+	default:
+		return ((y+x)%2+(y*x)%3)%2 == 0
+	}
+}
+
+// applyMask writes base with mask m applied to data modules and the format
+// information for (l, m) into out.
+func applyMask(t *template, m int, l Level, base, out []byte) {
+	n := t.size
+	for y := 0; y < n; y++ {
+		row := maskTable[m][y%12][:]
+		o := y * n
+		b, d, dst := base[o:o+n], t.isData[o:o+n], out[o:o+n]
+		for x := 0; x < n; {
+			end := min(x+12, n)
+			for k := 0; x < end; x, k = x+1, k+1 {
+				dst[x] = b[x] ^ d[x]&row[k]
+			}
+		}
+	}
+	fb := formatBits(l, m)
+	for i := 0; i < 15; i++ {
+		bit := byte(fb >> i & 1)
+		out[t.format[0][i]] = bit
+		out[t.format[1][i]] = bit
+	}
+}
+
+// Penalty weights (ISO/IEC 18004 7.8.3, table 11).
+const (
+	penN1 = 3
+	penN2 = 3
+	penN3 = 40
+	penN4 = 10
+)
+
+// finder-like patterns in an 11-module window: 1011101 with four light
+// modules after (0x5d0) or before (0x05d).
+const (
+	finderAfter  = 0x5d0
+	finderBefore = 0x05d
+)
+
+// penalty scores a masked grid by the four rules of ISO/IEC 18004 7.8.3:
+//
+//  1. each run of five or more same-colour modules in a row or column:
+//     N1 + (length - 5);
+//  2. each 2×2 block of one colour: N2;
+//  3. each 11-module window in a row or column reading 1011101 0000 or
+//     0000 1011101 (dark = 1), the area outside the symbol counting as
+//     light (it is the quiet zone): N3;
+//  4. N4 for every whole 5% that the dark proportion is away from 50%.
+//
+// colState is scratch of 2*size ints.
+func penalty(g []byte, n int, col []int32) int {
+	p := 0
+	dark := 0
+	run := col[:n]      // vertical run length per column
+	win := col[n : 2*n] // vertical 11-bit window per column
+	clear(run)
+	clear(win)
+	for y := 0; y < n; y++ {
+		row := g[y*n : y*n+n]
+		var prevRow []byte
+		if y > 0 {
+			prevRow = g[(y-1)*n : y*n]
+		}
+		h, hw := int32(0), int32(0)
+		prev := byte(2)
+		for x, b := range row {
+			dark += int(b)
+			// Rule 1, horizontal.
+			if b == prev {
+				h++
+			} else {
+				if h >= 5 {
+					p += int(h) - 2
+				}
+				h, prev = 1, b
+			}
+			// Rule 3, horizontal.
+			hw = (hw<<1 | int32(b)) & 0x7ff
+			if hw == finderAfter || hw == finderBefore {
+				p += penN3
+			}
+			// Vertical: rule 1 and rule 3 per column.
+			vw := (win[x]<<1 | int32(b)) & 0x7ff
+			win[x] = vw
+			if vw == finderAfter || vw == finderBefore {
+				p += penN3
+			}
+			if y > 0 {
+				if prevRow[x] == b {
+					run[x]++
+				} else {
+					if run[x] >= 5 {
+						p += int(run[x]) - 2
+					}
+					run[x] = 1
+				}
+				// Rule 2.
+				if x > 0 && b == row[x-1] && b == prevRow[x] && b == prevRow[x-1] {
+					p += penN2
+				}
+			} else {
+				run[x] = 1
+			}
+		}
+		if h >= 5 {
+			p += int(h) - 2
+		}
+		for k := 0; k < 4; k++ { // the light quiet zone after the row
+			if hw = hw << 1 & 0x7ff; hw == finderAfter {
+				p += penN3
+			}
+		}
+	}
+	for x := 0; x < n; x++ {
+		if run[x] >= 5 {
+			p += int(run[x]) - 2
+		}
+		vw := win[x]
+		for k := 0; k < 4; k++ {
+			if vw = vw << 1 & 0x7ff; vw == finderAfter {
+				p += penN3
+			}
+		}
+	}
+	total := n * n
+	k := abs(dark*20-total*10) / total
+	return p + k*penN4
+}
