@@ -153,7 +153,6 @@ func EncodeBytes(data string, l Level) (*Code, error) {
 type scratch struct {
 	data, cw []byte
 	base     []byte
-	col      []int32
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -188,20 +187,9 @@ func buildData(s *scratch, v int, l Level) *Code {
 			s.base[idx] = s.cw[j] >> (7 - uint(i&7)) & 1
 		}
 	}
-	if cap(s.col) < 2*n {
-		s.col = make([]int32, 2*n)
-	}
+	best := chooseMask(t, l, s.base)
 	out := make([]byte, n*n)
-	best, bestPen := 0, -1
-	for m := 0; m < 8; m++ {
-		applyMask(t, m, l, s.base, out)
-		if p := penalty(out, n, s.col[:2*n]); bestPen < 0 || p < bestPen {
-			best, bestPen = m, p
-		}
-	}
-	if best != 7 {
-		applyMask(t, best, l, s.base, out)
-	}
+	applyMask(t, best, l, s.base, out)
 	return &Code{level: l, version: v, size: n, mask: best, modules: out}
 }
 
@@ -240,16 +228,20 @@ func (c *Code) structuralCheck(spec segSpec) error {
 	// Read the codewords back through the mask, then de-interleave the
 	// data codewords and list the segments.
 	total := shc.QRTotalCodewords(c.version)
+	blocks, ecLen := shc.QRBlocks(c.version, c.level)
+	nData := total - blocks*ecLen // the first nData codewords are data
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
-	s.cw = grow(s.cw, total)
-	clear(s.cw)
-	for i, idx := range t.order[:total*8] {
-		x, y := int(idx)%n, int(idx)/n
-		bit := c.modules[idx] ^ maskTable[c.mask][y%12][x%12]
-		s.cw[i>>3] |= bit << (7 - uint(i&7))
+	s.cw = grow(s.cw, nData)
+	mt := &maskTable[c.mask]
+	order, phase := t.order[:nData*8], t.phase[:nData*8]
+	for j := range s.cw {
+		var b byte
+		for i := j * 8; i < j*8+8; i++ {
+			b = b<<1 | c.modules[order[i]]^mt[phase[i]]
+		}
+		s.cw[j] = b
 	}
-	blocks, ecLen := shc.QRBlocks(c.version, c.level)
 	numShort := blocks - total%blocks
 	shortData := total/blocks - ecLen
 	s.data = grow(s.data, total-blocks*ecLen)

@@ -19,7 +19,10 @@ type template struct {
 	base   []byte   // function patterns drawn (format areas light), 0/1
 	isData []byte   // 1 for data modules, 0 for function modules
 	order  []uint16 // data module indices in placement order
+	phase  []uint8  // (y%12)*12 + x%12 of each module in order
 	format [2][15]uint16
+	// dataRows and dataCols are isData as bit rows and columns.
+	dataRows, dataCols []bitRow
 }
 
 var templates [41]struct {
@@ -149,6 +152,19 @@ func buildTemplate(v int) *template {
 					t.isData[i] = 1
 				}
 			}
+		}
+	}
+	t.phase = make([]uint8, len(t.order))
+	for i, idx := range t.order {
+		x, y := int(idx)%n, int(idx)/n
+		t.phase[i] = uint8(y%12*12 + x%12)
+	}
+	t.dataRows, t.dataCols = make([]bitRow, n), make([]bitRow, n)
+	for i, d := range t.isData {
+		if d == 1 {
+			x, y := i%n, i/n
+			t.dataRows[y].set(x)
+			t.dataCols[x].set(y)
 		}
 	}
 	return t
@@ -385,15 +401,15 @@ func codewords(data []byte, v int, l Level, out []byte) []byte {
 
 // --- masks and penalty ---
 
-// maskTable[m][y%12][x%12] is 1 where mask m flips a data module.
-var maskTable [8][12][12]byte
+// maskTable[m][(y%12)*12+x%12] is 1 where mask m flips a data module.
+var maskTable [8][144]byte
 
 func init() {
 	for m := 0; m < 8; m++ {
 		for y := 0; y < 12; y++ {
 			for x := 0; x < 12; x++ {
 				if maskFunc(m, x, y) {
-					maskTable[m][y][x] = 1
+					maskTable[m][y*12+x] = 1
 				}
 			}
 		}
@@ -424,17 +440,19 @@ func maskFunc(m, x, y int) bool {
 }
 
 // applyMask writes base with mask m applied to data modules and the format
-// information for (l, m) into out.
+// information for (l, m) into out (byte grids). Encode scores masks on bit
+// rows (maskRows); this writes the one it chose.
 func applyMask(t *template, m int, l Level, base, out []byte) {
 	n := t.size
 	for y := 0; y < n; y++ {
-		row := maskTable[m][y%12][:]
+		row := maskTable[m][y%12*12 : y%12*12+12]
 		o := y * n
 		b, d, dst := base[o:o+n], t.isData[o:o+n], out[o:o+n]
-		for x := 0; x < n; {
-			end := min(x+12, n)
-			for k := 0; x < end; x, k = x+1, k+1 {
-				dst[x] = b[x] ^ d[x]&row[k]
+		k := 0
+		for x := range dst {
+			dst[x] = b[x] ^ d[x]&row[k]
+			if k++; k == 12 {
+				k = 0
 			}
 		}
 	}
@@ -453,100 +471,3 @@ const (
 	penN3 = 40
 	penN4 = 10
 )
-
-// finder-like patterns in an 11-module window: 1011101 with four light
-// modules after (0x5d0) or before (0x05d).
-const (
-	finderAfter  = 0x5d0
-	finderBefore = 0x05d
-)
-
-// penalty scores a masked grid by the four rules of ISO/IEC 18004 7.8.3:
-//
-//  1. each run of five or more same-colour modules in a row or column:
-//     N1 + (length - 5);
-//  2. each 2×2 block of one colour: N2;
-//  3. each 11-module window in a row or column reading 1011101 0000 or
-//     0000 1011101 (dark = 1), the area outside the symbol counting as
-//     light (it is the quiet zone): N3;
-//  4. N4 for every whole 5% that the dark proportion is away from 50%.
-//
-// colState is scratch of 2*size ints.
-func penalty(g []byte, n int, col []int32) int {
-	p := 0
-	dark := 0
-	run := col[:n]      // vertical run length per column
-	win := col[n : 2*n] // vertical 11-bit window per column
-	clear(run)
-	clear(win)
-	for y := 0; y < n; y++ {
-		row := g[y*n : y*n+n]
-		var prevRow []byte
-		if y > 0 {
-			prevRow = g[(y-1)*n : y*n]
-		}
-		h, hw := int32(0), int32(0)
-		prev := byte(2)
-		for x, b := range row {
-			dark += int(b)
-			// Rule 1, horizontal.
-			if b == prev {
-				h++
-			} else {
-				if h >= 5 {
-					p += int(h) - 2
-				}
-				h, prev = 1, b
-			}
-			// Rule 3, horizontal.
-			hw = (hw<<1 | int32(b)) & 0x7ff
-			if hw == finderAfter || hw == finderBefore {
-				p += penN3
-			}
-			// Vertical: rule 1 and rule 3 per column.
-			vw := (win[x]<<1 | int32(b)) & 0x7ff
-			win[x] = vw
-			if vw == finderAfter || vw == finderBefore {
-				p += penN3
-			}
-			if y > 0 {
-				if prevRow[x] == b {
-					run[x]++
-				} else {
-					if run[x] >= 5 {
-						p += int(run[x]) - 2
-					}
-					run[x] = 1
-				}
-				// Rule 2.
-				if x > 0 && b == row[x-1] && b == prevRow[x] && b == prevRow[x-1] {
-					p += penN2
-				}
-			} else {
-				run[x] = 1
-			}
-		}
-		if h >= 5 {
-			p += int(h) - 2
-		}
-		for k := 0; k < 4; k++ { // the light quiet zone after the row
-			if hw = hw << 1 & 0x7ff; hw == finderAfter {
-				p += penN3
-			}
-		}
-	}
-	for x := 0; x < n; x++ {
-		if run[x] >= 5 {
-			p += int(run[x]) - 2
-		}
-		vw := win[x]
-		for k := 0; k < 4; k++ {
-			if vw = vw << 1 & 0x7ff; vw == finderAfter {
-				p += penN3
-			}
-		}
-	}
-	total := n * n
-	k := abs(dark*20-total*10) / total
-	return p + k*penN4
-}

@@ -1,0 +1,66 @@
+package qr
+
+import (
+	"fmt"
+	"testing"
+)
+
+// penaltyBits is chooseMask's score for mask m, for comparison.
+func penaltyBits(t *template, l Level, base []byte, m int) int {
+	n := t.size
+	g := make([]byte, n*n)
+	applyMask(t, m, l, base, g)
+	rows, cols := make([]bitRow, n), make([]bitRow, n)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			if g[y*n+x] == 1 {
+				rows[y].set(x)
+				cols[x].set(y)
+			}
+		}
+	}
+	return penaltyRows(rows, n, true) + penaltyRows(cols, n, false)
+}
+
+// The mask Encode picks is the one the ISO/IEC 18004 penalty rule picks:
+// every mask is scored module by module (penaltyRef) over the byte grid,
+// and the word-wide scorer must agree on each score and on the winner.
+func TestMaskChoiceMatchesReference(t *testing.T) {
+	texts := []string{readText(t, vciEx+"example-00-f-qr-code-numeric-value-0.txt")}
+	for _, n := range []int{4, 30, 100, 300, 700, 1195} {
+		texts = append(texts, qrTextFor(t, fakeJWS(n)))
+	}
+	for _, text := range texts {
+		for _, lv := range qrLevels {
+			if len(text) > 2*MaxJWSLen(lv, 5)+5 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%d/%s", len(text), lv), func(t *testing.T) {
+				c, err := Encode(text, WithLevel(lv))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tp := versionTemplate(c.version)
+				n := c.size
+				// Undo the chosen mask to get the unmasked grid back.
+				base := make([]byte, n*n)
+				applyMask(tp, c.mask, lv, c.modules, base)
+				best, bestPen := -1, 0
+				g := make([]byte, n*n)
+				for m := 0; m < 8; m++ {
+					applyMask(tp, m, lv, base, g)
+					ref := penaltyRef(g, n, make([]int32, 2*n))
+					if got := penaltyBits(tp, lv, base, m); got != ref {
+						t.Errorf("mask %d: word-wide penalty %d, reference %d", m, got, ref)
+					}
+					if best < 0 || ref < bestPen {
+						best, bestPen = m, ref
+					}
+				}
+				if c.mask != best {
+					t.Fatalf("chose mask %d, reference picks %d", c.mask, best)
+				}
+			})
+		}
+	}
+}
