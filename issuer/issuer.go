@@ -16,7 +16,6 @@ import (
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
-	"github.com/healthcards/healthcards/shc/qr"
 )
 
 // KeySet is the issuer's signing keys: keys.Ring implements it. Active is
@@ -55,8 +54,8 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// QRLevel is the error-correction level of QR codes; the single-QR
-	// size limit follows from it (SIZE-3). Zero is qr.L.
-	QRLevel qr.Level
+	// size limit follows from it (SIZE-3). Zero is shc.QRLevelL.
+	QRLevel shc.QRLevel
 	// MaxBundleBytes caps bundles; 0 means DefaultMaxBundleBytes.
 	MaxBundleBytes int
 	// Logger receives operational messages without PHI; nil discards.
@@ -134,11 +133,11 @@ func (is *Issuer) Store() Store { return is.cfg.Store }
 func (is *Issuer) Now() time.Time { return is.now() }
 
 // QRLevel returns the configured error-correction level.
-func (is *Issuer) QRLevel() qr.Level { return is.cfg.QRLevel }
+func (is *Issuer) QRLevel() shc.QRLevel { return is.cfg.QRLevel }
 
 // MaxSingleQRJWS is the longest JWS that fits one version-22 QR at the
 // configured level (SIZE-3: 1195 at L, 927 M, 670 Q, 519 H).
-func (is *Issuer) MaxSingleQRJWS() int { return qr.MaxJWSLen(is.cfg.QRLevel, len(shc.QRScheme)) }
+func (is *Issuer) MaxSingleQRJWS() int { return shc.MaxQRJWSLen(is.cfg.QRLevel, len(shc.QRScheme)) }
 
 func (is *Issuer) signer() (*shc.Signer, error) {
 	k, err := is.cfg.Keys.Active()
@@ -274,7 +273,7 @@ func (is *Issuer) issueGroups(ctx context.Context, p patientRecord, groups []*gr
 		switch opts.Delivery {
 		case DeliverFile:
 		case DeliverQRChunks:
-			chunk := min(shc.MaxChunkJWS, qr.MaxJWSLen(is.cfg.QRLevel, len("shc:/99/99/")))
+			chunk := min(shc.MaxChunkJWS, shc.MaxQRJWSLen(is.cfg.QRLevel, len("shc:/99/99/")))
 			c.QR, err = shc.EncodeQRChunks(jws, chunk)
 			if err != nil {
 				return nil, wrapErr(CodeCardTooLargeForQR, "", err)

@@ -16,7 +16,6 @@ import (
 	"github.com/healthcards/healthcards/issuer/store/memstore"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
-	"github.com/healthcards/healthcards/shc/qr"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 500e6, time.UTC)
@@ -28,7 +27,7 @@ type fixture struct {
 	st    *memstore.Store
 	key   *keys.PrivateKey
 	ring  *keys.Ring
-	level qr.Level
+	level shc.QRLevel
 }
 
 func newFixture(t testing.TB, opts ...func(*Config)) *fixture {
@@ -262,7 +261,7 @@ func TestCardTooLargeForQR_SIZE3(t *testing.T) {
 		t.Fatalf("file delivery: %v", err)
 	}
 	// A higher error-correction level lowers the limit (927 at M).
-	fm := newFixture(t, func(c *Config) { c.QRLevel = qr.M })
+	fm := newFixture(t, func(c *Config) { c.QRLevel = shc.QRLevelM })
 	if fm.is.MaxSingleQRJWS() != 927 {
 		t.Fatalf("M limit %d", fm.is.MaxSingleQRJWS())
 	}

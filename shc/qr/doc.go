@@ -17,20 +17,25 @@
 //
 // Every symbol Encode returns holds exactly two segments: a byte-mode
 // segment with "shc:/" (or "shc:/C/N/") and a numeric-mode segment with all
-// the digits. The QR library, github.com/skip2/go-qrcode, chooses segments
-// itself and has no API to force them. Its optimiser does produce exactly
-// byte(prefix) + numeric(digits) for SMART Health Card text of four or more
-// JWS characters, but rather than trust that, Encode reads every symbol it
-// builds back with an independent decoder (gozxing), lists the segments
-// from the data codewords and fails with CodeEncodeFailed unless they are
-// exactly those two and the text, version and level match.
+// the digits. The encoder is the package's own (ISO/IEC 18004): it writes
+// those two segments directly, picks the smallest version that fits and
+// the mask the standard penalty rule scores lowest (rule 3 counts each
+// 11-module window 1011101 0000 or 0000 1011101, the quiet zone counting
+// as light). Before returning a symbol, Encode reads back from the module
+// grid both copies of the format information, both copies of the version
+// information and, through the mask, the data codewords' segment headers,
+// and fails with CodeEncodeFailed unless they are exactly what it meant to
+// write. The tests and fuzz targets decode every symbol with independent
+// decoders (gozxing, and zbar where installed).
 //
 // Encode picks the smallest version that fits, up to MaxVersion (22, about
 // 40 mm printed: SIZE-1). The largest JWS that fits is 1195 characters at
-// level L, 927 at M, 670 at Q and 519 at H (SIZE-3; MaxJWSLen computes it
-// from the version 22 capacity). One skip2 quirk: it cannot use versions
-// 1-9 for texts over 255 characters (JWSs of about 126-265 characters) and
-// picks version 10 for them; real health cards are longer than that.
+// level L, 927 at M, 670 at Q and 519 at H (SIZE-3; MaxJWSLen, which is
+// shc.MaxQRJWSLen, computes it from the version 22 capacity). The capacity
+// tables live in package shc (shc.QRDataBits) so that the issuer can size
+// cards without linking image code.
+//
+// EncodeBytes encodes other text (SMART Health Links) as one byte segment.
 //
 // # Security considerations
 //

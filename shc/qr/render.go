@@ -20,6 +20,9 @@ import (
 // (113 modules with the quiet zone) it gives a 3616×3616 image.
 const MaxScale = 32
 
+// MaxPNGSize is the largest side, in pixels, PNGSize accepts.
+const MaxPNGSize = 8192
+
 // Image returns the symbol as a 2-colour image with a quiet zone of 4
 // modules; each module is scale×scale pixels (1..MaxScale).
 func (c *Code) Image(scale int) (*image.Paletted, error) {
@@ -66,8 +69,8 @@ func (c *Code) PNG(w io.Writer, scale int) error {
 // modules of the largest whole number of pixels that fits, centred, with
 // at least the 4-module quiet zone.
 func (c *Code) PNGSize(w io.Writer, size int) error {
-	if size < 1 || size > MaxScale*(c.size+2*quietZone) {
-		return errorf(shc.CodeMalformedInput, nil, "size %d outside 1..%d", size, MaxScale*(c.size+2*quietZone))
+	if size < 1 || size > MaxPNGSize {
+		return errorf(shc.CodeMalformedInput, nil, "size %d outside 1..%d", size, MaxPNGSize)
 	}
 	n := c.size + 2*quietZone
 	size = max(size, n)

@@ -1,10 +1,11 @@
 package shlqr
 
 import (
+	"bytes"
 	"fmt"
 
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/shl"
-	qrcode "github.com/skip2/go-qrcode"
 )
 
 // Image size bounds, in pixels.
@@ -16,7 +17,9 @@ const (
 
 // PNG renders uri (a shlink, bare or behind a viewer URL) as a PNG QR code of
 // size×size pixels (0 means DefaultSize) at error correction level M
-// (SHL-21), in byte mode. uri must parse with shl.Parse.
+// (SHL-21), in byte mode, with the project's QR encoder (shc/qr). A size
+// too small for one pixel per module gives the smallest image that has
+// one. uri must parse with shl.Parse.
 func PNG(uri string, size int) ([]byte, error) {
 	if size == 0 {
 		size = DefaultSize
@@ -27,9 +30,13 @@ func PNG(uri string, size int) ([]byte, error) {
 	if _, err := shl.Parse(uri); err != nil {
 		return nil, err
 	}
-	q, err := qrcode.New(uri, qrcode.Medium)
+	c, err := qr.EncodeBytes(uri, qr.M)
 	if err != nil {
 		return nil, &shl.Error{Pkg: "shl", Code: shl.CodeTooLarge, Msg: "link does not fit in a QR code at level M", Err: err}
 	}
-	return q.PNG(size)
+	var buf bytes.Buffer
+	if err := c.PNGSize(&buf, size); err != nil {
+		return nil, &shl.Error{Code: shl.CodeInvalidArgument, Msg: "cannot render the QR code at this size", RemainingAttempts: -1, Err: err}
+	}
+	return buf.Bytes(), nil
 }

@@ -54,3 +54,26 @@ func TestPNG_Refusals(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Every size in range gives exactly that size (the symbol centred), and
+// the code reads back.
+func TestPNG_Sizes(t *testing.T) {
+	p, _ := shl.NewPayload("https://x.example/m")
+	uri := p.URI("")
+	for _, size := range []int{MinSize, 100, 333, MaxSize} {
+		b, err := PNG(uri, size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := img.Bounds().Dx(); got != size && !(size == MinSize && got > size) {
+			t.Fatalf("size %d: image is %d wide", size, got)
+		}
+		if res := decode(t, b); res.GetText() != uri {
+			t.Fatalf("size %d: decoded %q", size, res.GetText())
+		}
+	}
+}
