@@ -61,7 +61,7 @@ func QRTotalCodewords(version int) int {
 	}
 	size := 17 + 4*version
 	n := size*size - 3*64 - 31 // finders with separators, format info + dark module
-	n -= 2 * (size - 16)        // timing patterns
+	n -= 2 * (size - 16)       // timing patterns
 	if version >= 2 {
 		a := version/7 + 2 // alignment patterns per row
 		n -= 25 * (a*a - 3)
