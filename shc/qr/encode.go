@@ -238,7 +238,7 @@ func (c *Code) structuralCheck(spec segSpec) error {
 	for j := range s.cw {
 		var b byte
 		for i := j * 8; i < j*8+8; i++ {
-			b = b<<1 | c.modules[order[i]] ^ mt[phase[i]]
+			b = b<<1 | (c.modules[order[i]] ^ mt[phase[i]])
 		}
 		s.cw[j] = b
 	}
