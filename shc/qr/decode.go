@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
 	_ "image/jpeg" // register the JPEG decoder for DecodeBytes
@@ -31,10 +32,19 @@ const (
 )
 
 // DecodeBytes decodes a PNG or JPEG image and returns the SMART Health Card
-// QR text in it (see Decode). It refuses data over MaxImageBytes and images
-// whose header declares more than MaxImagePixels before decoding any pixels.
+// QR text in it (see Decode). It refuses data over MaxImageBytes, and
+// images whose header declares more than MaxImagePixels or whose estimated
+// decoding memory (DecodeCost) is over MaxDecodeBytes, before decoding any
+// pixels.
 func DecodeBytes(data []byte) (string, error) {
-	text, err := DecodeRawBytes(data)
+	return DecodeBytesContext(context.Background(), data)
+}
+
+// DecodeBytesContext is DecodeBytes that gives up, with CodeCanceled, once
+// ctx is done: it checks ctx before and after decoding the image and
+// before every attempt of the retry ladder.
+func DecodeBytesContext(ctx context.Context, data []byte) (string, error) {
+	text, err := DecodeRawBytesContext(ctx, data)
 	if err != nil {
 		return "", err
 	}
@@ -46,28 +56,40 @@ func DecodeBytes(data []byte) (string, error) {
 // for instance) after the same size caps and the same decode ladder. The
 // caller must treat the text as untrusted input.
 func DecodeRawBytes(data []byte) (string, error) {
-	if len(data) > MaxImageBytes {
-		return "", errorf(CodeImageTooLarge, nil, "image of %d bytes exceeds the %d-byte limit", len(data), MaxImageBytes)
-	}
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	return DecodeRawBytesContext(context.Background(), data)
+}
+
+// DecodeRawBytesContext is DecodeRawBytes with a context (see
+// DecodeBytesContext).
+func DecodeRawBytesContext(ctx context.Context, data []byte) (string, error) {
+	cost, err := DecodeCost(data)
 	if err != nil {
-		return "", errorf(shc.CodeMalformedInput, err, "not a readable PNG or JPEG image")
-	}
-	if format != "png" && format != "jpeg" {
-		return "", errorf(shc.CodeMalformedInput, nil, "unsupported image format %q (want PNG or JPEG)", format)
-	}
-	if err := checkDims(cfg.Width, cfg.Height); err != nil {
 		return "", err
 	}
-	img, _, err := image.Decode(bytes.NewReader(data))
+	if cost > MaxDecodeBytes {
+		return "", errorf(CodeImageTooLarge, nil, "decoding this image would take about %d MB, over the %d MB limit", cost>>20, MaxDecodeBytes>>20)
+	}
+	if err := ctxErr(ctx); err != nil {
+		return "", err
+	}
+	img, format, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		return "", errorf(shc.CodeMalformedInput, err, "not a readable %s image", format)
 	}
-	res, err := scanRaw(img)
+	res, err := scanRaw(ctx, img)
 	if err != nil {
 		return "", err
 	}
 	return res.text, nil
+}
+
+// ctxErr turns a finished context into a CodeCanceled error that also
+// matches context.Canceled or context.DeadlineExceeded with errors.Is.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return errorf(CodeCanceled, err, "decoding stopped: %v", err)
+	}
+	return nil
 }
 
 func checkDims(w, h int) error {
@@ -91,7 +113,13 @@ func checkDims(w, h int) error {
 // CodeNoQRFound when no QR code can be read, shc.CodeMalformedQR when a QR
 // code is read but does not hold SMART Health Card QR text.
 func Decode(img image.Image) (string, error) {
-	s, err := scan(img)
+	return DecodeContext(context.Background(), img)
+}
+
+// DecodeContext is Decode that gives up, with CodeCanceled, once ctx is
+// done; it checks ctx before every attempt of the retry ladder.
+func DecodeContext(ctx context.Context, img image.Image) (string, error) {
+	s, err := scan(ctx, img)
 	if err != nil {
 		return "", err
 	}
@@ -107,8 +135,8 @@ type scanResult struct {
 	attempt  int // 1-based rung of the ladder that succeeded
 }
 
-func scan(img image.Image) (*scanResult, error) {
-	res, err := scanRaw(img)
+func scan(ctx context.Context, img image.Image) (*scanResult, error) {
+	res, err := scanRaw(ctx, img)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +157,7 @@ func checkText(text string) (string, error) {
 
 // scanRaw bounds and prepares img and runs the decode ladder, whatever text
 // the symbol holds.
-func scanRaw(img image.Image) (*scanResult, error) {
+func scanRaw(ctx context.Context, img image.Image) (*scanResult, error) {
 	if img == nil {
 		return nil, errorf(shc.CodeMalformedInput, nil, "nil image")
 	}
@@ -137,17 +165,20 @@ func scanRaw(img image.Image) (*scanResult, error) {
 	if err := checkDims(b.Dx(), b.Dy()); err != nil {
 		return nil, err
 	}
+	if err := ctxErr(ctx); err != nil {
+		return nil, err
+	}
 	g := toGray(img)
 	if max(b.Dx(), b.Dy()) > workLongSide {
 		g = resize(g, workLongSide)
 	}
-	return ladder(g)
+	return ladder(ctx, g)
 }
 
 // ladder runs the decode attempts in order until one reads a symbol. The
 // steps are cheap first, then the ones that help photos; derived images
 // are built lazily and reused. At most maxAttempts detector runs.
-func ladder(base *image.Gray) (*scanResult, error) {
+func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 	// Derived images, built on first use and shared by later rungs.
 	var st, sh, bl, small *image.Gray
 	stretched := func() *image.Gray {
@@ -210,6 +241,9 @@ func ladder(base *image.Gray) (*scanResult, error) {
 		if i >= maxAttempts {
 			break
 		}
+		if err := ctxErr(ctx); err != nil {
+			return nil, err
+		}
 		res, err := attempt(r.img(), r.global)
 		if err == nil {
 			res.attempt = i + 1
@@ -261,8 +295,8 @@ func attempt(g *image.Gray, global bool) (res *scanResult, err error) {
 }
 
 // scanGray runs the ladder on a working image and checks the text.
-func scanGray(g *image.Gray) (*scanResult, error) {
-	res, err := ladder(g)
+func scanGray(ctx context.Context, g *image.Gray) (*scanResult, error) {
+	res, err := ladder(ctx, g)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
@@ -48,11 +49,14 @@ func TestDecodeSVGOfficialExamples(t *testing.T) {
 			if got != strings.TrimSpace(string(want)) {
 				t.Fatalf("decoded text differs from the f-file")
 			}
-			g, err := rasterizeSVG(data)
+			g, work, err := rasterizeSVG(context.Background(), data, svgWorkBudget)
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := scanGray(g)
+			if work > svgWorkBudget/4 {
+				t.Errorf("rasterizing took %d work units; the budget (%d) should leave 4x headroom over official SVGs", work, svgWorkBudget)
+			}
+			res, err := scanGray(context.Background(), g)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +174,7 @@ func TestDecodePhotoLike(t *testing.T) {
 		t.Fatal("decoded text differs")
 	}
 	img, _ := jpeg.Decode(bytes.NewReader(photo))
-	res, err := scan(img)
+	res, err := scan(context.Background(), img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,12 +430,29 @@ func TestDecodeSVGVariants(t *testing.T) {
 
 func itoa(i int) string { return strconv.Itoa(i) }
 
-// Decoding must never panic, and every failure is a *shc.Error.
+// Decoding must never panic, and every failure is a *shc.Error. With a
+// fixed budget, the rasterizer is never fed more work than the budget and
+// never a coordinate outside the clamp box, whatever the geometry.
 func FuzzDecodeSVG(f *testing.F) {
 	f.Add([]byte(`<svg viewBox="0 0 29 29"><path stroke="#000" d="M4 4.5h7m2 0h1"/></svg>`))
 	f.Add([]byte(`<svg viewBox="0 0 2 2"><rect x="0" y="0" width="1" height="1" style="fill:#333"/></svg>`))
 	f.Add([]byte(`<svg width="3" height="3"><path d="m1 1l1 1z m0 0 h-1v-1"/></svg>`))
+	f.Add([]byte(`<svg viewBox="0 0 29 29"><rect x="-1e308" y="-1e308" width="1e308" height="1e308"/></svg>`))
+	f.Add([]byte(`<svg viewBox="0 0 29 29"><path stroke-width="1e6" stroke="#000" d="M-9999999 0L9999999 9999999"/></svg>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		const budget = 1 << 20
+		_, r, err := rasterizeSVGRaster(context.Background(), data, budget)
+		if r != nil {
+			if r.work > budget {
+				t.Fatalf("rasterizer fed %d work units, budget %d", r.work, budget)
+			}
+			if lo, hi := r.lo, r.hi; float64(r.penX) < lo.x || float64(r.penX) > hi.x || float64(r.penY) < lo.y || float64(r.penY) > hi.y {
+				t.Fatalf("pen at (%g,%g) outside the clamp box %v-%v", r.penX, r.penY, lo, hi)
+			}
+		}
+		if err != nil && shc.CodeOf(err) == "" {
+			t.Fatalf("failure without a code: %v", err)
+		}
 		s, err := DecodeSVG(data)
 		if err != nil {
 			if s != "" || shc.CodeOf(err) == "" {

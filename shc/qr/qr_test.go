@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"image"
@@ -124,7 +125,7 @@ func TestEncodeSpecExamples_QR1_SIZE4(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := scan(img)
+			res, err := scan(context.Background(), img)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -334,7 +335,7 @@ func TestEncodeRoundTripEveryLevel(t *testing.T) {
 			if got != text {
 				t.Fatal("decoded text differs")
 			}
-			res, err := scan(c.mustImage(t, 3))
+			res, err := scan(context.Background(), c.mustImage(t, 3))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -2,6 +2,7 @@ package qr
 
 import (
 	"bytes"
+	"context"
 	"encoding/xml"
 	"errors"
 	"image"
@@ -30,6 +31,15 @@ const (
 	svgMaxBatches = 256
 	// svgMaxDepth caps element nesting.
 	svgMaxDepth = 32
+	// svgWorkBudget caps the rasterization work of one document, in pixel
+	// steps: each edge fed to the rasterizer costs its horizontal plus
+	// vertical extent in pixels (plus 2), each colour batch composited the
+	// canvas area. The official example SVGs need about 0.7 M.
+	svgWorkBudget = 8 << 20
+	// svgClamp is how far outside the viewBox, in viewBox sizes, geometry
+	// is clamped: nothing beyond it can be visible, and clamping keeps a
+	// shape with coordinates like 1e308 as cheap as one the canvas size.
+	svgClamp = 1
 )
 
 // DecodeSVG rasterizes a simple SVG QR image and decodes it like Decode.
@@ -45,14 +55,22 @@ const (
 // document is capped at MaxSVGBytes and its path data at a fixed number of
 // vertices.
 func DecodeSVG(data []byte) (string, error) {
+	return DecodeSVGContext(context.Background(), data)
+}
+
+// DecodeSVGContext is DecodeSVG that gives up, with CodeCanceled, once ctx
+// is done; it checks ctx while rasterizing and before every attempt of the
+// retry ladder. Rasterization work is capped by a fixed budget
+// (CodeImageTooLarge when a document needs more).
+func DecodeSVGContext(ctx context.Context, data []byte) (string, error) {
 	if len(data) > MaxSVGBytes {
 		return "", errorf(CodeImageTooLarge, nil, "SVG of %d bytes exceeds the %d-byte limit", len(data), MaxSVGBytes)
 	}
-	g, err := rasterizeSVG(data)
+	g, _, err := rasterizeSVG(ctx, data, svgWorkBudget)
 	if err != nil {
 		return "", err
 	}
-	res, err := scanGray(g)
+	res, err := scanGray(ctx, g)
 	if err != nil {
 		return "", err
 	}
@@ -83,13 +101,30 @@ type svgRaster struct {
 	batchOpen         bool
 	batches           int
 	points            int
+	// Work accounting: work is what has been fed to the rasterizer, never
+	// more than budget; lo and hi bound every pixel coordinate fed.
+	work, budget int64
+	lo, hi       pt
+	penX, penY   float32
+	ctx          context.Context
+	elements     int
 }
 
 func svgErr(format string, args ...any) error {
 	return errorf(shc.CodeMalformedInput, nil, "SVG: "+format, args...)
 }
 
-func rasterizeSVG(data []byte) (*image.Gray, error) {
+// rasterizeSVG draws data onto a grey canvas within a work budget and
+// returns the canvas and the work done.
+func rasterizeSVG(ctx context.Context, data []byte, budget int64) (*image.Gray, int64, error) {
+	g, r, err := rasterizeSVGRaster(ctx, data, budget)
+	if r == nil {
+		return g, 0, err
+	}
+	return g, r.work, err
+}
+
+func rasterizeSVGRaster(ctx context.Context, data []byte, budget int64) (*image.Gray, *svgRaster, error) {
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
 	var r *svgRaster
@@ -100,65 +135,72 @@ func rasterizeSVG(data []byte) (*image.Gray, error) {
 			break
 		}
 		if err != nil {
-			return nil, errorf(shc.CodeMalformedInput, err, "SVG: not well-formed XML")
+			return nil, r, errorf(shc.CodeMalformedInput, err, "SVG: not well-formed XML")
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
+			if r != nil {
+				if r.elements++; r.elements%64 == 0 {
+					if err := ctxErr(ctx); err != nil {
+						return nil, r, err
+					}
+				}
+			}
 			if hasAttr(t, "transform") {
-				return nil, svgErr("transforms are not supported")
+				return nil, r, svgErr("transforms are not supported")
 			}
 			if r == nil {
 				if t.Name.Local != "svg" {
-					return nil, svgErr("root element is <%s>, want <svg>", t.Name.Local)
+					return nil, r, svgErr("root element is <%s>, want <svg>", t.Name.Local)
 				}
 				var err error
-				if r, err = newSVGRaster(t); err != nil {
-					return nil, err
+				if r, err = newSVGRaster(t, ctx, budget); err != nil {
+					return nil, nil, err
 				}
 				p, err := inherit(paint{fill: color8{gray: 0}, stroke: color8{none: true}, strokeWidth: 1}, t)
 				if err != nil {
-					return nil, err
+					return nil, r, err
 				}
 				stack = append(stack, p)
 				continue
 			}
 			if len(stack) == 0 {
-				return nil, svgErr("content after the root element")
+				return nil, r, svgErr("content after the root element")
 			}
 			if len(stack) >= svgMaxDepth {
-				return nil, svgErr("elements nested deeper than %d", svgMaxDepth)
+				return nil, r, svgErr("elements nested deeper than %d", svgMaxDepth)
 			}
 			p, err := inherit(stack[len(stack)-1], t)
 			if err != nil {
-				return nil, err
+				return nil, r, err
 			}
 			switch t.Name.Local {
 			case "g", "a":
 				stack = append(stack, p)
 				continue
 			case "svg":
-				return nil, svgErr("nested <svg> is not supported")
+				return nil, r, svgErr("nested <svg> is not supported")
 			case "path":
 				subs, err := parsePathData(attr(t, "d"), &r.points)
 				if err != nil {
-					return nil, err
+					return nil, r, err
 				}
 				if err := r.draw(subs, p); err != nil {
-					return nil, err
+					return nil, r, err
 				}
 			case "rect":
 				subs, err := r.rectPath(t)
 				if err != nil {
-					return nil, err
+					return nil, r, err
 				}
 				if err := r.draw(subs, p); err != nil {
-					return nil, err
+					return nil, r, err
 				}
 			}
 			// Leaf or skipped element (defs, clipPath, mask, text, ...):
 			// consume its subtree without drawing it.
 			if err := dec.Skip(); err != nil {
-				return nil, errorf(shc.CodeMalformedInput, err, "SVG: not well-formed XML")
+				return nil, r, errorf(shc.CodeMalformedInput, err, "SVG: not well-formed XML")
 			}
 		case xml.EndElement:
 			if len(stack) > 0 {
@@ -167,10 +209,12 @@ func rasterizeSVG(data []byte) (*image.Gray, error) {
 		}
 	}
 	if r == nil {
-		return nil, svgErr("no <svg> element")
+		return nil, r, svgErr("no <svg> element")
 	}
-	r.flush()
-	return r.canvas, nil
+	if err := r.flush(); err != nil {
+		return nil, r, err
+	}
+	return r.canvas, r, nil
 }
 
 func attr(t xml.StartElement, name string) string {
@@ -212,7 +256,7 @@ func length(s string) (float64, bool) {
 	return v, err == nil && v > 0 && !math.IsInf(v, 0)
 }
 
-func newSVGRaster(t xml.StartElement) (*svgRaster, error) {
+func newSVGRaster(t xml.StartElement, ctx context.Context, budget int64) (*svgRaster, error) {
 	var minX, minY, w, h float64
 	if vb := attr(t, "viewBox"); vb != "" {
 		n, err := numbers(vb)
@@ -237,14 +281,19 @@ func newSVGRaster(t xml.StartElement) (*svgRaster, error) {
 		scale = math.Floor(scale) // whole pixels per unit: crisp modules
 	}
 	pw, ph := max(1, int(math.Ceil(w*scale))), max(1, int(math.Ceil(h*scale)))
+	if area := int64(pw) * int64(ph); 2*area > budget {
+		return nil, errorf(CodeImageTooLarge, nil, "SVG canvas of %d×%d pixels exceeds the rasterization budget", pw, ph)
+	}
 	canvas := newGray(pw, ph)
 	for i := range canvas.Pix {
 		canvas.Pix[i] = 255 // transparent background reads as white
 	}
 	z := vector.NewRasterizer(pw, ph)
 	z.DrawOp = draw.Src
+	fw, fh := float64(pw), float64(ph)
 	return &svgRaster{minX: minX, minY: minY, vbW: w, vbH: h, scale: scale, canvas: canvas, z: z, points: svgMaxPoints,
-		mask: image.NewAlpha(image.Rect(0, 0, pw, ph))}, nil
+		mask: image.NewAlpha(image.Rect(0, 0, pw, ph)), ctx: ctx, budget: budget, work: int64(pw) * int64(ph),
+		lo: pt{-svgClamp * fw, -svgClamp * fh}, hi: pt{(1 + svgClamp) * fw, (1 + svgClamp) * fh}}, nil
 }
 
 // inherit applies fill, stroke and stroke-width from attributes and from a
@@ -531,9 +580,14 @@ func (r *svgRaster) draw(subs []subpath, p paint) error {
 			if len(s.pts) < 3 {
 				continue
 			}
-			r.z.MoveTo(r.px(s.pts[0]))
+			r.moveTo(s.pts[0])
 			for _, q := range s.pts[1:] {
-				r.z.LineTo(r.px(q))
+				if err := r.lineTo(q); err != nil {
+					return err
+				}
+			}
+			if err := r.lineTo(s.pts[0]); err != nil {
+				return err
 			}
 			r.z.ClosePath()
 		}
@@ -549,7 +603,9 @@ func (r *svgRaster) draw(subs []subpath, p paint) error {
 				pts = append(pts[:len(pts):len(pts)], pts[0])
 			}
 			for k := 1; k < len(pts); k++ {
-				r.strokeSegment(pts[k-1], pts[k], hw)
+				if err := r.strokeSegment(pts[k-1], pts[k], hw); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -558,11 +614,11 @@ func (r *svgRaster) draw(subs []subpath, p paint) error {
 
 // strokeSegment adds the butt-capped rectangle of a stroked segment, always
 // with the same winding so that overlapping segments never cancel.
-func (r *svgRaster) strokeSegment(a, b pt, hw float64) {
+func (r *svgRaster) strokeSegment(a, b pt, hw float64) error {
 	dx, dy := b.x-a.x, b.y-a.y
 	l := math.Hypot(dx, dy)
-	if l == 0 {
-		return
+	if l == 0 || math.IsInf(l, 0) {
+		return nil
 	}
 	nx, ny := -dy/l*hw, dx/l*hw
 	q := [4]pt{{a.x + nx, a.y + ny}, {b.x + nx, b.y + ny}, {b.x - nx, b.y - ny}, {a.x - nx, a.y - ny}}
@@ -574,15 +630,45 @@ func (r *svgRaster) strokeSegment(a, b pt, hw float64) {
 	if area < 0 {
 		q[1], q[3] = q[3], q[1]
 	}
-	r.z.MoveTo(r.px(q[0]))
-	r.z.LineTo(r.px(q[1]))
-	r.z.LineTo(r.px(q[2]))
-	r.z.LineTo(r.px(q[3]))
+	r.moveTo(q[0])
+	for _, p := range []pt{q[1], q[2], q[3], q[0]} {
+		if err := r.lineTo(p); err != nil {
+			return err
+		}
+	}
 	r.z.ClosePath()
+	return nil
 }
 
+// px maps a point in user units to canvas pixels, clamped to svgClamp
+// canvas sizes around the canvas. Clamping moves only geometry that cannot
+// be visible for axis-aligned shapes (all that QR generators draw); a
+// slanted edge crossing the clamp box may be bent, never made costlier.
 func (r *svgRaster) px(p pt) (float32, float32) {
-	return float32((p.x - r.minX) * r.scale), float32((p.y - r.minY) * r.scale)
+	x := min(max((p.x-r.minX)*r.scale, r.lo.x), r.hi.x)
+	y := min(max((p.y-r.minY)*r.scale, r.lo.y), r.hi.y)
+	if math.IsNaN(x) || math.IsNaN(y) {
+		x, y = r.lo.x, r.lo.y
+	}
+	return float32(x), float32(y)
+}
+
+func (r *svgRaster) moveTo(p pt) {
+	r.penX, r.penY = r.px(p)
+	r.z.MoveTo(r.penX, r.penY)
+}
+
+// lineTo feeds one edge to the rasterizer if the work budget allows it.
+func (r *svgRaster) lineTo(p pt) error {
+	x, y := r.px(p)
+	cost := int64(math.Abs(float64(x-r.penX))) + int64(math.Abs(float64(y-r.penY))) + 2
+	if r.work+cost > r.budget {
+		return errorf(CodeImageTooLarge, nil, "SVG needs more than %d units of rasterization work", r.budget)
+	}
+	r.work += cost
+	r.z.LineTo(x, y)
+	r.penX, r.penY = x, y
+	return nil
 }
 
 // begin starts (or continues) a batch of shapes painted in one grey level.
@@ -590,7 +676,9 @@ func (r *svgRaster) begin(gray uint8) error {
 	if r.batchOpen && r.batchGray == gray {
 		return nil
 	}
-	r.flush()
+	if err := r.flush(); err != nil {
+		return err
+	}
 	if r.batches++; r.batches > svgMaxBatches {
 		return svgErr("more than %d colour changes", svgMaxBatches)
 	}
@@ -598,13 +686,22 @@ func (r *svgRaster) begin(gray uint8) error {
 	return nil
 }
 
-// flush composites the current batch onto the canvas.
-func (r *svgRaster) flush() {
+// flush composites the current batch onto the canvas; it costs the canvas
+// area twice (rasterizing and compositing) from the work budget.
+func (r *svgRaster) flush() error {
 	if !r.batchOpen {
-		return
+		return nil
 	}
 	r.batchOpen = false
 	b := r.canvas.Rect
+	cost := 2 * int64(b.Dx()) * int64(b.Dy())
+	if r.work+cost > r.budget {
+		return errorf(CodeImageTooLarge, nil, "SVG needs more than %d units of rasterization work", r.budget)
+	}
+	if err := ctxErr(r.ctx); err != nil {
+		return err
+	}
+	r.work += cost
 	r.z.Draw(r.mask, b, image.Opaque, image.Point{})
 	c := uint32(r.batchGray)
 	for i, a := range r.mask.Pix {
@@ -616,4 +713,5 @@ func (r *svgRaster) flush() {
 	}
 	r.z.Reset(b.Dx(), b.Dy())
 	r.z.DrawOp = draw.Src
+	return nil
 }
