@@ -29,7 +29,24 @@ func BenchmarkAPIIssue(b *testing.B) {
 	})
 }
 
-func benchAPI(b *testing.B, opts httpapitest.Options) {
+// BenchmarkAPIIssueFormat compares a lab's two paths on SQLite: the card
+// as JSON and the card as a QR PNG (issue 15).
+func BenchmarkAPIIssueFormat(b *testing.B) {
+	for _, format := range []string{"json", "png"} {
+		b.Run(format, func(b *testing.B) {
+			st, err := sqlite.Open(context.Background(), b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			benchAPIFormat(b, httpapitest.Options{Store: st}, "?format="+format)
+		})
+	}
+}
+
+func benchAPI(b *testing.B, opts httpapitest.Options) { benchAPIFormat(b, opts, "") }
+
+func benchAPIFormat(b *testing.B, opts httpapitest.Options, query string) {
 	s := httpapitest.Start(b, opts)
 	tr := s.Client().Transport.(*http.Transport)
 	tr.MaxIdleConnsPerHost = 64
@@ -39,7 +56,7 @@ func benchAPI(b *testing.B, opts httpapitest.Options) {
 	b.SetParallelism(8) // 16 concurrent clients on 2 cores, as a lab system batching uploads would be
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			req, _ := http.NewRequest("POST", s.URL+"/v1/cards", bytes.NewReader(body))
+			req, _ := http.NewRequest("POST", s.URL+"/v1/cards"+query, bytes.NewReader(body))
 			req.Header.Set("Authorization", "Bearer "+s.Token)
 			resp, err := s.Client().Do(req)
 			if err != nil {

@@ -91,3 +91,40 @@ func BenchmarkDecodeNoQR(b *testing.B) {
 		}
 	}
 }
+
+// Render only: the version 18 symbol of example 00 as a PNG at 4 px per
+// module, and as an SVG.
+func BenchmarkRenderPNG(b *testing.B) {
+	c, err := Encode(benchText(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := c.PNG(io.Discard, 4); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRenderSVG(b *testing.B) {
+	c, err := Encode(benchText(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := c.SVG(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Issue 10's hostile SVG: 16 rectangles reaching 1e308 (196 CPU-seconds
+// before clamping), the whole DecodeSVG call including the ladder.
+func BenchmarkDecodeSVGHostile16(b *testing.B) {
+	data := hostileSVG(16)
+	for b.Loop() {
+		if _, err := DecodeSVG(data); err == nil {
+			b.Fatal("decoded")
+		}
+	}
+}

@@ -44,8 +44,12 @@
 //
 //   - DecodeBytes refuses more than MaxImageBytes (20 MiB) of data, and
 //     reads the PNG/JPEG header first, refusing more than MaxImagePixels
-//     (40 megapixels) before any pixel is decoded. Only PNG and JPEG are
-//     accepted, whatever other image decoders the program registers.
+//     (40 megapixels) or more than MaxDecodeBytes (256 MiB) of estimated
+//     decoding memory (DecodeCost: 16-bit and interlaced PNG, progressive
+//     JPEG coefficients, CMYK, plus the ladder's working images) before
+//     any pixel is decoded. Servers can charge DecodeCost against their
+//     own memory budget. Only PNG and JPEG are accepted, whatever other
+//     image decoders the program registers.
 //   - Decode refuses images over MaxImagePixels and works on a grayscale
 //     copy at most 2048 pixels on its longer side.
 //   - The retry ladder (binarizers, contrast stretch, sharpening, blur,
@@ -53,17 +57,23 @@
 //     attempts, so an image without a QR code costs a bounded amount of
 //     work; there is no unbounded search.
 //   - DecodeSVG accepts at most MaxSVGBytes (1 MiB), rasterizes onto a
-//     canvas of at most 600 pixels per side, caps path vertices, colour
-//     changes and nesting depth, and understands only straight-line paths
-//     and rectangles; transforms, curves, nested <svg> and external
-//     references are refused or ignored, never fetched. encoding/xml does
-//     not expand custom entities.
+//     canvas of at most 600 pixels per side, clamps geometry to one
+//     viewBox size around the canvas (so coordinates like 1e308 cost no
+//     more than the canvas), charges every edge and every colour batch to
+//     a fixed rasterization work budget (CodeImageTooLarge when exceeded),
+//     caps path vertices, colour changes and nesting depth, and
+//     understands only straight-line paths and rectangles; transforms,
+//     curves, nested <svg> and external references are refused or
+//     ignored, never fetched. encoding/xml does not expand custom
+//     entities.
+//   - The Context variants (DecodeContext, DecodeBytesContext,
+//     DecodeRawBytesContext, DecodeSVGContext) stop with CodeCanceled
+//     once the context is done: before decoding, before every ladder
+//     attempt and while rasterizing. Decoding of the PNG/JPEG itself is
+//     not interruptible, but is bounded by the caps above.
 //   - The third-party decoder is not hardened against hostile input; a
 //     panic inside it is recovered and counts as a failed attempt.
 //
-// Peak memory for DecodeBytes is dominated by the decoded image (up to
-// 40 megapixels at 4 or 8 bytes per pixel); callers that accept uploads on
-// a server should cap concurrency or lower the size they accept upstream.
 // Decoded text is checked with shc.ParseQRText but not otherwise trusted:
 // verification happens in the caller.
 //
