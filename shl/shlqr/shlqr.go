@@ -36,7 +36,7 @@ func PNG(uri string, size int) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if err := c.PNGSize(&buf, size); err != nil {
-		return nil, &shl.Error{Code: shl.CodeInvalidArgument, Msg: "cannot render the QR code at this size", RemainingAttempts: -1, Err: err}
+		return nil, &shl.Error{Pkg: "shl", Code: shl.CodeInvalidArgument, Msg: "cannot render the QR code at this size", Err: err}
 	}
 	return buf.Bytes(), nil
 }
