@@ -179,6 +179,15 @@ func scanRaw(ctx context.Context, img image.Image) (*scanResult, error) {
 // steps are cheap first, then the ones that help photos; derived images
 // are built lazily and reused. At most maxAttempts detector runs.
 func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
+	// A flat image (a blank page, a canvas painted over) holds no QR code:
+	// refuse it without running the ladder.
+	lo, hi := uint8(255), uint8(0)
+	for _, v := range base.Pix {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if int(hi)-int(lo) < 16 {
+		return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (it is flat: grey levels %d..%d)", lo, hi)
+	}
 	// Derived images, built on first use and shared by later rungs.
 	var st, sh, bl, small *image.Gray
 	stretched := func() *image.Gray {
