@@ -66,6 +66,8 @@ type server struct {
 	log    *slog.Logger
 	fhir   string
 	didDoc bool
+	// versions backs ETag/Last-Modified of the published documents.
+	versions versions
 }
 
 // New builds the echo handler of the issuer service.
@@ -320,8 +322,7 @@ func (s *server) jwks(c *echo.Context) error {
 		return err
 	}
 	cors(c)
-	c.Response().Header().Set("Cache-Control", "public, max-age=60")
-	return c.JSON(http.StatusOK, set)
+	return s.serveCacheable(c, set)
 }
 
 // crl serves /.well-known/crl/{kid}.json (REV-4, REV-6).
@@ -335,8 +336,7 @@ func (s *server) crl(c *echo.Context) error {
 		return err
 	}
 	cors(c)
-	c.Response().Header().Set("Cache-Control", "no-cache")
-	return c.JSON(http.StatusOK, l)
+	return s.serveCacheable(c, l)
 }
 
 // did serves the did:web document of a did:web issuer (KEY-12 extension).
@@ -346,5 +346,5 @@ func (s *server) did(c *echo.Context) error {
 		return err
 	}
 	cors(c)
-	return c.JSON(http.StatusOK, did.NewDocument(s.is.Iss(), set.Keys))
+	return s.serveCacheable(c, did.NewDocument(s.is.Iss(), set.Keys))
 }
