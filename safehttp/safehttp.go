@@ -176,15 +176,48 @@ func (c *Client) MaxBytes() int64 { return c.cfg.MaxBytes }
 
 // Get fetches url.
 func (c *Client) Get(ctx context.Context, url string) (*Response, error) {
-	return c.do(ctx, http.MethodGet, url, "", nil)
+	return c.do(ctx, http.MethodGet, url, "", nil, nil)
+}
+
+// maxValidatorBytes bounds an ETag or Last-Modified value sent back in a
+// conditional request; a longer one (or one with control characters) is
+// not sent and the request is unconditional.
+const maxValidatorBytes = 256
+
+// GetConditional fetches url as Get does, sending If-None-Match etag and
+// If-Modified-Since lastModified when they are not empty (the ETag and
+// Last-Modified of an earlier answer). A 304 Not Modified comes back as a
+// Response with StatusCode 304 and an empty body: the caller's copy is
+// still current.
+func (c *Client) GetConditional(ctx context.Context, url, etag, lastModified string) (*Response, error) {
+	h := http.Header{}
+	if etag != "" && validatorOK(etag) {
+		h.Set("If-None-Match", etag)
+	}
+	if lastModified != "" && validatorOK(lastModified) {
+		h.Set("If-Modified-Since", lastModified)
+	}
+	return c.do(ctx, http.MethodGet, url, "", nil, h)
+}
+
+func validatorOK(s string) bool {
+	if len(s) > maxValidatorBytes {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // Post sends body with the given content type to url.
 func (c *Client) Post(ctx context.Context, url, contentType string, body []byte) (*Response, error) {
-	return c.do(ctx, http.MethodPost, url, contentType, body)
+	return c.do(ctx, http.MethodPost, url, contentType, body, nil)
 }
 
-func (c *Client) do(ctx context.Context, method, rawURL, contentType string, body []byte) (*Response, error) {
+func (c *Client) do(ctx context.Context, method, rawURL, contentType string, body []byte, extra http.Header) (*Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("safehttp: bad URL %q", rawURL)
@@ -216,6 +249,9 @@ func (c *Client) do(ctx context.Context, method, rawURL, contentType string, bod
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, fmt.Errorf("safehttp: %w", err)
+	}
+	for k, vs := range extra {
+		req.Header[k] = vs
 	}
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	if contentType != "" {

@@ -189,3 +189,34 @@ func TestPrivateOrigins(t *testing.T) {
 		}
 	}
 }
+
+// TestGetConditional: the validators are sent, a 304 comes back with an
+// empty body, and a validator with control characters or over the length
+// bound is not sent.
+func TestGetConditional(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("If-None-Match") == `"v1"` && r.Header.Get("If-Modified-Since") == "Sun, 29 Nov 2026 12:00:00 GMT" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		w.Header().Set("ETag", `"v1"`)
+		w.Write([]byte("body; If-None-Match=" + r.Header.Get("If-None-Match")))
+	}))
+	defer srv.Close()
+	c := tlsClient(srv, Config{AllowPrivateNetwork: true})
+	ctx := context.Background()
+	r, err := c.GetConditional(ctx, srv.URL, `"v1"`, "Sun, 29 Nov 2026 12:00:00 GMT")
+	if err != nil || r.StatusCode != http.StatusNotModified || len(r.Body) != 0 {
+		t.Fatalf("conditional: %v %+v", err, r)
+	}
+	r, err = c.GetConditional(ctx, srv.URL, "", "")
+	if err != nil || r.StatusCode != 200 || r.Header.Get("ETag") != `"v1"` || string(r.Body) != "body; If-None-Match=" {
+		t.Fatalf("unconditional: %v %+v", err, r)
+	}
+	for _, bad := range []string{"\"v1\"\r\nX-Injected: 1", `"` + strings.Repeat("a", 300) + `"`} {
+		r, err = c.GetConditional(ctx, srv.URL, bad, "")
+		if err != nil || r.StatusCode != 200 || string(r.Body) != "body; If-None-Match=" {
+			t.Fatalf("validator %.20q was sent: %v %+v", bad, err, r)
+		}
+	}
+}
