@@ -133,12 +133,28 @@
 // <iss>/.well-known/crl/<kid>.json (for did:web, the DID's https base plus
 // the same path). A fetched list is cached by (iss, kid) and reused while
 // the key's crlVersion is not greater than its ctr (REV-8), for at most the
-// CRL cache TTL. "rid.TIMESTAMP" revokes only cards whose nbf is strictly
+// revocation bound (WithRevocationMaxAge, default 5 minutes) or the CRL
+// cache TTL if smaller. "rid.TIMESTAMP" revokes only cards whose nbf is strictly
 // before TIMESTAMP, compared as floats (never rounded; the official VCI
 // example-03 is revoked by 0.343 s). A list naming another kid, or a method
 // other than "rid", is ignored with a warning. When no list can be had, the
 // policy decides: RevocationRequired (default) fails with
 // revocation_unavailable, RevocationBestEffort accepts with a warning.
+//
+// Freshness: a running verifier reports a card revoked at its issuer
+// within the revocation bound. Live key sets, DID documents and lists are
+// refreshed in the background with conditional requests (If-None-Match /
+// If-Modified-Since; a 304 renews the cached copy) once older than the
+// issuer's Cache-Control max-age kept within [10 s, bound/2] (bound/2
+// without one); one refresh per document runs at a time and verifications
+// meanwhile use the cached copy, so none waits on a slow issuer. Past the
+// bound the list is fetched before answering; if that fails, the message
+// (RevocationRequired: revocation_unavailable, unable_to_check;
+// RevocationBestEffort: a warning) says how old the last good list is, and
+// a rid already on it stays revoked. The trade-off: a smaller bound shows
+// revocations sooner but asks issuers more often and turns cards
+// unable_to_check sooner when an issuer is unreachable. Stats counts
+// Refreshes and NotModified answers.
 //
 // # Work budgets
 //

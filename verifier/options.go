@@ -27,6 +27,15 @@ const (
 	// DefaultRefetchInterval is the least time between two fetches of one
 	// issuer's key set triggered by an unknown kid.
 	DefaultRefetchInterval = 1 * time.Minute
+	// DefaultRevocationMaxAge bounds how stale the revocation status of a
+	// card may be (WithRevocationMaxAge).
+	DefaultRevocationMaxAge = 5 * time.Minute
+	// MaxRevocationMaxAge is the largest WithRevocationMaxAge accepted.
+	MaxRevocationMaxAge = 24 * time.Hour
+	// minRefresh is the shortest background refresh interval an issuer's
+	// max-age can ask for (a max-age of 0 or no-cache does not make every
+	// verification fetch).
+	minRefresh = 10 * time.Second
 )
 
 // RevocationPolicy decides what happens when a key has crlVersion but its
@@ -76,6 +85,7 @@ type config struct {
 	dirTTL         time.Duration
 	dirMaxAge      time.Duration
 	refetchEvery   time.Duration
+	revMaxAge      time.Duration
 	dirCert        *x509.Certificate
 	mirrors        map[string]string
 	budget         budgetConfig // per-request budgets (limits.go)
@@ -329,6 +339,38 @@ func WithCacheTTL(keys, crls time.Duration) Option {
 			return fmt.Errorf("WithCacheTTL: TTLs must be positive")
 		}
 		c.keyTTL, c.crlTTL = keys, crls
+		return nil
+	}
+}
+
+// WithRevocationMaxAge bounds how stale revocation status may be (default
+// DefaultRevocationMaxAge, at most MaxRevocationMaxAge): a revocation list
+// fetched from an issuer answers for at most d. A verifier that is already
+// running reports a card revoked at its issuer at most d after the issuer
+// published the revocation.
+//
+// Live key sets, DID documents and revocation lists are refreshed in the
+// background with conditional requests (a 304 costs a few hundred bytes)
+// once they are older than the issuer's Cache-Control max-age, kept within
+// [10 s, d/2], or d/2 without one; verifications meanwhile use the cached
+// copy and never wait on the refresh. Past d a revocation list is fetched
+// before the card is answered; if that fails, RevocationRequired gives
+// revocation_unavailable (unable_to_check) naming the age of the last good
+// list, RevocationBestEffort accepts the card with a warning saying the same.
+// A rid on the last good list still revokes the card.
+//
+// The trade-off: a smaller d shows revocations sooner but makes the
+// verifier depend on reaching issuers more often (each issuer is asked at
+// least every d/2 while cards of it are verified, and an unreachable issuer
+// turns its cards unable_to_check after d under RevocationRequired). Lists
+// carried by a trust directory are as fresh as the directory
+// (WithDirectoryTTL); the bound applies to lists fetched from issuers.
+func WithRevocationMaxAge(d time.Duration) Option {
+	return func(c *config) error {
+		if d < time.Second || d > MaxRevocationMaxAge {
+			return fmt.Errorf("WithRevocationMaxAge: %v out of range [1s, %v]", d, MaxRevocationMaxAge)
+		}
+		c.revMaxAge = d
 		return nil
 	}
 }

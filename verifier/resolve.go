@@ -55,14 +55,17 @@ func (v *Verifier) issuerBase(iss string) (string, error) {
 // liveState is an immutable view of one issuer's fetched keys.
 type liveState struct {
 	set       *keySet
-	fetchedAt time.Time // last successful fetch
+	fetchedAt time.Time // last successful fetch or 304 revalidation
 	failedAt  time.Time // last failed fetch (zero if none since)
 	failure   error
+	val       validators    // ETag / Last-Modified of the set
+	refresh   time.Duration // age past which it is refreshed in the background
 }
 
 type liveEntry struct {
-	mu    ctxMutex // serializes fetches for this issuer
-	state atomic.Pointer[liveState]
+	mu         ctxMutex // serializes fetches for this issuer
+	state      atomic.Pointer[liveState]
+	refreshing atomic.Bool // a background refresh is under way
 }
 
 // keyCache caches key sets fetched from issuers (JWKS or DID documents).
@@ -104,6 +107,9 @@ func (v *Verifier) liveKeys(ctx context.Context, iss, kid string, warn func(stri
 	if st := e.state.Load(); st != nil && now.Sub(st.fetchedAt) < v.cfg.keyTTL {
 		if ks := st.set.lookup(kid); len(ks) > 0 {
 			v.stats.keySetHits.Add(1)
+			if refreshDue(st.fetchedAt, st.failedAt, st.refresh, now) {
+				v.refreshKeys(e, iss) // served now, refreshed meanwhile
+			}
 			return ks, nil // hot path: no lock
 		}
 	}
@@ -150,13 +156,9 @@ func (v *Verifier) liveKeys(ctx context.Context, iss, kid string, warn func(stri
 		}
 		return nil, berr
 	}
-	set, warns, err := v.fetchKeySet(ctx, iss)
+	ns, warns, err := v.fetchKeySet(ctx, iss, st, now)
+	e.state.Store(ns)
 	if err != nil {
-		ns := &liveState{failedAt: now, failure: err}
-		if st != nil {
-			ns.set, ns.fetchedAt = st.set, st.fetchedAt
-		}
-		e.state.Store(ns)
 		if ks := ns.set.lookup(kid); len(ks) > 0 {
 			warn(fmt.Sprintf("using the key set of %s fetched at %s: refetching failed: %v", iss, ns.fetchedAt.UTC().Format(time.RFC3339), err))
 			return ks, nil
@@ -166,40 +168,97 @@ func (v *Verifier) liveKeys(ctx context.Context, iss, kid string, warn func(stri
 	for _, w := range warns {
 		warn(fmt.Sprintf("key set of %s: %s", iss, w))
 	}
-	e.state.Store(&liveState{set: set, fetchedAt: now})
-	if ks := set.lookup(kid); len(ks) > 0 {
+	if ks := ns.set.lookup(kid); len(ks) > 0 {
 		return ks, nil
 	}
 	return nil, newErr(CodeKeyNotFound, StepKey, "issuer %s has no usable signing key %s (KEY-5: EC P-256, use sig, alg ES256, kid = thumbprint)", iss, kid)
 }
 
+// refreshDue reports whether a document fetched (or revalidated) at
+// fetchedAt is due for a background refresh: older than refresh, and the
+// last failed attempt, if any, at least refresh ago.
+func refreshDue(fetchedAt, failedAt time.Time, refresh time.Duration, now time.Time) bool {
+	return now.Sub(fetchedAt) >= refresh && (failedAt.IsZero() || now.Sub(failedAt) >= refresh)
+}
+
+// refreshKeys refreshes iss's key set in the background unless a refresh
+// is already under way: one fetch per issuer however many verifications
+// notice the stale set.
+func (v *Verifier) refreshKeys(e *liveEntry, iss string) {
+	if v.fetch == nil || !e.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	v.background(func(ctx context.Context) {
+		defer e.refreshing.Store(false)
+		if err := e.mu.lock(ctx); err != nil {
+			return
+		}
+		defer e.mu.unlock()
+		now := v.clock()
+		st := e.state.Load()
+		if st == nil || !refreshDue(st.fetchedAt, st.failedAt, st.refresh, now) {
+			return // refreshed meanwhile
+		}
+		ns, _, _ := v.fetchKeySet(ctx, iss, st, now)
+		if ns.set == nil {
+			return
+		}
+		e.state.Store(ns)
+	})
+}
+
 // fetchKeySet fetches iss + "/.well-known/jwks.json" (https issuers) or the
-// DID document (did:web issuers).
-func (v *Verifier) fetchKeySet(ctx context.Context, iss string) (*keySet, []string, error) {
+// DID document (did:web issuers), conditionally when prev holds a set, and
+// returns the state to store: the new or revalidated set, or prev's set
+// with the failure.
+func (v *Verifier) fetchKeySet(ctx context.Context, iss string, prev *liveState, now time.Time) (*liveState, []string, error) {
+	fail := func(err error) (*liveState, []string, error) {
+		ns := &liveState{failedAt: now, failure: err}
+		if prev != nil {
+			ns.set, ns.fetchedAt, ns.val, ns.refresh = prev.set, prev.fetchedAt, prev.val, prev.refresh
+		}
+		return ns, nil, err
+	}
+	var u string
 	if strings.HasPrefix(iss, "did:web:") {
-		u, err := v.did.webDocURL(iss)
-		if err != nil {
-			return nil, nil, err
+		var err error
+		if u, err = v.did.webDocURL(iss); err != nil {
+			return fail(err)
 		}
 		if m, ok := v.cfg.mirrors[iss]; ok {
 			base, _ := v.did.webBase(iss)
 			u = m + strings.TrimPrefix(u, base)
 		}
-		body, err := v.get(ctx, u, maxJWKSFetchBytes)
+	} else {
+		base, err := v.issuerBase(iss)
 		if err != nil {
-			return nil, nil, err
+			return fail(err)
 		}
-		return v.did.docKeys(iss, body)
+		u = base + "/.well-known/jwks.json"
 	}
-	base, err := v.issuerBase(iss)
+	var val validators
+	if prev != nil && prev.set != nil {
+		val = prev.val
+	}
+	f, err := v.getCond(ctx, u, maxJWKSFetchBytes, val)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
-	body, err := v.get(ctx, base+"/.well-known/jwks.json", maxJWKSFetchBytes)
+	ns := &liveState{fetchedAt: now, val: validators{f.etag, f.lastMod}, refresh: v.refreshAfter(f.maxAge, v.cfg.keyTTL)}
+	if f.notModified {
+		ns.set = prev.set
+		return ns, nil, nil
+	}
+	var warns []string
+	if strings.HasPrefix(iss, "did:web:") {
+		ns.set, warns, err = v.did.docKeys(iss, f.body)
+	} else {
+		ns.set, warns, err = parseKeySet(f.body)
+	}
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
-	return parseKeySet(body)
+	return ns, warns, nil
 }
 
 // resolveKeys finds the candidate keys for (iss, kid): keys from the trust

@@ -14,7 +14,10 @@ type crlKey struct{ iss, kid string }
 
 type cachedCRL struct {
 	list      *crl
-	fetchedAt time.Time
+	fetchedAt time.Time // last successful fetch or 304 revalidation
+	failedAt  time.Time // last failed background refresh (zero if none since)
+	val       validators
+	refresh   time.Duration // age past which it is refreshed in the background
 }
 
 // crlCache caches fetched revocation lists by (iss, kid), never by ctr
@@ -25,10 +28,12 @@ type crlCache struct {
 	m  map[crlKey]*cachedCRL
 	// fetching serializes fetches per (iss, kid).
 	fetching map[crlKey]*ctxMutex
+	// refreshing marks the lists being refreshed in the background.
+	refreshing map[crlKey]bool
 }
 
 func newCRLCache() *crlCache {
-	return &crlCache{m: map[crlKey]*cachedCRL{}, fetching: map[crlKey]*ctxMutex{}}
+	return &crlCache{m: map[crlKey]*cachedCRL{}, fetching: map[crlKey]*ctxMutex{}, refreshing: map[crlKey]bool{}}
 }
 
 func (c *crlCache) get(k crlKey) *cachedCRL {
@@ -60,78 +65,155 @@ func (c *crlCache) lock(k crlKey) *ctxMutex {
 	return l
 }
 
+// startRefresh marks k as being refreshed; false when it already is.
+func (c *crlCache) startRefresh(k crlKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refreshing[k] || len(c.refreshing) >= maxCachedIssuers {
+		return false
+	}
+	c.refreshing[k] = true
+	return true
+}
+
+func (c *crlCache) endRefresh(k crlKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.refreshing, k)
+}
+
+// crlMaxAge is the age past which a fetched list no longer answers: the
+// CRL TTL or the revocation bound, whichever is smaller.
+func (v *Verifier) crlMaxAge() time.Duration { return min(v.cfg.crlTTL, v.cfg.revMaxAge) }
+
 // usable reports whether a cached list may answer for a key whose JWK
 // says crlVersion: REV-8 allows a cached copy while crlVersion has not moved
-// past its ctr; the CRL TTL bounds its age as a safety net.
+// past its ctr; the revocation bound (WithRevocationMaxAge) limits its age.
 func (v *Verifier) usable(c *cachedCRL, crlVersion int64, now time.Time) bool {
-	return c != nil && c.list.ctr >= crlVersion && now.Sub(c.fetchedAt) < v.cfg.crlTTL
+	return c != nil && c.list.ctr >= crlVersion && now.Sub(c.fetchedAt) < v.crlMaxAge()
 }
 
 // revocationList returns the list for (iss, kid): from a directory when it
-// is current (ctr >= crlVersion), else from the cache, else fetched from
-// <iss>/.well-known/crl/<kid>.json (REV-6). A nil list with a reason means
-// the list cannot be had; the reason's text is plain words (a *FetchError
-// keeps its cause in the chain, for logs).
-func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss string, key keyEntry, warn func(string)) (*crl, string, error) {
+// is current (ctr >= crlVersion), else from the cache (refreshed in the
+// background once older than its refresh age), else fetched from
+// <iss>/.well-known/crl/<kid>.json (REV-6), conditionally when a cached
+// copy exists. A nil list with a reason means the list cannot be had; the
+// reason's text is plain words (a *FetchError keeps its cause in the chain,
+// for logs), and stale is the last good list, if any, past its bound.
+func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss string, key keyEntry, warn func(string)) (list *crl, src string, stale *cachedCRL, why error) {
 	var dirList *crl
 	if ti != nil {
 		dirList = ti.crls[key.kid]
 		if dirList != nil && dirList.ctr >= key.crlVersion {
-			return dirList, "directory", nil
+			return dirList, "directory", nil, nil
 		}
 	}
 	now := v.clock()
 	k := crlKey{iss, key.kid}
 	if c := v.crls.get(k); v.usable(c, key.crlVersion, now) {
 		v.stats.crlHits.Add(1)
-		return c.list, "cache", nil
+		if refreshDue(c.fetchedAt, c.failedAt, c.refresh, now) {
+			v.refreshCRL(iss, key.kid)
+		}
+		return c.list, "cache", nil, nil
 	}
 	if v.fetch == nil {
 		v.stats.crlMisses.Add(1)
 		if dirList != nil {
 			warn(fmt.Sprintf("directory revocation list for %s has ctr %d, older than the key's crlVersion %d; offline, using it", key.kid, dirList.ctr, key.crlVersion))
-			return dirList, "directory", nil
+			return dirList, "directory", nil, nil
 		}
-		return nil, "", errors.New("offline and no revocation list for this key in the trust sources")
+		return nil, "", nil, errors.New("offline and no revocation list for this key in the trust sources")
 	}
 	l := v.crls.lock(k)
 	if err := l.lock(ctx); err != nil {
-		return nil, "", fmt.Errorf("not fetched: %w", err)
+		return nil, "", v.crls.get(k), fmt.Errorf("not fetched: %w", err)
 	}
 	defer l.unlock()
-	if c := v.crls.get(k); v.usable(c, key.crlVersion, now) {
+	c := v.crls.get(k)
+	if v.usable(c, key.crlVersion, now) {
 		v.stats.crlHits.Add(1)
-		return c.list, "cache", nil
+		return c.list, "cache", nil, nil
 	}
 	v.stats.crlMisses.Add(1)
+	if berr := v.fetchAllowed(ctx, iss); berr != nil {
+		return nil, "", c, fmt.Errorf("not fetched: %w", berr.Err)
+	}
+	nc, err := v.fetchCRL(ctx, iss, key.kid, c, now, warn)
+	if err != nil {
+		return nil, "", c, err
+	}
+	if nc.list.ctr < key.crlVersion {
+		warn(fmt.Sprintf("revocation list for key %s has ctr %d, older than the key's crlVersion %d", key.kid, nc.list.ctr, key.crlVersion))
+	}
+	v.crls.put(k, nc)
+	return nc.list, "fetched", nil, nil
+}
+
+// fetchCRL fetches the list of (iss, kid), conditionally on prev's
+// validators, and checks that it is for kid and of method rid.
+func (v *Verifier) fetchCRL(ctx context.Context, iss, kid string, prev *cachedCRL, now time.Time, warn func(string)) (*cachedCRL, error) {
 	base, err := v.issuerBase(iss)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if berr := v.fetchAllowed(ctx, iss); berr != nil {
-		return nil, "", fmt.Errorf("not fetched: %w", berr.Err)
+	var val validators
+	if prev != nil {
+		val = prev.val
 	}
-	body, err := v.get(ctx, base+"/.well-known/crl/"+key.kid+".json", maxCRLFetchBytes)
+	f, err := v.getCond(ctx, base+"/.well-known/crl/"+kid+".json", maxCRLFetchBytes, val)
 	if err != nil {
-		return nil, "", err // a *FetchError: plain words, the cause for logs
+		return nil, err // a *FetchError: plain words, the cause for logs
 	}
-	list, err := parseCRL(body)
+	nc := &cachedCRL{fetchedAt: now, val: validators{f.etag, f.lastMod}, refresh: v.refreshAfter(f.maxAge, v.cfg.crlTTL)}
+	if f.notModified {
+		nc.list = prev.list
+		return nc, nil
+	}
+	list, err := parseCRL(f.body)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	if list.kid != key.kid {
-		warn(fmt.Sprintf("revocation list for key %s ignored: it names kid %.64s (REV-10)", key.kid, list.kid))
-		return nil, "", errors.New("the revocation list names another kid")
+	if list.kid != kid {
+		warn(fmt.Sprintf("revocation list for key %s ignored: it names kid %.64s (REV-10)", kid, list.kid))
+		return nil, errors.New("the revocation list names another kid")
 	}
 	if list.method != "rid" {
-		warn(fmt.Sprintf("revocation list for key %s ignored: method %.32q is not \"rid\"", key.kid, list.method))
-		return nil, "", errors.New("unsupported revocation method")
+		warn(fmt.Sprintf("revocation list for key %s ignored: method %.32q is not \"rid\"", kid, list.method))
+		return nil, errors.New("unsupported revocation method")
 	}
-	if list.ctr < key.crlVersion {
-		warn(fmt.Sprintf("revocation list for key %s has ctr %d, older than the key's crlVersion %d", key.kid, list.ctr, key.crlVersion))
+	nc.list = list
+	return nc, nil
+}
+
+// refreshCRL refreshes the cached list of (iss, kid) in the background
+// unless a refresh of it is under way.
+func (v *Verifier) refreshCRL(iss, kid string) {
+	k := crlKey{iss, kid}
+	if v.fetch == nil || !v.crls.startRefresh(k) {
+		return
 	}
-	v.crls.put(k, &cachedCRL{list: list, fetchedAt: now})
-	return list, "fetched", nil
+	v.background(func(ctx context.Context) {
+		defer v.crls.endRefresh(k)
+		l := v.crls.lock(k)
+		if err := l.lock(ctx); err != nil {
+			return
+		}
+		defer l.unlock()
+		now := v.clock()
+		c := v.crls.get(k)
+		if c == nil || !refreshDue(c.fetchedAt, c.failedAt, c.refresh, now) {
+			return // refreshed meanwhile
+		}
+		nc, err := v.fetchCRL(ctx, iss, kid, c, now, func(string) {})
+		if err != nil {
+			f := *c
+			f.failedAt = now
+			v.crls.put(k, &f) // keep the list; retry after the refresh age
+			return
+		}
+		v.crls.put(k, nc)
+	})
 }
 
 // checkRevocation applies REV-8/REV-9 to a verified card. It returns nil
@@ -146,8 +228,15 @@ func (v *Verifier) checkRevocation(ctx context.Context, ti *trustedIssuer, iss s
 		r.check(StepRevocation, CheckSkipped, "card has no rid: it cannot be revoked by rid (REV-10)")
 		return nil
 	}
-	list, src, why := v.revocationList(ctx, ti, iss, key, r.warn)
+	list, src, stale, why := v.revocationList(ctx, ti, iss, key, r.warn)
 	if list == nil {
+		if stale != nil {
+			// A rid on the last good list stays revoked, whatever its age.
+			if revoked, detail := stale.list.revokes(p.VC.RID, p.NotBefore); revoked {
+				return newErr(CodeRevoked, StepRevocation, "%s (last good list, fetched %s ago)", detail, age(v.clock(), stale.fetchedAt))
+			}
+			why = fmt.Errorf("%w; the last good revocation list is %s old, over the %s bound", why, age(v.clock(), stale.fetchedAt), v.cfg.revMaxAge)
+		}
 		if v.policy == RevocationBestEffort {
 			r.warn("revocation status unknown: " + why.Error())
 			r.check(StepRevocation, CheckWarning, "revocation list unavailable; accepted by policy: "+why.Error())
@@ -165,3 +254,6 @@ func (v *Verifier) checkRevocation(ctx context.Context, ti *trustedIssuer, iss s
 	r.check(StepRevocation, CheckPassed, detail)
 	return nil
 }
+
+// age is now - t in whole seconds, for messages.
+func age(now, t time.Time) time.Duration { return now.Sub(t).Round(time.Second) }

@@ -30,6 +30,13 @@ type Stats struct {
 	// budget was used up (WithMaxIssuersFetchedPerInput,
 	// ContextWithFetchLimit).
 	FetchesRefused uint64 `json:"fetchesRefused"`
+	// NotModified counts conditional fetches the issuer answered 304 Not
+	// Modified (the cached copy was still current; counted in Fetches too).
+	NotModified uint64 `json:"notModified"`
+	// Refreshes counts background refreshes of cached key sets, DID
+	// documents and revocation lists older than their refresh age
+	// (WithRevocationMaxAge); each makes one conditional fetch.
+	Refreshes uint64 `json:"refreshes"`
 }
 
 // stats holds the atomic counters behind Stats.
@@ -38,6 +45,7 @@ type stats struct {
 	crlHits, crlMisses       atomic.Uint64
 	fetches, fetchFailures   atomic.Uint64
 	fetchesRefused           atomic.Uint64
+	notModified, refreshes   atomic.Uint64
 }
 
 // Stats returns a snapshot of the verifier's counters. It is safe for
@@ -53,5 +61,7 @@ func (v *Verifier) Stats() Stats {
 		Fetches:           s.fetches.Load(),
 		FetchFailures:     s.fetchFailures.Load(),
 		FetchesRefused:    s.fetchesRefused.Load(),
+		NotModified:       s.notModified.Load(),
+		Refreshes:         s.refreshes.Load(),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/healthcards/healthcards/internal/capped"
@@ -30,7 +31,8 @@ type Verifier struct {
 	cache     *keyCache
 	crls      *crlCache
 	did       didMethods
-	stats     stats // counters behind Stats (stats.go)
+	stats     stats          // counters behind Stats (stats.go)
+	bg        sync.WaitGroup // background refreshes (refresh.go)
 
 	configWarnings []string
 }
@@ -94,6 +96,9 @@ func New(opts ...Option) (*Verifier, error) {
 	}
 	if c.refetchEvery == 0 {
 		v.cfg.refetchEvery = DefaultRefetchInterval
+	}
+	if c.revMaxAge == 0 {
+		v.cfg.revMaxAge = DefaultRevocationMaxAge
 	}
 	if !c.offline {
 		v.fetch, v.linkFetch = c.client, c.client

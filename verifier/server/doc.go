@@ -46,7 +46,10 @@
 // counters (verifier.Stats, when Config.Verifier has a Stats method):
 // shc_verifier_keyset_cache_hits_total, _keyset_cache_misses_total,
 // _crl_cache_hits_total, _crl_cache_misses_total, _library_fetches_total,
-// _library_fetch_failures_total and _library_fetches_refused_total.
+// _library_fetch_failures_total, _library_fetches_refused_total,
+// _library_not_modified_total (conditional fetches answered 304) and
+// _library_refreshes_total (background refreshes of cached issuer
+// documents; see verifier.WithRevocationMaxAge).
 //
 // # Trust and defaults
 //

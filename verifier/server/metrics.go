@@ -184,6 +184,8 @@ func (m *Metrics) addLibraryStats(sv StatsVerifier) {
 		{"shc_verifier_crl_cache_hits_total", "Revocation-list lookups answered by a cached list.", func(s verifier.Stats) uint64 { return s.CRLCacheHits }},
 		{"shc_verifier_crl_cache_misses_total", "Revocation-list lookups that had to fetch the list (or could not, offline).", func(s verifier.Stats) uint64 { return s.CRLCacheMisses }},
 		{"shc_verifier_library_fetches_total", "HTTP fetches made by the verifier library (key sets, DID documents, revocation lists, trust sources by URL).", func(s verifier.Stats) uint64 { return s.Fetches }},
+		{"shc_verifier_library_not_modified_total", "Conditional fetches of key sets, DID documents and revocation lists answered 304 Not Modified by the issuer.", func(s verifier.Stats) uint64 { return s.NotModified }},
+		{"shc_verifier_library_refreshes_total", "Background refreshes of cached key sets, DID documents and revocation lists (bounded by --revocation-max-age).", func(s verifier.Stats) uint64 { return s.Refreshes }},
 		{"shc_verifier_library_fetch_failures_total", "Failed HTTP fetches made by the verifier library (network, timeout, refused address, status, size cap).", func(s verifier.Stats) uint64 { return s.FetchFailures }},
 		{"shc_verifier_library_fetches_refused_total", "Fetches not made because a request's fetch budget was used up (issuers per input, fetches per client per minute).", func(s verifier.Stats) uint64 { return s.FetchesRefused }},
 	} {
