@@ -58,6 +58,17 @@ Checks:
   --leeway DURATION         allowed clock skew for nbf (default 5m)
   --revocation POLICY       required (default: fail when a revocation list
                             cannot be had) or best-effort
+  --revocation-max-age DURATION  how stale revocation status may be (default
+                            5m, 1s to 24h): a running service reports a card
+                            revoked at its issuer within this time. Issuer
+                            key sets and lists are revalidated in the
+                            background (conditional requests, cheap 304s) by
+                            half of it; past it, an unreachable issuer's
+                            cards are unable_to_check under required (the
+                            message says how old the last good list is), or
+                            verified with a warning under best-effort.
+                            Smaller: revocations seen sooner, issuers asked
+                            more often, outages felt sooner.
 
 Serving:
   --listen ADDR             address to listen on (default 127.0.0.1:8080)
@@ -215,6 +226,7 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	boolean(&o.AnyIssuerUnsafe, "any-issuer-unsafe")
 	dur(&o.Leeway, "leeway")
 	str(&o.Revocation, "revocation")
+	dur(&o.RevocationMaxAge, "revocation-max-age")
 	boolean(&o.AllowPrivate, "allow-private-network")
 	list(&o.PrivateOrigins, "allow-private-origin")
 	str(&o.TLSCert, "tls-cert")

@@ -19,27 +19,29 @@ func TestParseOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Listen != "127.0.0.1:8080" || !o.AnyIssuer() || o.Revocation != "required" || o.MaxBody != server.DefaultMaxBodyBytes {
+	if o.Listen != "127.0.0.1:8080" || !o.AnyIssuer() || o.Revocation != "required" || o.MaxBody != server.DefaultMaxBodyBytes ||
+		o.RevocationMaxAge != 5*time.Minute {
 		t.Errorf("defaults: %+v", o)
 	}
 
 	o, err = parseOptions([]string{"--listen", ":9000", "--trust", "a.json", "--trust", "https://x.example/d.json",
-		"--leeway", "1m", "--revocation", "best-effort", "--rate-limit", "-1", "--cors-origin", "https://a.example"},
-		env(map[string]string{"SHC_VERIFIER_TRUST": "env.json", "SHC_VERIFIER_OFFLINE": "false", "SHC_VERIFIER_MAX_BODY": "1000"}), io.Discard)
+		"--leeway", "1m", "--revocation", "best-effort", "--rate-limit", "-1", "--cors-origin", "https://a.example", "--revocation-max-age", "90s"},
+		env(map[string]string{"SHC_VERIFIER_TRUST": "env.json", "SHC_VERIFIER_OFFLINE": "false", "SHC_VERIFIER_MAX_BODY": "1000", "SHC_VERIFIER_REVOCATION_MAX_AGE": "1h"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if o.Listen != ":9000" || strings.Join(o.Trust, ",") != "a.json,https://x.example/d.json" || o.Leeway != time.Minute ||
-		o.Revocation != "best-effort" || o.RateLimit != -1 || o.MaxBody != 1000 || o.AnyIssuer() || len(o.CORSOrigins) != 1 {
+		o.Revocation != "best-effort" || o.RateLimit != -1 || o.MaxBody != 1000 || o.AnyIssuer() || len(o.CORSOrigins) != 1 ||
+		o.RevocationMaxAge != 90*time.Second {
 		t.Errorf("flags over env: %+v", o)
 	}
 
 	o, err = parseOptions(nil, env(map[string]string{"SHC_VERIFIER_TRUST": "a.json, b.json", "SHC_VERIFIER_OFFLINE": "true",
-		"SHC_VERIFIER_REFRESH": "1h", "SHC_VERIFIER_TLS_CERT": "c.pem", "SHC_VERIFIER_TLS_KEY": "k.pem"}), io.Discard)
+		"SHC_VERIFIER_REFRESH": "1h", "SHC_VERIFIER_TLS_CERT": "c.pem", "SHC_VERIFIER_TLS_KEY": "k.pem", "SHC_VERIFIER_REVOCATION_MAX_AGE": "2s"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(o.Trust, ",") != "a.json,b.json" || !o.Offline || o.Refresh != time.Hour || o.TLSCert != "c.pem" {
+	if strings.Join(o.Trust, ",") != "a.json,b.json" || !o.Offline || o.Refresh != time.Hour || o.TLSCert != "c.pem" || o.RevocationMaxAge != 2*time.Second {
 		t.Errorf("env: %+v", o)
 	}
 }
@@ -54,6 +56,8 @@ func TestParseOptionsRefusals(t *testing.T) {
 		{"offline-without-trust", []string{"--offline"}, nil, "--offline needs a trust source"},
 		{"offline-any-issuer", []string{"--offline", "--any-issuer-unsafe", "--trust", "a.json"}, nil, "cannot be combined"},
 		{"bad-revocation", []string{"--revocation", "maybe"}, nil, "--revocation"},
+		{"revocation-max-age-too-short", []string{"--revocation-max-age", "500ms"}, nil, "--revocation-max-age"},
+		{"revocation-max-age-too-long", nil, map[string]string{"SHC_VERIFIER_REVOCATION_MAX_AGE": "48h"}, "--revocation-max-age"},
 		{"tls-half", []string{"--tls-cert", "c.pem"}, nil, "go together"},
 		{"bad-max-body", []string{"--max-body", "0"}, nil, "--max-body"},
 		{"bad-keys", []string{"--keys", "nofile"}, nil, "ISS=FILE"},

@@ -37,6 +37,7 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 	leeway := fs.Duration("leeway", verifier.DefaultLeeway, "accept an nbf up to `DUR` in the future (clock skew)")
 	offline := fs.Bool("offline", false, "fetch nothing: use only --trust files and --jwks key sets")
 	bestEffort := fs.Bool("revocation-best-effort", false, "accept a card whose revocation list cannot be fetched (with a warning) instead of failing it")
+	revMaxAge := fs.Duration("revocation-max-age", verifier.DefaultRevocationMaxAge, "use a fetched revocation list for at most `DUR` (1s to 24h); matters when verifying many inputs over a long run")
 	asJSON := fs.Bool("json", false, "print one JSON entry per card")
 	withBundle := fs.Bool("bundle", true, "include the verified FHIR bundle in --json output (--bundle=false leaves it out)")
 	inputs, err := parseFlags(fs, args)
@@ -54,6 +55,10 @@ func runVerify(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opts = append(opts, verifier.WithLeeway(*leeway))
+	if *revMaxAge < time.Second || *revMaxAge > verifier.MaxRevocationMaxAge {
+		return usagef("--revocation-max-age %v: want 1s to %v", *revMaxAge, verifier.MaxRevocationMaxAge)
+	}
+	opts = append(opts, verifier.WithRevocationMaxAge(*revMaxAge))
 	if *at != "" {
 		t, err := parseTime(*at)
 		if err != nil {

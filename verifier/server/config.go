@@ -33,16 +33,19 @@ type Options struct {
 	AnyIssuerUnsafe bool
 	Leeway          time.Duration
 	Revocation      string
-	AllowPrivate    bool
-	PrivateOrigins  []string // origins whose issuer material may be on private addresses
-	TLSCert         string
-	TLSKey          string
-	CORSOrigins     []string
-	TrustedProxies  []string
-	MaxBody         int64
-	RateLimit       float64
-	RateBurst       int
-	VerifyTimeout   time.Duration
+	// RevocationMaxAge is --revocation-max-age: how stale revocation status
+	// may be (verifier.WithRevocationMaxAge).
+	RevocationMaxAge time.Duration
+	AllowPrivate     bool
+	PrivateOrigins   []string // origins whose issuer material may be on private addresses
+	TLSCert          string
+	TLSKey           string
+	CORSOrigins      []string
+	TrustedProxies   []string
+	MaxBody          int64
+	RateLimit        float64
+	RateBurst        int
+	VerifyTimeout    time.Duration
 	// FetchesPerClient is --fetches-per-client-per-minute, LargeBody
 	// --large-body and MaxConcurrentLarge --max-concurrent-large (see the
 	// Config fields of the same meaning).
@@ -61,6 +64,7 @@ func DefaultOptions() *Options {
 		MaxAge:           verifier.DefaultDirectoryMaxAge,
 		Leeway:           verifier.DefaultLeeway,
 		Revocation:       "required",
+		RevocationMaxAge: verifier.DefaultRevocationMaxAge,
 		MaxBody:          DefaultMaxBodyBytes,
 		RateLimit:        DefaultRateLimit,
 		RateBurst:        DefaultRateBurst,
@@ -77,6 +81,8 @@ func (o *Options) Validate() error {
 	switch {
 	case o.Revocation != "required" && o.Revocation != "best-effort":
 		return fmt.Errorf("--revocation %q: want required or best-effort", o.Revocation)
+	case o.RevocationMaxAge < time.Second || o.RevocationMaxAge > verifier.MaxRevocationMaxAge:
+		return fmt.Errorf("--revocation-max-age %v: want 1s to %v", o.RevocationMaxAge, verifier.MaxRevocationMaxAge)
 	case (o.TLSCert == "") != (o.TLSKey == ""):
 		return errors.New("--tls-cert and --tls-key go together")
 	case o.MaxBody <= 0:
@@ -121,7 +127,7 @@ func (o *Options) AnyIssuer() bool {
 // verifierOptions maps the options to verifier options (everything except
 // the trust sources, which Trust adds).
 func (o *Options) verifierOptions() ([]verifier.Option, *x509.Certificate, error) {
-	opts := []verifier.Option{verifier.WithLeeway(o.Leeway)}
+	opts := []verifier.Option{verifier.WithLeeway(o.Leeway), verifier.WithRevocationMaxAge(o.RevocationMaxAge)}
 	if o.Revocation == "best-effort" {
 		opts = append(opts, verifier.WithRevocationPolicy(verifier.RevocationBestEffort))
 	} else {

@@ -101,7 +101,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 				"metrics", base+"/metrics",
 				"openapi", base+"/openapi.json",
 				"trust_sources", len(o.Trust), "offline", o.Offline, "any_issuer", o.AnyIssuer(),
-				"revocation", o.Revocation)
+				"revocation", o.Revocation, "revocation_max_age", o.RevocationMaxAge.String())
 			if scheme == "http" && !isLoopback(addr) {
 				log.Warn("serving plain HTTP on a non-loopback address: phone browsers open the camera only over HTTPS; use --tls-cert/--tls-key")
 			}
