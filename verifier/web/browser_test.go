@@ -211,7 +211,7 @@ func TestBrowserPaste(t *testing.T) {
 
 	r := pasteAndCheck(t, ctx, f.svc.URL, servertest.QRText(t, f.card))
 	wantGreen(t, r)
-	if !strings.Contains(r.details, "Lab results") || !strings.Contains(r.details, "Negative") {
+	if !strings.Contains(r.details, "Collected") || !strings.Contains(r.details, "Negative") {
 		t.Errorf("lab result not shown: %q", r.details)
 	}
 	ready, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.getAttribute("data-ready")||""`))

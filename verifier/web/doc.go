@@ -8,6 +8,29 @@
 // files, collects legacy chunks until a card is complete (QR-6) and shows
 // the verdict of POST /v1/verify.
 //
+// # Verdicts and door mode (issue 11)
+//
+// The page shows the four verdicts of the API, each with one line telling
+// staff what to do next (the service's advice, or the page's own when the
+// service sent none): verified (green), invalid (red: the card itself is
+// bad), issuer_not_trusted (amber) and unable_to_check (neutral grey, never
+// red: the service could not be reached — the page knows when its own fetch
+// fails —, the photo could not be read, the QR code is not a health card, a
+// chunk is missing). Only a verified card shows its tests (result,
+// collection date and its age) and vaccinations (doses and dates); an
+// invalid card shows whose it is when its signature verified; nothing empty
+// is shown. The verdict is the first thing on a phone screen.
+//
+// With the camera on, the page is in door mode: the camera stays on, the
+// next card is read without a tap (the card already on screen is ignored),
+// and each verdict clears itself after a set time (15 s by default) or when
+// another card is read. Clearing removes the visitor's details from the page
+// and drops the page's references to them (a browser test searches the
+// JavaScript heap for the name). The time, a short sound and a vibration per
+// verdict (both off by default) are set in "Door settings" or in the page's
+// address (?clear=15&sound=1&vibrate=1), so a venue can bookmark them
+// without the page storing anything.
+//
 // SMART Health Links (shlink:/…, scanned, pasted or uploaded) are sent to
 // the same API. When the server answers passcode_required the page shows a
 // labelled password field (focus moves to it, Enter submits, a polite live

@@ -18,13 +18,33 @@
   var MAX_FILE_BYTES = 10 * 1024 * 1024;
   var SCAN_INTERVAL_MS = 200;
 
+  // ---- settings (from the address: ?clear=15&sound=1&vibrate=1) -------------
+
+  // Settings live in the page's address so a venue can bookmark them; the
+  // page stores nothing on the device.
+  var settings = { clearAfter: 15, sound: false, vibrate: false };
+  (function () {
+    var q = new URLSearchParams(window.location.search);
+    var n = parseInt(q.get("clear") || "", 10);
+    if (n >= 2 && n <= 600) settings.clearAfter = n;
+    settings.sound = q.get("sound") === "1";
+    settings.vibrate = q.get("vibrate") === "1";
+  })();
+
   // ---- verdict rendering ---------------------------------------------------
 
+  // The four verdicts of the API. unable_to_check is neutral: the card was
+  // not checked, through no fault found in it; it is never shown as bad.
   var VERDICT = {
-    verified: { cls: "verified", title: "Verified" },
-    issuer_not_trusted: { cls: "untrusted", title: "Issuer not trusted" },
-    invalid: { cls: "invalid", title: "Not valid" }
+    verified: { cls: "verified", title: "Verified", advice: "Check the name and birth date against a photo ID." },
+    issuer_not_trusted: { cls: "untrusted", title: "Issuer not trusted", advice: "Do not accept this card here: its issuer is not on this venue's list." },
+    invalid: { cls: "invalid", title: "Not valid", advice: "Do not accept this card." },
+    unable_to_check: { cls: "unable", title: "Could not check", advice: "The card was not checked. Try again; if it keeps failing, check it another way." }
   };
+
+  // Codes that mean "not checked" when an older service sends a problem
+  // without a verdict (the service decides; this is only a fallback).
+  var UNABLE_CODES = /^(issuer_unreachable|revocation_unavailable|fetch_limited|deadline_exceeded|too_many_cards|bad_config|malformed_input|chunk_missing|no_qr_found|image_too_large|link_fetch_failed|fetch_failed|passcode_required|passcode_wrong|link_without_cards|body_too_large|unsupported_media_type|bad_request|malformed_multipart|missing_input|rate_limited|not_ready|not_found|method_not_allowed|timeout|internal|service_unreachable|not_a_health_card)$/;
 
   function el(tag, text, cls) {
     var e = document.createElement(tag);
@@ -44,25 +64,108 @@
     return c.name || ((c.system ? c.system.replace(/^https?:\/\//, "") + " " : "") + c.code);
   }
 
-  function showVerdict(verdict, reason) {
-    closePasscode();
-    var v = VERDICT[verdict] || VERDICT.invalid;
-    var box = $("verdict");
-    box.className = "verdict " + v.cls;
-    box.setAttribute("data-verdict", verdict in VERDICT ? verdict : "invalid");
-    $("verdict-title").textContent = v.title;
-    $("verdict-reason").textContent = reason || "";
-    $("result").hidden = false;
-    $("inputs").hidden = true;
-    $("result").focus();
+  // ageText says how long ago a FHIR date or dateTime was, in words
+  // ("3 hours ago", "2 days ago"), against now (ms).
+  function ageText(value, now) {
+    if (!value) return "";
+    var dateOnly = /^\d{4}(-\d{2}(-\d{2})?)?$/.test(value);
+    var t = Date.parse(dateOnly ? value + (value.length === 4 ? "-01-01" : value.length === 7 ? "-01" : "") + "T00:00:00" : value);
+    if (isNaN(t)) return "";
+    var ms = now - t;
+    if (ms < -5 * 60000) return "in the future";
+    var hours = Math.floor(ms / 3600000), days = Math.floor(ms / 86400000);
+    if (!dateOnly && hours < 1) return "less than an hour ago";
+    if (!dateOnly && hours < 24) return hours + (hours === 1 ? " hour ago" : " hours ago");
+    if (days < 1) return "today";
+    if (days < 60) return days + (days === 1 ? " day ago" : " days ago");
+    if (days < 730) { var mo = Math.floor(days / 30.44); return mo + " months ago"; }
+    return Math.floor(days / 365.25) + " years ago";
   }
 
-  function renderCard(card, many) {
+  // dateWithAge shows a date as YYYY-MM-DD (unambiguous everywhere) and its age.
+  function dateWithAge(value, now) {
+    if (!value) return "";
+    var age = ageText(value, now);
+    return value.slice(0, 10) + (age ? " (" + age + ")" : "");
+  }
+
+  var current = null; // the card on screen: {parts: [scanned texts]}; null when none
+  var clearTimer = null, clearTick = null;
+
+  function showVerdict(verdict, reason, advice, code) {
+    closePasscode();
+    var known = Object.prototype.hasOwnProperty.call(VERDICT, verdict);
+    var v = known ? VERDICT[verdict] : VERDICT.invalid; // fail closed
+    var box = $("verdict");
+    box.className = "verdict " + v.cls;
+    box.setAttribute("data-verdict", known ? verdict : "invalid");
+    if (code) box.setAttribute("data-code", code); else box.removeAttribute("data-code");
+    $("verdict-title").textContent = v.title;
+    $("verdict-reason").textContent = reason || "";
+    advice = advice || v.advice;
+    // The service's message may already say what to do: never say it twice.
+    $("verdict-advice").textContent = reason && reason.indexOf(advice) >= 0 ? "" : advice;
+    $("again").textContent = scanning ? "Clear now" : "Check another card";
+    $("result").hidden = false;
+    document.body.classList.add("has-result");
+    if (!scanning) $("inputs").hidden = true;
+    setBusy("");
+    feedback(known ? verdict : "invalid");
+    startClearTimer();
+    if (!scanning) $("result").focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  }
+
+  // startClearTimer clears the verdict and the visitor's details after
+  // settings.clearAfter seconds, counting down in #clear-note.
+  function startClearTimer() {
+    stopClearTimer();
+    var left = settings.clearAfter;
+    var note = function () { $("clear-note").textContent = "Clears in " + left + " s"; };
+    note();
+    clearTick = setInterval(function () { left = Math.max(0, left - 1); note(); }, 1000);
+    clearTimer = setTimeout(function () { clearResult(); }, settings.clearAfter * 1000);
+  }
+
+  function stopClearTimer() {
+    if (clearTimer) { clearTimeout(clearTimer); clearTimer = null; }
+    if (clearTick) { clearInterval(clearTick); clearTick = null; }
+    $("clear-note").textContent = "";
+  }
+
+  // ---- sound and vibration (off by default) ---------------------------------
+
+  var audio = null;
+  var TONES = { verified: [880], issuer_not_trusted: [520, 520], invalid: [220, 220, 220], unable_to_check: [440] };
+  var BUZZ = { verified: [120], issuer_not_trusted: [120, 80, 120], invalid: [300, 100, 300], unable_to_check: [60] };
+
+  function feedback(verdict) {
+    if (settings.vibrate && navigator.vibrate) {
+      try { navigator.vibrate(BUZZ[verdict] || BUZZ.invalid); } catch (e) { /* not allowed here */ }
+    }
+    if (!settings.sound) return;
+    try {
+      if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
+      var t = audio.currentTime;
+      (TONES[verdict] || TONES.invalid).forEach(function (f, i) {
+        var o = audio.createOscillator(), g = audio.createGain();
+        o.frequency.value = f;
+        g.gain.setValueAtTime(0.2, t + i * 0.18);
+        g.gain.setValueAtTime(0, t + i * 0.18 + 0.12);
+        o.connect(g); g.connect(audio.destination);
+        o.start(t + i * 0.18); o.stop(t + i * 0.18 + 0.13);
+      });
+    } catch (e) { /* no audio here */ }
+  }
+
+  // renderCard shows what a door decision needs. Only a verified card shows
+  // its tests and vaccinations; an invalid card shows whose it is when the
+  // signature verified (expired, revoked); nothing empty is ever shown.
+  function renderCard(card, many, now) {
     var box = el("article", null, "card");
     box.setAttribute("data-verdict", card.verdict);
     var s = card.summary || {};
-    var h = el("h3", many ? "Card " + (card.index + 1) : "Card details");
-    box.appendChild(h);
+    var ok = card.verdict === "verified";
     var dl = el("dl");
     if (many) addRow(dl, "Result", (VERDICT[card.verdict] || VERDICT.invalid).title + (card.message ? ": " + card.message : ""), "card-verdict");
     if (s.patient) {
@@ -70,34 +173,40 @@
       addRow(dl, "Birth date", s.patient.birthDate, "person birth-date");
     }
     addRow(dl, "Issuer", card.issuer_name || card.iss, "issuer");
-    if (card.issuer_name && card.iss) addRow(dl, "Issuer address", card.iss);
-    if (card.issuedAt) addRow(dl, "Issued", card.issuedAt.slice(0, 10));
+    if (ok && card.issuer_name && card.iss) addRow(dl, "Issuer address", card.iss);
+    if (ok && card.issuedAt) addRow(dl, "Issued", dateWithAge(card.issuedAt, now));
     if (card.expiresAt) addRow(dl, "Expires", card.expiresAt.slice(0, 10));
-    box.appendChild(dl);
-
-    var imm = s.immunizations || [];
-    if (imm.length) {
-      box.appendChild(el("h3", "Immunizations"));
-      var ul = el("ul", null, "immunizations");
-      imm.forEach(function (i) {
-        var t = codingName(i.vaccine);
-        if (i.date) t += " \u2014 " + i.date.slice(0, 10);
-        if (i.status && i.status !== "completed") t += " (" + i.status + ")";
-        ul.appendChild(el("li", t));
-      });
-      box.appendChild(ul);
+    if (dl.childNodes.length) {
+      box.appendChild(el("h3", many ? "Card " + (card.index + 1) : "Card details"));
+      box.appendChild(dl);
     }
+    if (!ok) return dl.childNodes.length ? box : null;
+
     var labs = s.labResults || [];
     if (labs.length) {
-      box.appendChild(el("h3", "Lab results"));
+      box.appendChild(el("h3", labs.length === 1 ? "Test" : "Tests"));
       var ul2 = el("ul", null, "lab-results");
       labs.forEach(function (r) {
-        var t = codingName(r.test);
-        if (r.value) t += ": " + r.value;
-        if (r.date) t += " \u2014 " + r.date.slice(0, 10);
-        ul2.appendChild(el("li", t));
+        var li = el("li");
+        li.appendChild(el("span", codingName(r.test), "test-name"));
+        if (r.value) { li.appendChild(document.createTextNode(": ")); li.appendChild(el("strong", r.value, "test-value")); }
+        if (r.date) li.appendChild(el("span", "Collected " + dateWithAge(r.date, now), "when collected"));
+        ul2.appendChild(li);
       });
       box.appendChild(ul2);
+    }
+    var imm = s.immunizations || [];
+    if (imm.length) {
+      box.appendChild(el("h3", "Vaccination: " + imm.length + (imm.length === 1 ? " dose" : " doses")));
+      var ul = el("ol", null, "immunizations");
+      imm.forEach(function (i) {
+        var li = el("li");
+        li.appendChild(el("span", codingName(i.vaccine), "vaccine"));
+        if (i.status && i.status !== "completed") li.appendChild(document.createTextNode(" (" + i.status + ")"));
+        if (i.date) li.appendChild(el("span", dateWithAge(i.date, now), "when dose-date"));
+        ul.appendChild(li);
+      });
+      box.appendChild(ul);
     }
     return box;
   }
@@ -132,7 +241,11 @@
     var cards = res.cards || [];
     var cardsBox = $("cards");
     cardsBox.textContent = "";
-    cards.forEach(function (c) { cardsBox.appendChild(renderCard(c, cards.length > 1)); });
+    var now = Date.now();
+    cards.forEach(function (c) {
+      var box = renderCard(c, cards.length > 1, now);
+      if (box) cardsBox.appendChild(box);
+    });
     if (res.link) {
       // Where the cards came from; the label is the sender's own words.
       var note = el("p", "Opened from a SMART Health Link", "link-note");
@@ -142,29 +255,43 @@
     }
     var u = renderUnverified(res.link);
     if (u) cardsBox.appendChild(u);
-    showVerdict(res.verdict, res.message);
+    var first = cards.filter(function (c) { return c.verdict === res.verdict; })[0] || {};
+    var code = (first.errors && first.errors[0] && first.errors[0].code) || "";
+    showVerdict(res.verdict, res.message, res.advice || first.advice, code);
     if (res.link && !cards.length) $("verdict-title").textContent = "Nothing verified";
   }
 
   function renderProblem(p) {
     $("cards").textContent = "";
-    var reason = (p && p.title) || "The card could not be checked.";
-    showVerdict("invalid", reason);
-    $("verdict").setAttribute("data-code", (p && p.code) || "");
+    p = p || {};
+    var code = p.code || "";
+    var verdict = p.verdict || (UNABLE_CODES.test(code) || !code ? "unable_to_check" : "invalid");
+    showVerdict(verdict, p.title || "The card could not be checked.", p.advice, code);
   }
 
-  function reset() {
+  // clearResult removes the verdict and everything about the visitor from
+  // the page and drops the page's references to the card.
+  function clearResult() {
+    stopClearTimer();
     closePasscode();
+    current = null;
     $("result").hidden = true;
+    document.body.classList.remove("has-result");
     $("inputs").hidden = false;
     $("cards").textContent = "";
+    $("verdict").className = "verdict";
     $("verdict").removeAttribute("data-verdict");
     $("verdict").removeAttribute("data-code");
+    $("verdict-title").textContent = "";
+    $("verdict-reason").textContent = "";
+    $("verdict-advice").textContent = "";
     $("paste").value = "";
     $("file").value = "";
     setBusy("");
     resetChunks();
   }
+
+  function reset() { clearResult(); }
 
   function setBusy(msg) { $("busy").textContent = msg; }
 
@@ -213,7 +340,10 @@
     if (input.file) verifyImageOnServer(input.file, code); else sendText(input.text, code);
   }
 
+  var inFlight = false;
+
   function post(body, contentType, input) {
+    inFlight = true;
     setBusy("Checking\u2026");
     var headers = { "Accept": "application/json, application/problem+json" };
     if (contentType) headers["Content-Type"] = contentType;
@@ -224,18 +354,22 @@
         });
       })
       .then(function (r) {
+        inFlight = false;
         setBusy("");
         var code = r.body && r.body.code;
         if (!r.ok && input && (code === "passcode_required" || code === "passcode_wrong")) askPasscode(input, r.body);
         else if (r.ok && r.body && r.body.cards) render(r.body); else renderProblem(r.body);
       }, function () {
+        // The page itself knows the service was not reached: the card was
+        // not checked, which is not the same as a bad card.
+        inFlight = false;
         setBusy("");
-        renderProblem({ title: "The verification service could not be reached." });
+        renderProblem({ code: "service_unreachable", verdict: "unable_to_check",
+          title: "The verification service could not be reached.", advice: "Check your connection and try again." });
       });
   }
 
   function verifyText(text) {
-    stopCamera();
     return sendText(text, "");
   }
 
@@ -301,17 +435,32 @@
   // handleScan takes one decoded QR text. It returns true when it consumed the
   // text (a card was sent, or a chunk collected) and false for a text that is
   // not a SMART Health Card.
-  function handleScan(text) {
+  //
+  // With the camera on (door mode) the next card is read without a tap: a
+  // QR code of the card already on screen is ignored, any other one clears
+  // the verdict and is checked.
+  function handleScan(text, fromCamera) {
     text = (text || "").trim();
-    if (isLink(text)) { verifyText(text); return true; }
+    if (!text) return false;
+    if (fromCamera) {
+      if (inFlight || !$("passcode-panel").hidden) return true;
+      if (current && current.parts.indexOf(text) >= 0) return true;
+      if (current) clearResult();
+    }
+    if (isLink(text)) { current = { parts: [text] }; verifyText(text); return true; }
     if (!/^shc:\//i.test(text)) {
-      $("camera-status").textContent = "That QR code is not a SMART Health Card or Link. Keep scanning.";
-      return false;
+      if (!fromCamera) return false;
+      current = { parts: [text] };
+      renderProblem({ code: "not_a_health_card", verdict: "unable_to_check",
+        title: "This QR code is not a SMART Health Card or Link.",
+        advice: "Ask the visitor for their SMART Health Card QR code." });
+      return true;
     }
     var m = /^shc:\/(\d+)\/(\d+)\//i.exec(text);
-    if (!m) { verifyText(text); return true; }
+    if (!m) { current = { parts: [text] }; verifyText(text); return true; }
     var idx = parseInt(m[1], 10), total = parseInt(m[2], 10);
     if (total < 1 || total > 99 || idx < 1 || idx > total) {
+      current = { parts: [text] };
       verifyText(text); // let the server explain what is wrong
       return true;
     }
@@ -324,6 +473,8 @@
     if (n === total) {
       var all = [];
       for (var i = 1; i <= total; i++) all.push(chunks.parts[i]);
+      current = { parts: all };
+      resetChunks();
       verifyText(all.join("\n"));
     } else {
       $("camera-status").textContent = "Part " + idx + " read. Scan the next QR code of this card.";
@@ -348,7 +499,9 @@
       $("video-wrap").hidden = false;
       $("camera-start").hidden = true;
       $("camera-stop").hidden = false;
-      $("camera-status").textContent = "Point the camera at the QR code.";
+      $("inputs").hidden = false;
+      document.body.classList.add("door");
+      $("camera-status").textContent = "Point the camera at the QR code. The next card is read without a tap.";
       return v.play().then(function () { scanning = true; tick(); });
     }).catch(function () {
       $("camera-status").textContent = "The camera could not be started. Paste the text or upload a photo instead.";
@@ -362,19 +515,21 @@
     if (v.readyState < 2 || !v.videoWidth) { timer = setTimeout(tick, SCAN_INTERVAL_MS); return; }
     decodeSource(v, v.videoWidth, v.videoHeight).then(function (text) {
       if (!scanning) return;
-      if (text && handleScan(text) && !scanning) return;
+      if (text) handleScan(text, true);
       timer = setTimeout(tick, SCAN_INTERVAL_MS);
     }, function () { timer = setTimeout(tick, SCAN_INTERVAL_MS); });
   }
 
   function stopCamera() {
     scanning = false;
+    document.body.classList.remove("door");
     if (timer) { clearTimeout(timer); timer = null; }
     if (stream) { stream.getTracks().forEach(function (t) { t.stop(); }); stream = null; }
     $("video").srcObject = null;
     $("video-wrap").hidden = true;
     $("camera-start").hidden = false;
     $("camera-stop").hidden = true;
+    if (!$("result").hidden) $("inputs").hidden = true;
     if (!$("camera-status").textContent || /Point the camera|Starting/.test($("camera-status").textContent)) {
       $("camera-status").textContent = "Camera is off.";
     }
@@ -398,7 +553,7 @@
       return decodeSource(bmp, bmp.width, bmp.height);
     }).then(function (text) {
       setBusy("");
-      if (!text || !handleScan(text)) verifyImageOnServer(f);
+      if (!text || !handleScan(text, false)) verifyImageOnServer(f);
       else $("file").value = "";
     }, function () { setBusy(""); verifyImageOnServer(f); });
   }
@@ -417,7 +572,19 @@
     $("passcode-cancel").addEventListener("click", function () { reset(); $("camera-start").focus(); });
     $("camera-start").addEventListener("click", startCamera);
     $("camera-stop").addEventListener("click", stopCamera);
-    $("again").addEventListener("click", function () { reset(); $("camera-start").focus(); });
+    $("again").addEventListener("click", function () {
+      clearResult();
+      if (!scanning) $("camera-start").focus();
+    });
+    $("clear-after").value = String(settings.clearAfter);
+    $("sound").checked = settings.sound;
+    $("vibrate").checked = settings.vibrate;
+    $("clear-after").addEventListener("change", function () {
+      var n = parseInt($("clear-after").value, 10);
+      if (n >= 2 && n <= 600) settings.clearAfter = n; else $("clear-after").value = String(settings.clearAfter);
+    });
+    $("sound").addEventListener("change", function () { settings.sound = $("sound").checked; if (settings.sound) feedback("verified"); });
+    $("vibrate").addEventListener("change", function () { settings.vibrate = $("vibrate").checked; });
     document.body.setAttribute("data-ready", detector ? "barcodedetector" : "jsqr");
   });
 })();
