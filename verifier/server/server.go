@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v5/middleware"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier"
 	"github.com/healthcards/healthcards/verifier/web"
 )
@@ -110,8 +111,8 @@ type Config struct {
 	// timeout. Zero means GOMAXPROCS/2 (at least 1).
 	MaxConcurrentLarge int
 	// ImageCost estimates, from an image's header, the memory decoding it
-	// will take (qr.DecodeCost); nil means no estimate (images are then
-	// bounded by MaxConcurrentLarge and the decoder's own caps only).
+	// will take. Nil means qr.DecodeCost, the estimate of the decoder the
+	// service wires in.
 	ImageCost func(image []byte) (int64, error)
 	// MaxImageMemoryBytes bounds the sum of ImageCost over the images being
 	// decoded at once: an image waits (until its timeout) for its estimate
@@ -167,6 +168,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxImageMemoryBytes < 0 {
 		return nil, errors.New("server: negative MaxImageMemoryBytes")
+	}
+	if cfg.ImageCost == nil {
+		cfg.ImageCost = qr.DecodeCost
 	}
 	if cfg.MaxImageMemoryBytes == 0 {
 		cfg.MaxImageMemoryBytes = DefaultMaxImageMemoryBytes

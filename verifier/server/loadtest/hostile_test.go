@@ -3,8 +3,12 @@ package loadtest_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/png"
 	"io"
 	"log/slog"
 	"net/http"
@@ -39,6 +43,23 @@ type hostileEnv struct {
 	legit   loadtest.Config
 	kinds   []hostileKind
 	fetches *atomic.Int64 // requests reaching the many-issuers host
+}
+
+// pngHeader is a PNG signature and IHDR chunk declaring w×h 16-bit RGBA,
+// followed by a truncated IDAT: enough for image.DecodeConfig.
+func pngHeader(w, h uint32) []byte {
+	ihdr := make([]byte, 13)
+	binary.BigEndian.PutUint32(ihdr[0:], w)
+	binary.BigEndian.PutUint32(ihdr[4:], h)
+	ihdr[8], ihdr[9] = 16, 6
+	chunk := func(typ string, data []byte) []byte {
+		b := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		b = append(append(b, typ...), data...)
+		return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(append([]byte(typ), data...)))
+	}
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = append(out, chunk("IHDR", ihdr)...)
+	return append(out, chunk("IDAT", []byte{0x78, 0x9c})...)
 }
 
 func wantStatus(want int, code string) func(int, []byte) error {
@@ -108,6 +129,24 @@ func newHostileEnv(t testing.TB) *hostileEnv {
 	}
 	bombFile, _ := shc.MarshalFile(bombs...)
 
+	// 4. The SVG of issue 10: 16 rectangles reaching 1e308 (196 CPU-s
+	// before shc/qr clamped geometry and budgeted rasterizing).
+	svg := []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 29 29">` +
+		strings.Repeat(`<rect x="-1e308" y="-1e308" width="1e308" height="1e308"/>`, 16) + `</svg>`)
+
+	// 5. Big pixels: a PNG header declaring 6000×6000 16-bit RGBA (1.3 GB
+	// decoded; refused from its header), and a real flat 16-bit RGBA PNG
+	// of 2000×2000 (32 MB decoded) with no QR code in it.
+	bigHeader := pngHeader(6000, 6000)
+	flat := image.NewNRGBA64(image.Rect(0, 0, 2000, 2000))
+	for i := range flat.Pix {
+		flat.Pix[i] = 0xff
+	}
+	var flatPNG bytes.Buffer
+	if err := png.Encode(&flatPNG, flat); err != nil {
+		t.Fatal(err)
+	}
+
 	return &hostileEnv{
 		legit:   loadtest.Config{URL: url, ContentType: "application/json", Body: legitBody, Check: verifiedCheck},
 		fetches: &fetches,
@@ -115,6 +154,9 @@ func newHostileEnv(t testing.TB) *hostileEnv {
 			{"many-cards body (10 MiB of shc:/56)", "text/plain", manyCards, wantStatus(422, "too_many_cards")},
 			{"empty-Parameters body (10 MiB of {},)", shc.FileMediaType, emptyParams, wantStatus(422, "payload_too_large")},
 			{fmt.Sprintf("many-issuers body (100 cards, 100 issuers, %d KB)", len(manyIssuers)>>10), shc.FileMediaType, manyIssuers, wantStatus(200, `"issuer_not_trusted"`)},
+			{"huge-SVG (16 rects to 1e308, 505 B)", "text/plain", svg, wantStatus(422, "")},
+			{"big-pixel PNG header (6000x6000 16-bit)", "image/png", bigHeader, wantStatus(422, "image_too_large")},
+			{fmt.Sprintf("big-pixel flat PNG (2000x2000 16-bit, %d KB)", flatPNG.Len()>>10), "image/png", flatPNG.Bytes(), wantStatus(422, "")},
 			{fmt.Sprintf("inflation body (100 cards of %d B, each ~4 MiB inflated)", len(bomb)), shc.FileMediaType, bombFile, wantStatus(200, `"payload_too_large"`)},
 		},
 	}
