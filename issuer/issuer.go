@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/healthcards/healthcards/issuer/store"
@@ -73,6 +74,11 @@ type Issuer struct {
 	signers map[string]*shc.Signer // by kid
 
 	batch *batcher // group commit of issued cards; nil if the store has no PutCards
+
+	// issueFloor (unix ms) is the earliest nbf of new cards, raised by
+	// "issued before now" revocations (REV-5) so that a card issued in the
+	// same second as the revocation is not revoked by it.
+	issueFloor atomic.Int64
 }
 
 // New checks cfg and returns an Issuer.
@@ -250,7 +256,7 @@ func (is *Issuer) issueGroups(ctx context.Context, p patientRecord, groups []*gr
 	if err != nil {
 		return nil, err
 	}
-	now := is.now()
+	now := is.issueTime()
 	rid := RID(is.cfg.RIDSecret, s.KeyID(), p.ID)
 	maxQR := is.MaxSingleQRJWS()
 	cards := make([]Card, 0, len(groups))

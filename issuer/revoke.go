@@ -13,8 +13,13 @@ import (
 )
 
 // RevokeRequest names the cards to revoke: all cards of a patient (their
-// rid under every published key) or one rid, optionally only those issued
-// before a time (REV-5 "rid.T").
+// rid under every published key) or one rid.
+//
+// By default only the cards issued up to now are revoked, with the
+// timestamp form "rid.T" (REV-5): a card the lab issues afterwards for the
+// same patient (a corrected result) stays valid. Before picks another
+// time; All revokes every card of the rid, also future ones, and is an
+// explicit choice (a patient id that must never get a valid card again).
 type RevokeRequest struct {
 	PatientID string
 	RID       string
@@ -25,6 +30,9 @@ type RevokeRequest struct {
 	// Before, if set, revokes only cards issued before it (whole seconds,
 	// truncated: a card issued in the same second after Before stays valid).
 	Before *time.Time
+	// All revokes every card with the rid, issued now or later (a bare
+	// "rid" entry). It cannot be combined with Before.
+	All    bool
 	Actor  string
 	Reason string // free text for the audit log; must not hold PHI
 }
@@ -43,11 +51,25 @@ func (is *Issuer) Revoke(ctx context.Context, r RevokeRequest) (RevokeResult, er
 		return RevokeResult{}, errf(CodeInvalidRevocation, "give exactly one of patientId or rid")
 	}
 	suffix := ""
-	if r.Before != nil {
+	var floor int64 // unix ms: cards issued from now on get nbf ≥ floor
+	switch {
+	case r.All && r.Before != nil:
+		return RevokeResult{}, errf(CodeInvalidRevocation, "give either all or issuedBefore, not both")
+	case r.All:
+	case r.Before != nil:
 		if r.Before.Unix() <= 0 {
 			return RevokeResult{}, errf(CodeInvalidRevocation, "issuedBefore must be after 1970")
 		}
 		suffix = "." + strconv.FormatInt(r.Before.Unix(), 10)
+	default:
+		// "Issued before now" (REV-5). The CRL timestamp has whole
+		// seconds and nbf has milliseconds, so T is the next whole second:
+		// every card issued up to now has nbf < T (fail closed), and cards
+		// this issuer signs from now on are dated no earlier than T so that
+		// they are not caught by the entry (see issueGroups).
+		t := is.now().Unix() + 1
+		suffix = "." + strconv.FormatInt(t, 10)
+		floor = t * 1000
 	}
 	kids := is.PublishedKids()
 	if len(kids) == 0 {
@@ -89,8 +111,33 @@ func (is *Issuer) Revoke(ctx context.Context, r RevokeRequest) (RevokeResult, er
 	if err != nil {
 		return RevokeResult{}, wrapErr(CodeInternal, "storing the revocation", err)
 	}
+	if floor > 0 {
+		is.raiseIssueFloor(floor)
+	}
 	is.log.InfoContext(ctx, "revocation stored", "ctr", ctr, "entries", len(entries), "actor", r.Actor)
 	return RevokeResult{Ctr: ctr, Entries: entries}, nil
+}
+
+// raiseIssueFloor makes cards issued from now on carry nbf ≥ ms (unix
+// milliseconds), at most a second ahead of the clock (within every
+// verifier's nbf leeway).
+func (is *Issuer) raiseIssueFloor(ms int64) {
+	for {
+		old := is.issueFloor.Load()
+		if ms <= old || is.issueFloor.CompareAndSwap(old, ms) {
+			return
+		}
+	}
+}
+
+// issueTime is the time put in new cards' nbf: the clock, or the floor set
+// by a "before now" revocation in the same second.
+func (is *Issuer) issueTime() time.Time {
+	now := is.now()
+	if f := is.issueFloor.Load(); now.UnixMilli() < f {
+		return time.UnixMilli(f)
+	}
+	return now
 }
 
 // CRL is a Card Revocation List document (REV-4).

@@ -309,7 +309,7 @@ func runLinkShow(args []string, stdout, stderr io.Writer) error {
 		if n := verifier.LinkRemainingAttempts(err); verifier.CodeOf(err) == verifier.CodePasscodeWrong && n >= 0 {
 			return fmt.Errorf("%w (%d attempts left)", err, n)
 		}
-		return err
+		return withFetchHint(err)
 	}
 	if *asJSON {
 		if !*withBundle {

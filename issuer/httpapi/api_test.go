@@ -535,8 +535,10 @@ func TestRevokeByPatient_REV4_REV7(t *testing.T) {
 	if after != before+1 {
 		t.Fatalf("crlVersion %d -> %d, want +1", before, after)
 	}
-	if c := crl(); c.Ctr != after || !slices.Contains(c.RIDs, rid) {
-		t.Fatalf("CRL %+v lacks rid %s", c, rid)
+	// By default only cards issued up to now: "rid.T" with T the next
+	// whole second (REV-5), never the bare rid that would kill future cards.
+	if c := crl(); c.Ctr != after || slices.Contains(c.RIDs, rid) || !slices.ContainsFunc(c.RIDs, func(e string) bool { return strings.HasPrefix(e, rid+".") }) {
+		t.Fatalf("CRL %+v: want %s.T and not the bare rid", c, rid)
 	}
 	var res struct{ Entries []struct{ Kid, Entry string } }
 	json.Unmarshal(r.Body, &res)
@@ -562,7 +564,12 @@ func TestRevokeByPatient_REV4_REV7(t *testing.T) {
 	if c := crl(); !slices.Contains(c.RIDs, "abcDEF_-123.1767323045") || c.Ctr != after+1 {
 		t.Fatalf("CRL %+v", c)
 	}
-	for _, bad := range []string{`{}`, `{"rid":"a","patientId":"b"}`, `{"rid":"not a rid!"}`, `{"patientId":"x","extra":1}`} {
+	// "all": true is the explicit choice to revoke future cards too.
+	r = do(t, s, "POST", "/v1/revocations", s.Token, "", []byte(`{"patientId":"`+demoPatient+`","kid":"`+kid+`","all":true}`))
+	if c := crl(); r.Status != 200 || !slices.Contains(c.RIDs, rid) {
+		t.Fatalf("all: %d %s; CRL %+v", r.Status, r.Body, c)
+	}
+	for _, bad := range []string{`{}`, `{"rid":"a","patientId":"b"}`, `{"rid":"abc","all":true,"issuedBefore":"1700000000"}`, `{"rid":"not a rid!"}`, `{"patientId":"x","extra":1}`} {
 		if r := do(t, s, "POST", "/v1/revocations", s.Token, "", []byte(bad)); r.Status != 400 || outcomeCode(t, r.Body) != "invalid_revocation" {
 			t.Errorf("%s: %d %s", bad, r.Status, r.Body)
 		}

@@ -7,14 +7,17 @@
 //	                                 reply by ?format= or Accept: json (default, with links),
 //	                                 jws, smart-health-card, png, svg, txt
 //	GET  /v1/cards/{id}.{jws|smart-health-card|png|svg|txt}
-//	POST /v1/revocations             {"patientId"|"rid", "kid"?, "issuedBefore"?} (cards:revoke)
+//	POST /v1/revocations             {"patientId"|"rid", "kid"?, "issuedBefore"?|"all"?} (cards:revoke):
+//	                                 by default the cards issued up to now ("rid.T", REV-5), so a
+//	                                 card issued afterwards is valid; "all": true revokes future ones too
 //	GET  /cards/{id}/print           printable card (A4 and US Letter); its summary is
 //	                                 verifier.Summarize, the names a verifier shows
 //
 // SMART Health Links (mounted with NewLinks(...).Mount; SHL-1..22):
 //
-//	POST   /v1/links                 {"patientId"|"bundle", "sign"?, "passcode"?, "exp"?, "label"?,
+//	POST   /v1/links                 {"patientId"|"bundle", "sign"?, "passcode"?, "exp"?|"noExpiry"?, "label"?,
 //	                                 "longTerm"?, "viewer"?} → shlink:/ URI, payload, QR link (cards:issue)
+//	                                 without "exp" a link expires after LinksConfig.DefaultExpiry (30 days)
 //	GET    /v1/links/{id}            status and access log (the creating token, or the patient's SMART token)
 //	DELETE /v1/links/{id}            revoke (cards:revoke, or the patient's SMART token)
 //	POST   /shl/{manifest-id}        manifest requests (recipient, passcode, embeddedLengthMax)

@@ -281,11 +281,15 @@ type revocationRequest struct {
 	RID          string `json:"rid"`
 	Kid          string `json:"kid"`
 	IssuedBefore string `json:"issuedBefore"` // RFC 3339 or epoch seconds
+	All          bool   `json:"all"`          // every card, also future ones
 	Reason       string `json:"reason"`
 }
 
-// postRevocation is POST /v1/revocations. The reply is sent only after the
-// store has committed the revocation durably.
+// postRevocation is POST /v1/revocations. By default it revokes the cards
+// issued up to now (the "rid.T" form, REV-5), so that a corrected card
+// issued afterwards is valid; "all": true revokes every card of the rid,
+// also future ones; "issuedBefore" picks the time. The reply is sent only
+// after the store has committed the revocation durably.
 func (s *server) postRevocation(c *echo.Context) error {
 	p, err := s.requireScope(c, auth.ScopeCardsRevoke)
 	if err != nil {
@@ -297,9 +301,9 @@ func (s *server) postRevocation(c *echo.Context) error {
 	}
 	var rr revocationRequest
 	if err := strictjson.Decode(body, &rr); err != nil { // names matched exactly (issue 10)
-		return &issuer.Error{Code: issuer.CodeInvalidRevocation, Msg: `body must be {"patientId"|"rid", "kid"?, "issuedBefore"?, "reason"?} (member names are case-sensitive, each at most once)`}
+		return &issuer.Error{Code: issuer.CodeInvalidRevocation, Msg: `body must be {"patientId"|"rid", "kid"?, "issuedBefore"?|"all"?, "reason"?} (member names are case-sensitive, each at most once)`}
 	}
-	req := issuer.RevokeRequest{PatientID: rr.PatientID, RID: rr.RID, Kid: rr.Kid, Actor: p.Actor(), Reason: rr.Reason}
+	req := issuer.RevokeRequest{PatientID: rr.PatientID, RID: rr.RID, Kid: rr.Kid, All: rr.All, Actor: p.Actor(), Reason: rr.Reason}
 	if len(rr.Reason) > 200 {
 		return &issuer.Error{Code: issuer.CodeInvalidRevocation, Msg: "reason is limited to 200 characters"}
 	}

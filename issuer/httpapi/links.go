@@ -60,9 +60,16 @@ type LinksConfig struct {
 	LocationSecret []byte
 	// LocationTTL is how long location URLs work; 0 means the shl default.
 	LocationTTL time.Duration
+	// DefaultExpiry is how long a link lives when the request gives no
+	// "exp" (SHL-2); 0 means DefaultLinkExpiry. A link that never expires
+	// must be asked for ("noExpiry": true).
+	DefaultExpiry time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
+
+// DefaultLinkExpiry is the lifetime of a link created without "exp".
+const DefaultLinkExpiry = 30 * 24 * time.Hour
 
 // Links hosts SMART Health Links on the issuer service: the manifest
 // protocol under /shl/ and the management API under /v1/links. Register
@@ -81,6 +88,12 @@ func NewLinks(cfg LinksConfig) (*Links, error) {
 	}
 	if !strings.HasPrefix(cfg.BaseURL, "https://") || strings.HasSuffix(cfg.BaseURL, "/") {
 		return nil, errors.New("httpapi: LinksConfig.BaseURL must be an https URL without trailing slash")
+	}
+	if cfg.DefaultExpiry < 0 {
+		return nil, errors.New("httpapi: LinksConfig.DefaultExpiry must not be negative")
+	}
+	if cfg.DefaultExpiry == 0 {
+		cfg.DefaultExpiry = DefaultLinkExpiry
 	}
 	if len(cfg.BaseURL) > maxLinksBaseURL {
 		return nil, errors.New("httpapi: LinksConfig.BaseURL is too long: manifest URLs would exceed 128 characters (SHL-4)")
@@ -151,8 +164,12 @@ type CreateLinkRequest struct {
 	Sign   bool            `json:"sign,omitempty"`
 	// Passcode, when set, is required to open the link (P flag).
 	Passcode string `json:"passcode,omitempty"`
-	// Exp is the expiry in epoch seconds (SHL-2); 0 means none.
+	// Exp is the expiry in epoch seconds (SHL-2); 0 means the configured
+	// default (LinksConfig.DefaultExpiry, 30 days unless set).
 	Exp int64 `json:"exp,omitempty"`
+	// NoExpiry asks for a link that never expires (no "exp"); it cannot be
+	// combined with Exp.
+	NoExpiry bool `json:"noExpiry,omitempty"`
 	// Label is shown to the recipient (at most 80 characters, SHL-7).
 	Label string `json:"label,omitempty"`
 	// LongTerm sets the L flag.
@@ -242,7 +259,7 @@ func (l *Links) create(c *echo.Context) error {
 	}
 	var req CreateLinkRequest
 	if err := strictjson.Decode(body, &req); err != nil { // names matched exactly (issue 10)
-		return badLink(`body must be {"patientId"|"bundle", "sign"?, "passcode"?, "exp"?, "label"?, "longTerm"?, "viewer"?}`)
+		return badLink(`body must be {"patientId"|"bundle", "sign"?, "passcode"?, "exp"?|"noExpiry"?, "label"?, "longTerm"?, "viewer"?}`)
 	}
 	if (req.PatientID == "") == (len(req.Bundle) == 0) {
 		return badLink("give exactly one of patientId and bundle")
@@ -257,11 +274,17 @@ func (l *Links) create(c *echo.Context) error {
 		return badLink("passcode must be UTF-8 of at most 256 bytes")
 	}
 	opts := host.LinkOptions{Passcode: req.Passcode, Label: req.Label, LongTerm: req.LongTerm}
-	if req.Exp != 0 {
+	switch {
+	case req.NoExpiry && req.Exp != 0:
+		return badLink("give exp or noExpiry, not both")
+	case req.NoExpiry:
+	case req.Exp != 0:
 		if req.Exp < 0 || req.Exp >= 100_000_000_000 {
 			return badLink("exp must be epoch seconds")
 		}
 		opts.Expires = time.Unix(req.Exp, 0)
+	default:
+		opts.Expires = l.now().Add(l.cfg.DefaultExpiry).Truncate(time.Second)
 	}
 	ctx := c.Request().Context()
 	own := owner{Actor: p.Actor()}

@@ -79,6 +79,9 @@ type Config struct {
 	IssuerName   string // --issuer-name
 	QRLevel      string // --qr-level L|M|Q|H (default L)
 	NoSample     bool   // --no-sample
+	// LinkExpiry is the lifetime of a SMART Health Link created without
+	// "exp" (--link-expiry; 0 means httpapi.DefaultLinkExpiry, 30 days).
+	LinkExpiry time.Duration
 
 	// Logger receives the service's logs (default: JSON to os.Stderr).
 	Logger *slog.Logger
@@ -211,7 +214,10 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret)})
+	if cfg.LinkExpiry < 0 {
+		return nil, configErr("--link-expiry %s: must not be negative", cfg.LinkExpiry)
+	}
+	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret), DefaultExpiry: cfg.LinkExpiry})
 	if err != nil {
 		return nil, err
 	}
