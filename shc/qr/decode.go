@@ -28,7 +28,7 @@ const (
 	workLongSide = 2048
 	// maxAttempts bounds the decode ladder, so a hostile image costs at
 	// most this many detector runs.
-	maxAttempts = 13
+	maxAttempts = 15
 )
 
 // DecodeBytes decodes a PNG or JPEG image and returns the SMART Health Card
@@ -105,7 +105,7 @@ func checkDims(w, h int) error {
 // Decode finds a QR code in img and returns its text, which must be SMART
 // Health Card QR text ("shc:/..." or a chunk "shc:/C/N/..."); pass it to
 // shc.DecodeQRText. It works on clean renders and on photos: it tries a
-// bounded ladder (at most 13 attempts) of binarizers, contrast stretch,
+// bounded ladder (at most 15 attempts) of binarizers, contrast stretch,
 // sharpening, blur, rescaling, small rotations and inversion, and stops at
 // the first success.
 //
@@ -208,6 +208,24 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 		}
 		return bl
 	}
+	var bl2, half *image.Gray
+	blurred2 := func() *image.Gray {
+		if bl2 == nil {
+			bl2 = blur(blurred())
+		}
+		return bl2
+	}
+	// halfBlurred averages the blurred image down to half size: modules of
+	// 5-7 px under moiré or blur become 2-3 px of cleaner grey.
+	halfBlurred := func() *image.Gray {
+		if half == nil {
+			half = blurred()
+			if l := max(half.Rect.Dx(), half.Rect.Dy()); l >= 400 {
+				half = resize(half, l/2)
+			}
+		}
+		return half
+	}
 	// smallSharp is the sharpened image at most 1024 px on its longer
 	// side, for the costlier rotated attempts.
 	smallSharp := func() *image.Gray {
@@ -231,6 +249,8 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 		{sharpened, false}, // focus blur, JPEG smoothing
 		{blurred, false},   // sensor noise, JPEG blocking, halftone
 		{blurred, true},
+		{blurred2, false}, // heavy focus blur, a screen's moiré
+		{halfBlurred, false},
 		{sharpened, true},
 	}
 	switch {
