@@ -12,7 +12,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"github.com/healthcards/healthcards/internal/strictjson"
+	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/store"
@@ -300,7 +300,7 @@ func (s *server) postRevocation(c *echo.Context) error {
 		return err
 	}
 	var rr revocationRequest
-	if err := strictjson.Decode(body, &rr); err != nil { // names matched exactly (issue 10)
+	if err := jsonlite.DecodeExact(body, &rr); err != nil { // names matched exactly (issue 10)
 		return &issuer.Error{Code: issuer.CodeInvalidRevocation, Msg: `body must be {"patientId"|"rid", "kid"?, "issuedBefore"?|"all"?, "reason"?} (member names are case-sensitive, each at most once)`}
 	}
 	req := issuer.RevokeRequest{PatientID: rr.PatientID, RID: rr.RID, Kid: rr.Kid, All: rr.All, Actor: p.Actor(), Reason: rr.Reason}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"github.com/healthcards/healthcards/internal/strictjson"
+	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/shc"
@@ -258,7 +258,7 @@ func (l *Links) create(c *echo.Context) error {
 		return err
 	}
 	var req CreateLinkRequest
-	if err := strictjson.Decode(body, &req); err != nil { // names matched exactly (issue 10)
+	if err := jsonlite.DecodeExact(body, &req); err != nil { // names matched exactly (issue 10)
 		return badLink(`body must be {"patientId"|"bundle", "sign"?, "passcode"?, "exp"?|"noExpiry"?, "label"?, "longTerm"?, "viewer"?}`)
 	}
 	if (req.PatientID == "") == (len(req.Bundle) == 0) {

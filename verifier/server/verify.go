@@ -16,7 +16,7 @@ import (
 
 	"github.com/labstack/echo/v5"
 
-	"github.com/healthcards/healthcards/internal/strictjson"
+	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier"
@@ -371,7 +371,7 @@ func (s *Server) readInput(w http.ResponseWriter, req *http.Request) ([]byte, st
 		// Member names are matched exactly: encoding/json alone would
 		// accept {"INPUT": …} and let a repeated member win (issue 10).
 		var vr VerifyRequest
-		if err := strictjson.Decode(raw, &vr); err != nil {
+		if err := jsonlite.DecodeExact(raw, &vr); err != nil {
 			return nil, "", newProblem(http.StatusBadRequest, CodeBadRequest, `body is not {"input": "<card>"} (with "passcode" for a protected link; names are case-sensitive, each at most once)`)
 		}
 		if strings.TrimSpace(vr.Input) == "" {

@@ -1,4 +1,4 @@
-package strictjson
+package jsonlite
 
 import (
 	"bytes"
@@ -7,15 +7,15 @@ import (
 	"testing"
 )
 
-type req struct {
+type exactReq struct {
 	PatientID string `json:"patientId"`
 	Kid       string `json:"kid,omitempty"`
 	Skip      string `json:"-"`
 }
 
-func TestDecode(t *testing.T) {
-	var r req
-	if err := Decode([]byte(`{"patientId":"pt-1","kid":"k"}`), &r); err != nil || r.PatientID != "pt-1" || r.Kid != "k" {
+func TestDecodeExact(t *testing.T) {
+	var r exactReq
+	if err := DecodeExact([]byte(`{"patientId":"pt-1","kid":"k"}`), &r); err != nil || r.PatientID != "pt-1" || r.Kid != "k" {
 		t.Fatalf("exact names: %v %+v", err, r)
 	}
 	for _, in := range []string{
@@ -28,35 +28,35 @@ func TestDecode(t *testing.T) {
 		`["patientId"]`,                     // not an object
 		`{"patientId":`,                     // truncated
 	} {
-		var r req
-		if err := Decode([]byte(in), &r); err == nil {
+		var r exactReq
+		if err := DecodeExact([]byte(in), &r); err == nil {
 			t.Errorf("%s: accepted", in)
 		}
 	}
-	err := Decode([]byte(`{"PATIENTID":"x"}`), &r)
+	err := DecodeExact([]byte(`{"PATIENTID":"x"}`), &r)
 	if err == nil || !strings.Contains(err.Error(), "exactly") {
 		t.Errorf("message: %v", err)
 	}
 }
 
-// FuzzDecode: whatever Decode accepts, encoding/json (with unknown fields
+// FuzzDecodeExact: whatever DecodeExact accepts, encoding/json (with unknown fields
 // refused) decodes to the same value, and every accepted input names each
 // member exactly, at most once.
-func FuzzDecode(f *testing.F) {
+func FuzzDecodeExact(f *testing.F) {
 	for _, s := range []string{`{"patientId":"a","kid":"k"}`, `{"PATIENTID":"a"}`, `{"patientId":"a","patientId":"b"}`,
 		`{"kid":"\u006b"}`, `{}`, `{"patientId":1}`, `{"patientId":"a"} x`, `{"patientI\u0064":"a"}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var got req
-		if err := Decode(b, &got); err != nil {
+		var got exactReq
+		if err := DecodeExact(b, &got); err != nil {
 			return
 		}
-		var want req
+		var want exactReq
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&want); err != nil {
-			t.Fatalf("Decode accepted %q, encoding/json refused it: %v", b, err)
+			t.Fatalf("DecodeExact accepted %q, encoding/json refused it: %v", b, err)
 		}
 		if got != want {
 			t.Fatalf("%q: Decode %+v, encoding/json %+v", b, got, want)
