@@ -79,6 +79,8 @@ type Issuer struct {
 	// "issued before now" revocations (REV-5) so that a card issued in the
 	// same second as the revocation is not revoked by it.
 	issueFloor atomic.Int64
+
+	stats stats
 }
 
 // New checks cfg and returns an Issuer.
@@ -317,6 +319,7 @@ func (is *Issuer) issueGroups(ctx context.Context, p patientRecord, groups []*gr
 			}
 		}
 	}
+	is.stats.cards.Add(uint64(len(cards)))
 	is.log.LogAttrs(ctx, slog.LevelInfo, "cards issued", slog.Int("cards", len(cards)), slog.String("kid", cards[0].Kid), slog.String("actor", opts.Actor))
 	return cards, nil
 }

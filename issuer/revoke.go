@@ -111,6 +111,8 @@ func (is *Issuer) Revoke(ctx context.Context, r RevokeRequest) (RevokeResult, er
 	if err != nil {
 		return RevokeResult{}, wrapErr(CodeInternal, "storing the revocation", err)
 	}
+	is.stats.revocations.Add(1)
+	is.stats.entries.Add(uint64(len(entries)))
 	if floor > 0 {
 		is.raiseIssueFloor(floor)
 	}

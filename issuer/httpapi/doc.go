@@ -33,6 +33,14 @@
 // /.well-known/crl/{kid}.json, /.well-known/did.json for did:web issuers,
 // /healthz. Config.Mount adds routes (the SMART Health Links above).
 //
+// Operations: GET /readyz (200 when the store answers and a signing key is
+// active and published, else 503 in plain words), GET /metrics (Prometheus
+// text, internal/promtext: shc_issuer_cards_issued_total,
+// shc_issuer_revocations_total, shc_issuer_links_created_total,
+// shc_issuer_errors_total{code}, shc_issuer_http_responses_total{status},
+// shc_issuer_request_duration_seconds; no patient ids, tokens or paths),
+// GET /openapi.json (the whole API; a test checks it against the router).
+//
 // Every error is a FHIR OperationOutcome whose details.coding carries a
 // stable code (urn:healthcards:issuer:error), with 400, 401, 403, 404, 413,
 // 422 (card_too_large_for_qr), 502, 503 or 500.
@@ -56,4 +64,7 @@
 //     (it holds patient and card ids), query, body, token or key.
 //   - A revocation is acknowledged only after the store committed it
 //     durably.
+//   - /metrics, /readyz and /openapi.json are public: counts, plain-words
+//     readiness and the API shape only; the readiness cause goes to the
+//     log. Put /metrics behind the proxy's access rules if counts matter.
 package httpapi

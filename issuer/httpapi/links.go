@@ -64,6 +64,9 @@ type LinksConfig struct {
 	// "exp" (SHL-2); 0 means DefaultLinkExpiry. A link that never expires
 	// must be asked for ("noExpiry": true).
 	DefaultExpiry time.Duration
+	// Metrics counts links created and revoked (the same as Config's);
+	// nil counts nowhere.
+	Metrics *Metrics
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -342,6 +345,9 @@ func (l *Links) create(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if l.cfg.Metrics != nil {
+		l.cfg.Metrics.linksCreated.Add(1)
+	}
 	out.Cards = cards
 	c.Response().Header().Set("Cache-Control", "no-store")
 	c.Response().Header().Set("Location", l.cfg.BaseURL+"/v1/links/"+link.ID)
@@ -485,6 +491,9 @@ func (l *Links) revoke(c *echo.Context) error {
 	ctx := c.Request().Context()
 	if err := l.host.Revoke(ctx, id); err != nil {
 		return linkErr(err)
+	}
+	if l.cfg.Metrics != nil {
+		l.cfg.Metrics.linksRevoked.Add(1)
 	}
 	out, err := l.linkJSON(ctx, id, "", false)
 	if err != nil {

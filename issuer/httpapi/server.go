@@ -53,6 +53,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// HSTS adds Strict-Transport-Security (set when serving TLS).
 	HSTS bool
+	// Metrics counts requests, errors, cards, revocations and links for
+	// GET /metrics; nil means a new one (give the same to LinksConfig).
+	Metrics *Metrics
 	// Mount, if set, registers further routes (for example SMART Health
 	// Links) on the same server after the built-in ones.
 	Mount func(e *echo.Echo)
@@ -68,6 +71,7 @@ type server struct {
 	didDoc bool
 	// versions backs ETag/Last-Modified of the published documents.
 	versions versions
+	metrics  *Metrics
 }
 
 // New builds the echo handler of the issuer service.
@@ -95,6 +99,11 @@ func New(cfg Config) (*echo.Echo, error) {
 		s.src = issuer.StoreSource{Store: cfg.Issuer.Store(), BaseURL: s.fhir}
 	}
 	s.didDoc = strings.HasPrefix(cfg.Issuer.Iss(), "did:web:")
+	s.metrics = cfg.Metrics
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	s.metrics.issuer = cfg.Issuer
 
 	e := echo.NewWithConfig(echo.Config{Logger: s.log, HTTPErrorHandler: s.handleError})
 	e.Use(s.middleware)
@@ -106,6 +115,9 @@ func New(cfg Config) (*echo.Echo, error) {
 		e.GET("/.well-known/did.json", s.did)
 	}
 	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metricsPage)
+	e.GET("/openapi.json", s.openAPI)
 
 	// FHIR interface for wallets (OP-1..11).
 	e.GET("/fhir/.well-known/smart-configuration", s.smartConfiguration)
@@ -161,6 +173,7 @@ func (s *server) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 			if r, _ := echo.UnwrapResponse(c.Response()); r != nil {
 				status = r.Status
 			}
+			s.metrics.observe(status, time.Since(start))
 			s.log.LogAttrs(req.Context(), slog.LevelInfo, "request",
 				slog.String("method", req.Method), slog.String("route", c.Path()), slog.Int("status", status),
 				slog.Int64("duration_us", time.Since(start).Microseconds()))
@@ -250,6 +263,7 @@ func (s *server) handleError(c *echo.Context, err error) {
 		status = http.StatusInternalServerError
 		s.log.Error("request failed", "route", c.Path(), "err", err.Error())
 	}
+	s.metrics.errors.Add(string(issuer.CodeOf(out)), 1)
 	b := issuer.MarshalOutcome(out)
 	if issuer.CodeOf(out) == "unauthenticated" || issuer.CodeOf(out) == "forbidden" {
 		o := issuer.Outcome(out)

@@ -217,14 +217,15 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.LinkExpiry < 0 {
 		return nil, configErr("--link-expiry %s: must not be negative", cfg.LinkExpiry)
 	}
-	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret), DefaultExpiry: cfg.LinkExpiry})
+	metrics := httpapi.NewMetrics()
+	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret), DefaultExpiry: cfg.LinkExpiry, Metrics: metrics})
 	if err != nil {
 		return nil, err
 	}
 	api, err := httpapi.New(httpapi.Config{
 		Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, IssuerName: cfg.IssuerName, DevPage: !cfg.Production,
 		SMART:  httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL},
-		Logger: s.log, HSTS: s.useTLS || cfg.BehindTLSProxy || !cfg.Production, Mount: links.Mount,
+		Logger: s.log, HSTS: s.useTLS || cfg.BehindTLSProxy || !cfg.Production, Mount: links.Mount, Metrics: metrics,
 	})
 	if err != nil {
 		return nil, err

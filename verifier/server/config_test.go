@@ -33,8 +33,8 @@ func TestMetricsLabelBound(t *testing.T) {
 	for i := 0; i < maxLabelValues+10; i++ {
 		m.ObserveVerification("invalid", "code"+time.Duration(i).String())
 	}
-	if m.codes.get("other") != 10 {
-		t.Fatalf("other = %d, want 10", m.codes.get("other"))
+	if m.codes.Get("other") != 10 {
+		t.Fatalf("other = %d, want 10", m.codes.Get("other"))
 	}
 }
 

@@ -2,16 +2,14 @@ package server
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"runtime"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/promtext"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -21,7 +19,7 @@ var latencyBuckets = [...]float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 
 // maxLabelValues bounds each labelled counter, so a library that invents
 // codes cannot grow the metrics without limit; extra values count as "other".
-const maxLabelValues = 64
+const maxLabelValues = promtext.MaxLabelValues
 
 // Metrics holds the service's counters. All methods are safe for concurrent
 // use and lock-free on the hot path (a read lock only when a label value is
@@ -35,7 +33,7 @@ type Metrics struct {
 	fetchOK   labeled // successful trust-source loads by source
 	links     labeled // SMART Health Link resolutions by outcome
 
-	hist     histogram
+	hist     *promtext.Histogram
 	inFlight atomic.Int64
 	started  time.Time
 
@@ -52,107 +50,42 @@ type gauge struct {
 
 // NewMetrics returns empty metrics.
 func NewMetrics() *Metrics {
-	return &Metrics{started: time.Now()}
+	return &Metrics{started: time.Now(), hist: promtext.NewHistogram(latencyBuckets[:]...)}
 }
 
-type labeled struct {
-	mu sync.RWMutex
-	m  map[string]*atomic.Uint64
-}
-
-func (l *labeled) add(label string, n uint64) {
-	l.mu.RLock()
-	c, ok := l.m[label]
-	l.mu.RUnlock()
-	if !ok {
-		l.mu.Lock()
-		if l.m == nil {
-			l.m = map[string]*atomic.Uint64{}
-		}
-		if c, ok = l.m[label]; !ok {
-			if len(l.m) >= maxLabelValues {
-				label = "other"
-				c, ok = l.m[label]
-			}
-			if !ok {
-				c = new(atomic.Uint64)
-				l.m[label] = c
-			}
-		}
-		l.mu.Unlock()
-	}
-	c.Add(n)
-}
-
-func (l *labeled) get(label string) uint64 {
-	l.mu.RLock()
-	defer l.mu.RUnlock()
-	if c, ok := l.m[label]; ok {
-		return c.Load()
-	}
-	return 0
-}
-
-func (l *labeled) snapshot() ([]string, []uint64) {
-	l.mu.RLock()
-	keys := make([]string, 0, len(l.m))
-	for k := range l.m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	vals := make([]uint64, len(keys))
-	for i, k := range keys {
-		vals[i] = l.m[k].Load()
-	}
-	l.mu.RUnlock()
-	return keys, vals
-}
-
-type histogram struct {
-	counts [len(latencyBuckets) + 1]atomic.Uint64 // last is +Inf
-	sumNs  atomic.Uint64
-	count  atomic.Uint64
-}
-
-func (h *histogram) observe(d time.Duration) {
-	s := d.Seconds()
-	i := sort.SearchFloat64s(latencyBuckets[:], s) // first bound >= s
-	h.counts[i].Add(1)
-	if d > 0 {
-		h.sumNs.Add(uint64(d))
-	}
-	h.count.Add(1)
-}
+// labeled is a counter with one label, capped at maxLabelValues values
+// (internal/promtext, shared with the issuer service).
+type labeled = promtext.LabeledCounter
 
 // ObserveVerification records one card's verdict and, when it did not
 // verify, its reason code.
 func (m *Metrics) ObserveVerification(verdict, code string) {
-	m.verdicts.add(verdict, 1)
+	m.verdicts.Add(verdict, 1)
 	if code != "" {
-		m.codes.add(code, 1)
+		m.codes.Add(code, 1)
 	}
 }
 
 // ObserveLink records one SMART Health Link resolution: "ok" or the code
 // it failed with (passcode_required, passcode_wrong, link_not_found, ...).
-func (m *Metrics) ObserveLink(outcome string) { m.links.add(outcome, 1) }
+func (m *Metrics) ObserveLink(outcome string) { m.links.Add(outcome, 1) }
 
 // ObserveLatency records the duration of one verification request.
-func (m *Metrics) ObserveLatency(d time.Duration) { m.hist.observe(d) }
+func (m *Metrics) ObserveLatency(d time.Duration) { m.hist.Observe(d) }
 
 // ObserveProblem records a request rejected with a problem document.
-func (m *Metrics) ObserveProblem(code string) { m.problems.add(code, 1) }
+func (m *Metrics) ObserveProblem(code string) { m.problems.Add(code, 1) }
 
 // ObserveResponse records an HTTP response status.
-func (m *Metrics) ObserveResponse(status int) { m.responses.add(strconv.Itoa(status), 1) }
+func (m *Metrics) ObserveResponse(status int) { m.responses.Add(strconv.Itoa(status), 1) }
 
 // ObserveFetch records a fetch of the given source kind ("directory",
 // "issuer", "revocation") and whether it failed.
 func (m *Metrics) ObserveFetch(source string, failed bool) {
 	if failed {
-		m.fetchFail.add(source, 1)
+		m.fetchFail.Add(source, 1)
 	} else {
-		m.fetchOK.add(source, 1)
+		m.fetchOK.Add(source, 1)
 	}
 }
 
@@ -208,17 +141,7 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 		[]string{"ok", "passcode_required", "passcode_wrong", "link_not_found", "link_expired"})
 	writeLabeled(b, "shc_verifier_trust_source_loads_total", "Successful trust source loads, by source.", "source", &m.fetchOK, []string{"directory"})
 
-	name := "shc_verifier_verify_duration_seconds"
-	fmt.Fprintf(b, "# HELP %s Time to answer one POST /v1/verify request.\n# TYPE %s histogram\n", name, name)
-	var cum uint64
-	for i, le := range latencyBuckets {
-		cum += m.hist.counts[i].Load()
-		fmt.Fprintf(b, "%s_bucket{le=\"%s\"} %d\n", name, strconv.FormatFloat(le, 'g', -1, 64), cum)
-	}
-	cum += m.hist.counts[len(latencyBuckets)].Load()
-	fmt.Fprintf(b, "%s_bucket{le=\"+Inf\"} %d\n", name, cum)
-	fmt.Fprintf(b, "%s_sum %s\n", name, strconv.FormatFloat(float64(m.hist.sumNs.Load())/1e9, 'g', -1, 64))
-	fmt.Fprintf(b, "%s_count %d\n", name, m.hist.count.Load())
+	writeHistogram(b, "shc_verifier_verify_duration_seconds", "Time to answer one POST /v1/verify request.", m.hist)
 
 	writeGauge(b, "shc_verifier_in_flight_requests", "Verification requests being processed.", "gauge", float64(m.inFlight.Load()))
 	writeGauge(b, "shc_verifier_uptime_seconds", "Seconds since the service started.", "gauge", time.Since(m.started).Seconds())
@@ -242,28 +165,11 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 	return cw.n, err
 }
 
-func writeLabeled(b *bufio.Writer, name, help, label string, l *labeled, always []string) {
-	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name)
-	keys, vals := l.snapshot()
-	seen := make(map[string]bool, len(keys))
-	for i, k := range keys {
-		seen[k] = true
-		fmt.Fprintf(b, "%s{%s=\"%s\"} %d\n", name, label, escapeLabel(k), vals[i])
-	}
-	for _, k := range always { // report zero for the expected values, so rate() works from the start
-		if !seen[k] {
-			fmt.Fprintf(b, "%s{%s=\"%s\"} 0\n", name, label, escapeLabel(k))
-		}
-	}
-}
-
-func writeGauge(b *bufio.Writer, name, help, typ string, v float64) {
-	fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n%s %s\n", name, help, name, typ, name, strconv.FormatFloat(v, 'g', -1, 64))
-}
-
-var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
-
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
+var (
+	writeLabeled   = promtext.WriteLabeled
+	writeGauge     = promtext.WriteValue
+	writeHistogram = promtext.WriteHistogram
+)
 
 type countWriter struct {
 	w io.Writer
