@@ -129,10 +129,11 @@ type Config struct {
 
 // Server is the HTTP service. Build it with New and serve Handler.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	metrics *Metrics
-	limiter *ipLimiter // nil: no limit
+	cfg      Config
+	log      *slog.Logger
+	metrics  *Metrics
+	limiter  *ipLimiter    // nil: no limit
+	snapshot snapshotCache // GET /v1/trust-snapshot (snapshot.go)
 	// fetchLimiter bounds fetches per client IP per minute; nil: no limit.
 	fetchLimiter *ipLimiter
 	sem          chan struct{}
@@ -260,6 +261,7 @@ func New(cfg Config) (*Server, error) {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 	})
 	e.GET("/readyz", s.handleReady)
+	e.GET("/v1/trust-snapshot", s.handleTrustSnapshot, s.rateLimit, gz) // snapshot.go (issue 11)
 	e.GET("/metrics", func(c *echo.Context) error {
 		var buf bytes.Buffer
 		if _, err := s.metrics.WriteTo(&buf); err != nil {
