@@ -208,6 +208,12 @@ type IssueOptions struct {
 	// "Patient.name". Empty means DefaultIdentityClaims. Elements outside
 	// AllowedIdentityClaims are never included.
 	IdentityClaims []string
+	// IdempotencyKey, when set, gives the cards of this issuance ids derived
+	// from it (see IdempotentCardID) instead of random ones, so that a
+	// repeated issuance (a bulk run resumed after a crash) is refused by the
+	// store with store.ErrConflict and finds the stored cards with
+	// IdempotentCards instead of issuing twice.
+	IdempotencyKey string
 }
 
 // Card is one issued card.
@@ -304,7 +310,11 @@ func (is *Issuer) issueGroups(ctx context.Context, p patientRecord, groups []*gr
 	evs := make([]store.Event, len(cards))
 	for i := range cards {
 		c := &cards[i]
-		c.ID = newID()
+		if opts.IdempotencyKey != "" {
+			c.ID = is.IdempotentCardID(opts.IdempotencyKey, i)
+		} else {
+			c.ID = newID()
+		}
 		evs[i] = store.Event{Time: now, Actor: opts.Actor, Action: "issue", Kid: c.Kid, RID: c.RID, CardTypes: c.Types}
 		recs[i] = store.IssuedCard{ID: c.ID, PatientID: p.ID, Kid: c.Kid, RID: c.RID, Types: c.Types, IssuedAt: now, JWS: c.JWS}
 	}

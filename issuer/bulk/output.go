@@ -1,0 +1,337 @@
+package bulk
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-pdf/fpdf"
+
+	"github.com/healthcards/healthcards/issuer/store"
+	"github.com/healthcards/healthcards/shc"
+	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/terminology"
+)
+
+// QR rendering.
+const (
+	// pngScale is the pixels per QR module of PNG files (a version-22 code
+	// with its quiet zone is 113 modules: 452 pixels).
+	pngScale = 4
+	// pdfQRMM is the printed side of the QR with its quiet zone: at 113
+	// modules about 0.7 mm per module, read by phones at arm's length
+	// (SIZE-1 asks for at least about 40 mm for version 22).
+	pdfQRMM = 80.0
+)
+
+type outputs struct {
+	cfg Config
+	dir string
+}
+
+func newOutputs(cfg Config) *outputs { return &outputs{cfg: cfg, dir: cfg.Out} }
+
+// write writes the patient's files and fills res with their names.
+func (o *outputs) write(res *Result, pid string, cards []store.IssuedCard) error {
+	oc := o.cfg.Outputs
+	jws := make([]string, len(cards))
+	for i, c := range cards {
+		jws[i] = c.JWS
+		res.Cards = append(res.Cards, CardResult{ID: c.ID, Types: c.Types})
+	}
+	if oc.Card {
+		b, err := shc.MarshalFile(jws...)
+		if err != nil {
+			return err
+		}
+		res.File = filepath.Join("cards", pid+".smart-health-card")
+		if err := writeFileAtomic(filepath.Join(o.dir, res.File), b); err != nil {
+			return err
+		}
+	}
+	if !oc.qr() {
+		return nil
+	}
+	codes := make([]*qr.Code, len(cards))
+	for i, c := range cards {
+		text, err := shc.EncodeQRText(c.JWS)
+		if err != nil {
+			return err
+		}
+		code, err := qr.Encode(text, qr.WithLevel(o.cfg.Issuer.QRLevel()))
+		if err != nil {
+			return fmt.Errorf("bulk: QR of a stored card: %w", err)
+		}
+		codes[i] = code
+		name := filepath.Join("qr", fmt.Sprintf("%s-%d", pid, i+1))
+		if oc.PNG {
+			var b bytes.Buffer
+			if err := code.PNG(&b, pngScale); err != nil {
+				return err
+			}
+			res.Cards[i].PNG = name + ".png"
+			if err := writeFileAtomic(filepath.Join(o.dir, name+".png"), b.Bytes()); err != nil {
+				return err
+			}
+		}
+		if oc.SVG {
+			var b bytes.Buffer
+			if err := code.SVG(&b); err != nil {
+				return err
+			}
+			res.Cards[i].SVG = name + ".svg"
+			if err := writeFileAtomic(filepath.Join(o.dir, name+".svg"), b.Bytes()); err != nil {
+				return err
+			}
+		}
+	}
+	if oc.PDF {
+		b, err := o.pdf(cards, codes)
+		if err != nil {
+			return err
+		}
+		res.PDF = filepath.Join("pdf", pid+".pdf")
+		if err := writeFileAtomic(filepath.Join(o.dir, res.PDF), b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pdf renders one page per card: who (name, birth date), what (each result
+// or dose in words, from the signed card itself), and the QR.
+func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code) ([]byte, error) {
+	size := "A4"
+	if strings.EqualFold(o.cfg.Outputs.Paper, "letter") {
+		size = "Letter"
+	}
+	pdf := fpdf.New("P", "mm", size, "")
+	pdf.SetCreator("healthcards shc-issuer bulk", true)
+	pdf.SetCreationDate(cards[0].IssuedAt)
+	pdf.SetModificationDate(cards[0].IssuedAt)
+	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	pageW, _ := pdf.GetPageSize()
+	issuerName := o.cfg.Outputs.IssuerName
+	if issuerName == "" {
+		issuerName = o.cfg.Issuer.Iss()
+	}
+	for i, c := range cards {
+		pc, err := readCard(c.JWS)
+		if err != nil {
+			return nil, err
+		}
+		pdf.AddPage()
+		pdf.SetFont("Helvetica", "B", 18)
+		pdf.CellFormat(0, 10, tr("SMART Health Card"), "", 1, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 10)
+		pdf.CellFormat(0, 6, tr(fmt.Sprintf("Issued by %s on %s (card %d of %d)", issuerName, c.IssuedAt.UTC().Format("2 January 2006"), i+1, len(cards))), "", 1, "L", false, 0, "")
+		pdf.Ln(4)
+		pdf.SetFont("Helvetica", "B", 14)
+		pdf.CellFormat(0, 8, tr(pc.name), "", 1, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 12)
+		pdf.CellFormat(0, 7, tr("Date of birth: "+pc.birthDate), "", 1, "L", false, 0, "")
+		pdf.Ln(3)
+		for _, line := range pc.lines {
+			pdf.MultiCell(0, 6, tr("- "+line), "", "L", false)
+		}
+		pdf.Ln(6)
+		x := (pageW - pdfQRMM) / 2
+		drawQR(pdf, codes[i], x, pdf.GetY(), pdfQRMM)
+		pdf.SetY(pdf.GetY() + pdfQRMM + 4)
+		pdf.SetFont("Helvetica", "", 9)
+		pdf.MultiCell(0, 5, tr("Scan with a SMART Health Card verifier app. The QR code holds the signed card; the text above is for reading only."), "", "C", false)
+	}
+	var b bytes.Buffer
+	if err := pdf.Output(&b); err != nil {
+		return nil, fmt.Errorf("bulk: PDF: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
+// drawQR draws the code with its 4-module quiet zone as filled rectangles
+// (vector: sharp at any print resolution), one per horizontal run.
+func drawQR(pdf *fpdf.Fpdf, c *qr.Code, x, y, side float64) {
+	n := c.Size()
+	m := side / float64(n+8)
+	pdf.SetFillColor(255, 255, 255)
+	pdf.Rect(x, y, side, side, "F")
+	pdf.SetFillColor(0, 0, 0)
+	for row := 0; row < n; row++ {
+		for col := 0; col < n; {
+			if !c.Dark(col, row) {
+				col++
+				continue
+			}
+			start := col
+			for col < n && c.Dark(col, row) {
+				col++
+			}
+			// A hair of overlap keeps renderers from showing seams.
+			pdf.Rect(x+float64(start+4)*m, y+float64(row+4)*m, float64(col-start)*m+0.01, m+0.01, "F")
+		}
+	}
+}
+
+// printedCard is what a PDF page says in words.
+type printedCard struct {
+	name, birthDate string
+	lines           []string
+}
+
+// readCard reads the card this issuer just signed or stored (its own
+// signature: no verification needed) for the words printed beside the QR.
+func readCard(jws string) (printedCard, error) {
+	var pc printedCard
+	c, err := shc.Parse(jws)
+	if err != nil {
+		return pc, err
+	}
+	var b struct {
+		Entry []struct {
+			Resource json.RawMessage `json:"resource"`
+		} `json:"entry"`
+	}
+	if err := json.Unmarshal(c.UnsafePayloadWithoutVerification().VC.CredentialSubject.FHIRBundle, &b); err != nil {
+		return pc, err
+	}
+	for _, e := range b.Entry {
+		var r fhirRes
+		if json.Unmarshal(e.Resource, &r) != nil {
+			continue
+		}
+		switch r.ResourceType {
+		case "Patient":
+			if len(r.Name) > 0 {
+				n := r.Name[0]
+				pc.name = strings.TrimSpace(strings.Join(append(n.Given, n.Family), " "))
+				if pc.name == "" {
+					pc.name = n.Text
+				}
+			}
+			pc.birthDate = r.BirthDate
+		case "Immunization":
+			pc.lines = append(pc.lines, fmt.Sprintf("Vaccine: %s, given %s%s", words(r.VaccineCode), dateWords(r.OccurrenceDateTime), lot(r.LotNumber)))
+		case "Observation":
+			pc.lines = append(pc.lines, fmt.Sprintf("%s: %s (%s)", words(r.Code), r.value(), dateWords(r.EffectiveDateTime)))
+		case "DiagnosticReport":
+			pc.lines = append(pc.lines, fmt.Sprintf("Report: %s (%s)", words(r.Code), dateWords(r.EffectiveDateTime)))
+		}
+	}
+	if pc.name == "" {
+		pc.name = "(no name on the card)"
+	}
+	if pc.birthDate == "" {
+		pc.birthDate = "(not on the card)"
+	}
+	return pc, nil
+}
+
+type coding struct {
+	System string `json:"system"`
+	Code   string `json:"code"`
+}
+
+type concept struct {
+	Coding []coding `json:"coding"`
+}
+
+type fhirRes struct {
+	ResourceType string `json:"resourceType"`
+	Name         []struct {
+		Family string   `json:"family"`
+		Given  []string `json:"given"`
+		Text   string   `json:"text"`
+	} `json:"name"`
+	BirthDate          string  `json:"birthDate"`
+	VaccineCode        concept `json:"vaccineCode"`
+	Code               concept `json:"code"`
+	OccurrenceDateTime string  `json:"occurrenceDateTime"`
+	EffectiveDateTime  string  `json:"effectiveDateTime"`
+	LotNumber          string  `json:"lotNumber"`
+	ValueQuantity      *struct {
+		Value json.Number `json:"value"`
+		Unit  string      `json:"unit"`
+		Code  string      `json:"code"`
+	} `json:"valueQuantity"`
+	ValueCodeableConcept *concept `json:"valueCodeableConcept"`
+	ValueString          string   `json:"valueString"`
+}
+
+func (r fhirRes) value() string {
+	switch {
+	case r.ValueQuantity != nil:
+		u := r.ValueQuantity.Unit
+		if u == "" {
+			u = r.ValueQuantity.Code
+		}
+		return strings.TrimSpace(r.ValueQuantity.Value.String() + " " + u)
+	case r.ValueCodeableConcept != nil:
+		return words(*r.ValueCodeableConcept)
+	case r.ValueString != "":
+		return r.ValueString
+	}
+	return "no value"
+}
+
+// words names a concept by the project's terminology table, else by its
+// system and code.
+func words(c concept) string {
+	for _, cd := range c.Coding {
+		if d := terminology.Display(cd.System, cd.Code); d != "" {
+			return d
+		}
+	}
+	if len(c.Coding) > 0 {
+		cd := c.Coding[0]
+		if n := terminology.SystemName(cd.System); n != "" {
+			return n + " " + cd.Code
+		}
+		return cd.Code
+	}
+	return "(not coded)"
+}
+
+func dateWords(s string) string {
+	for _, layout := range []string{time.RFC3339, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Format("2 January 2006")
+		}
+	}
+	if s == "" {
+		return "date not given"
+	}
+	return s
+}
+
+func lot(s string) string {
+	if s == "" {
+		return ""
+	}
+	return ", lot " + s
+}
+
+func knownSystem(s string) bool { return terminology.SystemName(s) != "" }
+
+// writeFileAtomic replaces path with b (0600) through a temporary file in
+// the same directory: a kill leaves the old file or the new one, never a
+// torn one. Durability comes from syncDir before the result line.
+func writeFileAtomic(path string, b []byte) error {
+	var rnd [8]byte
+	rand.Read(rnd[:])
+	tmp := filepath.Join(filepath.Dir(path), ".tmp-"+hex.EncodeToString(rnd[:]))
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package service
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/healthcards/healthcards/issuer"
+)
+
+// OpenIssuer opens what New opens for issuing (the data directory, the
+// store, the signing key and the rid secret) without binding a listener or
+// building the API: for commands that issue offline, such as
+// `shc-issuer bulk issue`. Cards it issues are the cards the service
+// issues, in the same store. The flags mean what they mean for serve; the
+// issuer identifier defaults, as in development, to https://localhost:PORT
+// of Config.Listen. Close the Service when done.
+func OpenIssuer(ctx context.Context, cfg Config) (_ *Service, err error) {
+	s := &Service{cfg: cfg, log: cfg.Logger, out: cfg.Stdout}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if s.out == nil {
+		s.out = os.Stdout
+	}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "./data"
+	}
+	s.dir = DataDir(cfg.DataDir)
+	s.cfg = cfg
+	level, err := s.check()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	st, err := OpenStore(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, st.Close)
+	ks, err := s.openKeys()
+	if err != nil {
+		return nil, err
+	}
+	ridSecret, err := secretFile(s.dir.Path("rid-secret"))
+	if err != nil {
+		return nil, err
+	}
+	s.is, err = issuer.New(issuer.Config{Iss: s.iss, Keys: ks, Store: st, RIDSecret: ridSecret, QRLevel: level, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
