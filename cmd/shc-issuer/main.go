@@ -26,6 +26,9 @@ Usage:
   shc-issuer tokens revoke ID --data DIR          revoke an API token at once
   shc-issuer keys rotate|list --data DIR          make a new signing key / list keys
   shc-issuer keys retire|compromised KID --data DIR
+  shc-issuer bulk issue --in DIR|ZIP --out DIR   issue cards for a whole registry
+                                                 (see 'shc-issuer bulk -h')
+  shc-issuer bulk generate --out DIR --patients N  synthetic bulk input
   shc-issuer COMMAND -h                           this help
 
 tokens also takes --store and --postgres-dsn, and keys takes
@@ -128,6 +131,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = tokens(ctx, args[1:], stdout)
 	case "keys":
 		err = keysCmd(args[1:], stdout)
+	case "bulk":
+		err = bulkCmd(ctx, args[1:], stdout, stderr)
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}

@@ -37,7 +37,9 @@ type Config struct {
 	BatchID string
 	// Outputs chooses the files written per patient.
 	Outputs Outputs
-	// Workers is the number of patients issued in parallel; 0 is GOMAXPROCS.
+	// Workers is the number of patients issued in parallel; 0 is four per
+	// core (GOMAXPROCS): each worker also waits for the store's durable
+	// commit, which the issuer groups across workers.
 	Workers int
 	// Progress, if set, is called from one goroutine at most twice a second.
 	Progress func(Progress)
@@ -117,7 +119,7 @@ const ResultsFile = "results.ndjson"
 // flushEvery bounds how long a written result waits to become durable.
 const (
 	flushEvery = 500 * time.Millisecond
-	flushLines = 512
+	flushLines = 256
 )
 
 type batchState struct {
@@ -139,7 +141,7 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 		return Summary{}, errf(CodeInvalidInput, "batch id %q: 1..64 characters of A-Z a-z 0-9 . _ -", cfg.BatchID)
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = runtime.GOMAXPROCS(0)
+		cfg.Workers = 4 * runtime.GOMAXPROCS(0)
 	}
 	if !cfg.Outputs.Card && !cfg.Outputs.qr() {
 		cfg.Outputs.Card = true
