@@ -32,7 +32,7 @@ type issuerHost struct {
 	hits   map[string]int
 }
 
-func newIssuerHost(t *testing.T) *issuerHost {
+func newIssuerHost(t testing.TB) *issuerHost {
 	h := &issuerHost{routes: map[string]http.HandlerFunc{}, hits: map[string]int{}}
 	h.Server = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
