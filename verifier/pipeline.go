@@ -196,6 +196,7 @@ func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
 
 	// 10. What the card says, for people.
 	r.Summary, warns = summarize(p.VC.CredentialSubject.FHIRBundle)
+	r.Summary.setAges(now)
 	for _, w := range warns {
 		r.warn(w)
 	}

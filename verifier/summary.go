@@ -25,6 +25,9 @@ type Summary struct {
 type Patient struct {
 	Name      string `json:"name"`
 	BirthDate string `json:"birthDate,omitempty"`
+	// IdentityAssurance is how the issuer checked name and birth date
+	// (meta.security, system IALSystem), when the card says.
+	IdentityAssurance *IdentityAssurance `json:"identityAssurance,omitempty"`
 }
 
 // Coding is a code with its system and, when known, a readable name.
@@ -41,15 +44,21 @@ type Immunization struct {
 	Status    string `json:"status,omitempty"`
 	Lot       string `json:"lotNumber,omitempty"`
 	Performer string `json:"performer,omitempty"`
+	// Age is how long before the verification Date was ("2 days ago"),
+	// set by the verifier.
+	Age string `json:"age,omitempty"`
 }
 
 // LabResult is one Observation.
 type LabResult struct {
 	Test      Coding `json:"test"`
 	Value     string `json:"value,omitempty"` // valueCodeableConcept (named), valueQuantity or valueString
-	Date      string `json:"date,omitempty"`  // effectiveDateTime
+	Date      string `json:"date,omitempty"`  // effectiveDateTime: when the sample was collected
 	Status    string `json:"status,omitempty"`
 	Performer string `json:"performer,omitempty"`
+	// Age is how long before the verification the sample was collected
+	// ("3 hours ago", "2 days ago"), set by the verifier.
+	Age string `json:"age,omitempty"`
 }
 
 // LabReport is one DiagnosticReport (its results are LabResults).
@@ -179,6 +188,9 @@ func summarizeBundle(bundle []byte, min *minIssues, checked bool) (*Summary, *Er
 		case "Patient":
 			if s.Patient == nil {
 				s.Patient = &Patient{Name: patientName(r), BirthDate: r.BirthDate}
+				if r.Meta != nil {
+					s.Patient.IdentityAssurance = identityAssurance(r.Meta.Security)
+				}
 			}
 		case "Immunization":
 			date := r.OccurrenceDateTime
