@@ -29,6 +29,8 @@ Usage:
   shc-issuer bulk issue --in DIR|ZIP --out DIR   issue cards for a whole registry
                                                  (see 'shc-issuer bulk -h')
   shc-issuer bulk generate --out DIR --patients N  synthetic bulk input
+  shc-issuer staff add NAME --role R --data DIR    desk staff account + one-time invitation code
+  shc-issuer staff list|code ID|disable ID --data DIR
   shc-issuer COMMAND -h                           this help
 
 tokens also takes --store and --postgres-dsn, and keys takes
@@ -133,6 +135,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = keysCmd(args[1:], stdout)
 	case "bulk":
 		err = bulkCmd(ctx, args[1:], stdout, stderr)
+	case "staff":
+		err = staff(ctx, args[1:], stdout)
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}

@@ -1,0 +1,37 @@
+// Package identity signs people in to the issuer's pages without
+// passwords: accounts (lab staff now, patients for the wallet issue later),
+// one-time invitation / enrolment codes, WebAuthn passkeys
+// (github.com/go-webauthn/webauthn) and cookie sessions with CSRF tokens.
+// It is built once for both: a staff invitation and a patient's desk
+// enrolment are the same code, redeemed on the device that will hold the
+// passkey.
+//
+// Flow: an administrator adds an account (`shc-issuer staff add`), which
+// yields a one-time code; the person opens the enrolment page, types the
+// code, registers a passkey (BeginEnrol / FinishEnrol) and is signed in.
+// Later sign-ins use the passkey alone (BeginSignIn / FinishSignIn, a
+// discoverable credential). Roles and the one check of what a role may do
+// are in roles.go (Allowed).
+//
+// Storage is one SQLite file (identity.db in the service's data
+// directory), shared by the service and the CLI.
+//
+// # Security considerations
+//
+//   - No passwords or knowledge questions are stored. Codes have 60 random
+//     bits, are stored as SHA-256 hashes, expire (Config.CodeTTL, 24 h by
+//     default), are single use (consumed atomically when the passkey is
+//     registered), revocable, and their redemption is rate-limited per
+//     client and globally. One error code (invalid_enrolment_code) answers
+//     unknown, expired, used and revoked codes alike.
+//   - Session tokens (256 bits) and CSRF tokens are random; the database
+//     keeps only the session token's hash. Sessions end after
+//     Config.IdleTimeout without use and Config.AbsoluteTimeout after
+//     sign-in, at sign-out, and when the account is disabled.
+//   - The session cookie is __Host- prefixed, Secure, HttpOnly,
+//     SameSite=Strict, Path=/. State-changing requests must carry the
+//     session's CSRF token (CheckCSRF, constant-time) and, when the browser
+//     sends one, an Origin equal to the service's.
+//   - A disabled account cannot enrol or sign in, and its sessions stop at
+//     once. Nothing here logs codes, tokens, credential ids or names.
+package identity

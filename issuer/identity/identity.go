@@ -1,0 +1,486 @@
+package identity
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/healthcards/healthcards/internal/sqldb"
+)
+
+// Defaults of Config.
+const (
+	DefaultCodeTTL         = 24 * time.Hour
+	DefaultIdleTimeout     = 15 * time.Minute
+	DefaultAbsoluteTimeout = 8 * time.Hour
+	ceremonyTTL            = 5 * time.Minute
+)
+
+// Config configures a Service. Path is required; RPID and Origin are
+// needed for passkeys (without them only accounts and codes work, as in
+// the CLI).
+type Config struct {
+	// Path is the SQLite file (created if missing).
+	Path string
+	// RPID is the WebAuthn relying party id: the service's host name.
+	RPID string
+	// Origin is the service's origin, https://host[:port].
+	Origin string
+	// RPName is shown by the authenticator; "" means RPID.
+	RPName string
+	// CodeTTL is how long an invitation / enrolment code works.
+	CodeTTL time.Duration
+	// IdleTimeout ends a session not used for this long.
+	IdleTimeout time.Duration
+	// AbsoluteTimeout ends a session this long after sign-in.
+	AbsoluteTimeout time.Duration
+	// CodeAttemptsPerMinute bounds code redemptions per client key (and 10
+	// times that globally); 0 means 5.
+	CodeAttemptsPerMinute int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Account is a person who signs in.
+type Account struct {
+	ID       string    `json:"id"`
+	Name     string    `json:"name"`
+	Role     Role      `json:"role"`
+	Disabled bool      `json:"disabled"`
+	Created  time.Time `json:"created"`
+	Passkeys int       `json:"passkeys"`
+	handle   []byte
+}
+
+// Session is a signed-in person.
+type Session struct {
+	Account Account
+	// CSRF is the token state-changing requests must carry.
+	CSRF    string
+	Created time.Time
+	token   string
+}
+
+// Token is the session's secret (the cookie value).
+func (s *Session) Token() string { return s.token }
+
+// Service manages accounts, codes, passkeys and sessions. Safe for
+// concurrent use.
+type Service struct {
+	cfg     Config
+	db      *sql.DB
+	wa      *webauthn.WebAuthn
+	now     func() time.Time
+	limiter *limiter
+}
+
+// Open opens (and migrates) the store and configures WebAuthn.
+func Open(ctx context.Context, cfg Config) (*Service, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("identity: Config.Path is required")
+	}
+	if (cfg.RPID == "") != (cfg.Origin == "") || (cfg.Origin != "" && !strings.HasPrefix(cfg.Origin, "https://")) {
+		return nil, errors.New("identity: Config.RPID and an https Config.Origin go together (both empty: accounts and codes only, as the CLI uses it)")
+	}
+	if cfg.RPName == "" {
+		cfg.RPName = cfg.RPID
+	}
+	if cfg.CodeTTL <= 0 {
+		cfg.CodeTTL = DefaultCodeTTL
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.AbsoluteTimeout <= 0 {
+		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
+	}
+	if cfg.CodeAttemptsPerMinute <= 0 {
+		cfg.CodeAttemptsPerMinute = 5
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	var wa *webauthn.WebAuthn
+	if cfg.RPID != "" {
+		var err error
+		if wa, err = webauthn.New(&webauthn.Config{RPID: cfg.RPID, RPDisplayName: cfg.RPName, RPOrigins: []string{cfg.Origin}}); err != nil {
+			return nil, fmt.Errorf("identity: webauthn: %w", err)
+		}
+	}
+	db, err := sqldb.OpenSQLite(cfg.Path, false)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	if err := sqldb.CheckSQLite(ctx, db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("identity: %s: %w", cfg.Path, err)
+	}
+	if err := migrate(ctx, db, now()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("identity: migrating %s: %w", cfg.Path, err)
+	}
+	return &Service{cfg: cfg, db: db, wa: wa, now: now, limiter: newLimiter(cfg.CodeAttemptsPerMinute, now)}, nil
+}
+
+// Close closes the store.
+func (s *Service) Close() error { return s.db.Close() }
+
+// Config returns the configuration with defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+var schema = []sqldb.Migration{{Version: 1, Name: "identity 1", SQL: `
+CREATE TABLE id_accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, handle BLOB NOT NULL UNIQUE,
+  disabled INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL);
+CREATE TABLE id_codes (hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES id_accounts(id), expires_us INTEGER NOT NULL,
+  used_us INTEGER, revoked INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL);
+CREATE TABLE id_credentials (id BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES id_accounts(id), data TEXT NOT NULL,
+  created_us INTEGER NOT NULL);
+CREATE TABLE id_sessions (hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES id_accounts(id), csrf TEXT NOT NULL,
+  created_us INTEGER NOT NULL, seen_us INTEGER NOT NULL);
+CREATE TABLE id_ceremonies (hash BLOB PRIMARY KEY, kind TEXT NOT NULL, account_id TEXT, code_hash BLOB, data TEXT NOT NULL,
+  expires_us INTEGER NOT NULL);
+`}}
+
+func migrate(ctx context.Context, db *sql.DB, now time.Time) error {
+	return sqldb.Migrate(ctx, db, sqldb.Schema{
+		Dialect: sqldb.SQLite, Lock: "healthcards/issuer/identity",
+		Table:      "id_schema_migrations",
+		Create:     `CREATE TABLE IF NOT EXISTS id_schema_migrations (version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)`,
+		Record:     `INSERT INTO id_schema_migrations (version, applied_us) VALUES (?, ?)`,
+		Args:       func(m sqldb.Migration, at time.Time) []any { return []any{m.Version, at.UnixMicro()} },
+		Migrations: schema,
+		TooNew:     errors.New("identity: the database was written by a newer release"),
+	}, now)
+}
+
+func random(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic("identity: crypto/rand failed: " + err.Error())
+	}
+	return b
+}
+
+func hash(s string) []byte { h := sha256.Sum256([]byte(s)); return h[:] }
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// codeAlphabet is Crockford's base32 without I, L, O, U: easy to read out.
+const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// newCode returns 12 characters (60 bits) shown as XXXX-XXXX-XXXX.
+func newCode() string {
+	b := random(12)
+	out := make([]byte, 0, 14)
+	for i, c := range b {
+		if i == 4 || i == 8 {
+			out = append(out, '-')
+		}
+		out = append(out, codeAlphabet[c&31])
+	}
+	return string(out)
+}
+
+// normalizeCode uppercases and drops separators, mapping the letters
+// Crockford's alphabet leaves out to the digits they look like.
+func normalizeCode(code string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(code) {
+		switch {
+		case r == '-' || r == ' ':
+		case r == 'O':
+			b.WriteByte('0')
+		case r == 'I' || r == 'L':
+			b.WriteByte('1')
+		case r < 128 && strings.IndexByte(codeAlphabet, byte(r)) >= 0:
+			b.WriteRune(r)
+		default:
+			return ""
+		}
+	}
+	if b.Len() != 12 {
+		return ""
+	}
+	return b.String()
+}
+
+// AddAccount creates an account and its first one-time code. name is what
+// staff see (at most 100 characters); role is a staff role or RolePatient.
+func (s *Service) AddAccount(ctx context.Context, name string, role Role) (Account, string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n") {
+		return Account{}, "", errf(CodeInvalidAccount, "the name must be 1..100 characters on one line")
+	}
+	if !role.Valid() && role != RolePatient {
+		return Account{}, "", errf(CodeInvalidAccount, "role must be desk, supervisor or admin")
+	}
+	a := Account{ID: "acct-" + b64(random(9)), Name: name, Role: role, Created: s.now().UTC(), handle: random(32)}
+	code := newCode()
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return Account{}, "", wrap(CodeInternal, "store", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO id_accounts (id, name, role, handle, created_us) VALUES (?, ?, ?, ?, ?)`,
+		a.ID, a.Name, string(a.Role), a.handle, a.Created.UnixMicro()); err != nil {
+		return Account{}, "", wrap(CodeInternal, "store", err)
+	}
+	if err := s.putCode(ctx, tx, a.ID, code); err != nil {
+		return Account{}, "", err
+	}
+	if err := tx.Commit(); err != nil {
+		return Account{}, "", wrap(CodeInternal, "store", err)
+	}
+	return a, code, nil
+}
+
+func (s *Service) putCode(ctx context.Context, tx *sql.Tx, accountID, code string) error {
+	now := s.now()
+	_, err := tx.ExecContext(ctx, `INSERT INTO id_codes (hash, account_id, expires_us, created_us) VALUES (?, ?, ?, ?)`,
+		hash(normalizeCode(code)), accountID, now.Add(s.cfg.CodeTTL).UnixMicro(), now.UnixMicro())
+	if err != nil {
+		return wrap(CodeInternal, "store", err)
+	}
+	return nil
+}
+
+// NewCode revokes the account's unused codes and issues a new one (a lost
+// phone, an expired invitation).
+func (s *Service) NewCode(ctx context.Context, accountID string) (string, error) {
+	if _, err := s.Account(ctx, accountID); err != nil {
+		return "", err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return "", wrap(CodeInternal, "store", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE id_codes SET revoked = 1 WHERE account_id = ? AND used_us IS NULL`, accountID); err != nil {
+		return "", wrap(CodeInternal, "store", err)
+	}
+	code := newCode()
+	if err := s.putCode(ctx, tx, accountID, code); err != nil {
+		return "", err
+	}
+	return code, wrapCommit(tx.Commit())
+}
+
+// RevokeCodes revokes the account's unused codes.
+func (s *Service) RevokeCodes(ctx context.Context, accountID string) error {
+	_, err := s.db.ExecContext(ctx, `UPDATE id_codes SET revoked = 1 WHERE account_id = ? AND used_us IS NULL`, accountID)
+	return wrapCommit(err)
+}
+
+func wrapCommit(err error) error {
+	if err != nil {
+		return wrap(CodeInternal, "store", err)
+	}
+	return nil
+}
+
+const accountCols = `a.id, a.name, a.role, a.handle, a.disabled, a.created_us, (SELECT COUNT(*) FROM id_credentials c WHERE c.account_id = a.id)`
+
+func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
+	var a Account
+	var role string
+	var created int64
+	var disabled int
+	if err := sc.Scan(&a.ID, &a.Name, &role, &a.handle, &disabled, &created, &a.Passkeys); err != nil {
+		return a, err
+	}
+	a.Role, a.Disabled, a.Created = Role(role), disabled != 0, time.UnixMicro(created).UTC()
+	return a, nil
+}
+
+// Account returns one account.
+func (s *Service) Account(ctx context.Context, id string) (Account, error) {
+	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM id_accounts a WHERE a.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, errf(CodeNotFound, "no such account")
+	}
+	if err != nil {
+		return a, wrap(CodeInternal, "store", err)
+	}
+	return a, nil
+}
+
+// Accounts lists the accounts, oldest first; patients are left out unless
+// withPatients.
+func (s *Service) Accounts(ctx context.Context, withPatients bool) ([]Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM id_accounts a ORDER BY a.created_us, a.rowid`)
+	if err != nil {
+		return nil, wrap(CodeInternal, "store", err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			return nil, wrap(CodeInternal, "store", err)
+		}
+		if a.Role == RolePatient && !withPatients {
+			continue
+		}
+		out = append(out, a)
+	}
+	return out, wrapCommit(rows.Err())
+}
+
+// Disable stops an account: it cannot enrol or sign in, its codes are
+// revoked and its sessions end at once.
+func (s *Service) Disable(ctx context.Context, id string) error {
+	if _, err := s.Account(ctx, id); err != nil {
+		return err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap(CodeInternal, "store", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{`UPDATE id_accounts SET disabled = 1 WHERE id = ?`, `UPDATE id_codes SET revoked = 1 WHERE account_id = ? AND used_us IS NULL`,
+		`DELETE FROM id_sessions WHERE account_id = ?`} {
+		if _, err := tx.ExecContext(ctx, q, id); err != nil {
+			return wrap(CodeInternal, "store", err)
+		}
+	}
+	return wrapCommit(tx.Commit())
+}
+
+// newSession stores a session for the account and returns it.
+func (s *Service) newSession(ctx context.Context, a Account) (*Session, error) {
+	tok := b64(random(32))
+	now := s.now()
+	ses := &Session{Account: a, CSRF: b64(random(24)), Created: now.UTC(), token: tok}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO id_sessions (hash, account_id, csrf, created_us, seen_us) VALUES (?, ?, ?, ?, ?)`,
+		hash(tok), a.ID, ses.CSRF, now.UnixMicro(), now.UnixMicro())
+	if err != nil {
+		return nil, wrap(CodeInternal, "store", err)
+	}
+	return ses, nil
+}
+
+// Authenticate returns the session of a token, ending it when the idle or
+// absolute timeout has passed (session_expired) and refreshing its idle
+// clock otherwise. An unknown token is unauthenticated.
+func (s *Service) Authenticate(ctx context.Context, token string) (*Session, error) {
+	if token == "" || len(token) > 64 {
+		return nil, errf(CodeUnauthenticated, "sign in first")
+	}
+	h := hash(token)
+	var accountID, csrf string
+	var created, seen int64
+	err := s.db.QueryRowContext(ctx, `SELECT account_id, csrf, created_us, seen_us FROM id_sessions WHERE hash = ?`, h).Scan(&accountID, &csrf, &created, &seen)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errf(CodeUnauthenticated, "sign in first")
+	}
+	if err != nil {
+		return nil, wrap(CodeInternal, "store", err)
+	}
+	now := s.now()
+	if now.Sub(time.UnixMicro(seen)) > s.cfg.IdleTimeout || now.Sub(time.UnixMicro(created)) > s.cfg.AbsoluteTimeout {
+		_, _ = s.db.ExecContext(ctx, `DELETE FROM id_sessions WHERE hash = ?`, h)
+		return nil, errf(CodeSessionExpired, "the session has expired; sign in again")
+	}
+	a, err := s.Account(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if a.Disabled {
+		return nil, errf(CodeAccountDisabled, "this account is disabled")
+	}
+	if _, err := s.db.ExecContext(ctx, `UPDATE id_sessions SET seen_us = ? WHERE hash = ?`, now.UnixMicro(), h); err != nil {
+		return nil, wrap(CodeInternal, "store", err)
+	}
+	return &Session{Account: a, CSRF: csrf, Created: time.UnixMicro(created).UTC(), token: token}, nil
+}
+
+// SignOut ends a session.
+func (s *Service) SignOut(ctx context.Context, token string) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM id_sessions WHERE hash = ?`, hash(token))
+	return wrapCommit(err)
+}
+
+// CheckCSRF compares the token a request carried with the session's, in
+// constant time.
+func CheckCSRF(ses *Session, got string) error {
+	if ses == nil || got == "" || subtle.ConstantTimeCompare([]byte(got), []byte(ses.CSRF)) != 1 {
+		return errf(CodeCSRF, "the form is stale or was not sent by this site; reload the page")
+	}
+	return nil
+}
+
+// limiter counts code attempts per client key and globally in fixed
+// one-minute windows (bounded memory: at most 10 000 keys per window).
+type limiter struct {
+	mu     sync.Mutex
+	per    int
+	now    func() time.Time
+	window int64
+	counts map[string]int
+	total  int
+}
+
+func newLimiter(per int, now func() time.Time) *limiter {
+	return &limiter{per: per, now: now, counts: map[string]int{}}
+}
+
+func (l *limiter) allow(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.now().Unix() / 60
+	if w != l.window {
+		l.window, l.counts, l.total = w, map[string]int{}, 0
+	}
+	if l.total >= 10*l.per || l.counts[key] >= l.per || (len(l.counts) >= 10000 && l.counts[key] == 0) {
+		return false
+	}
+	l.counts[key]++
+	l.total++
+	return true
+}
+
+// user adapts an account to webauthn.User.
+type user struct {
+	a     Account
+	creds []webauthn.Credential
+}
+
+func (u *user) WebAuthnID() []byte                         { return u.a.handle }
+func (u *user) WebAuthnName() string                       { return u.a.ID }
+func (u *user) WebAuthnDisplayName() string                { return u.a.Name }
+func (u *user) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+func (s *Service) credentials(ctx context.Context, accountID string) ([]webauthn.Credential, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT data FROM id_credentials WHERE account_id = ?`, accountID)
+	if err != nil {
+		return nil, wrap(CodeInternal, "store", err)
+	}
+	defer rows.Close()
+	var out []webauthn.Credential
+	for rows.Next() {
+		var data string
+		var c webauthn.Credential
+		if err := rows.Scan(&data); err != nil {
+			return nil, wrap(CodeInternal, "store", err)
+		}
+		if err := json.Unmarshal([]byte(data), &c); err != nil {
+			return nil, wrap(CodeInternal, "stored passkey unreadable", err)
+		}
+		out = append(out, c)
+	}
+	return out, wrapCommit(rows.Err())
+}
