@@ -2,6 +2,8 @@ package qr
 
 import (
 	"io"
+	"os"
+	"strconv"
 	"testing"
 
 	"github.com/healthcards/healthcards/internal/testvectors"
@@ -126,5 +128,22 @@ func BenchmarkDecodeSVGHostile16(b *testing.B) {
 		if _, err := DecodeSVG(data); err == nil {
 			b.Fatal("decoded")
 		}
+	}
+}
+
+// BenchmarkDecodePhotoSet decodes one shot of the photo set per op;
+// QR_PHOTO=N picks it (default 2, one no decoder reads: the full ladder).
+func BenchmarkDecodePhotoSet(b *testing.B) {
+	c, err := Encode(benchText(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 2
+	if s := os.Getenv("QR_PHOTO"); s != "" {
+		i, _ = strconv.Atoi(s)
+	}
+	data := photoSet(b, photoSeed, photoCount)[i].render(b, c, uint64(i))
+	for b.Loop() {
+		DecodeBytes(data)
 	}
 }

@@ -197,22 +197,49 @@ func sharpen(g *image.Gray) *image.Gray {
 
 // rotate turns g by deg degrees (counter-clockwise on screen) about its
 // centre onto a canvas large enough to hold all of it, filling with white.
+// Source coordinates advance incrementally in 16.16 fixed point and are
+// sampled bilinearly.
 func rotate(g *image.Gray, deg float64) *image.Gray {
-	w, h := float64(g.Rect.Dx()), float64(g.Rect.Dy())
+	w, h := g.Rect.Dx(), g.Rect.Dy()
 	s, c := math.Sincos(deg * math.Pi / 180)
-	nw := int(math.Ceil(math.Abs(w*c) + math.Abs(h*s)))
-	nh := int(math.Ceil(math.Abs(w*s) + math.Abs(h*c)))
+	nw := int(math.Ceil(math.Abs(float64(w)*c) + math.Abs(float64(h)*s)))
+	nh := int(math.Ceil(math.Abs(float64(w)*s) + math.Abs(float64(h)*c)))
 	out := newGray(nw, nh)
-	cx, cy := w/2, h/2
+	cx, cy := float64(w)/2, float64(h)/2
 	ncx, ncy := float64(nw)/2, float64(nh)/2
+	const one = 1 << 16
+	dxs, dys := int64(math.Round(c*one)), int64(math.Round(s*one)) // per output x step
+	maxX, maxY := int64(w-1)*one, int64(h-1)*one
+	pix := g.Pix
 	for y := 0; y < nh; y++ {
 		dy := float64(y) + 0.5 - ncy
-		for x := 0; x < nw; x++ {
-			dx := float64(x) + 0.5 - ncx
-			// Inverse rotation back into the source.
-			sx := c*dx - s*dy + cx - 0.5
-			sy := s*dx + c*dy + cy - 0.5
-			out.Pix[y*nw+x] = bilinear(g, sx, sy, 255)
+		dx := 0.5 - ncx
+		// Inverse rotation back into the source, at x = 0 of this row.
+		sx := int64(math.Round((c*dx - s*dy + cx - 0.5) * one))
+		sy := int64(math.Round((s*dx + c*dy + cy - 0.5) * one))
+		row := out.Pix[y*nw : (y+1)*nw]
+		for x := range row {
+			if sx < 0 || sy < 0 || sx > maxX || sy > maxY {
+				row[x] = 255
+			} else {
+				x0, y0 := int(sx>>16), int(sy>>16)
+				fx, fy := sx&(one-1), sy&(one-1)
+				i := y0*w + x0
+				x1, y1 := 1, w
+				if x0 == w-1 {
+					x1 = 0
+				}
+				if y0 == h-1 {
+					y1 = 0
+				}
+				a, b := int64(pix[i]), int64(pix[i+x1])
+				cc, d := int64(pix[i+y1]), int64(pix[i+y1+x1])
+				top := a*one + (b-a)*fx
+				bot := cc*one + (d-cc)*fx
+				row[x] = uint8((top*one + (bot-top)*fy + 1<<31) >> 32)
+			}
+			sx += dxs
+			sy += dys
 		}
 	}
 	return out
