@@ -1,6 +1,7 @@
 package bulk_test
 
 import (
+	"archive/zip"
 	"bufio"
 	"context"
 	"crypto/ecdsa"
@@ -9,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,5 +216,175 @@ func TestRunAgainIsIdempotent(t *testing.T) {
 	cfg.BatchID = "other"
 	if _, err := bulk.Run(context.Background(), cfg); !errors.Is(err, bulk.ErrBatchMismatch) {
 		t.Fatalf("other batch id: %v; want batch_mismatch", err)
+	}
+}
+
+// PDFs are checked by rendering a page to an image (poppler's pdftoppm)
+// and reading its QR back with the project's decoder: the page holds the
+// patient's card.
+func TestPDFQRReadsBack(t *testing.T) {
+	pdftoppm, err := exec.LookPath("pdftoppm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftoppm (poppler-utils) is required in CI")
+		}
+		t.Skip("pdftoppm (poppler-utils) is not installed")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 3, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	is := newIssuer(t, filepath.Join(dir, "store"))
+	for _, paper := range []string{"A4", "Letter"} {
+		o := filepath.Join(out, paper)
+		if _, err := bulk.Run(context.Background(), bulk.Config{Issuer: is, In: in, Out: o, BatchID: "pdf-" + paper,
+			Outputs: bulk.Outputs{Card: true, PDF: true, Paper: paper, IssuerName: "Springfield Registry"}}); err != nil {
+			t.Fatal(err)
+		}
+		r := readResults(t, o)["patient/p0000001"]
+		if r.PDF == "" || len(r.Cards) == 0 {
+			t.Fatalf("%s: %+v", paper, r)
+		}
+		b, err := os.ReadFile(filepath.Join(o, r.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, err := shc.ParseFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The words beside the QR: who and what, read from the signed card.
+		txt, err := exec.Command(filepath.Join(filepath.Dir(pdftoppm), "pdftotext"), filepath.Join(o, r.PDF), "-").Output()
+		if err != nil {
+			t.Fatalf("pdftotext: %v", err)
+		}
+		for _, want := range []string{"SMART Health Card", "Springfield Registry", "Date of birth:", "SARS-CoV-2 RNA Resp Ql NAA+probe"} {
+			if !strings.Contains(string(txt), want) {
+				t.Errorf("%s PDF lacks %q:\n%s", paper, want, txt)
+			}
+		}
+		for page := range r.Cards {
+			prefix := filepath.Join(dir, fmt.Sprintf("%s-page%d", paper, page+1))
+			p := fmt.Sprint(page + 1)
+			cmd := exec.Command(pdftoppm, "-r", "150", "-png", "-singlefile", "-f", p, "-l", p, filepath.Join(o, r.PDF), prefix)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("pdftoppm: %v\n%s", err, msg)
+			}
+			png, err := os.ReadFile(prefix + ".png")
+			if err != nil {
+				t.Fatal(err)
+			}
+			text, err := qr.DecodeBytes(png)
+			if err != nil {
+				t.Fatalf("%s page %d: %v", paper, page+1, err)
+			}
+			back, err := shc.DecodeQRText(text)
+			if err != nil || back != jws[page] {
+				t.Fatalf("%s page %d does not hold card %d (%v)", paper, page+1, page+1, err)
+			}
+			verify(t, back)
+		}
+	}
+}
+
+// A run that stopped after storing cards but before writing their result
+// lines (and in the middle of a line) finds the stored cards on the next
+// run: the same card ids, nothing issued twice, no torn line left.
+func TestResumeFindsStoredCards(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 12, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	is := newIssuer(t, filepath.Join(dir, "store"))
+	cfg := bulk.Config{Issuer: is, In: in, Out: out, BatchID: "torn", Workers: 3}
+	if _, err := bulk.Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	first := readResults(t, out)
+	path := filepath.Join(out, bulk.ResultsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	lines = lines[:len(lines)-1] // the empty string after the last "\n"
+	// Drop the last three lines and leave half of the one before.
+	kept := strings.Join(lines[:len(lines)-4], "") + lines[len(lines)-4][:10]
+	if err := os.WriteFile(path, []byte(kept), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := bulk.Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Issued != 4 || !sum.Resumed {
+		t.Errorf("resumed run wrote %d patients (resumed %v); want the 4 whose lines were lost", sum.Issued, sum.Resumed)
+	}
+	second := readResults(t, out)
+	if len(second) != len(first) {
+		t.Fatalf("%d results after resuming; want %d", len(second), len(first))
+	}
+	for k, r := range first {
+		r2 := second[k]
+		if len(r2.Cards) != len(r.Cards) {
+			t.Fatalf("%s: %d cards, then %d", k, len(r.Cards), len(r2.Cards))
+		}
+		for i := range r.Cards {
+			if r.Cards[i].ID != r2.Cards[i].ID {
+				t.Fatalf("%s: card %d re-issued as %s (was %s)", k, i, r2.Cards[i].ID, r.Cards[i].ID)
+			}
+		}
+	}
+}
+
+// A ZIP of the NDJSON files gives the same results as the directory.
+func TestZIPInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 4, Seed: 9, Broken: true}); err != nil {
+		t.Fatal(err)
+	}
+	zpath := filepath.Join(dir, "export.zip")
+	zf, err := os.Create(zpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(zf)
+	ents, _ := os.ReadDir(in)
+	for _, e := range ents {
+		w, err := zw.Create("export/" + e.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(filepath.Join(in, e.Name()))
+		w.Write(b)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	zf.Close()
+	is := newIssuer(t, filepath.Join(dir, "store"))
+	fromDir, err := bulk.Run(context.Background(), bulk.Config{Issuer: is, In: in, Out: filepath.Join(dir, "out-dir"), BatchID: "d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromZIP, err := bulk.Run(context.Background(), bulk.Config{Issuer: is, In: zpath, Out: filepath.Join(dir, "out-zip"), BatchID: "z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := readResults(t, filepath.Join(dir, "out-dir")), readResults(t, filepath.Join(dir, "out-zip"))
+	if len(a) != len(b) || fromDir.Issued != fromZIP.Issued || fromDir.Failed != fromZIP.Failed {
+		t.Fatalf("dir %+v, zip %+v", fromDir, fromZIP)
+	}
+	for k, r := range a {
+		if b[k].Status != r.Status || code(b[k]) != code(r) {
+			t.Errorf("%s: dir %s %s, zip %s %s", k, r.Status, code(r), b[k].Status, code(b[k]))
+		}
+	}
+	// Not a directory or a ZIP.
+	if _, err := bulk.Run(context.Background(), bulk.Config{Issuer: is, In: filepath.Join(in, "Patient.ndjson"), Out: filepath.Join(dir, "o3"), BatchID: "x"}); !errors.Is(err, bulk.ErrInvalidInput) {
+		t.Errorf("an NDJSON file as input: %v; want invalid_input", err)
 	}
 }

@@ -374,8 +374,12 @@ func (r *run) issue(ctx context.Context) error {
 
 // reconcile reads the results of earlier attempts: a torn last line (a
 // kill during a write) is cut off, and every complete line marks its key
-// done, so that it is never written twice.
+// done, so that it is never written twice. results.ndjson is the truth:
+// the index's done flags are rebuilt from it.
 func (r *run) reconcile(ctx context.Context, f *os.File) error {
+	if err := r.ix.resetDone(ctx); err != nil {
+		return err
+	}
 	br := bufio.NewReaderSize(f, 64<<10)
 	var good int64
 	var keys []string

@@ -242,6 +242,15 @@ func (ix *index) markDone(ctx context.Context, keys []string) error {
 	return tx.Commit()
 }
 
+// resetDone clears every done flag (before reconcile rebuilds them).
+func (ix *index) resetDone(ctx context.Context) error {
+	if _, err := ix.db.ExecContext(ctx, `UPDATE pat SET done = 0 WHERE done = 1`); err != nil {
+		return err
+	}
+	_, err := ix.db.ExecContext(ctx, `UPDATE rec SET done = 0 WHERE done = 1`)
+	return err
+}
+
 // counts returns the number of patients and record errors, and how many
 // of them are done.
 func (ix *index) counts(ctx context.Context) (total, done int, err error) {

@@ -200,6 +200,28 @@ func readCard(jws string) (printedCard, error) {
 	if err := json.Unmarshal(c.UnsafePayloadWithoutVerification().VC.CredentialSubject.FHIRBundle, &b); err != nil {
 		return pc, err
 	}
+	orgs := map[string]string{} // "resource:N" -> Organization.name
+	for i, e := range b.Entry {
+		var o struct {
+			ResourceType string `json:"resourceType"`
+			Name         string `json:"name"`
+		}
+		if json.Unmarshal(e.Resource, &o) == nil && o.ResourceType == "Organization" && o.Name != "" {
+			orgs[fmt.Sprintf("resource:%d", i)] = o.Name
+		}
+	}
+	at := func(r fhirRes) string {
+		for _, p := range r.Performer {
+			ref := p.Reference
+			if p.Actor != nil {
+				ref = p.Actor.Reference
+			}
+			if n := orgs[ref]; n != "" {
+				return ", " + n
+			}
+		}
+		return ""
+	}
 	for _, e := range b.Entry {
 		var r fhirRes
 		if json.Unmarshal(e.Resource, &r) != nil {
@@ -214,19 +236,19 @@ func readCard(jws string) (printedCard, error) {
 					pc.name = n.Text
 				}
 			}
-			pc.birthDate = r.BirthDate
+			pc.birthDate = dateWords(r.BirthDate)
 		case "Immunization":
-			pc.lines = append(pc.lines, fmt.Sprintf("Vaccine: %s, given %s%s", words(r.VaccineCode), dateWords(r.OccurrenceDateTime), lot(r.LotNumber)))
+			pc.lines = append(pc.lines, fmt.Sprintf("Vaccine: %s, given %s%s%s", words(r.VaccineCode), dateWords(r.OccurrenceDateTime), at(r), lot(r.LotNumber)))
 		case "Observation":
-			pc.lines = append(pc.lines, fmt.Sprintf("%s: %s (%s)", words(r.Code), r.value(), dateWords(r.EffectiveDateTime)))
+			pc.lines = append(pc.lines, fmt.Sprintf("%s: %s (%s%s)", words(r.Code), r.value(), dateWords(r.EffectiveDateTime), at(r)))
 		case "DiagnosticReport":
-			pc.lines = append(pc.lines, fmt.Sprintf("Report: %s (%s)", words(r.Code), dateWords(r.EffectiveDateTime)))
+			pc.lines = append(pc.lines, fmt.Sprintf("Report: %s (%s%s)", words(r.Code), dateWords(r.EffectiveDateTime), at(r)))
 		}
 	}
 	if pc.name == "" {
 		pc.name = "(no name on the card)"
 	}
-	if pc.birthDate == "" {
+	if pc.birthDate == "" || pc.birthDate == "date not given" {
 		pc.birthDate = "(not on the card)"
 	}
 	return pc, nil
@@ -261,6 +283,12 @@ type fhirRes struct {
 	} `json:"valueQuantity"`
 	ValueCodeableConcept *concept `json:"valueCodeableConcept"`
 	ValueString          string   `json:"valueString"`
+	Performer            []struct {
+		Reference string `json:"reference"`
+		Actor     *struct {
+			Reference string `json:"reference"`
+		} `json:"actor"`
+	} `json:"performer"`
 }
 
 func (r fhirRes) value() string {
