@@ -45,6 +45,9 @@ type Config struct {
 	Progress func(Progress)
 	// Logger receives counts and phases, never PHI; nil discards.
 	Logger *slog.Logger
+	// Actor is recorded in the audit event of every card; "" is
+	// "bulk:BATCHID".
+	Actor string
 }
 
 // Outputs are the files written per patient. Card (.smart-health-card) is
@@ -148,6 +151,9 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Actor == "" {
+		cfg.Actor = "bulk:" + cfg.BatchID
 	}
 	in, err := filepath.Abs(cfg.In)
 	if err != nil {
@@ -506,7 +512,7 @@ func (r *run) patient(ctx context.Context, p pending) (Result, error) {
 	}
 	key := r.cfg.BatchID + "\x00" + p.ID
 	var cards []store.IssuedCard
-	issued, err := r.cfg.Issuer.IssueBundle(ctx, bundle, issuer.IssueOptions{Actor: "bulk:" + r.cfg.BatchID, Delivery: delivery, IdempotencyKey: key})
+	issued, err := r.cfg.Issuer.IssueBundle(ctx, bundle, issuer.IssueOptions{Actor: r.cfg.Actor, Delivery: delivery, IdempotencyKey: key})
 	switch {
 	case err == nil:
 		for _, c := range issued {

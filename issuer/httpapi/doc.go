@@ -31,7 +31,11 @@
 //
 // Publishing: /.well-known/jwks.json (CORS *, crlVersion on every key),
 // /.well-known/crl/{kid}.json, /.well-known/did.json for did:web issuers,
-// /healthz. Config.Mount adds routes (the SMART Health Links above).
+// /healthz. Config.Mount adds routes (the SMART Health Links above, and
+// Batches: registry-scale issuing with issuer/bulk, POST /v1/batches with
+// NDJSON files or a ZIP, GET /v1/batches/{id} with progress, then
+// results.ndjson and the files; scope cards:issue, each batch visible to
+// its submitter only).
 //
 // Operations: GET /readyz (200 when the store answers and a signing key is
 // active and published, else 503 in plain words), GET /metrics (Prometheus

@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/labstack/echo/v5"
+
+	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 )
@@ -23,7 +26,18 @@ func startWithLinks(t *testing.T) (*httpapitest.Server, httpapi.Config) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Mount, c.Metrics = l.Mount, m
+		// Registry-scale issuing (batches.go) is mounted beside the links.
+		bm, err := bulk.NewManager(bulk.ManagerConfig{Dir: t.TempDir(), Issuer: c.Issuer})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { bm.Close() })
+		b, err := httpapi.NewBatches(httpapi.BatchesConfig{Manager: bm, Auth: c.Auth})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Mount = func(e *echo.Echo) { l.Mount(e); b.Mount(e) }
+		c.Metrics = m
 		cfg = *c
 	}})
 	return s, cfg

@@ -21,8 +21,11 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/labstack/echo/v5"
+
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
@@ -222,10 +225,22 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Registry-scale issuing (POST /v1/batches): batches in DIR/batches,
+	// unfinished ones resumed now (issuer/bulk).
+	batchMgr, err := bulk.NewManager(bulk.ManagerConfig{Dir: s.dir.Path("batches"), Issuer: s.is, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, batchMgr.Close)
+	batches, err := httpapi.NewBatches(httpapi.BatchesConfig{Manager: batchMgr, Auth: a})
+	if err != nil {
+		return nil, err
+	}
+	mount := func(e *echo.Echo) { links.Mount(e); batches.Mount(e) }
 	api, err := httpapi.New(httpapi.Config{
 		Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, IssuerName: cfg.IssuerName, DevPage: !cfg.Production,
 		SMART:  httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL},
-		Logger: s.log, HSTS: s.useTLS || cfg.BehindTLSProxy || !cfg.Production, Mount: links.Mount, Metrics: metrics,
+		Logger: s.log, HSTS: s.useTLS || cfg.BehindTLSProxy || !cfg.Production, Mount: mount, Metrics: metrics,
 	})
 	if err != nil {
 		return nil, err

@@ -1,0 +1,215 @@
+package httpapi
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/bulk"
+)
+
+// DefaultMaxBatchBytes caps the upload of one batch.
+const DefaultMaxBatchBytes = 1 << 30
+
+// BatchesConfig configures registry-scale issuing over HTTP. Manager and
+// Auth are required.
+type BatchesConfig struct {
+	Manager *bulk.Manager
+	Auth    *auth.Authenticator
+	// MaxBytes caps one batch's upload; 0 means DefaultMaxBatchBytes.
+	MaxBytes int64
+}
+
+// Batches serves POST /v1/batches (NDJSON files or a ZIP of them, FHIR
+// Bulk Data $export output), GET /v1/batches/{id} (status and progress)
+// and, when the batch is done, GET /v1/batches/{id}/results.ndjson and
+// GET /v1/batches/{id}/files/{cards|qr|pdf}/{name}. Every route needs the
+// cards:issue scope, and a batch is visible only to the principal that
+// submitted it. Register it with Config.Mount.
+type Batches struct {
+	cfg BatchesConfig
+}
+
+// NewBatches checks cfg.
+func NewBatches(cfg BatchesConfig) (*Batches, error) {
+	if cfg.Manager == nil || cfg.Auth == nil {
+		return nil, errors.New("httpapi: BatchesConfig.Manager and Auth are required")
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBatchBytes
+	}
+	return &Batches{cfg: cfg}, nil
+}
+
+// Mount registers the routes.
+func (b *Batches) Mount(e *echo.Echo) {
+	e.POST("/v1/batches", b.create)
+	e.GET("/v1/batches/:id", b.get)
+	e.GET("/v1/batches/:id/results.ndjson", b.results)
+	e.GET("/v1/batches/:id/files/:dir/:name", b.file)
+}
+
+func (b *Batches) principal(c *echo.Context) (*auth.Principal, error) {
+	p, err := b.cfg.Auth.Authenticate(c.Request().Context(), c.Request().Header.Get("Authorization"))
+	if err != nil {
+		return nil, err
+	}
+	if !p.Has(auth.ScopeCardsIssue) {
+		return nil, forbidden("this endpoint needs the scope " + auth.ScopeCardsIssue)
+	}
+	return p, nil
+}
+
+// BatchJSON is the reply of POST /v1/batches and GET /v1/batches/{id}.
+type BatchJSON struct {
+	bulk.BatchStatus
+	// Results is the download of results.ndjson, once done.
+	Results string `json:"results,omitempty"`
+}
+
+func batchJSON(st bulk.BatchStatus) BatchJSON {
+	out := BatchJSON{BatchStatus: st}
+	if st.Status == bulk.BatchDone {
+		out.Results = "/v1/batches/" + st.ID + "/results.ndjson"
+	}
+	return out
+}
+
+// create is POST /v1/batches?outputs=card,png,svg,pdf&paper=a4|letter with
+// application/zip, application/x-ndjson (or fhir+ndjson) or
+// multipart/form-data (one part per .ndjson file).
+func (b *Batches) create(c *echo.Context) error {
+	p, err := b.principal(c)
+	if err != nil {
+		return err
+	}
+	var o bulk.Outputs
+	outs := c.QueryParam("outputs")
+	if outs == "" {
+		outs = "card"
+	}
+	for _, k := range strings.Split(outs, ",") {
+		switch k {
+		case "card":
+			o.Card = true
+		case "png":
+			o.PNG = true
+		case "svg":
+			o.SVG = true
+		case "pdf":
+			o.PDF = true
+		default:
+			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "outputs: card, png, svg and pdf, comma-separated"}
+		}
+	}
+	switch strings.ToLower(c.QueryParam("paper")) {
+	case "", "a4":
+		o.Paper = "A4"
+	case "letter":
+		o.Paper = "Letter"
+	default:
+		return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "paper: a4 or letter"}
+	}
+	req := c.Request()
+	body := http.MaxBytesReader(c.Response(), req.Body, b.cfg.MaxBytes+1<<20)
+	mt, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	var st bulk.BatchStatus
+	switch mt {
+	case "application/zip":
+		st, err = b.cfg.Manager.Submit(p.Actor(), o, []bulk.Upload{{Name: "export.zip", Body: body}}, b.cfg.MaxBytes)
+	case "application/x-ndjson", "application/fhir+ndjson", "application/ndjson":
+		st, err = b.cfg.Manager.Submit(p.Actor(), o, []bulk.Upload{{Name: "export.ndjson", Body: body}}, b.cfg.MaxBytes)
+	case "multipart/form-data":
+		if params["boundary"] == "" {
+			return &issuer.Error{Code: issuer.CodeBadRequest, Msg: "multipart/form-data without a boundary"}
+		}
+		st, err = b.multipart(c, p, o, body, params["boundary"])
+	default:
+		return echo.ErrUnsupportedMediaType
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return &issuer.Error{Code: issuer.CodeTooLarge, Msg: "the batch exceeds the size limit"}
+	}
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Location", "/v1/batches/"+st.ID)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusAccepted, batchJSON(st))
+}
+
+func (b *Batches) multipart(c *echo.Context, p *auth.Principal, o bulk.Outputs, body io.Reader, boundary string) (bulk.BatchStatus, error) {
+	mr := multipart.NewReader(body, boundary)
+	return b.cfg.Manager.SubmitStream(p.Actor(), o, func() (*bulk.Upload, error) {
+		for {
+			part, err := mr.NextPart()
+			if err == io.EOF {
+				return nil, nil
+			}
+			if err != nil {
+				return nil, &issuer.Error{Code: issuer.CodeBadRequest, Msg: "the multipart form could not be read"}
+			}
+			if part.FileName() != "" {
+				return &bulk.Upload{Name: part.FileName(), Body: part}, nil
+			}
+		}
+	}, b.cfg.MaxBytes)
+}
+
+func (b *Batches) get(c *echo.Context) error {
+	p, err := b.principal(c)
+	if err != nil {
+		return err
+	}
+	st, err := b.cfg.Manager.Status(c.Param("id"), p.Actor())
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, batchJSON(st))
+}
+
+func (b *Batches) results(c *echo.Context) error {
+	return b.serve(c, bulk.ResultsFile, "application/x-ndjson")
+}
+
+func (b *Batches) file(c *echo.Context) error {
+	rel := c.Param("dir") + "/" + c.Param("name")
+	ct := "application/octet-stream"
+	switch {
+	case strings.HasSuffix(rel, ".smart-health-card"):
+		ct = "application/smart-health-card"
+	case strings.HasSuffix(rel, ".png"):
+		ct = "image/png"
+	case strings.HasSuffix(rel, ".svg"):
+		ct = "image/svg+xml"
+	case strings.HasSuffix(rel, ".pdf"):
+		ct = "application/pdf"
+	}
+	return b.serve(c, rel, ct)
+}
+
+func (b *Batches) serve(c *echo.Context, rel, ct string) error {
+	p, err := b.principal(c)
+	if err != nil {
+		return err
+	}
+	path, err := b.cfg.Manager.File(c.Param("id"), p.Actor(), rel)
+	if err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", ct)
+	h.Set("Content-Disposition", "attachment")
+	http.ServeFile(c.Response(), c.Request(), path)
+	return nil
+}
