@@ -337,6 +337,15 @@ func (r *Ring) List() []RingEntry {
 	return out
 }
 
+// Key returns the private key of an active or published key, for moving a
+// ring elsewhere (shc-issuer migrate-keys).
+func (r *Ring) Key(kid string) (*PrivateKey, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	k, ok := r.keys[kid]
+	return k, ok
+}
+
 // Active returns the signing key, or ErrNoActiveKey when the ring is empty
 // or its active key was marked compromised.
 func (r *Ring) Active() (Signer, error) {

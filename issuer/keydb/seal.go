@@ -1,0 +1,186 @@
+package keydb
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// KEKSize is the size of a key-encryption key: 256 bits (AES-256).
+const KEKSize = 32
+
+// KEK is a key-encryption key. It never enters the database: the database
+// holds only data keys wrapped under it and a short fingerprint (the first
+// 8 bytes of SHA-256 over a label and the key) that tells a wrong KEK from
+// damaged data.
+type KEK struct {
+	key [KEKSize]byte
+	id  [8]byte
+}
+
+// String never shows the key.
+func (k *KEK) String() string { return "keydb.KEK(" + base64.RawURLEncoding.EncodeToString(k.id[:]) + ")" }
+
+// NewKEK wraps 32 bytes as a KEK (the bytes are copied).
+func NewKEK(b []byte) (*KEK, error) {
+	if len(b) != KEKSize {
+		return nil, newErr(CodeBadKEK, fmt.Sprintf("a KEK is %d bytes, got %d", KEKSize, len(b)), nil)
+	}
+	k := &KEK{}
+	copy(k.key[:], b)
+	h := sha256.Sum256(append([]byte("healthcards keydb kek id v1\x00"), b...))
+	copy(k.id[:], h[:8])
+	return k, nil
+}
+
+// maxKEKFile bounds a KEK file read.
+const maxKEKFile = 4096
+
+// LoadKEKFile reads a KEK file: 32 random bytes in base64 (standard or URL
+// alphabet, padding optional) on one line, as GenerateKEKFile writes. A
+// file that group or others may read or write is refused.
+func LoadKEKFile(path string) (*KEK, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, newErr(CodeBadKEK, "--kek-file", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, newErr(CodeBadKEK, "--kek-file", err)
+	}
+	if !st.Mode().IsRegular() {
+		return nil, newErr(CodeBadKEK, fmt.Sprintf("--kek-file %s is not a regular file", path), nil)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, newErr(CodeBadKEK, fmt.Sprintf("--kek-file %s is open to group or others (mode %v); chmod 600 it", path, st.Mode().Perm()), nil)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxKEKFile+1))
+	if err != nil {
+		return nil, newErr(CodeBadKEK, "--kek-file", err)
+	}
+	defer clear(b)
+	if len(b) > maxKEKFile {
+		return nil, newErr(CodeBadKEK, fmt.Sprintf("--kek-file %s is too large", path), nil)
+	}
+	s := bytes.TrimRight(bytes.TrimSpace(b), "=")
+	raw := make([]byte, base64.RawURLEncoding.DecodedLen(len(s)))
+	defer clear(raw)
+	s = bytes.Map(func(r rune) rune {
+		switch r {
+		case '+':
+			return '-'
+		case '/':
+			return '_'
+		}
+		return r
+	}, s)
+	n, err := base64.RawURLEncoding.Decode(raw, s)
+	if err != nil || n != KEKSize {
+		return nil, newErr(CodeBadKEK, fmt.Sprintf("--kek-file %s must hold %d random bytes in base64 (shc-issuer kek generate writes one)", path, KEKSize), nil)
+	}
+	return NewKEK(raw[:n])
+}
+
+// GenerateKEKFile writes a new random KEK to path (mode 0600), refusing to
+// overwrite an existing file.
+func GenerateKEKFile(path string) error {
+	b := make([]byte, KEKSize)
+	defer clear(b)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return newErr(CodeBadKEK, "writing the KEK file", err)
+	}
+	if _, err := f.WriteString(base64.RawURLEncoding.EncodeToString(b) + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// Sealed layout (all AES-256-GCM):
+//
+//	"K1" | kek id (8) | nonce1 (12) | GCM_KEK(dek, aad) (32+16) | nonce2 (12) | GCM_dek(plaintext, aad)
+//
+// A fresh 256-bit data key (dek) per sealed value; aad binds the value to
+// its row ("key:<kid>" or "secret:<name>"), so a sealed value moved to
+// another row does not open.
+const (
+	sealMagic    = "K1"
+	sealOverhead = 2 + 8 + 12 + KEKSize + 16 + 12 + 16
+	maxSealed    = 64 << 10
+)
+
+func gcm(key []byte) cipher.AEAD {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // key sizes are fixed above
+	}
+	a, err := cipher.NewGCM(b)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+// seal envelope-encrypts plaintext for the row named by aad.
+func (k *KEK) seal(plaintext []byte, aad string) ([]byte, error) {
+	dek := make([]byte, KEKSize)
+	defer clear(dek)
+	n1, n2 := make([]byte, 12), make([]byte, 12)
+	for _, b := range [][]byte{dek, n1, n2} {
+		if _, err := rand.Read(b); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]byte, 0, sealOverhead+len(plaintext))
+	out = append(out, sealMagic...)
+	out = append(out, k.id[:]...)
+	out = append(out, n1...)
+	out = gcm(k.key[:]).Seal(out, n1, dek, []byte("dek|"+aad))
+	out = append(out, n2...)
+	out = gcm(dek).Seal(out, n2, plaintext, []byte("data|"+aad))
+	return out, nil
+}
+
+// open reverses seal. A value sealed under another KEK is CodeWrongKEK; a
+// damaged or moved one is CodeSealBroken. The caller clears the result.
+func (k *KEK) open(sealed []byte, aad string) ([]byte, error) {
+	if len(sealed) < sealOverhead || len(sealed) > maxSealed || string(sealed[:2]) != sealMagic {
+		return nil, newErr(CodeSealBroken, "sealed value for "+aad+" is malformed", nil)
+	}
+	p := sealed[2:]
+	if !bytes.Equal(p[:8], k.id[:]) {
+		return nil, newErr(CodeWrongKEK, "the value for "+aad+" was sealed under another KEK (check --kek-file)", nil)
+	}
+	p = p[8:]
+	n1, p := p[:12], p[12:]
+	wrapped, p := p[:KEKSize+16], p[KEKSize+16:]
+	dek, err := gcm(k.key[:]).Open(nil, n1, wrapped, []byte("dek|"+aad))
+	if err != nil {
+		return nil, newErr(CodeSealBroken, "the data key for "+aad+" does not open", nil)
+	}
+	defer clear(dek)
+	n2, ct := p[:12], p[12:]
+	plain, err := gcm(dek).Open(nil, n2, ct, []byte("data|"+aad))
+	if err != nil {
+		return nil, newErr(CodeSealBroken, "the value for "+aad+" does not open", nil)
+	}
+	return plain, nil
+}
+
+var errClosed = errors.New("keydb: closed")
