@@ -26,7 +26,9 @@ type KEK struct {
 }
 
 // String never shows the key.
-func (k *KEK) String() string { return "keydb.KEK(" + base64.RawURLEncoding.EncodeToString(k.id[:]) + ")" }
+func (k *KEK) String() string {
+	return "keydb.KEK(" + base64.RawURLEncoding.EncodeToString(k.id[:]) + ")"
+}
 
 // NewKEK wraps 32 bytes as a KEK (the bytes are copied).
 func NewKEK(b []byte) (*KEK, error) {
