@@ -26,6 +26,11 @@ Usage:
   shc-issuer tokens revoke ID --data DIR          revoke an API token at once
   shc-issuer keys rotate|list --data DIR          make a new signing key / list keys
   shc-issuer keys retire|compromised KID --data DIR
+  shc-issuer keys ... --store postgres --postgres-dsn DSN --kek-file F
+                                                 the same on the key ring in the database
+  shc-issuer migrate-keys --data DIR --kek-file F [--store postgres --postgres-dsn DSN]
+                                                 move DIR's key ring, rid secret and link
+                                                 location secret into the database
   shc-issuer bulk issue --in DIR|ZIP --out DIR   issue cards for a whole registry
                                                  (see 'shc-issuer bulk -h')
   shc-issuer bulk generate --out DIR --patients N  synthetic bulk input
@@ -34,7 +39,8 @@ Usage:
   shc-issuer COMMAND -h                           this help
 
 tokens also takes --store and --postgres-dsn, and keys takes
---key-passphrase-file (or SHC_ISSUER_KEY_PASSPHRASE), as serve does.
+--key-passphrase-file (or SHC_ISSUER_KEY_PASSPHRASE), or --store,
+--postgres-dsn and --kek-file, as serve does.
 
 serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...):
   --listen ADDR          listen address (default 127.0.0.1:8443)
@@ -64,6 +70,14 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
                          Without either, development keeps a generated one in
                          DIR/keys.passphrase; --production refuses that and a
                          file inside DIR (it would sit beside the keys)
+  --kek-file F           keep the key ring, the rid secret and the link location
+                         secret in the database (PostgreSQL with --store postgres,
+                         else DIR/keyring.db), each sealed under the key-encryption
+                         key in F (32 random bytes, base64, mode 0600; make one with
+                         umask 077; head -c 32 /dev/urandom | base64 > F). Replicas
+                         on one PostgreSQL then share only F; key changes reach every
+                         replica within 2 s (LISTEN/NOTIFY, else polling).
+                         --production refuses F inside DIR
   --pkcs11-module F --pkcs11-token LABEL --pkcs11-pin-file F [--pkcs11-key-label L]
                          sign with a key held in an HSM instead of the key ring
   --upstream-fhir URL    read $health-cards-issue data from this FHIR server
@@ -132,11 +146,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "tokens":
 		err = tokens(ctx, args[1:], stdout)
 	case "keys":
-		err = keysCmd(args[1:], stdout)
+		err = keysCmd(ctx, args[1:], stdout)
 	case "bulk":
 		err = bulkCmd(ctx, args[1:], stdout, stderr)
 	case "staff":
 		err = staff(ctx, args[1:], stdout)
+	case "migrate-keys":
+		err = migrateKeys(ctx, args[1:], stdout)
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}
@@ -287,7 +303,7 @@ func tokens(ctx context.Context, args []string, stdout io.Writer) error {
 // isKeysFlag reports whether arg is one of the keys command's flags
 // (-data, --data=DIR, --key-passphrase-file, -h, --help) rather than a kid.
 func isKeysFlag(arg string) bool {
-	return isFlag(arg, "data", "key-passphrase-file", "h", "help")
+	return isFlag(arg, "data", "key-passphrase-file", "store", "postgres-dsn", "kek-file", "h", "help")
 }
 
 // isTokensFlag is isKeysFlag for the tokens command.
@@ -303,7 +319,7 @@ func isFlag(arg string, names ...string) bool {
 	return slices.Contains(names, name)
 }
 
-func keysCmd(args []string, stdout io.Writer) error {
+func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) > 0 && isHelp(args[0]) {
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -329,11 +345,17 @@ func keysCmd(args []string, stdout io.Writer) error {
 	fs := flagSet("keys")
 	data := fs.String("data", "./data", "")
 	passFile := fs.String("key-passphrase-file", "", "")
+	storeKind := fs.String("store", "sqlite", "")
+	dsn := fs.String("postgres-dsn", "", "")
+	kekFile := fs.String("kek-file", "", "")
 	if err := parse(fs, rest, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{"unexpected argument " + fs.Arg(0)}
+	}
+	if *kekFile != "" {
+		return keysDB(ctx, op, kid, *data, *storeKind, *dsn, *kekFile, stdout)
 	}
 	ring, err := openRing(*data, *passFile)
 	if err != nil {

@@ -39,6 +39,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.Store, "store", "sqlite", "")
 	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "")
 	fs.StringVar(&c.KeyPassphraseFile, "key-passphrase-file", "", "")
+	fs.StringVar(&c.KEKFile, "kek-file", "", "")
 	fs.StringVar(&c.PKCS11Module, "pkcs11-module", "", "")
 	fs.StringVar(&c.PKCS11Token, "pkcs11-token", "", "")
 	fs.StringVar(&c.PKCS11PINFile, "pkcs11-pin-file", "", "")

@@ -119,8 +119,17 @@ func (s *Store) open(ctx context.Context, opts []Option) (*Store, error) {
 		s.db.Close()
 		return nil, fmt.Errorf("keydb: migrate: %w", err)
 	}
+	// The first KEK to open the database is its KEK: another one is
+	// refused here, before it could seal a key nobody else can open.
+	if _, err := s.Secret(ctx, secretKEKCheck, func() (string, error) { return "healthcards keydb kek check", nil }); err != nil {
+		s.db.Close()
+		return nil, err
+	}
 	return s, nil
 }
+
+// secretKEKCheck is a constant sealed under the database's KEK.
+const secretKEKCheck = "kek-check"
 
 // Close closes the database handle.
 func (s *Store) Close() error { return s.db.Close() }

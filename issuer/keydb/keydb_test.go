@@ -227,10 +227,10 @@ func TestRingSQLite(t *testing.T) {
 			t.Fatalf("refresh: %v, version %d want %d", err, r.Version(), v)
 		}
 	})
-	// Another KEK opens the database but not its secrets.
+	// Another KEK is refused when the database is opened, before it could
+	// seal anything.
 	s.Close()
-	o := openSQLite(t, dir, testKEK(t))
-	if _, err := o.Secret(context.Background(), SecretRID, nil); keys.CodeOf(err) != CodeWrongKEK {
+	if _, err := OpenSQLite(context.Background(), dir, testKEK(t)); keys.CodeOf(err) != CodeWrongKEK {
 		t.Fatalf("wrong KEK: %v", err)
 	}
 	if fi, _ := os.Stat(filepath.Join(dir, FileName)); fi.Mode().Perm() != 0o600 {
@@ -246,13 +246,20 @@ func TestWrongKEKRefusesToSign(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A key sealed under another KEK (a database restored beside the wrong
+	// KEK) does not open.
+	other := testKEK(t)
+	if _, err := s.db.Exec(`DELETE FROM keyring_secrets`); err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
-	o := openSQLite(t, dir, testKEK(t))
+	o := openSQLite(t, dir, other)
 	if _, err := o.Watch(ctx, time.Second, nil); keys.CodeOf(err) != CodeWrongKEK {
 		t.Fatalf("Watch with the wrong KEK: %v", err)
 	}
 	// A sealed key moved to another row does not open: Active refuses to
 	// sign, the public keys are still published.
+	o.db.Exec(`DELETE FROM keyring_secrets`)
 	o.Close()
 	s = openSQLite(t, dir, s.kek)
 	kid2, err := s.Rotate(ctx)

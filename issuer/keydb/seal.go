@@ -86,7 +86,7 @@ func LoadKEKFile(path string) (*KEK, error) {
 	}, s)
 	n, err := base64.RawURLEncoding.Decode(raw, s)
 	if err != nil || n != KEKSize {
-		return nil, newErr(CodeBadKEK, fmt.Sprintf("--kek-file %s must hold %d random bytes in base64 (shc-issuer kek generate writes one)", path, KEKSize), nil)
+		return nil, newErr(CodeBadKEK, fmt.Sprintf("--kek-file %s must hold %d random bytes in base64 (make one with: umask 077; head -c 32 /dev/urandom | base64 > FILE)", path, KEKSize), nil)
 	}
 	return NewKEK(raw[:n])
 }

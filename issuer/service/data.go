@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/keydb"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/issuer/store/postgres"
 	"github.com/healthcards/healthcards/issuer/store/sqlite"
@@ -44,6 +45,26 @@ func OpenStore(ctx context.Context, dir, kind, dsn string) (store.Store, error) 
 			return nil, configErr("--store postgres needs --postgres-dsn")
 		}
 		return postgres.Open(ctx, dsn)
+	}
+	return nil, configErr("--store must be sqlite or postgres")
+}
+
+// OpenKeyDB opens the key ring kept in the database (package issuer/keydb)
+// under the KEK in kekFile: in PostgreSQL at dsn when kind is "postgres",
+// else in DIR/keyring.db.
+func OpenKeyDB(ctx context.Context, dir, kind, dsn, kekFile string) (*keydb.Store, error) {
+	kek, err := keydb.LoadKEKFile(kekFile)
+	if err != nil {
+		return nil, err
+	}
+	switch kind {
+	case "", "sqlite":
+		return keydb.OpenSQLite(ctx, dir, kek)
+	case "postgres":
+		if dsn == "" {
+			return nil, configErr("--store postgres needs --postgres-dsn")
+		}
+		return keydb.OpenPostgres(ctx, dsn, kek)
 	}
 	return nil, configErr("--store must be sqlite or postgres")
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
+	"github.com/healthcards/healthcards/issuer/keydb"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11"
@@ -72,6 +73,17 @@ type Config struct {
 	// considerations in the package documentation).
 	KeyPassphrase     []byte
 	KeyPassphraseFile string
+
+	// KEKFile (--kek-file, SHC_ISSUER_KEK_FILE) keeps the key ring, the rid
+	// secret and the link location secret in the database (package
+	// issuer/keydb: the PostgreSQL database with --store postgres, else
+	// DIR/keyring.db), sealed under this key-encryption key. Replicas then
+	// share nothing but this file. A data directory with a file key ring is
+	// moved in with `shc-issuer migrate-keys`.
+	KEKFile string
+	// KeyPoll bounds how late a replica sees a key change made elsewhere
+	// when no notification arrives (default keydb.DefaultPoll).
+	KeyPoll time.Duration
 
 	PKCS11Module   string // --pkcs11-module
 	PKCS11Token    string // --pkcs11-token
@@ -130,6 +142,7 @@ type Service struct {
 	srv      *http.Server
 	is       *issuer.Issuer
 	watched  *issuer.WatchedRing
+	dbRing   *keydb.Ring
 	closers  []func() error
 }
 
@@ -181,11 +194,24 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, st.Close)
-	ks, err := s.openKeys()
+	var kdb *keydb.Store
+	if cfg.KEKFile != "" {
+		kdb, err = OpenKeyDB(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, cfg.KEKFile)
+		if err != nil {
+			return nil, err
+		}
+		s.closers = append(s.closers, kdb.Close)
+	}
+	var ks issuer.KeySet
+	if kdb != nil {
+		ks, err = s.openKeyDB(ctx, kdb)
+	} else {
+		ks, err = s.openKeys()
+	}
 	if err != nil {
 		return nil, err
 	}
-	ridSecret, err := secretFile(s.dir.Path("rid-secret"))
+	ridSecret, err := s.secret(ctx, kdb, keydb.SecretRID)
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +239,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, linkStore.Close)
-	locSecret, err := secretFile(s.dir.Path("shl-location-secret"))
+	locSecret, err := s.secret(ctx, kdb, keydb.SecretLinkLocation)
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +331,19 @@ func (s *Service) check() (qr.Level, error) {
 	if cfg.PKCS11Module != "" && (cfg.PKCS11Token == "" || cfg.PKCS11PINFile == "") {
 		return 0, configErr("--pkcs11-module needs --pkcs11-token and --pkcs11-pin-file")
 	}
-	if cfg.Production && cfg.PKCS11Module == "" {
+	if cfg.KEKFile != "" && cfg.PKCS11Module != "" {
+		return 0, configErr("--kek-file and --pkcs11-module are two places for the signing key: choose one")
+	}
+	if cfg.Production && cfg.KEKFile != "" {
+		inside, err := within(cfg.DataDir, cfg.KEKFile)
+		if err != nil {
+			return 0, err
+		}
+		if inside {
+			return 0, configErr("--production refuses --kek-file %s: it lies inside --data %s", cfg.KEKFile, cfg.DataDir)
+		}
+	}
+	if cfg.Production && cfg.PKCS11Module == "" && cfg.KEKFile == "" {
 		if len(cfg.KeyPassphrase) == 0 && cfg.KeyPassphraseFile == "" {
 			return 0, configErr("--production needs the key passphrase from --key-passphrase-file (outside --data) or SHC_ISSUER_KEY_PASSPHRASE, or an HSM key (--pkcs11-module); it is not kept beside the keys")
 		}
@@ -395,6 +433,55 @@ func (s *Service) openKeys() (issuer.KeySet, error) {
 	}
 	s.watched = watched
 	return watched, nil
+}
+
+// openKeyDB serves the key ring kept in the database, creating its first
+// key when the ring is empty (once, whichever replica starts first). A data
+// directory that still holds a file key ring must be migrated first, so a
+// replica never signs with a key the others do not know.
+func (s *Service) openKeyDB(ctx context.Context, kdb *keydb.Store) (issuer.KeySet, error) {
+	list, err := kdb.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		if _, err := os.Stat(s.dir.Path("keys", "ring.json")); err == nil {
+			return nil, configErr("--kek-file: the database has no key ring but %s has one; move it in first with 'shc-issuer migrate-keys' (same --data, --store, --postgres-dsn, --kek-file, and the ring's passphrase)", s.dir.Path("keys"))
+		}
+	}
+	kid, err := kdb.EnsureActive(ctx, !s.cfg.Production)
+	if err != nil {
+		return nil, err
+	}
+	if kid != "" {
+		fmt.Fprintf(s.out, "generated signing key %s (sealed under the KEK in the %s database)\n", kid, kdb.Dialect())
+	}
+	r, err := kdb.Watch(ctx, s.cfg.KeyPoll, s.log)
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, r.Close)
+	s.dbRing = r
+	return r, nil
+}
+
+// secret returns a generated secret: from the database with --kek-file
+// (created once for every replica; refused while only DIR holds one, which
+// 'shc-issuer migrate-keys' moves in), else from its file in DIR.
+func (s *Service) secret(ctx context.Context, kdb *keydb.Store, name string) (string, error) {
+	if kdb == nil {
+		return secretFile(s.dir.Path(name))
+	}
+	ok, err := kdb.HasSecret(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		if _, err := os.Stat(s.dir.Path(name)); err == nil {
+			return "", configErr("--kek-file: %s exists but the database has no %s; move it in first with 'shc-issuer migrate-keys' (a new one would change every rid)", s.dir.Path(name), name)
+		}
+	}
+	return kdb.Secret(ctx, name, issuer.NewRIDSecret)
 }
 
 // auditKey derives the key of the audit-actor hashes from the rid secret,
@@ -537,6 +624,20 @@ func (s *Service) Close() error {
 // or the server fails, and closes the service. SIGHUP rereads the key ring.
 func (s *Service) Run(ctx context.Context) error {
 	defer s.Close()
+	if s.dbRing != nil {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go func() {
+			for range hup {
+				if err := s.dbRing.Reload(context.Background()); err != nil {
+					s.log.Error("SIGHUP: reloading the key ring from the database failed", "err", err.Error())
+				} else {
+					s.log.Info("SIGHUP: key ring reloaded from the database")
+				}
+			}
+		}()
+	}
 	if s.watched != nil {
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
