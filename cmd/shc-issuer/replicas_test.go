@@ -1,0 +1,794 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/issuer/keydb"
+	"github.com/healthcards/healthcards/issuer/store/sqlstore"
+	shlsql "github.com/healthcards/healthcards/shl/sqlstore"
+)
+
+// The replica harness (issue 17): docs/deploy.md's environment and HAProxy
+// configuration, three `shc-issuer serve` processes (the built binary) on
+// one PostgreSQL schema, HAProxy from Debian on loopback.
+
+const haproxyBin = "/usr/sbin/haproxy"
+
+// needReplicaTools returns the test PostgreSQL DSN, or skips (fails in CI)
+// when PostgreSQL or HAProxy is missing.
+func needReplicaTools(t *testing.T) string {
+	t.Helper()
+	dsn := os.Getenv(httpapitest.PostgresDSNEnv)
+	_, herr := os.Stat(haproxyBin)
+	if dsn == "" || herr != nil {
+		msg := fmt.Sprintf("the replica harness needs PostgreSQL (%s; eval \"$(bash .ci/postgres.sh)\") and HAProxy (%s; apt-get install haproxy)", httpapitest.PostgresDSNEnv, haproxyBin)
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	return dsn
+}
+
+// deployBlock returns the fenced block that follows marker in
+// docs/deploy.md.
+func deployBlock(t *testing.T, marker string) string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), marker)
+	if !ok {
+		t.Fatalf("docs/deploy.md has no %q", marker)
+	}
+	_, rest, ok = strings.Cut(rest, "```")
+	if !ok {
+		t.Fatalf("docs/deploy.md: no fenced block after %q", marker)
+	}
+	_, rest, _ = strings.Cut(rest, "\n") // the fence's info string
+	block, _, ok := strings.Cut(rest, "```")
+	if !ok {
+		t.Fatalf("docs/deploy.md: unterminated block after %q", marker)
+	}
+	return block
+}
+
+// deployEnv parses the documented environment file and replaces what a
+// test must: the DSN, the KEK path (the documented names are kept, so a
+// renamed variable breaks this test).
+func deployEnv(t *testing.T, dsn, kek string) []string {
+	t.Helper()
+	var env []string
+	seen := map[string]bool{}
+	for _, line := range strings.Split(deployBlock(t, "<!-- harness: env -->"), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(k, "SHC_ISSUER_") {
+			t.Fatalf("docs/deploy.md env: bad line %q", line)
+		}
+		switch k {
+		case "SHC_ISSUER_POSTGRES_DSN":
+			v = dsn
+		case "SHC_ISSUER_KEK_FILE":
+			v = kek
+		case "SHC_ISSUER_LISTEN", "SHC_ISSUER_DATA":
+			continue // per replica
+		}
+		seen[k] = true
+		env = append(env, k+"="+v)
+	}
+	for _, k := range []string{"SHC_ISSUER_STORE", "SHC_ISSUER_POSTGRES_DSN", "SHC_ISSUER_KEK_FILE", "SHC_ISSUER_PRODUCTION"} {
+		if !seen[k] {
+			t.Fatalf("docs/deploy.md env lacks %s", k)
+		}
+	}
+	base := slices.DeleteFunc(os.Environ(), func(e string) bool { return strings.HasPrefix(e, "SHC_ISSUER_") })
+	return append(base, env...)
+}
+
+var interRE = regexp.MustCompile(`\binter\s+(\d+)(ms|s)\b`)
+
+// haproxyConfig rewrites the documented configuration for loopback: the
+// frontend binds lbPort without TLS, and the servers are the replicas'
+// ports (extra documented servers are dropped). It returns the config and
+// the health-check interval.
+func haproxyConfig(t *testing.T, lbPort string, ports []string) (string, time.Duration) {
+	t.Helper()
+	src := deployBlock(t, "<!-- harness: haproxy.cfg -->")
+	var out []string
+	n := 0
+	for _, line := range strings.Split(src, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 0 && f[0] == "bind":
+			line = "    bind 127.0.0.1:" + lbPort
+		case len(f) >= 3 && f[0] == "server":
+			if n >= len(ports) {
+				continue
+			}
+			f[2] = "127.0.0.1:" + ports[n]
+			n++
+			line = "    " + strings.Join(f, " ")
+		}
+		out = append(out, line)
+	}
+	if n != len(ports) {
+		t.Fatalf("docs/deploy.md haproxy.cfg has %d server lines, need %d", n, len(ports))
+	}
+	m := interRE.FindStringSubmatch(src)
+	if m == nil {
+		t.Fatal("docs/deploy.md haproxy.cfg sets no health-check inter")
+	}
+	v, _ := strconv.Atoi(m[1])
+	inter := time.Duration(v) * time.Millisecond
+	if m[2] == "s" {
+		inter = time.Duration(v) * time.Second
+	}
+	return strings.Join(out, "\n") + "\n", inter
+}
+
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+// buildIssuer builds this command once per test binary run.
+func buildIssuer(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "shc-issuer-bin-")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "shc-issuer")
+		gobin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+		if _, err := os.Stat(gobin); err != nil {
+			gobin = "go"
+		}
+		cmd := exec.Command(gobin, "build", "-o", buildOnce.path, ".")
+		buildOnce.out, buildOnce.err = cmd.CombinedOutput()
+	})
+	if buildOnce.err != nil {
+		t.Fatalf("go build: %v\n%s", buildOnce.err, buildOnce.out)
+	}
+	return buildOnce.path
+}
+
+// replica is one `shc-issuer serve` process.
+type replica struct {
+	name, port, data string
+	env              []string
+	bin              string
+	cmd              *exec.Cmd
+	out, errOut      *syncBuffer
+	exited           chan struct{}
+}
+
+func (r *replica) start(t *testing.T) {
+	t.Helper()
+	r.out, r.errOut, r.exited = &syncBuffer{}, &syncBuffer{}, make(chan struct{})
+	r.cmd = exec.Command(r.bin, "serve")
+	r.cmd.Env = append(slices.Clone(r.env), "SHC_ISSUER_LISTEN=127.0.0.1:"+r.port, "SHC_ISSUER_DATA="+r.data)
+	r.cmd.Stdout, r.cmd.Stderr = r.out, r.errOut
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	cmd, exited := r.cmd, r.exited
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+}
+
+func (r *replica) url(path string) string { return "http://127.0.0.1:" + r.port + path }
+
+func (r *replica) waitHealthy(t *testing.T) {
+	t.Helper()
+	for end := time.Now().Add(startBound); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		select {
+		case <-r.exited:
+			t.Fatalf("%s exited: %s\n%s", r.name, r.out.String(), r.errOut.String())
+		default:
+		}
+		if resp, err := http.Get(r.url("/healthz")); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+	}
+	t.Fatalf("%s not healthy: %s", r.name, r.errOut.String())
+}
+
+func (r *replica) sigkill(t *testing.T) {
+	t.Helper()
+	if err := r.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	<-r.exited
+}
+
+// startHAProxy runs HAProxy in the foreground with cfg until the test ends.
+func startHAProxy(t *testing.T, cfg string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "haproxy.cfg")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(haproxyBin, "-c", "-f", path).CombinedOutput(); err != nil {
+		t.Fatalf("haproxy -c: %v\n%s\n%s", err, out, cfg)
+	}
+	cmd := exec.Command(haproxyBin, "-db", "-f", path)
+	var errOut syncBuffer
+	cmd.Stdout, cmd.Stderr = &errOut, &errOut
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-done })
+}
+
+// lbClient talks to the load balancer with an API token.
+type lbClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func (c *lbClient) do(method, path string, body []byte, ctype string) (int, []byte, error) {
+	req, err := http.NewRequest(method, c.base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, err
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	return resp.StatusCode, b, err
+}
+
+// replicaSet starts n replicas together on a fresh schema and HAProxy in
+// front of them.
+type replicaSet struct {
+	reps   []*replica
+	lb     *lbClient
+	env    []string
+	bin    string
+	dsn    string
+	inter  time.Duration
+	issued atomic.Int64
+}
+
+func startReplicaSet(t *testing.T, n int) *replicaSet {
+	t.Helper()
+	dsn := needReplicaTools(t)
+	rs := &replicaSet{bin: buildIssuer(t), dsn: httpapitest.FreshPostgresSchema(t, dsn)}
+	tmp := t.TempDir()
+	kek := filepath.Join(tmp, "kek")
+	if err := keydb.GenerateKEKFile(kek); err != nil {
+		t.Fatal(err)
+	}
+	rs.env = deployEnv(t, rs.dsn, kek)
+	// --production needs a token: created with the replicas' environment.
+	out, err := rs.cli(t, "tokens", "create", "--scopes", strings.Join(auth.AllLabScopes, ","))
+	if err != nil {
+		t.Fatalf("tokens create: %v %s", err, out)
+	}
+	token := strings.TrimSpace(out)
+	var ports []string
+	for i := 0; i < n; i++ {
+		r := &replica{name: fmt.Sprintf("r%d", i+1), port: freePort(t), data: filepath.Join(tmp, fmt.Sprintf("r%d", i+1)), env: rs.env, bin: rs.bin}
+		rs.reps = append(rs.reps, r)
+		ports = append(ports, r.port)
+	}
+	for _, r := range rs.reps { // together: one key, one rid secret
+		r.start(t)
+	}
+	for _, r := range rs.reps {
+		r.waitHealthy(t)
+	}
+	lbPort := freePort(t)
+	cfg, inter := haproxyConfig(t, lbPort, ports)
+	rs.inter = inter
+	startHAProxy(t, cfg)
+	tr := &http.Transport{MaxIdleConnsPerHost: 32}
+	t.Cleanup(tr.CloseIdleConnections)
+	rs.lb = &lbClient{base: "http://127.0.0.1:" + lbPort, token: token, http: &http.Client{Transport: tr, Timeout: startBound}}
+	for end := time.Now().Add(startBound); ; time.Sleep(50 * time.Millisecond) {
+		if code, _, err := rs.lb.do("GET", "/healthz", nil, ""); err == nil && code == 200 {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatal("HAProxy did not answer")
+		}
+	}
+	return rs
+}
+
+// cli runs the built shc-issuer with the replicas' environment.
+func (rs *replicaSet) cli(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(rs.bin, args...)
+	cmd.Env = append(slices.Clone(rs.env), "SHC_ISSUER_DATA="+t.TempDir())
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if err != nil {
+		return out.String() + errOut.String(), err
+	}
+	return out.String(), nil
+}
+
+type issuedCard struct {
+	ID, Kid, RID, JWS string
+	started           time.Time
+}
+
+// issue issues the sample lab bundle for a new patient through HAProxy.
+func (rs *replicaSet) issue(patient string) (issuedCard, int, error) {
+	start := time.Now()
+	body := bytes.ReplaceAll(bundles.LabCovidPCR, []byte("pt-1001"), []byte(patient))
+	code, b, err := rs.lb.do("POST", "/v1/cards", body, "application/fhir+json")
+	if err != nil || code != http.StatusCreated {
+		if err == nil {
+			err = fmt.Errorf("status %d: %.200s", code, b)
+		}
+		return issuedCard{}, code, err
+	}
+	var out struct {
+		Cards []struct {
+			ID, Kid, RID, JWS string
+		} `json:"cards"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || len(out.Cards) != 1 {
+		return issuedCard{}, code, fmt.Errorf("reply %.200s", b)
+	}
+	c := out.Cards[0]
+	rs.issued.Add(1)
+	return issuedCard{ID: c.ID, Kid: c.Kid, RID: c.RID, JWS: c.JWS, started: start}, code, nil
+}
+
+// outcome is one request through the load balancer.
+type outcome struct {
+	start, end time.Time
+	ok         bool
+	what       string
+}
+
+type ledger struct {
+	mu       sync.Mutex
+	outcomes []outcome
+	cards    []issuedCard
+	revoked  []ack
+	links    []string
+}
+
+func (l *ledger) note(start time.Time, ok bool, what string) {
+	l.mu.Lock()
+	l.outcomes = append(l.outcomes, outcome{start: start, end: time.Now(), ok: ok, what: what})
+	l.mu.Unlock()
+}
+
+const rightPasscode = "correct horse battery"
+
+// createLink shares the sample bundle behind a passcode through HAProxy and
+// returns the link id and its manifest path.
+func (rs *replicaSet) createLink() (id, path string, err error) {
+	req, _ := json.Marshal(map[string]any{"bundle": json.RawMessage(bundles.LabCovidPCR), "passcode": rightPasscode})
+	code, b, err := rs.lb.do("POST", "/v1/links", req, "application/json")
+	if err != nil || code != http.StatusCreated {
+		if err == nil {
+			err = fmt.Errorf("status %d: %.200s", code, b)
+		}
+		return "", "", err
+	}
+	var l struct {
+		ID      string `json:"id"`
+		Payload struct {
+			URL string `json:"url"`
+		} `json:"payload"`
+	}
+	if err := json.Unmarshal(b, &l); err != nil || l.ID == "" {
+		return "", "", fmt.Errorf("link reply %.200s", b)
+	}
+	i := strings.Index(l.Payload.URL, "/shl/")
+	if i < 0 {
+		return "", "", fmt.Errorf("link url %q", l.Payload.URL)
+	}
+	return l.ID, l.Payload.URL[i:], nil
+}
+
+// guess posts a manifest request with passcode: 401 with remainingAttempts
+// (wrong), 404 (locked), 200 (right).
+func (rs *replicaSet) guess(path, passcode string) (code, remaining int, err error) {
+	body, _ := json.Marshal(map[string]string{"recipient": "replica harness", "passcode": passcode})
+	code, b, err := rs.lb.do("POST", path, body, "application/json")
+	if err != nil {
+		return 0, 0, err
+	}
+	if code == http.StatusUnauthorized {
+		var r struct {
+			Remaining *int `json:"remainingAttempts"`
+		}
+		if json.Unmarshal(b, &r) != nil || r.Remaining == nil {
+			return code, 0, fmt.Errorf("401 without remainingAttempts: %.200s", b)
+		}
+		return code, *r.Remaining, nil
+	}
+	return code, 0, nil
+}
+
+func getBody(url string) ([]byte, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+}
+
+func jwksKids(b []byte) ([]string, []int64) {
+	var j jwksDoc
+	if json.Unmarshal(b, &j) != nil {
+		return nil, nil
+	}
+	var vs []int64
+	for _, k := range j.Keys {
+		vs = append(vs, k.CRLVersion)
+	}
+	return j.kids(), vs
+}
+
+// waitAll waits until every running replica serves kid in its JWKS (or, with
+// gone, no longer serves it) and returns how long it took.
+func (rs *replicaSet) waitAll(t *testing.T, kid string, present bool) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for end := start.Add(startBound); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		all := true
+		for _, r := range rs.reps {
+			b, err := getBody(r.url("/.well-known/jwks.json"))
+			kids, _ := jwksKids(b)
+			if err != nil || slices.Contains(kids, kid) != present {
+				all = false
+				break
+			}
+		}
+		if all {
+			return time.Since(start)
+		}
+	}
+	t.Fatalf("not every replica shows key %s (present=%v)", kid, present)
+	return 0
+}
+
+// TestReplicasBehindHAProxy is issue 17's proof; see docs/deploy.md.
+func TestReplicasBehindHAProxy(t *testing.T) {
+	rs := startReplicaSet(t, 3)
+	ctx := context.Background()
+
+	// Started together, the replicas made one key and publish the same set.
+	var first []byte
+	for i, r := range rs.reps {
+		b, err := getBody(r.url("/.well-known/jwks.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kids, _ := jwksKids(b); len(kids) != 1 {
+			t.Fatalf("%s publishes %v, want one key", r.name, kids)
+		}
+		if i > 0 && !bytes.Equal(b, first) {
+			t.Fatalf("%s and r1 publish different key sets:\n%s\n%s", r.name, b, first)
+		}
+		first = b
+	}
+
+	var led ledger
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	const workers = 4
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				start := time.Now()
+				c, _, err := rs.issue(fmt.Sprintf("pt-w%d-%d", w, i))
+				led.note(start, err == nil, "issue")
+				if err != nil {
+					continue
+				}
+				led.mu.Lock()
+				led.cards = append(led.cards, c)
+				led.mu.Unlock()
+				if i%3 == 0 {
+					start = time.Now()
+					body, _ := json.Marshal(map[string]string{"rid": c.RID, "kid": c.Kid, "reason": "harness"})
+					code, b, err := rs.lb.do("POST", "/v1/revocations", body, "application/json")
+					var a ack
+					ok := err == nil && code == 200 && json.Unmarshal(b, &a) == nil && len(a.Entries) == 1
+					led.note(start, ok, "revoke")
+					if ok {
+						led.mu.Lock()
+						led.revoked = append(led.revoked, a)
+						led.mu.Unlock()
+					}
+				}
+				if i%5 == 0 {
+					start = time.Now()
+					id, _, err := rs.createLink()
+					led.note(start, err == nil, "link")
+					if err == nil {
+						led.mu.Lock()
+						led.links = append(led.links, id)
+						led.mu.Unlock()
+					}
+				}
+			}
+		}()
+	}
+	// crlVersion as one client sees it through HAProxy: requests one after
+	// another, so each may not show less than the one before.
+	var versions []int64
+	monDone := make(chan struct{})
+	go func() {
+		defer close(monDone)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			code, b, err := rs.lb.do("GET", "/.well-known/jwks.json", nil, "")
+			if err != nil || code != 200 {
+				continue
+			}
+			_, vs := jwksKids(b)
+			for _, v := range vs {
+				if v != vs[0] {
+					t.Errorf("one JWKS with different crlVersions: %v", vs)
+				}
+			}
+			if len(vs) > 0 {
+				versions = append(versions, vs[0])
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	waitIssued := func(n int64) {
+		t.Helper()
+		for end := time.Now().Add(startBound); rs.issued.Load() < n; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(end) {
+				t.Fatalf("only %d cards issued, waiting for %d", rs.issued.Load(), n)
+			}
+		}
+	}
+
+	// A key rotation mid-run, from the command line.
+	waitIssued(30)
+	out, err := rs.cli(t, "keys", "rotate")
+	if err != nil {
+		t.Fatalf("keys rotate: %v %s", err, out)
+	}
+	newKid := strings.TrimSpace(out)
+	reach := rs.waitAll(t, newKid, true)
+	afterRotation := time.Now()
+	t.Logf("rotation reached all %d replicas in %v", len(rs.reps), reach)
+
+	// Passcode guessing on three links, across the kill.
+	waitIssued(60)
+	type guessLink struct {
+		id, path  string
+		mu        sync.Mutex
+		remaining []int
+		failed    int
+		locked    int
+	}
+	var gl []*guessLink
+	for i := 0; i < 3; i++ {
+		id, path, err := rs.createLink()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gl = append(gl, &guessLink{id: id, path: path})
+	}
+	const guessers, guessesEach = 5, 3 // 15 guesses per link, limit 10
+	var gwg sync.WaitGroup
+	for g := 0; g < guessers; g++ {
+		for _, l := range gl {
+			gwg.Add(1)
+			go func() {
+				defer gwg.Done()
+				for k := 0; k < guessesEach; k++ {
+					start := time.Now()
+					code, rem, err := rs.guess(l.path, fmt.Sprintf("wrong-%d-%d", g, k))
+					ok := err == nil && (code == http.StatusUnauthorized || code == http.StatusNotFound)
+					led.note(start, ok, "guess")
+					l.mu.Lock()
+					switch {
+					case !ok:
+						l.failed++
+					case code == http.StatusUnauthorized:
+						l.remaining = append(l.remaining, rem)
+					default:
+						l.locked++
+					}
+					l.mu.Unlock()
+				}
+			}()
+		}
+	}
+
+	// SIGKILL one replica under load.
+	victim := rs.reps[1]
+	victim.sigkill(t)
+	killed := time.Now()
+	waitIssued(rs.issued.Load() + 40)
+	gwg.Wait()
+	victim.start(t)
+	victim.waitHealthy(t)
+	waitIssued(rs.issued.Load() + 20)
+	close(stop)
+	wg.Wait()
+	<-monDone
+
+	// No request started after the kill failed for longer than the
+	// health-check interval.
+	var firstFail, lastFail time.Time
+	fails := 0
+	for _, o := range led.outcomes {
+		if o.start.Before(killed) || o.ok {
+			continue
+		}
+		fails++
+		if firstFail.IsZero() || o.start.Before(firstFail) {
+			firstFail = o.start
+		}
+		if o.end.After(lastFail) {
+			lastFail = o.end
+		}
+	}
+	if fails > 0 && lastFail.Sub(firstFail) > rs.inter {
+		t.Errorf("requests after the kill failed for %v (%d failures), longer than the health-check interval %v", lastFail.Sub(firstFail), fails, rs.inter)
+	}
+	t.Logf("%d requests, %d cards, %d revocations, %d links; %d failed after the kill", len(led.outcomes), len(led.cards), len(led.revoked), len(led.links), fails)
+
+	// Every acknowledged card, revocation and link is in the database.
+	st, err := sqlstore.OpenPostgres(ctx, rs.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, c := range led.cards {
+		got, err := st.Card(ctx, c.ID)
+		if err != nil || got.JWS != c.JWS {
+			t.Fatalf("acknowledged card %s: %v", c.ID, err)
+		}
+		if c.started.After(afterRotation) && c.Kid != newKid {
+			t.Errorf("card %s issued after the rotation reached every replica is signed by %s, not %s", c.ID, c.Kid, newKid)
+		}
+	}
+	maxCtr := int64(0)
+	for _, a := range led.revoked {
+		crl, err := st.CRL(ctx, a.Entries[0].Kid)
+		if err != nil || !slices.Contains(crl.RIDs, a.Entries[0].Entry) || crl.Ctr < a.Ctr {
+			t.Fatalf("acknowledged revocation %+v not in the CRL (%v)", a, err)
+		}
+		maxCtr = max(maxCtr, a.Ctr)
+	}
+	links, err := shlsql.OpenPostgres(ctx, rs.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer links.Close()
+	for _, id := range led.links {
+		if _, err := links.Get(ctx, id); err != nil {
+			t.Fatalf("acknowledged link %s: %v", id, err)
+		}
+	}
+
+	// crlVersion never went down, and reached the last acknowledged ctr.
+	for i := 1; i < len(versions); i++ {
+		if versions[i] < versions[i-1] {
+			t.Fatalf("crlVersion went down through HAProxy: %d then %d", versions[i-1], versions[i])
+		}
+	}
+
+	// Every replica (the restarted one too) serves the same JWKS and CRLs.
+	jwks := map[string][]byte{}
+	for _, r := range rs.reps {
+		b, err := getBody(r.url("/.well-known/jwks.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		jwks[r.name] = b
+	}
+	kids, vs := jwksKids(jwks["r1"])
+	if len(kids) != 2 || kids[1] != newKid || vs[0] < maxCtr {
+		t.Fatalf("JWKS after the run: kids %v crlVersion %v, want 2 keys ending with %s and crlVersion >= %d", kids, vs, newKid, maxCtr)
+	}
+	for _, r := range rs.reps[1:] {
+		if !bytes.Equal(jwks[r.name], jwks["r1"]) {
+			t.Fatalf("%s and r1 publish different key sets:\n%s\n%s", r.name, jwks[r.name], jwks["r1"])
+		}
+	}
+	for _, kid := range kids {
+		var ref []byte
+		for _, r := range rs.reps {
+			b, err := getBody(r.url("/.well-known/crl/" + kid + ".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ref != nil && !bytes.Equal(b, ref) {
+				t.Fatalf("%s serves another CRL for %s", r.name, kid)
+			}
+			ref = b
+		}
+	}
+
+	// The passcode limit held exactly: no attempt was given out twice, never
+	// more than the limit, and the link is locked for the right passcode too.
+	const limit = 10
+	for _, l := range gl {
+		sort.Ints(l.remaining)
+		for i := 1; i < len(l.remaining); i++ {
+			if l.remaining[i] == l.remaining[i-1] {
+				t.Errorf("link %s: attempt %d given out twice: %v", l.id, l.remaining[i], l.remaining)
+			}
+		}
+		if len(l.remaining) > limit || len(l.remaining)+l.failed < limit {
+			t.Errorf("link %s: %d wrong answers, %d failed requests, %d locked; want %d wrong", l.id, len(l.remaining), l.failed, l.locked, limit)
+		}
+		if l.failed == 0 && len(l.remaining) != limit {
+			t.Errorf("link %s: %d wrong answers without failures, want exactly %d", l.id, len(l.remaining), limit)
+		}
+		if code, _, err := rs.guess(l.path, rightPasscode); err != nil || code != http.StatusNotFound {
+			t.Errorf("link %s after %d wrong passcodes: right passcode gives %d %v, want 404 (locked)", l.id, limit, code, err)
+		}
+		sl, err := links.Get(ctx, l.id)
+		if err != nil || sl.FailuresLeft != 0 {
+			t.Errorf("link %s: failures left %v %v, want 0", l.id, sl, err)
+		}
+	}
+}
