@@ -44,7 +44,7 @@ when started again with the same --batch and --out: no card is issued twice.
   --paper a4|letter      PDF page size (default a4)
   --workers N            patients issued in parallel (default: 4 per core)
   --progress-every D     plain progress line interval when stderr is not a terminal (default 10s)
-  --data DIR, --store, --postgres-dsn, --iss, --qr-level, --key-passphrase-file,
+  --data DIR, --store, --postgres-dsn, --iss, --qr-level, --key-passphrase-file, --kek-file,
   --issuer-name          as for serve (the same store and keys)
 
 bulk generate writes synthetic input: names, birth dates, COVID-19 and blood
@@ -105,6 +105,7 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&c.Iss, "iss", "", "")
 	fs.StringVar(&c.QRLevel, "qr-level", "L", "")
 	fs.StringVar(&c.KeyPassphraseFile, "key-passphrase-file", "", "")
+	fs.StringVar(&c.KEKFile, "kek-file", "", "")
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "")
 	if err := parseBulk(fs, args, stdout); err != nil {
 		return err

@@ -48,11 +48,7 @@ func OpenIssuer(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, st.Close)
-	ks, err := s.openKeys()
-	if err != nil {
-		return nil, err
-	}
-	ridSecret, err := secretFile(s.dir.Path("rid-secret"))
+	ks, ridSecret, _, err := s.openSigning(ctx) // --kek-file: the replicas' key ring and rid secret
 	if err != nil {
 		return nil, err
 	}

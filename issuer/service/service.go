@@ -194,24 +194,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, st.Close)
-	var kdb *keydb.Store
-	if cfg.KEKFile != "" {
-		kdb, err = OpenKeyDB(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, cfg.KEKFile)
-		if err != nil {
-			return nil, err
-		}
-		s.closers = append(s.closers, kdb.Close)
-	}
-	var ks issuer.KeySet
-	if kdb != nil {
-		ks, err = s.openKeyDB(ctx, kdb)
-	} else {
-		ks, err = s.openKeys()
-	}
-	if err != nil {
-		return nil, err
-	}
-	ridSecret, err := s.secret(ctx, kdb, keydb.SecretRID)
+	ks, ridSecret, kdb, err := s.openSigning(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -433,6 +416,28 @@ func (s *Service) openKeys() (issuer.KeySet, error) {
 	}
 	s.watched = watched
 	return watched, nil
+}
+
+// openSigning opens the signing keys and the rid secret: from the database
+// with --kek-file (kdb is then the open key database), else from the HSM or
+// the data directory.
+func (s *Service) openSigning(ctx context.Context) (ks issuer.KeySet, rid string, kdb *keydb.Store, err error) {
+	cfg := s.cfg
+	if cfg.KEKFile != "" {
+		kdb, err = OpenKeyDB(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, cfg.KEKFile)
+		if err != nil {
+			return nil, "", nil, err
+		}
+		s.closers = append(s.closers, kdb.Close)
+		ks, err = s.openKeyDB(ctx, kdb)
+	} else {
+		ks, err = s.openKeys()
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	rid, err = s.secret(ctx, kdb, keydb.SecretRID)
+	return ks, rid, kdb, err
 }
 
 // openKeyDB serves the key ring kept in the database, creating its first
