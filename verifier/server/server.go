@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v5"
@@ -231,7 +232,9 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: embedded page: %w", err)
 	}
-	gz := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024})
+	gz := middleware.GzipWithConfig(middleware.GzipConfig{MinLength: 1024,
+		// Files stored compressed (the on-device verifier) are sent as they are.
+		Skipper: func(c *echo.Context) bool { return strings.HasSuffix(c.Request().URL.Path, ".gz") }})
 	e.GET("/", func(c *echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-cache")
 		return c.HTMLBlob(http.StatusOK, index)
@@ -359,8 +362,13 @@ func (s *Server) securityHeaders(next echo.HandlerFunc) echo.HandlerFunc {
 
 // ContentSecurityPolicy is sent with every response. Scripts and styles come
 // only from this origin's files; the page may only call its own API.
-const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; " +
-	"media-src 'self' blob: mediastream:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+//
+// 'wasm-unsafe-eval' lets the page compile its own on-device verifier
+// (/static/wasm, same origin; it allows WebAssembly compilation only, not
+// eval); worker-src and manifest-src allow the page's service worker and
+// web app manifest (issue 11).
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob: data:; " +
+	"media-src 'self' blob: mediastream:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 // recoverer turns a panic into a 500 problem. It logs the panic's type only,
 // never its value, which could quote card content.

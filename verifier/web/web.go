@@ -5,6 +5,8 @@ import (
 	"io/fs"
 )
 
+//go:generate go run ./internal/wasmgen
+
 //go:embed static
 var static embed.FS
 

@@ -106,6 +106,7 @@
     // The service's message may already say what to do: never say it twice.
     $("verdict-advice").textContent = reason && reason.indexOf(advice) >= 0 ? "" : advice;
     $("again").textContent = scanning ? "Clear now" : "Check another card";
+    $("verdict-mode").textContent = device.on ? "Checked on this device; the card did not leave it." : "Checked by the verification service.";
     $("result").hidden = false;
     document.body.classList.add("has-result");
     if (!scanning) $("inputs").hidden = true;
@@ -285,6 +286,7 @@
     $("verdict-title").textContent = "";
     $("verdict-reason").textContent = "";
     $("verdict-advice").textContent = "";
+    $("verdict-mode").textContent = "";
     $("paste").value = "";
     $("file").value = "";
     setBusy("");
@@ -294,6 +296,115 @@
   function reset() { clearResult(); }
 
   function setBusy(msg) { $("busy").textContent = msg; }
+
+  // ---- on-device mode (issue 11) ---------------------------------------------
+
+  // In device mode cards are verified by the project's Go verifier compiled
+  // to WebAssembly (/static/wasm), against the trust snapshot the service
+  // publishes (GET /v1/trust-snapshot: trusted issuers, keys, revocation
+  // lists). The card never leaves the device. The snapshot is fetched again
+  // once half its revocation bound has passed; when that fails the last one
+  // is used, and past the bound cards whose revocation must be checked come
+  // back unable_to_check (the wasm decides).
+  var device = { on: false, ready: null, info: null, fetchedAt: 0 };
+
+  function loadScript(src) {
+    return new Promise(function (resolve, reject) {
+      if (window.Go) { resolve(); return; }
+      var sc = document.createElement("script");
+      sc.src = src;
+      sc.onload = function () { resolve(); };
+      sc.onerror = function () { reject(new Error("script " + src)); };
+      document.head.appendChild(sc);
+    });
+  }
+
+  function deviceStart() {
+    if (device.ready) return device.ready;
+    var t0 = performance.now();
+    showMode("Loading the on-device checker\u2026");
+    device.ready = loadScript("/static/wasm/wasm_exec.js").then(function () {
+      return fetch("/static/wasm/verifier.wasm.gz", { credentials: "omit" });
+    }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+    }).then(function (buf) {
+      var go = new window.Go();
+      return WebAssembly.instantiate(buf, go.importObject).then(function (res) {
+        go.run(res.instance); // main registers shcVerifier, then waits for calls
+        if (!window.shcVerifier) throw new Error("on-device checker did not start");
+        document.body.setAttribute("data-wasm-load-ms", String(Math.round(performance.now() - t0)));
+      });
+    }).then(function () { return refreshSnapshot(true); });
+    device.ready.then(function () { showMode(); }, function () { device.ready = null; showMode(); });
+    return device.ready;
+  }
+
+  function refreshSnapshot(force) {
+    var bound = device.info ? device.info.revocationMaxAgeSeconds * 1000 : 0;
+    if (!force && device.info && Date.now() - device.fetchedAt < bound / 2) return Promise.resolve();
+    return fetch("/v1/trust-snapshot", { credentials: "omit", cache: "no-cache" }).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.text();
+    }).then(function (text) {
+      var info = window.shcVerifier.load(text);
+      if (!info || !info.ok) throw new Error((info && info.error) || "bad trust snapshot");
+      device.info = info;
+      device.fetchedAt = Date.now();
+      showMode();
+    }).catch(function (e) {
+      if (!device.info) throw e; // nothing to check against
+      showMode(); // keep the last snapshot; the wasm knows its age
+    });
+  }
+
+  function minutes(ms) {
+    var m = Math.round(ms / 60000);
+    return m < 1 ? "less than a minute" : m + (m === 1 ? " minute" : " minutes");
+  }
+
+  // showMode says where cards are checked, in the header.
+  function showMode(msg) {
+    var m = $("mode");
+    m.setAttribute("data-mode", device.on ? "device" : "server");
+    if (!device.on) { m.textContent = "Checking on the verification service."; return; }
+    if (msg) { m.textContent = msg; return; }
+    if (!device.info) { m.textContent = "On this device: the checker or its trust list could not be loaded."; return; }
+    var age = Date.now() - device.info.time, bound = device.info.revocationMaxAgeSeconds * 1000;
+    var t = "Checking on this device: cards never leave it. Trust list " + minutes(age) + " old";
+    if (device.info.required && age > bound) t += ", older than its " + minutes(bound) + " limit: cards that need a revocation check show \u201cCould not check\u201d";
+    m.textContent = t + ".";
+  }
+
+  function setMode(on) {
+    device.on = on;
+    $("mode-device").checked = on;
+    $("mode-server").checked = !on;
+    var u = new URL(window.location.href);
+    if (on) u.searchParams.set("mode", "device"); else u.searchParams.delete("mode");
+    window.history.replaceState(null, "", u.toString());
+    showMode();
+    if (on) deviceStart().catch(function () { /* shown by showMode */ });
+  }
+
+  function verifyOnDevice(text) {
+    inFlight = true;
+    setBusy("Checking on this device\u2026");
+    return deviceStart().then(function () { return refreshSnapshot(false); }).then(function () {
+      var t0 = performance.now();
+      var out = JSON.parse(window.shcVerifier.verify(text, Date.now()));
+      document.body.setAttribute("data-wasm-verify-ms", (performance.now() - t0).toFixed(1));
+      inFlight = false;
+      setBusy("");
+      if (out.cards) render(out); else renderProblem(out);
+    }, function () {
+      inFlight = false;
+      setBusy("");
+      renderProblem({ code: "snapshot_unavailable", verdict: "unable_to_check",
+        title: "The on-device checker or its trust list could not be loaded.",
+        advice: "Check your connection and try again, or check on the verification service." });
+    });
+  }
 
   // ---- talking to the server -------------------------------------------------
 
@@ -374,12 +485,27 @@
   }
 
   function sendText(text, passcode) {
+    if (device.on) {
+      if (isLink(text)) {
+        renderProblem({ code: "link_needs_service", verdict: "unable_to_check",
+          title: "SMART Health Links are opened by the verification service, not on this device.",
+          advice: "Switch to checking on the verification service, or ask for the card's own QR code." });
+        return Promise.resolve();
+      }
+      return verifyOnDevice(text);
+    }
     var body = { input: text };
     if (passcode) body.passcode = passcode;
     return post(JSON.stringify(body), "application/json", { text: text });
   }
 
   function verifyImageOnServer(file, passcode) {
+    if (device.on) { // the photo never leaves the device either
+      renderProblem({ code: "no_qr_found", verdict: "unable_to_check",
+        title: "No health card QR code could be read in this picture on this device.",
+        advice: "Ask the visitor to brighten the screen and scan again." });
+      return Promise.resolve();
+    }
     var fd = new FormData();
     fd.append("image", file, file.name || "photo");
     if (passcode) fd.append("passcode", passcode);
@@ -576,6 +702,9 @@
       clearResult();
       if (!scanning) $("camera-start").focus();
     });
+    $("mode-server").addEventListener("change", function () { if ($("mode-server").checked) setMode(false); });
+    $("mode-device").addEventListener("change", function () { if ($("mode-device").checked) setMode(true); });
+    if (new URLSearchParams(window.location.search).get("mode") === "device") setMode(true);
     $("clear-after").value = String(settings.clearAfter);
     $("sound").checked = settings.sound;
     $("vibrate").checked = settings.vibrate;
