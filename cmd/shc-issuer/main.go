@@ -63,8 +63,8 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
                          a patient claim, are ignored
   --store sqlite|postgres    persistence (default sqlite under DIR/store)
   --postgres-dsn DSN     PostgreSQL connection string (SHC_ISSUER_POSTGRES_DSN); for
-                         several replicas: each keeps its own --data (keys, rid secret,
-                         TLS) identical, the database is shared
+                         several replicas add --kek-file, so keys and secrets are in the
+                         database too (docs/deploy.md)
   --key-passphrase-file F  passphrase of the key ring (at least 16 characters);
                          or the SHC_ISSUER_KEY_PASSPHRASE environment variable.
                          Without either, development keeps a generated one in
@@ -93,7 +93,9 @@ A busy address fails with an error naming --listen (or, for the verifier
 beside the issuer, --verifier-listen).
 
 Key changes made with 'shc-issuer keys' take effect in a running service at
-its next request: it watches DIR/keys/ring.json (SIGHUP forces a reread). A
+its next request: it watches DIR/keys/ring.json (SIGHUP forces a reread).
+With --kek-file every replica follows them within 2 s (LISTEN/NOTIFY on
+PostgreSQL, else polling). A
 compromised key leaves /.well-known/jwks.json at once (KEY-10).
 
 Development mode (no --production) serves TLS with a self-signed certificate

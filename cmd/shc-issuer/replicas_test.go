@@ -792,3 +792,70 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasThroughput measures (it asserts nothing but that cards are
+// issued): cards/s and latency through HAProxy with one and with three
+// replicas, and how long a rotation takes to reach every replica. It runs
+// only with HEALTHCARDS_REPLICA_BENCH=1; BENCHMARKS.md has the numbers.
+func TestReplicasThroughput(t *testing.T) {
+	if os.Getenv("HEALTHCARDS_REPLICA_BENCH") != "1" {
+		t.Skip("a measurement: run with HEALTHCARDS_REPLICA_BENCH=1")
+	}
+	const clients, warm, cards = 4, 20, 300
+	for _, n := range []int{1, 3} {
+		t.Run(fmt.Sprintf("replicas=%d", n), func(t *testing.T) {
+			rs := startReplicaSet(t, n)
+			var next atomic.Int64
+			var mu sync.Mutex
+			var lat []time.Duration
+			var begin time.Time
+			var wg sync.WaitGroup
+			run := func(total int64, record bool) {
+				next.Store(0)
+				for c := 0; c < clients; c++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for {
+							i := next.Add(1)
+							if i > total {
+								return
+							}
+							start := time.Now()
+							if _, _, err := rs.issue(fmt.Sprintf("pt-b%d-%d-%v", c, i, record)); err != nil {
+								t.Error(err)
+								return
+							}
+							if record {
+								mu.Lock()
+								lat = append(lat, time.Since(start))
+								mu.Unlock()
+							}
+						}
+					}()
+				}
+				wg.Wait()
+			}
+			run(warm, false)
+			begin = time.Now()
+			run(cards, true)
+			wall := time.Since(begin)
+			slices.Sort(lat)
+			q := func(p float64) time.Duration { return lat[int(p*float64(len(lat)-1))] }
+			t.Logf("BENCH replicas=%d clients=%d cards=%d: %.1f cards/s, p50 %v, p99 %v, max %v",
+				n, clients, len(lat), float64(len(lat))/wall.Seconds(), q(0.5).Round(100*time.Microsecond), q(0.99).Round(100*time.Microsecond), lat[len(lat)-1].Round(100*time.Microsecond))
+			if n == 3 {
+				var reach []time.Duration
+				for i := 0; i < 10; i++ {
+					out, err := rs.cli(t, "keys", "rotate")
+					if err != nil {
+						t.Fatalf("keys rotate: %v %s", err, out)
+					}
+					reach = append(reach, rs.waitAll(t, strings.TrimSpace(out), true))
+				}
+				slices.Sort(reach)
+				t.Logf("BENCH rotation to all 3 replicas (10 rotations): median %v, max %v", reach[5].Round(time.Millisecond), reach[9].Round(time.Millisecond))
+			}
+		})
+	}
+}
