@@ -104,7 +104,12 @@ func ageText(date string, now time.Time) string {
 
 // ago formats "1 day ago", "3 hours ago" in one allocation (it runs for
 // every dated result of every verified card).
-func ago(n int, unit string) string {
+func ago(n int, unit string) string { return counted(n, unit, " ago") }
+
+// count formats "1 day", "3 hours".
+func count(n int, unit string) string { return counted(n, unit, "") }
+
+func counted(n int, unit, suffix string) string {
 	var buf [32]byte
 	b := strconv.AppendInt(buf[:0], int64(n), 10)
 	b = append(b, ' ')
@@ -112,7 +117,7 @@ func ago(n int, unit string) string {
 	if n != 1 {
 		b = append(b, 's')
 	}
-	b = append(b, " ago"...)
+	b = append(b, suffix...)
 	return string(b)
 }
 

@@ -2,6 +2,7 @@ package verifier
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -71,5 +72,40 @@ func TestSummaryDoorFields(t *testing.T) {
 	}
 	if len(s.LabResults) != 1 || s.LabResults[0].Age != "2 days ago" {
 		t.Fatalf("lab results %+v", s.LabResults)
+	}
+}
+
+// TestEntryRulesInPipeline: WithEntryRules evaluates verified cards only.
+func TestEntryRulesInPipeline(t *testing.T) {
+	k := newKey(t)
+	rule, err := ParseEntryRules([]byte(sampleRule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2023, 11, 15, 12, 0, 0, 0, time.UTC)
+	v, err := New(WithStaticKeys(testIss, jwksOf(t, nil, k)), WithClock(func() time.Time { return now }), WithEntryRules(rule))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle := `{"resourceType":"Bundle","type":"collection","entry":[{"fullUrl":"resource:0","resource":{"resourceType":"Patient","name":[{"family":"Doe"}]}},` +
+		`{"fullUrl":"resource:1","resource":` + test("94558-4", "260415000", "2023-11-13T09:00:00Z") + `}]}`
+	card := signCard(t, k, testIss, cardNBF, func(p *shc.Payload) { p.VC.CredentialSubject.FHIRBundle = json.RawMessage(bundle) })
+	r := verifyOne(t, v, card)
+	wantCode(t, r, VerdictVerified, "")
+	if r.Entry == nil || !r.Entry.Met || !strings.Contains(r.Entry.Reason, "2 days ago") {
+		t.Fatalf("entry %+v", r.Entry)
+	}
+	exp := shc.NumericDate(float64(now.Add(-time.Hour).Unix()))
+	expired := signCard(t, k, testIss, cardNBF, func(p *shc.Payload) {
+		p.VC.CredentialSubject.FHIRBundle = json.RawMessage(bundle)
+		p.Expires = &exp
+	})
+	r = verifyOne(t, v, expired)
+	wantCode(t, r, VerdictInvalid, CodeExpired)
+	if r.Entry != nil {
+		t.Fatalf("an expired card was evaluated: %+v", r.Entry)
+	}
+	if _, err := New(WithStaticKeys(testIss, jwksOf(t, nil, k)), WithEntryRules(&EntryRules{Name: "empty"})); err == nil {
+		t.Fatal("a rule without conditions was accepted")
 	}
 }

@@ -86,6 +86,7 @@ type config struct {
 	dirMaxAge      time.Duration
 	refetchEvery   time.Duration
 	revMaxAge      time.Duration
+	entryRules     *EntryRules
 	dirCert        *x509.Certificate
 	mirrors        map[string]string
 	budget         budgetConfig // per-request budgets (limits.go)

@@ -197,6 +197,10 @@ func (v *Verifier) verifyJWS(ctx context.Context, jws string) *Result {
 	// 10. What the card says, for people.
 	r.Summary, warns = summarize(p.VC.CredentialSubject.FHIRBundle)
 	r.Summary.setAges(now)
+	if v.cfg.entryRules != nil && len(r.Errors) == 0 {
+		e := v.cfg.entryRules.Evaluate(r.Summary, now) // verified content only
+		r.Entry = &e
+	}
 	for _, w := range warns {
 		r.warn(w)
 	}
@@ -249,6 +253,9 @@ func (r *Result) finish() {
 		}
 	}
 	r.Valid = r.Verdict == VerdictVerified
+	if !r.Valid {
+		r.Entry = nil
+	}
 	r.Advice = AdviceFor(decided)
 	if decided == "" && !r.Valid {
 		r.Advice = adviceInvalid

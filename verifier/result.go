@@ -94,6 +94,9 @@ type Result struct {
 	RID        string           `json:"rid,omitempty"`
 	FHIRBundle json.RawMessage  `json:"fhirBundle,omitempty"`
 	Summary    *Summary         `json:"summary,omitempty"`
+	// Entry says whether the card meets the venue's entry rule
+	// (WithEntryRules); set only for VerdictVerified.
+	Entry *EntryResult `json:"entry,omitempty"`
 
 	Checks   []Check     `json:"checks"`
 	Warnings []string    `json:"warnings,omitempty"`

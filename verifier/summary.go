@@ -59,6 +59,8 @@ type LabResult struct {
 	// Age is how long before the verification the sample was collected
 	// ("3 hours ago", "2 days ago"), set by the verifier.
 	Age string `json:"age,omitempty"`
+
+	valueCode Coding // the coded result, for entry rules (free text never counts)
 }
 
 // LabReport is one DiagnosticReport (its results are LabResults).
@@ -200,8 +202,9 @@ func summarizeBundle(bundle []byte, min *minIssues, checked bool) (*Summary, *Er
 			s.Immunizations = append(s.Immunizations, Immunization{Vaccine: pickCoding(r.VaccineCode, min),
 				Date: date, Status: r.Status, Lot: r.LotNumber, Performer: z.performerOf(r, r.Patient)})
 		case "Observation":
-			s.LabResults = append(s.LabResults, LabResult{Test: pickCoding(r.Code, min), Value: resultValue(r, min),
-				Date: r.EffectiveDateTime, Status: r.Status, Performer: z.performerOf(r, r.Subject)})
+			value, valueCode := resultValue(r, min)
+			s.LabResults = append(s.LabResults, LabResult{Test: pickCoding(r.Code, min), Value: value,
+				Date: r.EffectiveDateTime, Status: r.Status, Performer: z.performerOf(r, r.Subject), valueCode: valueCode})
 		case "DiagnosticReport":
 			s.LabReports = append(s.LabReports, LabReport{Test: pickCoding(r.Code, min),
 				Date: r.EffectiveDateTime, Status: r.Status, Performer: z.performerOf(r, r.Subject)})
@@ -221,18 +224,18 @@ func summarizeBundle(bundle []byte, min *minIssues, checked bool) (*Summary, *Er
 
 // resultValue is an Observation's value: a named valueCodeableConcept,
 // valueQuantity with its unit, or valueString.
-func resultValue(r *fhirResource, min *minIssues) string {
+func resultValue(r *fhirResource, min *minIssues) (string, Coding) {
 	switch {
 	case r.ValueCodeableConcept != nil:
 		c := pickCoding(r.ValueCodeableConcept, min)
 		if c.Name != "" {
-			return c.Name
+			return c.Name, c
 		}
-		return c.Code
+		return c.Code, c
 	case r.ValueQuantity != nil:
-		return strings.TrimSpace(r.ValueQuantity.Value.String() + " " + r.ValueQuantity.Unit)
+		return strings.TrimSpace(r.ValueQuantity.Value.String() + " " + r.ValueQuantity.Unit), Coding{}
 	}
-	return r.ValueString
+	return r.ValueString, Coding{}
 }
 
 // refNamer names the references of a bundle and counts those that are not

@@ -25,6 +25,7 @@ func TestVerdictFor(t *testing.T) {
 		CodeChunkMissing:             VerdictUnableToCheck, // QR-6
 		qr.CodeNoQRFound:             VerdictUnableToCheck,
 		qr.CodeImageTooLarge:         VerdictUnableToCheck,
+		CodeImageUnsupported:         VerdictUnableToCheck, // no image decoder wired in
 		CodeLinkFetchFailed:          VerdictUnableToCheck,
 		CodePasscodeRequired:         VerdictUnableToCheck,
 		CodePasscodeWrong:            VerdictUnableToCheck,

@@ -69,6 +69,9 @@ Checks:
                             verified with a warning under best-effort.
                             Smaller: revocations seen sooner, issuers asked
                             more often, outages felt sooner.
+  --entry-rules FILE        the venue's entry rule (JSON; e.g. a negative test
+                            within 72h or 2 vaccine doses): each verified card
+                            says whether it meets it (see verifier.EntryRules)
 
 Serving:
   --listen ADDR             address to listen on (default 127.0.0.1:8080)
@@ -227,6 +230,7 @@ func parseOptions(args []string, getenv func(string) string, stdout io.Writer) (
 	dur(&o.Leeway, "leeway")
 	str(&o.Revocation, "revocation")
 	dur(&o.RevocationMaxAge, "revocation-max-age")
+	str(&o.EntryRules, "entry-rules")
 	boolean(&o.AllowPrivate, "allow-private-network")
 	list(&o.PrivateOrigins, "allow-private-origin")
 	str(&o.TLSCert, "tls-cert")

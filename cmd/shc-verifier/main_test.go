@@ -56,6 +56,8 @@ func TestParseOptionsRefusals(t *testing.T) {
 		{"offline-without-trust", []string{"--offline"}, nil, "--offline needs a trust source"},
 		{"offline-any-issuer", []string{"--offline", "--any-issuer-unsafe", "--trust", "a.json"}, nil, "cannot be combined"},
 		{"bad-revocation", []string{"--revocation", "maybe"}, nil, "--revocation"},
+		{"entry-rules-missing", []string{"--entry-rules", "/nonexistent/rules.json"}, nil, "--entry-rules"},
+		{"entry-rules-bad", []string{"--entry-rules", "main_test.go"}, nil, "--entry-rules main_test.go: entry rules"},
 		{"revocation-max-age-too-short", []string{"--revocation-max-age", "500ms"}, nil, "--revocation-max-age"},
 		{"revocation-max-age-too-long", nil, map[string]string{"SHC_VERIFIER_REVOCATION_MAX_AGE": "48h"}, "--revocation-max-age"},
 		{"tls-half", []string{"--tls-cert", "c.pem"}, nil, "go together"},
@@ -107,5 +109,14 @@ func TestBusyListenNamesFlag(t *testing.T) {
 	code := run(context.Background(), []string{"--listen", ln.Addr().String()}, env(nil), io.Discard, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "--listen "+ln.Addr().String()) {
 		t.Fatalf("exit %d, stderr %s", code, errOut.String())
+	}
+}
+
+// TestEntryRulesOption: --entry-rules (or SHC_VERIFIER_ENTRY_RULES) names a
+// rule file that is read and checked before the service starts.
+func TestEntryRulesOption(t *testing.T) {
+	o, err := parseOptions(nil, env(map[string]string{"SHC_VERIFIER_ENTRY_RULES": "../../examples/entry-rules.json"}), io.Discard)
+	if err != nil || o.EntryRules != "../../examples/entry-rules.json" {
+		t.Fatalf("%v %+v", err, o)
 	}
 }

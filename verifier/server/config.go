@@ -36,16 +36,19 @@ type Options struct {
 	// RevocationMaxAge is --revocation-max-age: how stale revocation status
 	// may be (verifier.WithRevocationMaxAge).
 	RevocationMaxAge time.Duration
-	AllowPrivate     bool
-	PrivateOrigins   []string // origins whose issuer material may be on private addresses
-	TLSCert          string
-	TLSKey           string
-	CORSOrigins      []string
-	TrustedProxies   []string
-	MaxBody          int64
-	RateLimit        float64
-	RateBurst        int
-	VerifyTimeout    time.Duration
+	// EntryRules is --entry-rules: a JSON file with the venue's entry rule
+	// (verifier.ParseEntryRules); empty for none.
+	EntryRules     string
+	AllowPrivate   bool
+	PrivateOrigins []string // origins whose issuer material may be on private addresses
+	TLSCert        string
+	TLSKey         string
+	CORSOrigins    []string
+	TrustedProxies []string
+	MaxBody        int64
+	RateLimit      float64
+	RateBurst      int
+	VerifyTimeout  time.Duration
 	// FetchesPerClient is --fetches-per-client-per-minute, LargeBody
 	// --large-body and MaxConcurrentLarge --max-concurrent-large (see the
 	// Config fields of the same meaning).
@@ -105,6 +108,11 @@ func (o *Options) Validate() error {
 	if _, err := parseLevel(o.LogLevel); err != nil {
 		return err
 	}
+	if o.EntryRules != "" {
+		if _, err := o.entryRules(); err != nil {
+			return err
+		}
+	}
 	for _, c := range o.TrustedProxies {
 		if _, _, err := net.ParseCIDR(c); err != nil {
 			return fmt.Errorf("--trusted-proxy %q: %v", c, err)
@@ -135,6 +143,13 @@ func (o *Options) verifierOptions() ([]verifier.Option, *x509.Certificate, error
 	}
 	if o.Offline {
 		opts = append(opts, verifier.WithOffline())
+	}
+	if o.EntryRules != "" {
+		rules, err := o.entryRules()
+		if err != nil {
+			return nil, nil, err
+		}
+		opts = append(opts, verifier.WithEntryRules(rules))
 	}
 	if o.AllowPrivate {
 		opts = append(opts, verifier.WithAllowPrivateNetwork())
@@ -216,4 +231,17 @@ func (o *Options) rootCAs() (*x509.CertPool, error) {
 		}
 	}
 	return pool, nil
+}
+
+// entryRules reads and checks the --entry-rules file.
+func (o *Options) entryRules() (*verifier.EntryRules, error) {
+	b, err := capped.ReadFile(o.EntryRules, 64<<10)
+	if err != nil {
+		return nil, fmt.Errorf("--entry-rules: %w", err)
+	}
+	rules, err := verifier.ParseEntryRules(b)
+	if err != nil {
+		return nil, fmt.Errorf("--entry-rules %s: %w", o.EntryRules, err)
+	}
+	return rules, nil
 }

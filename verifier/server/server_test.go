@@ -756,3 +756,33 @@ func TestTrustRefresh(t *testing.T) {
 		t.Fatalf("after refresh: %+v %v", rs[0], err)
 	}
 }
+
+// TestVerifyEntryRules: with the venue's entry rule, a verified card says
+// whether it meets it (the overall answer too); a revoked card is not
+// evaluated.
+func TestVerifyEntryRules(t *testing.T) {
+	rule, err := verifier.ParseEntryRules([]byte(`{"name":"Negative antigen test","anyOf":[{"negativeTest":{"tests":["lab:covid-19-antigen"],"within":"876000h"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := servertest.NewIssuer(t, "Test County Health Department", "revoked-rid")
+	svc := servertest.StartWith(t, server.Config{RateLimit: -1}, []verifier.Option{verifier.WithEntryRules(rule)}, []servertest.TrustedIssuer{is.Trusted()})
+	f := &fixture{svc: svc, issuer: is, card: is.Card(t, nil, "ok-rid"), revoked: is.Card(t, nil, "revoked-rid")}
+	a := post(t, f, "", "application/json", jsonInput(f.card))
+	wantVerdict(t, a, "verified")
+	entry, _ := a.body["entry"].(map[string]any)
+	if entry["met"] != true || entry["rule"] != "Negative antigen test" || !strings.Contains(entry["reason"].(string), "negative test collected") {
+		t.Fatalf("entry %v", a.body["entry"])
+	}
+	if a.card(t, 0)["entry"] == nil {
+		t.Fatal("the card carries no entry result")
+	}
+	a = post(t, f, "", "application/json", jsonInput(f.revoked))
+	wantVerdict(t, a, "invalid")
+	if _, ok := a.body["entry"]; ok {
+		t.Fatalf("a revoked card was evaluated: %s", a.raw)
+	}
+	if _, ok := a.card(t, 0)["entry"]; ok {
+		t.Fatalf("a revoked card was evaluated: %s", a.raw)
+	}
+}

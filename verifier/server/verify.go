@@ -49,6 +49,10 @@ type VerifyResponse struct {
 	// card that decided the verdict).
 	Advice string       `json:"advice"`
 	Cards  []CardResult `json:"cards"`
+	// Entry says whether the venue's entry rule (--entry-rules) is met:
+	// by the first verified card that meets it, else as the first verified
+	// card was judged. Absent without a rule or without a verified card.
+	Entry *verifier.EntryResult `json:"entry,omitempty"`
 	// Link is set when the input was a SMART Health Link: what the link
 	// said and its unverified FHIR content (only Cards are verified).
 	Link *LinkInfo `json:"link,omitempty"`
@@ -241,6 +245,9 @@ func (s *Server) buildResponse(results []*verifier.Result, includeBundle bool) (
 		}
 		cr := toCardResult(r, includeBundle)
 		resp.Cards = append(resp.Cards, cr)
+		if r.Entry != nil && r.Verdict == verifier.VerdictVerified && (resp.Entry == nil || !resp.Entry.Met && r.Entry.Met) {
+			resp.Entry = r.Entry
+		}
 		if worse(r.Verdict, resp.Verdict) {
 			resp.Verdict = r.Verdict
 			resp.Message = cr.Message

@@ -226,6 +226,13 @@ func Start(t testing.TB, cfg server.Config, trusted []*Issuer, others ...*Issuer
 // issuer service hosting SMART Health Links, see package shlhost).
 func StartTrusting(t testing.TB, cfg server.Config, trusted []TrustedIssuer, others ...TrustedIssuer) *Service {
 	t.Helper()
+	return StartWith(t, cfg, nil, trusted, others...)
+}
+
+// StartWith is StartTrusting with extra verifier options (for example
+// verifier.WithEntryRules).
+func StartWith(t testing.TB, cfg server.Config, extra []verifier.Option, trusted []TrustedIssuer, others ...TrustedIssuer) *Service {
+	t.Helper()
 	pool := x509.NewCertPool()
 	for _, is := range append(append([]TrustedIssuer{}, trusted...), others...) {
 		pool.AddCert(is.Cert)
@@ -235,7 +242,7 @@ func StartTrusting(t testing.TB, cfg server.Config, trusted []TrustedIssuer, oth
 	if log == nil {
 		log = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	opts := []verifier.Option{verifier.WithRootCAs(pool), verifier.WithAllowPrivateNetwork()}
+	opts := append([]verifier.Option{verifier.WithRootCAs(pool), verifier.WithAllowPrivateNetwork()}, extra...)
 	var sources []string
 	if len(trusted) > 0 {
 		sources = append(sources, trustList(t, trusted))
