@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/healthcards/healthcards/shc"
@@ -166,54 +165,22 @@ func IsLink(input []byte) bool {
 	if len(s) == 0 || len(s) > shl.MaxURILen || bytes.ContainsAny(s, " \t\r\n") {
 		return false
 	}
-	if isASCII(s) {
-		// What the lower-casing below decides, without copying the input
-		// (a card in every Verify call passes here).
-		if hasPrefixFoldASCII(s, "shlink:/") {
+	for {
+		if len(s) >= len(linkScheme) && bytes.EqualFold(s[:len(linkScheme)], []byte(linkScheme)) {
 			return true
 		}
-		for i := bytes.IndexByte(s, '#'); i >= 0; {
-			if hasPrefixFoldASCII(s[i+1:], "shlink:/") {
-				return true
-			}
-			j := bytes.IndexByte(s[i+1:], '#')
-			if j < 0 {
-				break
-			}
-			i += 1 + j
-		}
-		return false
-	}
-	low := strings.ToLower(string(s[:min(len(s), shl.MaxURILen)]))
-	return strings.HasPrefix(low, "shlink:/") || strings.Contains(low, "#shlink:/")
-}
-
-func isASCII(b []byte) bool {
-	for _, c := range b {
-		if c >= 0x80 {
+		i := bytes.IndexByte(s, '#')
+		if i < 0 {
 			return false
 		}
+		s = s[i+1:]
 	}
-	return true
 }
 
-// hasPrefixFoldASCII reports whether b starts with the lower-case ASCII
-// prefix p, ignoring the case of b's ASCII letters.
-func hasPrefixFoldASCII(b []byte, p string) bool {
-	if len(b) < len(p) {
-		return false
-	}
-	for i := 0; i < len(p); i++ {
-		c := b[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p[i] {
-			return false
-		}
-	}
-	return true
-}
+// linkScheme starts a SMART Health Link, alone or after a viewer URL's '#'.
+// It is matched ignoring ASCII case only: a slice of len(linkScheme) bytes
+// holding a multi-byte rune cannot fold-equal this all-ASCII text.
+const linkScheme = "shlink:/"
 
 func linkError(err error) *Error {
 	var e *Error

@@ -333,15 +333,3 @@ func TestVerifyLink_CARINThirdParty(t *testing.T) {
 		t.Fatal("verified a different card than jws-raw.txt")
 	}
 }
-
-// IsLink recognises bare and viewer links only.
-func TestIsLink(t *testing.T) {
-	for in, want := range map[string]bool{
-		"shlink:/abc": true, " SHLINK:/abc\n": true, "https://v.example#shlink:/abc": true,
-		"shc:/123": false, "https://v.example/shlink:/abc": false, "shlink:/a b": false, "": false,
-	} {
-		if got := IsLink([]byte(in)); got != want {
-			t.Errorf("IsLink(%q) = %v", in, got)
-		}
-	}
-}
