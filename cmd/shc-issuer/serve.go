@@ -73,6 +73,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	base := svc.BaseURL()
 	fmt.Fprintf(stdout, "shc-issuer: iss %s\n  issuing page: %s/\n  key set:      %s/.well-known/jwks.json\n  FHIR base:    %s/fhir\n",
 		svc.Iss(), base, base, base)
+	fmt.Fprintf(stdout, "  front desk:   %s/desk/ (staff accounts: shc-issuer staff add NAME --role desk)\n", base)
 	if !c.Production && !c.NoSample {
 		if printURL, err := svc.LoadSample(ctx); err != nil {
 			log.Warn("could not load the sample lab result", "err", err.Error())

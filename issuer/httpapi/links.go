@@ -502,3 +502,32 @@ func (l *Links) revoke(c *echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return jsonAs(c, http.StatusOK, "application/json", out)
 }
+
+// ShareCards puts issued cards (compact JWS) into one .smart-health-card
+// file behind a new link with the passcode and the configured default
+// expiry, owned by actor for the management API (the desk's "share"
+// button). It returns the link as the management API shows it.
+func (l *Links) ShareCards(ctx context.Context, actor, patientID, passcode, label string, jws ...string) (*LinkJSON, error) {
+	if len(jws) == 0 {
+		return nil, &issuer.Error{Code: issuer.CodeNoContent, Msg: "no cards to share"}
+	}
+	b, err := shc.MarshalFile(jws...)
+	if err != nil {
+		return nil, &issuer.Error{Code: issuer.CodeInternal, Msg: "card file", Err: err}
+	}
+	ob, _ := json.Marshal(owner{Actor: actor, Patient: patientID})
+	link, err := l.host.CreateLink(ctx, []host.FileContent{{ContentType: shl.ContentTypeSHC, Data: b}},
+		host.LinkOptions{Passcode: passcode, Label: label, Expires: l.now().Add(l.cfg.DefaultExpiry).Truncate(time.Second), Owner: string(ob)})
+	if err != nil {
+		return nil, linkErr(err)
+	}
+	if l.cfg.Metrics != nil {
+		l.cfg.Metrics.linksCreated.Add(1)
+	}
+	out, err := l.linkJSON(ctx, link.ID, "", false)
+	if err != nil {
+		return nil, err
+	}
+	out.Cards = len(jws)
+	return out, nil
+}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -20,13 +21,15 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/labstack/echo/v5"
 
+	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/bulk"
+	"github.com/healthcards/healthcards/issuer/desk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
+	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/issuer/keydb"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
@@ -245,7 +248,24 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	mount := func(e *echo.Echo) { links.Mount(e); batches.Mount(e) }
+	// The front desk (issue 14): staff passkeys in DIR/identity.db, the
+	// same in development and --production. WebAuthn needs a host name.
+	rp, origin := "", ""
+	if u, err := url.Parse(s.baseURL); err == nil && net.ParseIP(u.Hostname()) == nil {
+		rp, origin = u.Hostname(), u.Scheme+"://"+u.Host
+	} else {
+		s.log.Warn("the front desk needs a host name in --base-url for passkeys; staff cannot sign in", "flag", "--base-url")
+	}
+	ids, err := identity.Open(ctx, identity.Config{Path: s.dir.Path("identity.db"), RPID: rp, Origin: origin, RPName: cfg.IssuerName})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, ids.Close)
+	frontDesk, err := desk.New(desk.Config{Issuer: s.is, Identity: ids, Links: links, BaseURL: s.baseURL, LabName: cfg.IssuerName, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	mount := func(e *echo.Echo) { links.Mount(e); batches.Mount(e); frontDesk.Mount(e) }
 	api, err := httpapi.New(httpapi.Config{
 		Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, IssuerName: cfg.IssuerName, DevPage: !cfg.Production,
 		SMART:  httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL},

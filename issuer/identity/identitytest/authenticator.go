@@ -54,6 +54,8 @@ func (a *Authenticator) Create(opts *protocol.CredentialCreation) []byte {
 		handle = h
 	case []byte:
 		handle = h
+	case string: // options that went through JSON
+		handle, _ = base64.RawURLEncoding.DecodeString(h)
 	}
 	a.keys[b64(id)] = &passkey{key: k, handle: handle}
 	pub, _ := k.PublicKey.ECDH()

@@ -1,0 +1,405 @@
+package desk
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/httpapi"
+	"github.com/healthcards/healthcards/issuer/identity"
+	"github.com/healthcards/healthcards/shl/shlqr"
+)
+
+// SessionCookie is the name of the desk's session cookie (__Host-: Secure,
+// Path=/, no Domain).
+const SessionCookie = "__Host-shc-desk"
+
+const ceremonyCookie = "__Host-shc-ceremony"
+
+// Config configures the desk. Issuer, Identity and BaseURL are required.
+type Config struct {
+	Issuer   *issuer.Issuer
+	Identity *identity.Service
+	// Links shares cards as SMART Health Links; nil hides the button.
+	Links *httpapi.Links
+	// BaseURL is the service's public https base (no trailing slash); POSTs
+	// must come from its origin.
+	BaseURL string
+	// LabName is the performer on every result (configured once).
+	LabName string
+	// Location interprets the collection time typed in the form; nil is UTC.
+	Location *time.Location
+	// Logger gets one line per action without PHI; nil discards.
+	Logger *slog.Logger
+}
+
+// Desk serves the front desk pages.
+type Desk struct {
+	cfg    Config
+	origin string
+	log    *slog.Logger
+}
+
+// New checks cfg.
+func New(cfg Config) (*Desk, error) {
+	if cfg.Issuer == nil || cfg.Identity == nil {
+		return nil, errors.New("desk: Config.Issuer and Config.Identity are required")
+	}
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return nil, errors.New("desk: Config.BaseURL must be an https URL")
+	}
+	if cfg.LabName == "" {
+		cfg.LabName = u.Hostname()
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	d := &Desk{cfg: cfg, origin: u.Scheme + "://" + u.Host, log: cfg.Logger}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	return d, nil
+}
+
+// Mount registers the routes (see the package documentation).
+func (d *Desk) Mount(e *echo.Echo) {
+	e.GET("/desk/", d.page(identity.ActSearch, d.home))
+	e.GET("/desk/signin", d.signinPage)
+	e.POST("/desk/signin/begin", d.signinBegin)
+	e.POST("/desk/signin/finish", d.signinFinish)
+	e.GET("/desk/enrol", d.enrolPage)
+	e.POST("/desk/enrol/begin", d.enrolBegin)
+	e.POST("/desk/enrol/finish", d.enrolFinish)
+	e.POST("/desk/signout", d.action("", d.signout))
+	e.GET("/desk/issue", d.page(identity.ActIssue, d.issueForm))
+	e.POST("/desk/issue", d.action(identity.ActIssue, d.issue))
+	e.POST("/desk/share", d.action(identity.ActShare, d.share))
+	e.POST("/desk/revoke", d.action(identity.ActRevoke, d.revoke))
+}
+
+type ctxSession struct{}
+
+func nonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// render writes a page with its own CSP (the API's default-src 'none' is
+// replaced for HTML).
+func (d *Desk) render(c *echo.Context, status int, name string, data map[string]any) error {
+	n := nonce()
+	data["Nonce"] = n
+	if _, ok := data["Title"]; !ok {
+		data["Title"] = "Front desk"
+	}
+	data["Lab"] = d.cfg.LabName
+	var buf bytes.Buffer
+	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+n+"'; script-src 'nonce-"+n+"'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+func (d *Desk) session(c *echo.Context) (*identity.Session, error) {
+	ck, err := c.Request().Cookie(SessionCookie)
+	if err != nil {
+		return nil, errNoSession
+	}
+	return d.cfg.Identity.Authenticate(c.Request().Context(), ck.Value)
+}
+
+var errNoSession = &identity.Error{Code: identity.CodeUnauthenticated, Msg: "sign in first"}
+
+func (d *Desk) setSession(c *echo.Context, s *identity.Session) {
+	http.SetCookie(c.Response(), &http.Cookie{Name: SessionCookie, Value: s.Token(), Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		MaxAge: int(d.cfg.Identity.Config().AbsoluteTimeout.Seconds())})
+}
+
+func clearCookie(c *echo.Context, name string) {
+	http.SetCookie(c.Response(), &http.Cookie{Name: name, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// page wraps a GET page: a session is needed (else a redirect to sign in)
+// and the role must allow act.
+func (d *Desk) page(act identity.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		s, err := d.session(c)
+		if err != nil {
+			clearCookie(c, SessionCookie)
+			return c.Redirect(http.StatusSeeOther, "/desk/signin?why="+string(identity.CodeOf(err)))
+		}
+		if act != "" && !identity.Allowed(s.Account.Role, act) {
+			return d.forbidden(c, s)
+		}
+		return h(c, s)
+	}
+}
+
+func (d *Desk) forbidden(c *echo.Context, s *identity.Session) error {
+	d.log.Info("desk: refused", "route", c.Path(), "account", s.Account.ID, "role", string(s.Account.Role))
+	return d.render(c, http.StatusForbidden, "message", map[string]any{"Session": s, "Title": "Not allowed",
+		"Message": "Your role (" + string(s.Account.Role) + ") does not allow this. Ask a supervisor."})
+}
+
+// sameOrigin refuses a POST whose Origin is missing or another site's.
+func (d *Desk) sameOrigin(c *echo.Context) error {
+	if c.Request().Header.Get("Origin") != d.origin {
+		return &identity.Error{Code: identity.CodeCSRF, Msg: "this request did not come from the desk's own pages"}
+	}
+	return nil
+}
+
+// action wraps a form POST: same origin, a session, the role, and the
+// session's CSRF token in the form field "csrf".
+func (d *Desk) action(act identity.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		if err := d.sameOrigin(c); err != nil {
+			return d.render(c, http.StatusForbidden, "message", map[string]any{"Title": "Refused", "Message": err.Error()})
+		}
+		c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
+		s, err := d.session(c)
+		if err != nil {
+			clearCookie(c, SessionCookie)
+			return d.render(c, http.StatusUnauthorized, "message", map[string]any{"Title": "Signed out",
+				"Message": "Your session has ended (" + string(identity.CodeOf(err)) + "). Sign in again; nothing was saved.", "SignIn": true})
+		}
+		if err := identity.CheckCSRF(s, c.Request().PostFormValue("csrf")); err != nil {
+			return d.render(c, http.StatusForbidden, "message", map[string]any{"Session": s, "Title": "Refused", "Message": err.Error()})
+		}
+		if act != "" && !identity.Allowed(s.Account.Role, act) {
+			return d.forbidden(c, s)
+		}
+		return h(c, s)
+	}
+}
+
+func (d *Desk) home(c *echo.Context, s *identity.Session) error {
+	return d.render(c, http.StatusOK, "home", map[string]any{"Session": s, "CanRevoke": identity.Allowed(s.Account.Role, identity.ActRevoke)})
+}
+
+func (d *Desk) signout(c *echo.Context, s *identity.Session) error {
+	_ = d.cfg.Identity.SignOut(c.Request().Context(), s.Token())
+	clearCookie(c, SessionCookie)
+	return c.Redirect(http.StatusSeeOther, "/desk/signin")
+}
+
+func (d *Desk) signinPage(c *echo.Context) error {
+	msg := map[string]string{"session_expired": "Your session has ended. Sign in again.", "account_disabled": "This account is disabled."}[c.QueryParam("why")]
+	return d.render(c, http.StatusOK, "signin", map[string]any{"Title": "Sign in", "Message": msg})
+}
+
+func (d *Desk) enrolPage(c *echo.Context) error {
+	return d.render(c, http.StatusOK, "enrol", map[string]any{"Title": "Set up your passkey"})
+}
+
+// jsonErr answers the WebAuthn endpoints' errors as {"code","message"}.
+func jsonErr(c *echo.Context, err error) error {
+	code := identity.CodeOf(err)
+	status := map[identity.Code]int{identity.CodeRateLimited: 429, identity.CodeCSRF: 403, identity.CodeAccountDisabled: 403, identity.CodeInternal: 500}[code]
+	if status == 0 {
+		status = 400
+	}
+	msg := err.Error()
+	if code == identity.CodeInternal || code == "" {
+		code, msg = identity.CodeInternal, "the service failed; try again"
+	}
+	var e *identity.Error
+	if errors.As(err, &e) && code != identity.CodeInternal {
+		msg = e.Msg
+	}
+	return c.JSON(status, map[string]string{"code": string(code), "message": msg})
+}
+
+func (d *Desk) setCeremony(c *echo.Context, id string) {
+	http.SetCookie(c.Response(), &http.Cookie{Name: ceremonyCookie, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 300})
+}
+
+func (d *Desk) ceremony(c *echo.Context) string {
+	ck, err := c.Request().Cookie(ceremonyCookie)
+	if err != nil {
+		return ""
+	}
+	clearCookie(c, ceremonyCookie)
+	return ck.Value
+}
+
+func clientKey(c *echo.Context) string {
+	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
+	if err != nil {
+		return c.Request().RemoteAddr
+	}
+	return host
+}
+
+func (d *Desk) enrolBegin(c *echo.Context) error {
+	if err := d.sameOrigin(c); err != nil {
+		return jsonErr(c, err)
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024)).Decode(&req); err != nil {
+		return jsonErr(c, &identity.Error{Code: identity.CodeInvalidCode, Msg: "send {\"code\": \"…\"}"})
+	}
+	opts, id, err := d.cfg.Identity.BeginEnrol(c.Request().Context(), req.Code, clientKey(c))
+	if err != nil {
+		return jsonErr(c, err)
+	}
+	d.setCeremony(c, id)
+	return c.JSON(http.StatusOK, opts)
+}
+
+func (d *Desk) finish(c *echo.Context, fn func(context.Context, string, *http.Request) (*identity.Session, error)) error {
+	if err := d.sameOrigin(c); err != nil {
+		return jsonErr(c, err)
+	}
+	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
+	s, err := fn(c.Request().Context(), d.ceremony(c), c.Request())
+	if err != nil {
+		d.log.Info("desk: passkey refused", "route", c.Path(), "code", string(identity.CodeOf(err)))
+		return jsonErr(c, err)
+	}
+	d.setSession(c, s)
+	d.log.Info("desk: signed in", "account", s.Account.ID, "role", string(s.Account.Role))
+	return c.JSON(http.StatusOK, map[string]string{"next": "/desk/"})
+}
+
+func (d *Desk) enrolFinish(c *echo.Context) error { return d.finish(c, d.cfg.Identity.FinishEnrol) }
+
+func (d *Desk) signinBegin(c *echo.Context) error {
+	if err := d.sameOrigin(c); err != nil {
+		return jsonErr(c, err)
+	}
+	opts, id, err := d.cfg.Identity.BeginSignIn(c.Request().Context())
+	if err != nil {
+		return jsonErr(c, err)
+	}
+	d.setCeremony(c, id)
+	return c.JSON(http.StatusOK, opts)
+}
+
+func (d *Desk) signinFinish(c *echo.Context) error { return d.finish(c, d.cfg.Identity.FinishSignIn) }
+
+func (d *Desk) formData(s *identity.Session, f *Form) map[string]any {
+	return map[string]any{"Session": s, "Title": "Enter a result", "Form": f, "Groups": TestGroups(), "Specimens": Specimens,
+		"Results": Results, "Checks": IdentityChecks}
+}
+
+func (d *Desk) issueForm(c *echo.Context, s *identity.Session) error {
+	f := &Form{Collected: d.cfg.Issuer.Now().In(d.cfg.Location).Format("2006-01-02T15:04"), Identity: "photo-id"}
+	return d.render(c, http.StatusOK, "issue", d.formData(s, f))
+}
+
+func actor(s *identity.Session) string { return "staff:" + s.Account.ID }
+
+// issue validates the form, builds the bundle, stores the results and
+// issues the cards through the issuer library (as POST /v1/results and
+// POST /v1/cards do).
+func (d *Desk) issue(c *echo.Context, s *identity.Session) error {
+	r := c.Request()
+	f := &Form{Given: r.PostFormValue("given"), Family: r.PostFormValue("family"), BirthDate: r.PostFormValue("birthDate"),
+		PatientID: r.PostFormValue("patientId"), Contact: r.PostFormValue("contact"), Test: r.PostFormValue("test"),
+		Specimen: r.PostFormValue("specimen"), Collected: r.PostFormValue("collected"), Result: r.PostFormValue("result"),
+		Identity: r.PostFormValue("identity")}
+	collected, ok := f.validate(d.cfg.Issuer.Now(), d.cfg.Location)
+	if !ok {
+		return d.render(c, http.StatusUnprocessableEntity, "issue", d.formData(s, f))
+	}
+	bundle, err := f.Bundle(d.cfg.LabName, collected)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	if _, _, err := d.cfg.Issuer.PutResults(ctx, bundle, actor(s)); err != nil {
+		return d.issueFailed(c, s, f, err)
+	}
+	cards, err := d.cfg.Issuer.IssueBundle(ctx, bundle, issuer.IssueOptions{Actor: actor(s), Delivery: issuer.DeliverQR})
+	if err != nil || len(cards) == 0 {
+		return d.issueFailed(c, s, f, err)
+	}
+	d.log.Info("desk: issued", "account", s.Account.ID, "cards", len(cards))
+	cd := cards[0]
+	return d.render(c, http.StatusCreated, "issued", map[string]any{"Session": s, "Title": "Card issued", "Card": cd,
+		"PatientID": f.PatientID, "Name": f.Given + " " + f.Family, "Bundle": string(bundle), "CanShare": d.cfg.Links != nil && identity.Allowed(s.Account.Role, identity.ActShare)})
+}
+
+func (d *Desk) issueFailed(c *echo.Context, s *identity.Session, f *Form, err error) error {
+	code := issuer.CodeOf(err)
+	d.log.Warn("desk: issuing failed", "account", s.Account.ID, "code", string(code))
+	if f.Errors == nil {
+		f.Errors = map[string]string{}
+	}
+	f.Errors["form"] = "The card could not be issued (" + string(code) + "). Check the entries; if it persists, tell the administrator."
+	return d.render(c, http.StatusUnprocessableEntity, "issue", d.formData(s, f))
+}
+
+// share makes a SMART Health Link for an issued card, with a new 6-digit
+// passcode (shown once) and the configured default expiry.
+func (d *Desk) share(c *echo.Context, s *identity.Session) error {
+	if d.cfg.Links == nil {
+		return echo.ErrNotFound
+	}
+	ctx := c.Request().Context()
+	cd, err := d.cfg.Issuer.Store().Card(ctx, c.Request().PostFormValue("card"))
+	if err != nil {
+		return d.render(c, http.StatusNotFound, "message", map[string]any{"Session": s, "Title": "Not found", "Message": "No such card."})
+	}
+	var n [4]byte
+	_, _ = rand.Read(n[:])
+	pass := leftPad(binary.BigEndian.Uint32(n[:])%1000000, 6)
+	link, err := d.cfg.Links.ShareCards(ctx, actor(s), cd.PatientID, pass, "Test result", cd.JWS)
+	if err != nil {
+		return err
+	}
+	png, err := shlqr.PNG(link.ShLink, 0)
+	if err != nil {
+		return err
+	}
+	_ = d.cfg.Issuer.Store().Audit(ctx, auditEvent(d.cfg.Issuer.Now(), actor(s), "link.create", link.ID))
+	d.log.Info("desk: shared", "account", s.Account.ID)
+	return d.render(c, http.StatusCreated, "shared", map[string]any{"Session": s, "Title": "Link created", "Link": link, "Passcode": pass,
+		"Expires": time.Unix(link.Payload.Exp, 0).In(d.cfg.Location).Format("2 January 2006, 15:04"),
+		"QR":      template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))})
+}
+
+func leftPad(v uint32, n int) string {
+	s := []byte{}
+	for i := 0; i < n; i++ {
+		s = append([]byte{byte('0' + v%10)}, s...)
+		v /= 10
+	}
+	return string(s)
+}
+
+// revoke revokes a patient's cards issued before now (REV-5 timestamp
+// form), as a correction needs; supervisors and admins only.
+func (d *Desk) revoke(c *echo.Context, s *identity.Session) error {
+	pid := strings.TrimSpace(c.Request().PostFormValue("patientId"))
+	res, err := d.cfg.Issuer.Revoke(c.Request().Context(), issuer.RevokeRequest{PatientID: pid, Actor: actor(s), Reason: "desk"})
+	if err != nil {
+		return d.render(c, http.StatusBadRequest, "message", map[string]any{"Session": s, "Title": "Not revoked",
+			"Message": "The cards could not be revoked (" + string(issuer.CodeOf(err)) + ")."})
+	}
+	d.log.Info("desk: revoked", "account", s.Account.ID, "entries", len(res.Entries))
+	return d.render(c, http.StatusOK, "message", map[string]any{"Session": s, "Title": "Revoked",
+		"Message": "The patient's cards issued until now are revoked. Cards issued from now on are valid."})
+}

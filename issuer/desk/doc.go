@@ -1,0 +1,34 @@
+// Package desk is the lab's front desk in the issuer service: staff sign
+// in with passkeys (issuer/identity), enter a test result in a
+// server-rendered form and hand the patient a card: a large QR on screen,
+// a print page (A4 / Letter), a .smart-health-card download and a SMART
+// Health Link with a passcode and the default expiry. Supervisors also
+// revoke a patient's cards (the REV-5 timestamp form: cards issued before
+// now). No JavaScript framework; the only script is the WebAuthn call on
+// the sign-in and enrolment pages.
+//
+// Routes (Mount):
+//
+//	GET  /desk/                 home (signed in) or a redirect to sign-in
+//	GET  /desk/signin           passkey sign-in; POST /desk/signin/{begin,finish}
+//	GET  /desk/enrol            invitation code → passkey; POST /desk/enrol/{begin,finish}
+//	POST /desk/signout
+//	GET  /desk/issue            the result form (role desk and up)
+//	POST /desk/issue            validate, build the FHIR bundle, store it and issue (same code as POST /v1/cards)
+//	POST /desk/share            a SMART Health Link for an issued card (passcode shown once)
+//	POST /desk/revoke           revoke a patient's cards issued before now (supervisor and up)
+//
+// # Security considerations
+//
+//   - Every page and action needs a session (identity.Authenticate) and a
+//     role allowed to do it (identity.Allowed); a missing or expired
+//     session sends the person to sign in, a role that may not act gets
+//     403 (forbidden).
+//   - Every POST must come from the service's own Origin; POSTs made with a
+//     session must also carry its CSRF token (csrf_rejected otherwise).
+//   - Pages have a strict CSP (nonce'd inline style and script, images from
+//     the service and data: URLs only, form-action 'self'), no caching.
+//   - Logs carry the route, the staff account id and counts: never names,
+//     birth dates, patient ids, codes or tokens. The passcode of a link is
+//     shown once and stored only as a hash (shl/host).
+package desk

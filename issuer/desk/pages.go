@@ -1,0 +1,160 @@
+package desk
+
+import "html/template"
+
+var pages = template.Must(template.New("desk").Funcs(template.FuncMap{
+	"dict": func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	},
+	"err": func(f *Form, k string) string {
+		if f == nil {
+			return ""
+		}
+		return f.Errors[k]
+	},
+}).Parse(`
+{{define "head"}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}} · {{.Lab}}</title>
+<style nonce="{{.Nonce}}">
+:root{--fg:#111;--bg:#fff;--accent:#0b4f9c;--err:#a4000f;--muted:#444}
+*{box-sizing:border-box}body{margin:0;font:17px/1.5 system-ui,sans-serif;color:var(--fg);background:var(--bg)}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between;padding:.6rem 1rem;background:#0b2545;color:#fff}
+header a,header button{color:#fff}main{max-width:60rem;margin:0 auto;padding:1rem}
+h1{font-size:1.5rem;margin:.5rem 0 1rem}a{color:var(--accent)}
+:focus-visible{outline:3px solid #f5a300;outline-offset:2px}
+label{display:block;font-weight:600;margin:.8rem 0 .2rem}input,select{font:inherit;width:100%;padding:.55rem;border:2px solid #555;border-radius:4px;background:#fff;color:#111}
+input[aria-invalid=true],select[aria-invalid=true]{border-color:var(--err)}
+.hint{color:var(--muted);font-size:.9rem}.error{color:var(--err);font-weight:600;margin:.2rem 0}
+fieldset{border:1px solid #888;border-radius:6px;margin:1rem 0;padding:.5rem 1rem 1rem}legend{font-weight:700;padding:0 .3rem}
+.radio label{display:flex;gap:.5rem;font-weight:400;margin:.3rem 0}.radio input{width:auto}
+button,.button{font:inherit;font-weight:700;padding:.7rem 1.2rem;border:0;border-radius:6px;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary{background:#333}.danger{background:var(--err)}
+.grid{display:grid;grid-template-columns:1fr;gap:0 1.5rem}
+@media (min-width:48rem){.grid{grid-template-columns:1fr 1fr}}
+.qr{display:block;width:min(90vw,26rem);height:auto;image-rendering:pixelated;margin:1rem auto;border:8px solid #fff;outline:1px solid #ccc}
+.actions{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
+pre{white-space:pre-wrap;word-break:break-all;background:#f3f3f3;padding:.5rem;font-size:.8rem}
+.passcode{font-size:2rem;font-weight:800;letter-spacing:.2em}
+</style></head><body>
+<header><strong>{{.Lab}} · front desk</strong>{{with .Session}}<span>{{.Account.Name}} ({{.Account.Role}})</span>
+<form method="post" action="/desk/signout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button class="secondary">Sign out</button></form>{{end}}</header>
+<main id="main">{{end}}
+
+{{define "foot"}}</main></body></html>{{end}}
+
+{{define "message"}}{{template "head" .}}<h1>{{.Title}}</h1><p role="alert">{{.Message}}</p>
+<p>{{if .SignIn}}<a class="button" href="/desk/signin">Sign in</a>{{else}}<a href="/desk/">Back to the desk</a>{{end}}</p>{{template "foot" .}}{{end}}
+
+{{define "home"}}{{template "head" .}}<h1>Front desk</h1>
+<div class="actions"><a class="button" href="/desk/issue">Enter a result and issue a card</a></div>
+{{if .CanRevoke}}<form method="post" action="/desk/revoke"><fieldset><legend>Revoke a patient's cards</legend>
+<input type="hidden" name="csrf" value="{{.Session.CSRF}}">
+<label for="rp">Lab patient id</label><input id="rp" name="patientId" required autocomplete="off">
+<p class="hint">Revokes the cards issued until now (a correction's new card stays valid).</p>
+<button class="danger">Revoke</button></fieldset></form>{{end}}
+{{template "foot" .}}{{end}}
+
+{{define "webauthn"}}<script nonce="{{.Nonce}}">
+const b64u=s=>Uint8Array.from(atob(s.replace(/-/g,'+').replace(/_/g,'/')+'==='.slice((s.length+3)%4)),c=>c.charCodeAt(0));
+const u64=b=>btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g,'-').replace(/\//g,'_').replace(/=+$/,'');
+async function post(u,b){const r=await fetch(u,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(b),credentials:'same-origin'});
+const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.message||'The service did not answer.');return j}
+function say(m){const e=document.getElementById('status');e.textContent=m}
+</script>{{end}}
+
+{{define "signin"}}{{template "head" .}}<h1>Sign in</h1>
+{{with .Message}}<p class="error" role="alert">{{.}}</p>{{end}}
+<p>Use the passkey on this device (fingerprint, face or screen lock). No password.</p>
+<button id="go" type="button">Sign in with a passkey</button>
+<p id="status" role="status" aria-live="polite"></p>
+<p class="hint">New here? <a href="/desk/enrol">Set up your passkey with your invitation code</a>.</p>
+{{template "webauthn" .}}<script nonce="{{.Nonce}}">
+document.getElementById('go').addEventListener('click',async()=>{try{say('Waiting for your passkey…');
+const o=await post('/desk/signin/begin',{});o.publicKey.challenge=b64u(o.publicKey.challenge);
+(o.publicKey.allowCredentials||[]).forEach(c=>c.id=b64u(c.id));
+const a=await navigator.credentials.get(o);
+const r=await post('/desk/signin/finish',{id:a.id,rawId:u64(a.rawId),type:a.type,response:{clientDataJSON:u64(a.response.clientDataJSON),
+authenticatorData:u64(a.response.authenticatorData),signature:u64(a.response.signature),userHandle:a.response.userHandle?u64(a.response.userHandle):null}});
+location.href=r.next}catch(e){say(e.message)}});
+</script>{{template "foot" .}}{{end}}
+
+{{define "enrol"}}{{template "head" .}}<h1>Set up your passkey</h1>
+<form id="f"><label for="code">Invitation code</label>
+<p class="hint" id="code-hint">The code you were given, like 7K2M-9QXD-4HRT. It works once.</p>
+<input id="code" name="code" autocomplete="one-time-code" autocapitalize="characters" aria-describedby="code-hint" required>
+<div class="actions"><button>Create my passkey</button></div></form>
+<p id="status" role="status" aria-live="polite"></p>
+{{template "webauthn" .}}<script nonce="{{.Nonce}}">
+document.getElementById('f').addEventListener('submit',async ev=>{ev.preventDefault();try{say('Checking the code…');
+const o=await post('/desk/enrol/begin',{code:document.getElementById('code').value});const p=o.publicKey;
+p.challenge=b64u(p.challenge);p.user.id=b64u(p.user.id);(p.excludeCredentials||[]).forEach(c=>c.id=b64u(c.id));
+say('Confirm with your device…');const c=await navigator.credentials.create(o);
+const r=await post('/desk/enrol/finish',{id:c.id,rawId:u64(c.rawId),type:c.type,response:{clientDataJSON:u64(c.response.clientDataJSON),
+attestationObject:u64(c.response.attestationObject)}});location.href=r.next}catch(e){say(e.message)}});
+</script>{{template "foot" .}}{{end}}
+
+{{define "field"}}<label for="{{.id}}">{{.label}}</label>{{with .hint}}<p class="hint" id="{{$.id}}-hint">{{.}}</p>{{end}}
+{{with .error}}<p class="error" id="{{$.id}}-err">{{.}}</p>{{end}}{{end}}
+
+{{define "issue"}}{{template "head" .}}<h1>Enter a result</h1>
+{{with err .Form "form"}}<p class="error" role="alert">{{.}}</p>{{end}}
+{{if .Form.Errors}}{{if not (err .Form "form")}}<p class="error" role="alert">Please correct the fields marked below.</p>{{end}}{{end}}
+<form method="post" action="/desk/issue" novalidate><input type="hidden" name="csrf" value="{{.Session.CSRF}}">
+<fieldset><legend>Patient</legend><div class="grid">
+<div>{{template "field" (dict "id" "given" "label" "Given name(s)" "error" (err .Form "given"))}}
+<input id="given" name="given" value="{{.Form.Given}}" autocomplete="off" {{if err .Form "given"}}aria-invalid="true" aria-describedby="given-err"{{end}}></div>
+<div>{{template "field" (dict "id" "family" "label" "Family name" "error" (err .Form "family"))}}
+<input id="family" name="family" value="{{.Form.Family}}" autocomplete="off" {{if err .Form "family"}}aria-invalid="true" aria-describedby="family-err"{{end}}></div>
+<div>{{template "field" (dict "id" "birthDate" "label" "Birth date" "error" (err .Form "birthDate"))}}
+<input id="birthDate" name="birthDate" type="date" value="{{.Form.BirthDate}}" {{if err .Form "birthDate"}}aria-invalid="true" aria-describedby="birthDate-err"{{end}}></div>
+<div>{{template "field" (dict "id" "patientId" "label" "Lab patient id" "error" (err .Form "patientId"))}}
+<input id="patientId" name="patientId" value="{{.Form.PatientID}}" autocomplete="off" {{if err .Form "patientId"}}aria-invalid="true" aria-describedby="patientId-err"{{end}}></div>
+<div>{{template "field" (dict "id" "contact" "label" "Contact (optional)" "hint" "E-mail or phone, to reach the patient about this result." "error" (err .Form "contact"))}}
+<input id="contact" name="contact" value="{{.Form.Contact}}" autocomplete="off" aria-describedby="contact-hint{{if err .Form "contact"}} contact-err{{end}}" {{if err .Form "contact"}}aria-invalid="true"{{end}}></div>
+</div>
+<fieldset class="radio"><legend>How was the identity checked?</legend>{{with err .Form "identity"}}<p class="error" id="identity-err">{{.}}</p>{{end}}
+{{range .Checks}}<label><input type="radio" name="identity" value="{{.Value}}" {{if eq .Value $.Form.Identity}}checked{{end}}> {{.Label}}{{if .IAL}} <span class="hint">({{.IAL}})</span>{{end}}</label>{{end}}
+</fieldset></fieldset>
+<fieldset><legend>Test</legend><div class="grid">
+<div>{{template "field" (dict "id" "test" "label" "Test" "error" (err .Form "test"))}}
+<select id="test" name="test" {{if err .Form "test"}}aria-invalid="true" aria-describedby="test-err"{{end}}><option value="">Choose…</option>
+{{range .Groups}}<optgroup label="{{.Label}}">{{range .Tests}}<option value="{{.Code}}" {{if eq .Code $.Form.Test}}selected{{end}}>{{.Display}}</option>{{end}}</optgroup>{{end}}</select>
+<details><summary>LOINC codes</summary><ul>{{range .Groups}}{{range .Tests}}<li>{{.Code}}: {{.Display}}</li>{{end}}{{end}}</ul></details></div>
+<div>{{template "field" (dict "id" "specimen" "label" "Specimen" "error" (err .Form "specimen"))}}
+<select id="specimen" name="specimen" {{if err .Form "specimen"}}aria-invalid="true" aria-describedby="specimen-err"{{end}}><option value="">Choose…</option>
+{{range .Specimens}}<option value="{{.Code}}" {{if eq .Code $.Form.Specimen}}selected{{end}}>{{.Display}}</option>{{end}}</select></div>
+<div>{{template "field" (dict "id" "collected" "label" "Collected at" "error" (err .Form "collected"))}}
+<input id="collected" name="collected" type="datetime-local" value="{{.Form.Collected}}" {{if err .Form "collected"}}aria-invalid="true" aria-describedby="collected-err"{{end}}></div>
+</div>
+<fieldset class="radio"><legend>Result</legend>{{with err .Form "result"}}<p class="error" id="result-err">{{.}}</p>{{end}}
+{{range .Results}}<label><input type="radio" name="result" value="{{.Value}}" {{if eq .Value $.Form.Result}}checked{{end}}> {{.Display}}</label>{{end}}
+</fieldset><p class="hint">Performer: {{.Lab}}</p></fieldset>
+<div class="actions"><button>Issue the card</button></div></form>
+{{template "foot" .}}{{end}}
+
+{{define "issued"}}{{template "head" .}}<h1>Card issued for {{.Name}}</h1>
+<p>Let the patient scan this code with their phone's wallet or camera.</p>
+<img class="qr" src="/v1/cards/{{.Card.ID}}.png?scale=8" alt="SMART Health Card QR code for {{.Name}}">
+<div class="actions">
+<a class="button" href="/cards/{{.Card.ID}}/print?paper=A4">Print (A4)</a>
+<a class="button" href="/cards/{{.Card.ID}}/print?paper=letter">Print (Letter)</a>
+<a class="button" href="/v1/cards/{{.Card.ID}}.smart-health-card" download>Download .smart-health-card</a>
+</div>
+{{if .CanShare}}<form method="post" action="/desk/share"><input type="hidden" name="csrf" value="{{.Session.CSRF}}">
+<input type="hidden" name="card" value="{{.Card.ID}}"><button class="secondary">Share as a SMART Health Link (with a passcode)</button></form>{{end}}
+<details><summary>FHIR bundle of this result</summary><pre>{{.Bundle}}</pre></details>
+<p><a href="/desk/issue">Enter another result</a></p>
+{{template "foot" .}}{{end}}
+
+{{define "shared"}}{{template "head" .}}<h1>Link created</h1>
+<p>Give the patient this passcode (shown once):</p><p class="passcode" aria-label="passcode">{{.Passcode}}</p>
+<img class="qr" src="{{.QR}}" alt="SMART Health Link QR code">
+<p class="hint">The link works until {{.Expires}}; it can be revoked before then.</p>
+<p><a href="/desk/issue">Enter another result</a></p>
+{{template "foot" .}}{{end}}
+`))
