@@ -239,6 +239,14 @@ func New(cfg Config) (*Server, error) {
 		c.Response().Header().Set("Cache-Control", "no-cache")
 		return c.HTMLBlob(http.StatusOK, index)
 	})
+	sw, err := fs.ReadFile(files, "sw.js")
+	if err != nil {
+		return nil, fmt.Errorf("server: embedded service worker: %w", err)
+	}
+	e.GET("/sw.js", func(c *echo.Context) error { // the page's service worker, scope "/" (issue 11)
+		c.Response().Header().Set("Cache-Control", "no-cache")
+		return c.Blob(http.StatusOK, "text/javascript; charset=utf-8", sw)
+	})
 	e.GET("/static/*", func(c *echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "public, max-age=300")
 		return echo.StaticDirectoryHandler(files, false)(c)

@@ -39,13 +39,31 @@
 // usual verdict; the link's unsigned FHIR content is listed, by type and
 // count only, in an amber "Not verified" box.
 //
+// # On this device, offline (issue 11)
+//
+// With "On this device" (or ?mode=device) cards are verified in the
+// browser by cmd/shc-verifier-wasm, the project's verifier compiled to
+// WebAssembly (static/wasm, built by go generate and checked against a
+// fresh build by TestWasmUpToDate), against the trust snapshot of GET
+// /v1/trust-snapshot, fetched again once half its revocation bound has
+// passed. The card never leaves the device; the header and each verdict
+// say where the card was checked. A service worker (/sw.js) keeps the page,
+// the verifier and the last snapshot, so the page keeps working with the
+// network cut; past the bound, cards whose key has a revocation list are
+// unable_to_check (required policy). The page is an installable web app
+// (static/manifest.json; icons drawn by internal/icongen).
+//
 // # Security considerations
 //
 // All script lives in files (no inline script or style attributes), so the
 // page runs under the strict Content-Security-Policy set by package
-// verifier/server (script-src 'self'). Server data is inserted with
-// textContent only, never as HTML. The page stores nothing (no cookies, no
-// local storage) and sends cards only to its own origin. A link passcode is
+// verifier/server (script-src 'self', plus 'wasm-unsafe-eval' for its own
+// WebAssembly). Server data is inserted with textContent only, never as
+// HTML. The page stores no card (no cookies, no local storage; the service
+// worker caches only the page's own files and the public trust snapshot)
+// and sends cards only to its own origin, or in on-device mode nowhere. A
+// door verdict clears itself and the page drops its references to the
+// card. A link passcode is
 // read from its field, which is cleared at once, and sent in the request
 // body only; the link input is held in memory only while the prompt is
 // open.

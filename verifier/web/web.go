@@ -6,6 +6,7 @@ import (
 )
 
 //go:generate go run ./internal/wasmgen
+//go:generate go run ./internal/icongen
 
 //go:embed static
 var static embed.FS

@@ -715,5 +715,12 @@
     $("sound").addEventListener("change", function () { settings.sound = $("sound").checked; if (settings.sound) feedback("verified"); });
     $("vibrate").addEventListener("change", function () { settings.vibrate = $("vibrate").checked; });
     document.body.setAttribute("data-ready", detector ? "barcodedetector" : "jsqr");
+    // The service worker keeps the page, the on-device verifier and the last
+    // trust snapshot for offline use (never a card).
+    if ("serviceWorker" in navigator) {
+      navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function () {
+        document.body.setAttribute("data-sw", "registered");
+      }, function () { document.body.setAttribute("data-sw", "failed"); });
+    }
   });
 })();
