@@ -149,6 +149,39 @@ type OperationOptions struct {
 	// example the types the caller's SMART scopes may read). A card is
 	// issued only if Allowed(types) is true.
 	Allowed func(types []string) bool
+	// Filter, if set, sees each card that passed the other tests with its
+	// resources and decides whether it is issued (issue 12: granular
+	// scopes, authorization_details and sensitive results are decided on
+	// the resources, package issuer/authz).
+	Filter func(c CardContent) bool
+}
+
+// CardContent is what a card would carry, for OperationOptions.Filter:
+// its clinical resources and the supporting resources they reference.
+type CardContent struct {
+	Types      []string // resource types on the card, sorted, Patient included
+	Clinical   []ContentResource
+	Supporting []ContentResource
+}
+
+// ContentResource is one resource of a CardContent, as stored.
+type ContentResource struct {
+	Type    string
+	ID      string
+	Date    time.Time // clinically relevant date; zero if unknown
+	Codings []Coding  // Observation/DiagnosticReport.code, Immunization.vaccineCode
+	JSON    json.RawMessage
+}
+
+func cardContent(g *group, types []string) CardContent {
+	cc := CardContent{Types: types}
+	for _, r := range g.Resources {
+		cc.Clinical = append(cc.Clinical, ContentResource{Type: r.Type, ID: r.ID, Date: r.Date, Codings: r.Codings, JSON: r.JSON})
+	}
+	for _, r := range g.Support {
+		cc.Supporting = append(cc.Supporting, ContentResource{Type: r.Type, ID: r.ID, Date: r.Date, JSON: r.JSON})
+	}
+	return cc
 }
 
 // HealthCardsIssue answers POST /Patient/{id}/$health-cards-issue (OP-3..11)
@@ -209,6 +242,9 @@ func (is *Issuer) HealthCardsIssue(ctx context.Context, src Source, patientID st
 		}
 		if ok && opts.Allowed != nil {
 			ok = opts.Allowed(types)
+		}
+		if ok && opts.Filter != nil {
+			ok = opts.Filter(cardContent(g, types))
 		}
 		if ok {
 			keep = append(keep, g)

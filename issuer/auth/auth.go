@@ -47,6 +47,12 @@ type Principal struct {
 	ID      string   // token id, or JWT sub
 	Scopes  []string // granted scopes
 	Patient string   // SMART "patient" claim (JWT only)
+	// FHIRUser is the SMART "fhirUser" claim (JWT only): the user's FHIR
+	// resource, e.g. "Practitioner/123" or an absolute URL ending so.
+	FHIRUser string
+	// AuthorizationDetails is the RFC 9396 "authorization_details" claim as
+	// sent (JWT only); package issuer/authz parses it.
+	AuthorizationDetails json.RawMessage
 
 	// labClient: a JWT of a registered system client (JWTConfig.SystemClients),
 	// whose lab scopes are honoured.
@@ -242,6 +248,9 @@ type accessClaims struct {
 	Scope   json.RawMessage `json:"scope"` // space-separated string (RFC 8693 / SMART)
 	Scp     []string        `json:"scp"`   // some servers use an array
 	Patient string          `json:"patient"`
+	// FHIRUser and AuthorizationDetails feed issuer/authz (issue 12).
+	FHIRUser             string          `json:"fhirUser"`
+	AuthorizationDetails json.RawMessage `json:"authorization_details"`
 }
 
 var allowedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
@@ -267,7 +276,10 @@ func (a *Authenticator) jwtToken(ctx context.Context, tok string) (*Principal, e
 	if err := c.ValidateWithLeeway(exp, a.cfg.JWT.Leeway); err != nil {
 		return nil, ErrUnauthenticated
 	}
-	p := &Principal{Kind: "jwt", ID: c.Subject, Patient: c.Patient, actorKey: a.cfg.AuditKey}
+	p := &Principal{Kind: "jwt", ID: c.Subject, Patient: c.Patient, FHIRUser: c.FHIRUser, actorKey: a.cfg.AuditKey}
+	if len(c.AuthorizationDetails) > 0 && string(c.AuthorizationDetails) != "null" {
+		p.AuthorizationDetails = c.AuthorizationDetails
+	}
 	var s string
 	if len(c.Scope) > 0 && json.Unmarshal(c.Scope, &s) == nil {
 		p.Scopes = strings.Fields(s)

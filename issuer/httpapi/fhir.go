@@ -2,12 +2,11 @@ package httpapi
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 
 	"github.com/labstack/echo/v5"
 
 	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/authz"
 )
 
 // OperationDefinitionURL is the canonical $health-cards-issue definition (OP-3).
@@ -86,36 +85,14 @@ func (s *server) capabilityStatement(c *echo.Context) error {
 	return jsonAs(c, http.StatusOK, fhirJSON, cs)
 }
 
-// requestedTypes maps credentialType values to the resource types the
-// caller must be allowed to read (OP-5, OP-6).
-func requestedTypes(cts []string) []string {
-	var out []string
-	add := func(t ...string) {
-		for _, x := range t {
-			if !slices.Contains(out, x) {
-				out = append(out, x)
-			}
-		}
-	}
-	for _, ct := range cts {
-		switch strings.TrimPrefix(ct, "https://smarthealth.cards") {
-		case "#immunization":
-			add(issuer.TypeImmunization)
-		case "#laboratory":
-			add(issuer.TypeObservation)
-		case "#health-card", "#covid19":
-			add(issuer.TypeImmunization, issuer.TypeObservation)
-		default:
-			add(ct)
-		}
-	}
-	return out
-}
-
 // healthCardsIssue is POST /fhir/Patient/{id}/$health-cards-issue (OP-3..11).
-// It needs a SMART access token whose patient-level read scopes cover the
-// requested types and whose "patient" claim is {id}, or a system-level read
-// scope.
+// It needs a SMART access token; the decision point (issuer/authz) decides
+// from the policies, the token's principal, scopes and
+// authorization_details and the patient's relations, and filters the
+// cards. When the token's permissions leave no card although the patient
+// has some, the answer is a 403 OperationOutcome that says which type or
+// scope was missing, never a silent empty result; sensitive results
+// withheld are never mentioned.
 func (s *server) healthCardsIssue(c *echo.Context) error {
 	p, err := s.principal(c)
 	if err != nil {
@@ -133,24 +110,22 @@ func (s *server) healthCardsIssue(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if p.IsOtherPatient(id) {
-		return forbidden("the access token is for another patient")
+	ctx := c.Request().Context()
+	d := s.authz.Authorize(ctx, p, authz.ActionIssue, authz.Target{Patient: id, CredentialTypes: params.CredentialTypes})
+	if !d.Allow {
+		return denied(d)
 	}
-	if !p.CanReadPatient(id, requestedTypes(params.CredentialTypes)) {
-		return forbidden("the access token lacks a read scope for the requested credential types")
+	out, cards, err := s.is.HealthCardsIssue(ctx, s.src, id, params, issuer.OperationOptions{Actor: p.Actor(), Filter: d.Filter()})
+	if rerr := s.authz.Record(ctx, d); rerr != nil {
+		s.log.Error("audit of an authorization decision failed", "err", rerr.Error())
 	}
-	allowed := func(types []string) bool {
-		var clinical []string
-		for _, t := range types {
-			if t != issuer.TypePatient {
-				clinical = append(clinical, t)
-			}
-		}
-		return p.CanReadPatient(id, clinical)
-	}
-	out, _, err := s.is.HealthCardsIssue(c.Request().Context(), s.src, id, params, issuer.OperationOptions{Actor: p.Actor(), Allowed: allowed})
 	if err != nil {
 		return err
+	}
+	if len(cards) == 0 {
+		if msg, ok := d.Explain(); ok {
+			return forbidden(msg)
+		}
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return jsonAs(c, http.StatusOK, fhirJSON, out)

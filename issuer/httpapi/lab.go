@@ -15,6 +15,7 @@ import (
 	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
@@ -251,6 +252,9 @@ func (s *server) getCard(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if d := s.authz.Authorize(c.Request().Context(), nil, authz.ActionDownload, authz.Target{Patient: cd.PatientID, Card: cd.ID}); !d.Allow {
+		return denied(d)
+	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	switch ext {
 	case "jws":
@@ -302,6 +306,15 @@ func (s *server) postRevocation(c *echo.Context) error {
 	var rr revocationRequest
 	if err := jsonlite.DecodeExact(body, &rr); err != nil { // names matched exactly (issue 10)
 		return &issuer.Error{Code: issuer.CodeInvalidRevocation, Msg: `body must be {"patientId"|"rid", "kid"?, "issuedBefore"?|"all"?, "reason"?} (member names are case-sensitive, each at most once)`}
+	}
+	target := authz.Target{Patient: rr.PatientID, Card: rr.RID}
+	if rr.PatientID != "" {
+		target.Card = ""
+	}
+	if target.Patient != "" || target.Card != "" { // an empty request is refused by Revoke (invalid_revocation)
+		if d := s.authz.Authorize(c.Request().Context(), p, authz.ActionRevoke, target); !d.Allow {
+			return denied(d)
+		}
 	}
 	req := issuer.RevokeRequest{PatientID: rr.PatientID, RID: rr.RID, Kid: rr.Kid, All: rr.All, Actor: p.Actor(), Reason: rr.Reason}
 	if len(rr.Reason) > 200 {

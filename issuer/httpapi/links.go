@@ -16,6 +16,7 @@ import (
 	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/shl/host"
@@ -52,6 +53,10 @@ type LinksConfig struct {
 	// Source is where a patient's results are read to issue cards; nil
 	// means the issuer's own store.
 	Source issuer.Source
+	// Authz decides link creation from a patient's data and revocations
+	// (issue 12); nil means the embedded default policies over Source,
+	// audited to the issuer's store. Give the same Engine as Config.Authz.
+	Authz *authz.Engine
 	// MaxPasscodeFailures is the lifetime limit of wrong passcodes per link
 	// (SHL-10); 0 means host.DefaultMaxPasscodeFailures.
 	MaxPasscodeFailures int
@@ -78,10 +83,11 @@ const DefaultLinkExpiry = 30 * 24 * time.Hour
 // protocol under /shl/ and the management API under /v1/links. Register
 // it with Config.Mount = links.Mount.
 type Links struct {
-	cfg  LinksConfig
-	host *host.Host
-	src  issuer.Source
-	now  func() time.Time
+	cfg   LinksConfig
+	host  *host.Host
+	src   issuer.Source
+	authz *authz.Engine
+	now   func() time.Time
 }
 
 // NewLinks checks cfg and builds the link host.
@@ -120,7 +126,13 @@ func NewLinks(cfg LinksConfig) (*Links, error) {
 	if src == nil {
 		src = issuer.StoreSource{Store: cfg.Issuer.Store(), BaseURL: cfg.BaseURL + "/fhir"}
 	}
-	return &Links{cfg: cfg, host: h, src: src, now: now}, nil
+	az := cfg.Authz
+	if az == nil {
+		if az, err = authz.New(authz.Config{Source: src, Audit: cfg.Issuer.Store(), Now: cfg.Issuer.Now}); err != nil {
+			return nil, err
+		}
+	}
+	return &Links{cfg: cfg, host: h, src: src, authz: az, now: now}, nil
 }
 
 // Host returns the underlying link host (for tests and other front ends).
@@ -253,9 +265,6 @@ func (l *Links) create(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if !p.Has(auth.ScopeCardsIssue) {
-		return forbidden("this endpoint needs the scope " + auth.ScopeCardsIssue)
-	}
 	body, err := readLimited(c, maxLinkBody)
 	if err != nil {
 		return err
@@ -272,6 +281,11 @@ func (l *Links) create(c *echo.Context) error {
 	}
 	if err := checkViewer(req.Viewer); err != nil {
 		return err
+	}
+	// A bundle the caller sends is shared (or signed) only for lab systems;
+	// a patient's stored results are shared as the decision point allows.
+	if req.PatientID == "" && !p.Has(auth.ScopeCardsIssue) {
+		return forbidden("sharing a bundle needs the scope " + auth.ScopeCardsIssue)
 	}
 	if !utf8.ValidString(req.Passcode) || len(req.Passcode) > shl.MaxPasscodeLen {
 		return badLink("passcode must be UTF-8 of at most 256 bytes")
@@ -298,12 +312,20 @@ func (l *Links) create(c *echo.Context) error {
 	switch {
 	case req.PatientID != "":
 		own.Patient = req.PatientID
+		d := l.authz.Authorize(ctx, p, authz.ActionShare, authz.Target{Patient: req.PatientID, CredentialTypes: []string{healthCardType}})
+		if !d.Allow {
+			return denied(d)
+		}
 		_, issued, err := l.cfg.Issuer.HealthCardsIssue(ctx, l.src, req.PatientID,
-			issuer.IssueParams{CredentialTypes: []string{healthCardType}}, issuer.OperationOptions{Actor: p.Actor()})
+			issuer.IssueParams{CredentialTypes: []string{healthCardType}}, issuer.OperationOptions{Actor: p.Actor(), Filter: d.Filter()})
+		_ = l.authz.Record(ctx, d)
 		if err != nil {
 			return err
 		}
 		if len(issued) == 0 {
+			if msg, ok := d.Explain(); ok {
+				return forbidden(msg)
+			}
 			return &issuer.Error{Code: issuer.CodeNoContent, Msg: "the patient has no results to share"}
 		}
 		f, err := cardFile(issued)
@@ -404,9 +426,16 @@ func (l *Links) authorize(c *echo.Context, id string, revoke bool) (*host.LinkIn
 		return nil, linkErr(err)
 	}
 	o := parseOwner(info.Owner)
+	if revoke {
+		// Revocation goes through the decision point; a denial answers 404.
+		d := l.authz.Authorize(c.Request().Context(), p, authz.ActionRevoke, authz.Target{Patient: o.Patient, Link: id})
+		if !d.Allow {
+			return nil, &issuer.Error{Code: issuer.CodeNotFound, Msg: "no such link"}
+		}
+		return info, nil
+	}
 	switch {
-	case revoke && p.Kind == "token" && p.Has(auth.ScopeCardsRevoke):
-	case !revoke && p.Kind == "token" && o.Actor == p.Actor():
+	case p.Kind == "token" && o.Actor == p.Actor():
 	case p.Kind == "jwt" && o.Patient != "" && p.Patient == o.Patient:
 	default:
 		return nil, &issuer.Error{Code: issuer.CodeNotFound, Msg: "no such link"}

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier"
@@ -97,6 +98,9 @@ func (s *server) printCard(c *echo.Context) error {
 	cd, err := s.card(c, c.Param("id"))
 	if err != nil {
 		return err
+	}
+	if d := s.authz.Authorize(c.Request().Context(), nil, authz.ActionPrint, authz.Target{Patient: cd.PatientID, Card: cd.ID}); !d.Allow {
+		return denied(d)
 	}
 	if len(cd.JWS) > s.is.MaxSingleQRJWS() {
 		return &issuer.Error{Code: issuer.CodeCardTooLargeForQR, Msg: "this card does not fit one QR code; download the .smart-health-card file instead"}

@@ -18,6 +18,7 @@ import (
 	"github.com/healthcards/healthcards/did"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/authz"
 )
 
 // SMARTConfig names the authorization server endpoints advertised in
@@ -35,6 +36,10 @@ type Config struct {
 	Auth   *auth.Authenticator
 	// Source feeds $health-cards-issue; nil means the issuer's own store.
 	Source issuer.Source
+	// Authz is the decision point for every access to patient data
+	// (issue 12); nil means the embedded default policies over Source,
+	// audited to the issuer's store.
+	Authz *authz.Engine
 	// BaseURL is this service's public https base (no trailing slash):
 	// links, the FHIR base (BaseURL + "/fhir") and the token audience.
 	BaseURL string
@@ -65,6 +70,7 @@ type server struct {
 	cfg    Config
 	is     *issuer.Issuer
 	auth   *auth.Authenticator
+	authz  *authz.Engine
 	src    issuer.Source
 	log    *slog.Logger
 	fhir   string
@@ -104,6 +110,14 @@ func New(cfg Config) (*echo.Echo, error) {
 		s.metrics = NewMetrics()
 	}
 	s.metrics.issuer = cfg.Issuer
+	s.authz = cfg.Authz
+	if s.authz == nil {
+		az, err := authz.New(authz.Config{Source: s.src, Audit: cfg.Issuer.Store(), Now: cfg.Issuer.Now})
+		if err != nil {
+			return nil, err
+		}
+		s.authz = az
+	}
 
 	e := echo.NewWithConfig(echo.Config{Logger: s.log, HTTPErrorHandler: s.handleError})
 	e.Use(s.middleware)
@@ -280,6 +294,17 @@ func (f *forbiddenError) Error() string        { return "forbidden: " + f.msg }
 func (f *forbiddenError) Is(target error) bool { return target == auth.ErrForbidden }
 
 func forbidden(msg string) error { return &forbiddenError{msg: msg} }
+
+// denied is the error answer of a denied authorization decision.
+func denied(d *authz.Decision) error {
+	if issuer.CodeOf(d.Err) == issuer.CodeForbidden {
+		return forbidden(d.Reason)
+	}
+	if d.Err == nil {
+		return forbidden("not allowed")
+	}
+	return d.Err
+}
 
 // principal authenticates the request.
 func (s *server) principal(c *echo.Context) (*auth.Principal, error) {
