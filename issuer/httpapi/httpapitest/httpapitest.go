@@ -12,6 +12,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"math/big"
 	"net"
 	"net/http"
@@ -155,6 +156,11 @@ func Start(t testing.TB, opts Options) *Server {
 type Claims struct {
 	Issuer, Audience, Subject, Patient, Scope string
 	Expiry                                    time.Time
+	// FHIRUser is the SMART fhirUser claim ("" leaves it out).
+	FHIRUser string
+	// AuthorizationDetails is the RFC 9396 claim as raw JSON (nil leaves
+	// it out).
+	AuthorizationDetails json.RawMessage
 }
 
 // MintJWT signs an access token with the test authorization server's key.
@@ -178,6 +184,12 @@ func (s *Server) MintJWT(t testing.TB, c Claims) string {
 	}
 	if c.Patient != "" {
 		claims["patient"] = c.Patient
+	}
+	if c.FHIRUser != "" {
+		claims["fhirUser"] = c.FHIRUser
+	}
+	if c.AuthorizationDetails != nil {
+		claims["authorization_details"] = c.AuthorizationDetails
 	}
 	tok, err := jwt.Signed(sig).Claims(claims).Serialize()
 	if err != nil {
