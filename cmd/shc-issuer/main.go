@@ -36,7 +36,18 @@ Usage:
   shc-issuer bulk generate --out DIR --patients N  synthetic bulk input
   shc-issuer staff add NAME --role R --data DIR    desk staff account + one-time invitation code
   shc-issuer staff list|code ID|disable ID --data DIR
+  shc-issuer policy validate DIR                 check Cedar policies against the schema
+  shc-issuer policy check --principal P --action A --patient ID [--token JWT]
+                                                 print the decision and the deciding policies
   shc-issuer COMMAND -h                           this help
+
+policy check: --principal Patient/ID, RelatedPerson/ID, Practitioner/ID, LabSystem/ID,
+SystemClient/ID or CapabilityHolder, with --scopes "S S" (default: all reads or lab
+scopes); or --token JWT (claims read without verifying the signature: a dry run).
+--action issue|share|download|print|revoke (default issue), --card ID for download,
+print and revoke; relations are read from the store (--data, --store, --postgres-dsn);
+--policy DIR tests policies before deploying them (default: the embedded set);
+--age-of-majority N. Nothing is written to the audit trail.
 
 tokens also takes --store and --postgres-dsn, and keys takes
 --key-passphrase-file (or SHC_ISSUER_KEY_PASSPHRASE), or --store,
@@ -81,6 +92,10 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --pkcs11-module F --pkcs11-token LABEL --pkcs11-pin-file F [--pkcs11-key-label L]
                          sign with a key held in an HSM instead of the key ring
   --upstream-fhir URL    read $health-cards-issue data from this FHIR server
+  --policy DIR           Cedar authorization policies (*.cedar) replacing the embedded
+                         default set (docs/authorization.md); validated at start, an
+                         invalid policy stops the service
+  --age-of-majority N    a parent's access to a minor's cards ends at N (default 18)
   --issuer-name NAME     name printed on cards
   --qr-level L|M|Q|H     QR error correction (default L: 1195-character cards)
   --link-expiry DUR      lifetime of a SMART Health Link created without an expiry (default 720h)
@@ -155,6 +170,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = staff(ctx, args[1:], stdout)
 	case "migrate-keys":
 		err = migrateKeys(ctx, args[1:], stdout)
+	case "policy":
+		err = policyCmd(ctx, args[1:], stdout)
 	default:
 		return usageError{fmt.Sprintf("unknown command %q", args[0])}
 	}

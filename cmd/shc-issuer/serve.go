@@ -45,6 +45,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.PKCS11PINFile, "pkcs11-pin-file", "", "")
 	fs.StringVar(&c.PKCS11KeyLabel, "pkcs11-key-label", "shc-issuer", "")
 	fs.StringVar(&c.UpstreamFHIR, "upstream-fhir", "", "")
+	fs.StringVar(&c.PolicyDir, "policy", "", "")
+	fs.IntVar(&c.AgeOfMajority, "age-of-majority", 0, "")
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "")
 	fs.StringVar(&c.QRLevel, "qr-level", "L", "")
 	fs.DurationVar(&c.LinkExpiry, "link-expiry", 0, "")

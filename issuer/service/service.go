@@ -26,6 +26,7 @@ import (
 	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/desk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
@@ -94,9 +95,17 @@ type Config struct {
 	PKCS11KeyLabel string // --pkcs11-key-label (default shc-issuer)
 
 	UpstreamFHIR string // --upstream-fhir
-	IssuerName   string // --issuer-name
-	QRLevel      string // --qr-level L|M|Q|H (default L)
-	NoSample     bool   // --no-sample
+	// PolicyDir holds Cedar authorization policies that replace the
+	// embedded default set (--policy DIR); they are validated against the
+	// schema at start, and the service refuses to start on an invalid one
+	// (issue 12, docs/authorization.md).
+	PolicyDir string
+	// AgeOfMajority ends a parent's access to a minor's cards
+	// (--age-of-majority, default 18).
+	AgeOfMajority int
+	IssuerName    string // --issuer-name
+	QRLevel       string // --qr-level L|M|Q|H (default L)
+	NoSample      bool   // --no-sample
 	// LinkExpiry is the lifetime of a SMART Health Link created without
 	// "exp" (--link-expiry; 0 means httpapi.DefaultLinkExpiry, 30 days).
 	LinkExpiry time.Duration
@@ -213,6 +222,14 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.UpstreamFHIR != "" {
 		src = &issuer.FHIRSource{BaseURL: cfg.UpstreamFHIR}
 	}
+	azSrc := src
+	if azSrc == nil {
+		azSrc = issuer.StoreSource{Store: st, BaseURL: s.baseURL + "/fhir"}
+	}
+	az, err := authz.New(authz.Config{PolicyDir: cfg.PolicyDir, Source: azSrc, Audit: st, AgeOfMajority: cfg.AgeOfMajority, AuditKey: auditKey(ridSecret)})
+	if err != nil {
+		return nil, &ConfigError{Msg: "--policy: " + err.Error()}
+	}
 	// SMART Health Links: in the PostgreSQL database with --store postgres,
 	// else in DIR/links.db; location URLs signed with a persistent secret.
 	var linkStore *sqlstore.Store
@@ -233,7 +250,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, configErr("--link-expiry %s: must not be negative", cfg.LinkExpiry)
 	}
 	metrics := httpapi.NewMetrics()
-	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret), DefaultExpiry: cfg.LinkExpiry, Metrics: metrics})
+	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret), DefaultExpiry: cfg.LinkExpiry, Metrics: metrics, Authz: az})
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +284,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	mount := func(e *echo.Echo) { links.Mount(e); batches.Mount(e); frontDesk.Mount(e) }
 	api, err := httpapi.New(httpapi.Config{
-		Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, IssuerName: cfg.IssuerName, DevPage: !cfg.Production,
+		Issuer: s.is, Auth: a, Source: src, Authz: az, BaseURL: s.baseURL, IssuerName: cfg.IssuerName, DevPage: !cfg.Production,
 		SMART:  httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL},
 		Logger: s.log, HSTS: s.useTLS || cfg.BehindTLSProxy || !cfg.Production, Mount: mount, Metrics: metrics,
 	})
