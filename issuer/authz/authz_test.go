@@ -195,7 +195,7 @@ func BenchmarkCardFilter(b *testing.B) {
 	keep := d.Filter()
 	c := issuer.CardContent{Types: []string{"Observation", "Organization", "Patient"}, Clinical: []issuer.ContentResource{{Type: "Observation", ID: "o1", Date: testNow,
 		Codings: []issuer.Coding{{System: "http://loinc.org", Code: "94500-6"}},
-		JSON: json.RawMessage(`{"resourceType":"Observation","id":"o1","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"94500-6"}]},"subject":{"reference":"Patient/kid"},"effectiveDateTime":"2026-02-20","performer":[{"reference":"Organization/org1"}],"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260385009"}]}}`)}}}
+		JSON:    json.RawMessage(`{"resourceType":"Observation","id":"o1","status":"final","category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"laboratory"}]}],"code":{"coding":[{"system":"http://loinc.org","code":"94500-6"}]},"subject":{"reference":"Patient/kid"},"effectiveDateTime":"2026-02-20","performer":[{"reference":"Organization/org1"}],"valueCodeableConcept":{"coding":[{"system":"http://snomed.info/sct","code":"260385009"}]}}`)}}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if !keep(c) {

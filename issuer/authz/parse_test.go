@@ -20,7 +20,7 @@ func TestParseScope(t *testing.T) {
 		{"patient/Observation.rs?category=laboratory", true, "Observation", 1},
 		{"patient/Observation.rs?category=laboratory&code=http://loinc.org|94500-6", true, "Observation", 2},
 		{"patient/Observation.rs?code=a,b,%7Cc", true, "Observation", 1},
-		{"patient/Observation.rs?status=final", false, "", 0},       // unsupported parameter
+		{"patient/Observation.rs?status=final", false, "", 0},          // unsupported parameter
 		{"patient/Observation.read?category=laboratory", false, "", 0}, // v1 takes no query
 		{"patient/Observation.rs?category=", false, "", 0},
 		{"patient/Observation.rs?", false, "", 0},
