@@ -153,7 +153,7 @@ type Decision struct {
 	Principal string
 
 	action  Action
-	actor   string
+	who     *auth.Principal // nil: a capability holder
 	patient string
 	f       *cardFilter
 }
@@ -193,12 +193,7 @@ func (d *Decision) Explain() (string, bool) {
 // denies (fail closed). For issue and share it also checks the token's
 // authorization_details and prepares the card filter.
 func (e *Engine) Authorize(ctx context.Context, p *auth.Principal, action Action, t Target) *Decision {
-	d := &Decision{action: action, patient: t.Patient}
-	if p != nil {
-		d.actor = p.Actor()
-	} else {
-		d.actor = "capability"
-	}
+	d := &Decision{action: action, patient: t.Patient, who: p}
 	e.authorize(ctx, p, action, t, d)
 	if !d.Allow || d.f == nil {
 		e.Record(ctx, d)
@@ -314,7 +309,11 @@ func (e *Engine) Record(ctx context.Context, d *Decision) error {
 	if !d.Allow && d.Err != nil {
 		fmt.Fprintf(&b, " code=%s", errcode.CodeOf(d.Err))
 	}
-	return e.audit.Audit(ctx, store.Event{Actor: trunc256(d.actor), Action: "authz." + string(d.action), Detail: b.String()})
+	actor := "capability"
+	if d.who != nil {
+		actor = d.who.Actor()
+	}
+	return e.audit.Audit(ctx, store.Event{Actor: trunc256(actor), Action: "authz." + string(d.action), Detail: b.String()})
 }
 
 // PatientRef is the audit trail's stand-in for a patient id: a keyed hash

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/jsonlite"
 	"github.com/healthcards/healthcards/issuer"
 )
 
@@ -35,41 +36,79 @@ type facts struct {
 	Security []coding // meta.security
 }
 
-func resourceFacts(r issuer.ContentResource) *facts {
-	var in struct {
-		Meta struct {
-			Security []coding `json:"security"`
-		} `json:"meta"`
-		Category    json.RawMessage `json:"category"` // array (Observation, DiagnosticReport) or object
-		Code        codeableConcept `json:"code"`
-		VaccineCode codeableConcept `json:"vaccineCode"`
-	}
+// resourceFacts reads the labels (meta.security) and, when needCategory,
+// the categories of a clinical resource; codes come from the issuer's own
+// parse. It reads the top level with jsonlite and decodes only those two
+// members. A resource that cannot be read this way (bad JSON, an escaped
+// member name that could hide "meta") counts as restricted (fail closed).
+func resourceFacts(r issuer.ContentResource, needCategory bool) *facts {
 	f := &facts{Type: r.Type, Date: r.Date}
-	if json.Unmarshal(r.JSON, &in) != nil {
-		// The issuer parsed this resource already; a resource we cannot
-		// read here carries unknown labels: treat it as restricted.
-		f.Security = []coding{{System: systemConfidentiality, Code: "R"}}
-		return f
-	}
-	f.Security = in.Meta.Security
-	f.Code = append(append(f.Code, in.Code.Coding...), in.VaccineCode.Coding...)
 	for _, c := range r.Codings {
 		f.Code = append(f.Code, coding{System: c.System, Code: c.Code})
 	}
-	if len(in.Category) > 0 {
-		var arr []codeableConcept
-		if json.Unmarshal(in.Category, &arr) == nil {
-			for _, cc := range arr {
-				f.Category = append(f.Category, cc.Coding...)
+	restricted := func() *facts {
+		f.Security = []coding{{System: systemConfidentiality, Code: "R"}}
+		return f
+	}
+	var rd jsonlite.Reader
+	rd.ResetShallow(r.JSON, 0)
+	if !rd.Enter('{') {
+		return restricted()
+	}
+	for {
+		name, esc, ok := rd.Next()
+		if !ok {
+			break
+		}
+		if esc {
+			return restricted()
+		}
+		switch string(name) {
+		case "meta":
+			raw, ok := rd.Skip()
+			var m struct {
+				Security []coding `json:"security"`
 			}
-		} else {
-			var one codeableConcept
-			if json.Unmarshal(in.Category, &one) == nil {
-				f.Category = one.Coding
+			if !ok || json.Unmarshal(raw, &m) != nil {
+				return restricted()
+			}
+			f.Security = m.Security
+		case "category":
+			raw, ok := rd.Skip()
+			if !ok {
+				return restricted()
+			}
+			if needCategory {
+				f.Category = parseCategory(raw)
+			}
+		default:
+			if _, ok := rd.Skip(); !ok {
+				return restricted()
 			}
 		}
 	}
+	if rd.Err() != nil {
+		return restricted()
+	}
 	return f
+}
+
+// parseCategory reads category: an array of CodeableConcept (Observation,
+// DiagnosticReport) or one.
+func parseCategory(raw []byte) []coding {
+	var arr []codeableConcept
+	if json.Unmarshal(raw, &arr) == nil {
+		var out []coding
+		for _, cc := range arr {
+			out = append(out, cc.Coding...)
+		}
+		return out
+	}
+	var one codeableConcept
+	if json.Unmarshal(raw, &one) == nil {
+		return one.Coding
+	}
+	return nil
 }
 
 // refID returns the id of a reference to typ ("Practitioner/1", an absolute
@@ -126,20 +165,38 @@ type patientFacts struct {
 }
 
 func parsePatient(b []byte) patientFacts {
-	var in struct {
-		BirthDate           string      `json:"birthDate"`
-		GeneralPractitioner []reference `json:"generalPractitioner"`
-	}
 	var pf patientFacts
-	if json.Unmarshal(b, &in) != nil {
+	var rd jsonlite.Reader
+	rd.ResetShallow(b, 0)
+	if !rd.Enter('{') {
 		return pf
 	}
-	if t, err := issuer.ParseFHIRDateTime(in.BirthDate); err == nil && len(in.BirthDate) == len("2006-01-02") {
-		pf.BirthDate = t
-	}
-	for _, r := range in.GeneralPractitioner {
-		if id := refID(r.Reference, "Practitioner"); id != "" {
-			pf.GPs = append(pf.GPs, id)
+	for {
+		name, esc, ok := rd.Next()
+		if !ok || esc {
+			break // an unreadable Patient relates to nobody and is no minor
+		}
+		raw, ok := rd.Skip()
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "birthDate":
+			var s string
+			if json.Unmarshal(raw, &s) == nil && len(s) == len("2006-01-02") {
+				if t, err := issuer.ParseFHIRDateTime(s); err == nil {
+					pf.BirthDate = t
+				}
+			}
+		case "generalPractitioner":
+			var refs []reference
+			if json.Unmarshal(raw, &refs) == nil {
+				for _, r := range refs {
+					if id := refID(r.Reference, "Practitioner"); id != "" {
+						pf.GPs = append(pf.GPs, id)
+					}
+				}
+			}
 		}
 	}
 	return pf

@@ -15,14 +15,15 @@ import (
 // (supporting resources are implied by the clinical resource's scope),
 // then its authorization_details.
 type cardFilter struct {
-	e        *Engine
-	self     bool // the patient's own request: consent does not apply
-	actor    string
-	purpose  string
-	consents []consent
-	scoped   bool // SMART read scopes limit the cards
-	scopes   []Scope
-	details  []Detail // nil: no healthcards:cards details
+	e            *Engine
+	self         bool // the patient's own request: consent does not apply
+	actor        string
+	purpose      string
+	consents     []consent
+	scoped       bool // SMART read scopes limit the cards
+	needCategory bool // a scope or detail restricts categories
+	scopes       []Scope
+	details      []Detail // nil: no healthcards:cards details
 
 	kept, withheld, withheldCards int
 	noScope                       map[string]bool // clinical types with no read scope at all
@@ -42,6 +43,14 @@ func (e *Engine) newFilter(p *auth.Principal, pr principal, action Action, rel *
 	if p != nil && p.Kind == "jwt" && !p.Has(auth.ScopeCardsIssue) {
 		f.scoped = true
 		f.scopes = readScopes(p.Scopes, pr.levels()...)
+		for _, sc := range f.scopes {
+			for _, r := range sc.Restrictions {
+				f.needCategory = f.needCategory || r.Param == "category"
+			}
+		}
+	}
+	for _, d := range details {
+		f.needCategory = f.needCategory || len(d.Categories.Include)+len(d.Categories.Exclude) > 0
 	}
 	return f
 }
@@ -49,7 +58,7 @@ func (e *Engine) newFilter(p *auth.Principal, pr principal, action Action, rel *
 func (f *cardFilter) keep(c issuer.CardContent) bool {
 	fs := make([]*facts, len(c.Clinical))
 	for i, r := range c.Clinical {
-		fs[i] = resourceFacts(r)
+		fs[i] = resourceFacts(r, f.needCategory)
 	}
 	if !f.self {
 		var cats []string

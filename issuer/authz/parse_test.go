@@ -1,9 +1,13 @@
 package authz
 
 import (
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/healthcards/healthcards/issuer"
 )
 
 func TestParseScope(t *testing.T) {
@@ -138,4 +142,28 @@ func FuzzParseScope(f *testing.F) {
 			t.Fatalf("%d tokens", n)
 		}
 	})
+}
+
+// Labels are read from meta.security; a resource whose labels cannot be
+// read for sure (an escaped member name, bad JSON) counts as restricted.
+func TestResourceFactsFailClosed(t *testing.T) {
+	e := &Engine{}
+	for _, c := range []struct {
+		json string
+		want string
+	}{
+		{`{"resourceType":"Observation","status":"final"}`, ""},
+		{`{"resourceType":"Observation","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ActCode","code":"HIV"}]}}`, "HIV"},
+		{`{"resourceType":"Observation","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"V"}]}}`, "V"},
+		{`{"resourceType":"Observation","meta":{"security":[{"system":"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"N"}]}}`, ""},
+		{`{"resourceType":"Observation","\u006deta":{"security":[{"code":"HIV"}]}}`, "R"},
+		{`{"resourceType":"Observation","meta":{"security":"HIV"}}`, "R"},
+		{`{"resourceType":"Observation",`, "R"},
+	} {
+		f := resourceFacts(issuer.ContentResource{Type: "Observation", JSON: json.RawMessage(c.json)}, true)
+		got := strings.Join(e.sensitiveCategories(f), ",")
+		if got != c.want {
+			t.Errorf("%s: %q, want %q", c.json, got, c.want)
+		}
+	}
 }
