@@ -1,0 +1,165 @@
+package desk_test
+
+import (
+	"context"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/healthcards/healthcards/issuer/identity"
+	"github.com/healthcards/healthcards/verifier"
+)
+
+var screenshotDir = flag.String("screenshots", "", "write the desk screenshots (PNG) to this folder, e.g. $PWD/../../docs/screenshots")
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found; CI must install it")
+	}
+	t.Skip("chromium not found: install it to run the browser test")
+	return ""
+}
+
+// tab starts headless Chromium (loopback only; localhost mapped to
+// 127.0.0.1; the test server's self-signed certificate accepted) with a
+// WebAuthn virtual authenticator: a platform passkey with user
+// verification, as on a phone (CDP WebAuthn domain).
+func tab(t *testing.T) context.Context {
+	t.Helper()
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.Flag("host-resolver-rules", "MAP localhost 127.0.0.1"),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 1100))
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelT)
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("chromium with a virtual authenticator: %v", err)
+	}
+	return ctx
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := *screenshotDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func waitPath(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.HasSuffix(strings.SplitN(loc, "?", 2)[0], path) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("status")||{}).textContent||document.title`))
+	t.Fatalf("never reached %s (page says %q)", path, status)
+}
+
+// Issue 14 in Chromium: invitation code → passkey enrolment (virtual
+// authenticator) → sign out → passkey sign-in → the form, filled with the
+// keyboard-reachable controls → the issued card's QR, read back by shc/qr,
+// verifies with the verifier library. Screenshots of the form (desk and
+// phone layouts) and the issued card.
+func TestDeskInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	e := start(t)
+	_, code, err := e.ids.AddAccount(context.Background(), "Dana Desk", identity.RoleDesk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tab(t)
+	base := e.base()
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/desk/enrol"), chromedp.WaitVisible(chromedp.ID("code")),
+		chromedp.SetValue(chromedp.ID("code"), strings.ToLower(code)), chromedp.Click("#f button")); err != nil {
+		t.Fatal(err)
+	}
+	waitPath(t, ctx, "/desk/")
+	if err := chromedp.Do(ctx, chromedp.Click("header form button")); err != nil {
+		t.Fatal(err)
+	}
+	waitPath(t, ctx, "/desk/signin")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("go")), chromedp.Click(chromedp.ID("go"))); err != nil {
+		t.Fatal(err)
+	}
+	waitPath(t, ctx, "/desk/")
+
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/desk/issue"), chromedp.WaitVisible(chromedp.ID("given"))); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "desk-form.png")
+	collected := time.Now().Add(-2 * time.Hour).Format("2006-01-02T15:04")
+	if err := chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("given"), "Maria Elena"), chromedp.SetValue(chromedp.ID("family"), "Garcia"),
+		chromedp.SetValue(chromedp.ID("birthDate"), "1984-07-15"), chromedp.SetValue(chromedp.ID("patientId"), "pt-3001"),
+		chromedp.SetValue(chromedp.ID("test"), "94500-6"), chromedp.SetValue(chromedp.ID("specimen"), "258500001"),
+		chromedp.SetValue(chromedp.ID("collected"), collected),
+		chromedp.Click(`input[name=result][value=not-detected]`),
+		chromedp.Click(`form[action="/desk/issue"] .actions button`),
+		chromedp.WaitVisible("img.qr")); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "desk-issued.png")
+	src, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("img.qr").getAttribute("src")`))
+	m := regexp.MustCompile(`/v1/cards/([A-Za-z0-9_-]{22})\.png`).FindStringSubmatch(src)
+	if err != nil || m == nil {
+		t.Fatalf("QR image %q: %v", src, err)
+	}
+	loaded, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("img.qr").naturalWidth > 200`))
+	if !loaded {
+		t.Error("the QR image did not load in the page (CSP or URL)")
+	}
+	if r := e.verifyQR(m[1], time.Now); r.Verdict != verifier.VerdictVerified {
+		t.Fatalf("card issued from the form: %s %v", r.Verdict, r.Errors)
+	}
+	// Phone layout of the form.
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/desk/issue"), chromedp.WaitVisible(chromedp.ID("given"))); err != nil {
+		t.Fatal(err)
+	}
+	overflow, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if overflow {
+		t.Error("the form scrolls sideways on a 390 px phone")
+	}
+	shot(t, ctx, "desk-form-phone.png")
+}
