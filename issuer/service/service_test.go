@@ -55,6 +55,12 @@ func TestConfigErrors(t *testing.T) {
 		{"postgres-no-dsn", func(c *Config, _ string) { c.Store = "postgres" }, "--postgres-dsn"},
 		{"bad-store", func(c *Config, _ string) { c.Store = "mysql" }, "--store"},
 		{"bad-qr-level", func(c *Config, _ string) { c.QRLevel = "X" }, "--qr-level"},
+		{"kek-and-pkcs11", func(c *Config, _ string) {
+			c.KEKFile, c.PKCS11Module, c.PKCS11Token, c.PKCS11PINFile = outside, "/x.so", "t", "pin"
+		}, "choose one"},
+		{"prod-kek-inside", func(c *Config, dir string) {
+			c.Production, c.BehindTLSProxy, c.Iss, c.KEKFile = true, true, "https://lab.example", filepath.Join(dir, "kek")
+		}, "refuses --kek-file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
