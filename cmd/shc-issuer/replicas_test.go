@@ -101,6 +101,13 @@ func deployEnv(t *testing.T, dsn, kek string) []string {
 		seen[k] = true
 		env = append(env, k+"="+v)
 	}
+	// The unit runs `serve` with exactly this environment file.
+	unit := deployBlock(t, "<!-- harness: systemd -->")
+	envFile := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(strings.TrimSpace(deployBlock(t, "<!-- harness: env -->")), "\n", 2)[0], "#"))
+	envFile, _, _ = strings.Cut(envFile, " ")
+	if !strings.Contains(unit, "\nEnvironmentFile="+envFile+"\n") || !regexp.MustCompile(`\nExecStart=\S*/shc-issuer serve\n`).MatchString(unit) {
+		t.Fatalf("docs/deploy.md: the systemd unit must run 'shc-issuer serve' with EnvironmentFile=%s", envFile)
+	}
 	for _, k := range []string{"SHC_ISSUER_STORE", "SHC_ISSUER_POSTGRES_DSN", "SHC_ISSUER_KEK_FILE", "SHC_ISSUER_PRODUCTION"} {
 		if !seen[k] {
 			t.Fatalf("docs/deploy.md env lacks %s", k)
