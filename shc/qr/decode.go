@@ -188,6 +188,11 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 	if int(hi)-int(lo) < 16 {
 		return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (it is flat: grey levels %d..%d)", lo, hi)
 	}
+	// No 1:1:3:1:1 finder-pattern candidate anywhere: no rung can read a
+	// symbol (finder.go), so refuse before running any of them.
+	if !hasFinderCandidate(base) {
+		return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (no finder pattern)")
+	}
 	// Derived images, built on first use and shared by later rungs.
 	var st, sh, bl, small *image.Gray
 	stretched := func() *image.Gray {

@@ -147,6 +147,11 @@ func TestPhotoSet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The finder pre-scan must let every shot through to the ladder,
+		// read or not (it may only refuse images with no finder pattern).
+		if !hasFinderCandidate(toGray(img)) {
+			t.Errorf("%s: the finder pre-scan found no candidate", s.name)
+		}
 		res, err := scan(context.Background(), img)
 		ok := err == nil && res.text == text
 		ours = append(ours, ok)
