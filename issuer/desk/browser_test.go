@@ -99,13 +99,13 @@ func waitPath(t *testing.T, ctx context.Context, path string) {
 // authenticator) → sign out → passkey sign-in → the form, filled with the
 // keyboard-reachable controls → the issued card's QR, read back by shc/qr,
 // verifies with the verifier library. Screenshots of the form (desk and
-// phone layouts) and the issued card.
+// phone layouts), the issued card, the patient page and the audit trail.
 func TestDeskInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts Chromium")
 	}
 	e := start(t)
-	_, code, err := e.ids.AddAccount(context.Background(), "Dana Desk", identity.RoleDesk)
+	_, code, err := e.ids.AddAccount(context.Background(), "Sam Supervisor", identity.RoleSupervisor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,6 +153,21 @@ func TestDeskInChromium(t *testing.T) {
 	if r := e.verifyQR(m[1], time.Now); r.Verdict != verifier.VerdictVerified {
 		t.Fatalf("card issued from the form: %s %v", r.Verdict, r.Errors)
 	}
+	// The patient page (with the correction form) and the audit trail.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/desk/patient?id=pt-3001")); err != nil {
+		t.Fatal(err)
+	}
+	if title, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title + " " + document.querySelectorAll("tbody tr").length`)); !strings.HasPrefix(title, "Patient ") || strings.HasSuffix(title, " 0") {
+		t.Fatalf("patient page: %q", title)
+	}
+	shot(t, ctx, "desk-patient.png")
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/desk/audit")); err != nil {
+		t.Fatal(err)
+	}
+	if title, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.title`)); !strings.HasPrefix(title, "Audit trail") {
+		t.Fatalf("audit page: %q", title)
+	}
+	shot(t, ctx, "desk-audit.png")
 	// Phone layout of the form.
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/desk/issue"), chromedp.WaitVisible(chromedp.ID("given"))); err != nil {
 		t.Fatal(err)

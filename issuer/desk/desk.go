@@ -90,6 +90,10 @@ func (d *Desk) Mount(e *echo.Echo) {
 	e.POST("/desk/issue", d.action(identity.ActIssue, d.issue))
 	e.POST("/desk/share", d.action(identity.ActShare, d.share))
 	e.POST("/desk/revoke", d.action(identity.ActRevoke, d.revoke))
+	e.GET("/desk/patient", d.page(identity.ActSearch, d.patient))
+	e.POST("/desk/correct", d.action(identity.ActCorrect, d.correct))
+	e.GET("/desk/audit", d.page(identity.ActReadAudit, d.audit))
+	e.GET("/desk/audit.csv", d.page(identity.ActReadAudit, d.auditCSV))
 }
 
 type ctxSession struct{}
@@ -197,7 +201,8 @@ func (d *Desk) action(act identity.Action, h func(*echo.Context, *identity.Sessi
 }
 
 func (d *Desk) home(c *echo.Context, s *identity.Session) error {
-	return d.render(c, http.StatusOK, "home", map[string]any{"Session": s, "CanRevoke": identity.Allowed(s.Account.Role, identity.ActRevoke)})
+	return d.render(c, http.StatusOK, "home", map[string]any{"Session": s, "CanRevoke": identity.Allowed(s.Account.Role, identity.ActRevoke),
+		"CanAudit": identity.Allowed(s.Account.Role, identity.ActReadAudit)})
 }
 
 func (d *Desk) signout(c *echo.Context, s *identity.Session) error {

@@ -302,3 +302,61 @@ func TestDeskRefusals(t *testing.T) {
 		t.Errorf("disabled sign-in: %d %s", st, body)
 	}
 }
+
+// Patient page → correct a result (old cards revoked with the timestamp
+// form, corrected card issued and verified) → the audit trail shows both
+// and exports as CSV without names; a desk account sees neither the
+// correction form nor the audit trail.
+func TestDeskCorrectAndAudit(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	_, dcode, _ := e.ids.AddAccount(ctx, "Dana Desk", identity.RoleDesk)
+	_, scode, _ := e.ids.AddAccount(ctx, "Sam Supervisor", identity.RoleSupervisor)
+	dana, sam := e.browser(), e.browser()
+	if dana.enrol(dcode) != 200 || sam.enrol(scode) != 200 {
+		t.Fatal("enrol")
+	}
+	st, body := dana.form("/desk/issue", goodForm(dana.csrf()), true)
+	m := cardRe.FindStringSubmatch(body)
+	if st != 201 || m == nil {
+		t.Fatalf("issue: %d", st)
+	}
+	oldCard := m[1]
+	if st, page, _ := dana.do("GET", "/desk/patient?id=pt-2001", "", nil, false); st != 200 || !strings.Contains(page, "Maria Elena Garcia") || strings.Contains(page, `action="/desk/correct"`) {
+		t.Fatalf("desk patient page: %d", st)
+	}
+	if st, _, _ := dana.do("GET", "/desk/audit", "", nil, false); st != http.StatusForbidden {
+		t.Fatalf("desk audit: %d", st)
+	}
+	st, page, _ := sam.do("GET", "/desk/patient?id=pt-2001", "", nil, false)
+	obs := regexp.MustCompile(`name="observation" value="([^"]+)"`).FindStringSubmatch(page)
+	if st != 200 || obs == nil || !strings.Contains(page, "Not detected") {
+		t.Fatalf("supervisor patient page: %d %.1500s", st, page)
+	}
+	st, body = sam.form("/desk/correct", url.Values{"csrf": {sam.csrf()}, "patientId": {"pt-2001"}, "observation": {html.UnescapeString(obs[1])}, "result": {"detected"}}, true)
+	m = cardRe.FindStringSubmatch(body)
+	if st != 201 || m == nil || !strings.Contains(body, "260373001") {
+		t.Fatalf("correct: %d %.1500s", st, body)
+	}
+	later := func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if r := e.verifyQR(oldCard, later); r.Verdict != verifier.VerdictInvalid || r.Errors[0].Code != verifier.CodeRevoked {
+		t.Fatalf("old card: %s %v", r.Verdict, r.Errors)
+	}
+	if r := e.verifyQR(m[1], later); r.Verdict != verifier.VerdictVerified {
+		t.Fatalf("corrected card: %s %v", r.Verdict, r.Errors)
+	}
+	if _, page, _ := sam.do("GET", "/desk/patient?id=pt-2001", "", nil, false); !strings.Contains(page, "Detected") {
+		t.Error("the patient page does not show the corrected result")
+	}
+	st, page, _ = sam.do("GET", "/desk/audit", "", nil, false)
+	for _, want := range []string{">correct<", ">revoke<", ">issue<", ">results.write<"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("audit page lacks %s", want)
+		}
+	}
+	st, csvText, h := sam.do("GET", "/desk/audit.csv", "", nil, false)
+	if st != 200 || !strings.HasPrefix(csvText, "id,time,actor,action,") || !strings.Contains(h.Get("Content-Disposition"), "attachment") ||
+		!strings.Contains(csvText, ",correct,") || strings.Contains(csvText, "Garcia") || strings.Contains(csvText, "1984-07-15") {
+		t.Fatalf("CSV export: %d %s\n%.1000s", st, h.Get("Content-Disposition"), csvText)
+	}
+}

@@ -17,6 +17,9 @@
 //	POST /desk/issue            validate, build the FHIR bundle, store it and issue (same code as POST /v1/cards)
 //	POST /desk/share            a SMART Health Link for an issued card (passcode shown once)
 //	POST /desk/revoke           revoke a patient's cards issued before now (supervisor and up)
+//	GET  /desk/patient?id=      a patient's stored results (search by the lab's patient id)
+//	POST /desk/correct          revoke (timestamp form), replace the result, issue the corrected card (supervisor)
+//	GET  /desk/audit[.csv]      the audit trail, and its CSV export (supervisor and up)
 //
 // # Security considerations
 //

@@ -40,6 +40,9 @@ button.secondary{background:#333}.danger{background:var(--err)}
 .actions{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
 pre{white-space:pre-wrap;word-break:break-all;background:#f3f3f3;padding:.5rem;font-size:.8rem}
 .passcode{font-size:2rem;font-weight:800;letter-spacing:.2em}
+table{border-collapse:collapse;width:100%;margin:1rem 0}caption{text-align:left;font-weight:700;padding:.3rem 0}
+th,td{border-bottom:1px solid #bbb;padding:.4rem;text-align:left;vertical-align:top}
+@media (max-width:48rem){table,thead,tbody,tr,th,td{display:block}thead{position:absolute;left:-9999px}tr{border:1px solid #bbb;margin:.5rem 0}}
 </style></head><body>
 <header><strong>{{.Lab}} · front desk</strong>{{with .Session}}<span>{{.Account.Name}} ({{.Account.Role}})</span>
 <form method="post" action="/desk/signout"><input type="hidden" name="csrf" value="{{.CSRF}}"><button class="secondary">Sign out</button></form>{{end}}</header>
@@ -51,7 +54,10 @@ pre{white-space:pre-wrap;word-break:break-all;background:#f3f3f3;padding:.5rem;f
 <p>{{if .SignIn}}<a class="button" href="/desk/signin">Sign in</a>{{else}}<a href="/desk/">Back to the desk</a>{{end}}</p>{{template "foot" .}}{{end}}
 
 {{define "home"}}{{template "head" .}}<h1>Front desk</h1>
-<div class="actions"><a class="button" href="/desk/issue">Enter a result and issue a card</a></div>
+<div class="actions"><a class="button" href="/desk/issue">Enter a result and issue a card</a>{{if .CanAudit}} <a class="button secondary" href="/desk/audit">Audit trail</a>{{end}}</div>
+<form method="get" action="/desk/patient"><fieldset><legend>Find a patient</legend>
+<label for="pid">Lab patient id</label><input id="pid" name="id" required autocomplete="off">
+<div class="actions"><button>Show the patient</button></div></fieldset></form>
 {{if .CanRevoke}}<form method="post" action="/desk/revoke"><fieldset><legend>Revoke a patient's cards</legend>
 <input type="hidden" name="csrf" value="{{.Session.CSRF}}">
 <label for="rp">Lab patient id</label><input id="rp" name="patientId" required autocomplete="off">
@@ -150,6 +156,23 @@ attestationObject:u64(c.response.attestationObject)}});location.href=r.next}catc
 <details><summary>FHIR bundle of this result</summary><pre>{{.Bundle}}</pre></details>
 <p><a href="/desk/issue">Enter another result</a></p>
 {{template "foot" .}}{{end}}
+
+{{define "patient"}}{{template "head" .}}<h1>{{.Name}}</h1>
+<p>Born {{.BirthDate}} · lab patient id {{.PatientID}}</p>
+<table><caption>Results</caption><thead><tr><th scope="col">Collected</th><th scope="col">Test</th><th scope="col">Result</th>{{if .CanCorrect}}<th scope="col">Correct</th>{{end}}</tr></thead><tbody>
+{{range .Rows}}<tr><td>{{.When}}</td><td>{{.Test}} <span class="hint">(LOINC {{.LOINC}})</span></td><td>{{.Result}}</td>
+{{if $.CanCorrect}}<td><form method="post" action="/desk/correct"><input type="hidden" name="csrf" value="{{$.Session.CSRF}}">
+<input type="hidden" name="patientId" value="{{$.PatientID}}"><input type="hidden" name="observation" value="{{.ID}}">
+<label for="r-{{.ID}}">New result</label><select id="r-{{.ID}}" name="result">{{range $.Results}}<option value="{{.Value}}">{{.Display}}</option>{{end}}</select>
+<button class="danger">Correct (revokes the cards issued until now)</button></form></td>{{end}}</tr>{{end}}
+</tbody></table>
+<p><a href="/desk/">Back to the desk</a></p>{{template "foot" .}}{{end}}
+
+{{define "audit"}}{{template "head" .}}<h1>Audit trail</h1>
+<p><a class="button" href="/desk/audit.csv" download>Export (CSV)</a></p>
+<table><caption>Newest first (ids only: no names or birth dates)</caption><thead><tr><th scope="col">Time (UTC)</th><th scope="col">Who</th><th scope="col">What</th><th scope="col">Card types</th><th scope="col">Detail</th></tr></thead><tbody>
+{{range .Events}}<tr><td>{{.Time.UTC.Format "2006-01-02 15:04:05"}}</td><td>{{.Actor}}</td><td>{{.Action}}</td><td>{{range .CardTypes}}{{.}} {{end}}</td><td>{{.Detail}}</td></tr>{{end}}
+</tbody></table>{{template "foot" .}}{{end}}
 
 {{define "shared"}}{{template "head" .}}<h1>Link created</h1>
 <p>Give the patient this passcode (shown once):</p><p class="passcode" aria-label="passcode">{{.Passcode}}</p>
