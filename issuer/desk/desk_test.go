@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,10 +30,24 @@ import (
 )
 
 type env struct {
-	t   *testing.T
-	s   *httpapitest.Server
-	ids *identity.Service
-	rp  string
+	t     *testing.T
+	s     *httpapitest.Server
+	ids   *identity.Service
+	rp    string
+	mu    sync.Mutex
+	shift time.Duration // added to the identity clock (session timeouts)
+}
+
+func (e *env) idNow() time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return time.Now().Add(e.shift)
+}
+
+func (e *env) advance(d time.Duration) {
+	e.mu.Lock()
+	e.shift += d
+	e.mu.Unlock()
 }
 
 func start(t *testing.T) *env {
@@ -45,7 +60,7 @@ func start(t *testing.T) *env {
 		c.BaseURL = strings.Replace(c.BaseURL, "127.0.0.1", "localhost", 1)
 		u, _ := url.Parse(c.BaseURL)
 		e.rp = u.Hostname()
-		ids, err := identity.Open(context.Background(), identity.Config{Path: filepath.Join(t.TempDir(), "identity.db"), RPID: e.rp, Origin: c.BaseURL})
+		ids, err := identity.Open(context.Background(), identity.Config{Path: filepath.Join(t.TempDir(), "identity.db"), RPID: e.rp, Origin: c.BaseURL, Now: e.idNow})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -273,7 +288,8 @@ func TestDeskEndToEnd(t *testing.T) {
 	}
 }
 
-// CSRF, foreign origins, session expiry and disabled accounts are refused.
+// CSRF, foreign origins, session expiry (idle timeout on an injected
+// clock) and disabled accounts are refused.
 func TestDeskRefusals(t *testing.T) {
 	e := start(t)
 	ctx := context.Background()
@@ -292,6 +308,19 @@ func TestDeskRefusals(t *testing.T) {
 	if st, _, _ := dana.do("POST", "/desk/signin/begin", "application/json", []byte(`{}`), false); st != http.StatusForbidden {
 		t.Errorf("sign-in without Origin: %d", st)
 	}
+	// Idle timeout: the next form is refused and pages send the person to
+	// sign in (session_expired); a new sign-in works again.
+	e.advance(identity.DefaultIdleTimeout + time.Minute)
+	if st, body := dana.form("/desk/issue", goodForm(csrf), true); st != http.StatusUnauthorized || !strings.Contains(body, "session_expired") {
+		t.Errorf("expired session: %d", st)
+	}
+	if st, _, h := dana.do("GET", "/desk/issue", "", nil, false); st != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/desk/signin") {
+		t.Errorf("page after expiry: %d %s", st, h.Get("Location"))
+	}
+	if st, body := dana.signIn(); st != 200 {
+		t.Fatalf("sign-in after expiry: %d %s", st, body)
+	}
+	csrf = dana.csrf()
 	if err := e.ids.Disable(ctx, a.ID); err != nil {
 		t.Fatal(err)
 	}
