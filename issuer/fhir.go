@@ -182,6 +182,17 @@ func parseResource(raw json.RawMessage) (*resource, error) {
 		if s := obj(m, "patient"); s != nil {
 			r.Subject = str(s, "reference")
 		}
+	case "RelatedPerson", "Consent", "CareTeam":
+		// Relations read by issuer/authz (issue 12), also from an upstream
+		// server, whose search results are kept only when they name the
+		// patient: RelatedPerson.patient, Consent.patient, CareTeam.subject.
+		field := "patient"
+		if r.Type == "CareTeam" {
+			field = "subject"
+		}
+		if s := obj(m, field); s != nil {
+			r.Subject = str(s, "reference")
+		}
 	}
 	r.Results = append(refList(m, "result"), refList(m, "hasMember")...)
 	if err := walkRefs(m, 0, &r.Refs); err != nil {

@@ -3,6 +3,8 @@ package authz
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -201,5 +203,45 @@ func BenchmarkCardFilter(b *testing.B) {
 		if !keep(c) {
 			b.Fatal("card left out")
 		}
+	}
+}
+
+// Relations come from an upstream FHIR server too (--upstream-fhir): the
+// CareTeam and the Consent are read by patient search.
+func TestRelationsFromUpstreamFHIR(t *testing.T) {
+	bundle := func(rs ...string) string {
+		var es []string
+		for _, r := range rs {
+			es = append(es, `{"resource":`+r+`,"search":{"mode":"match"}}`)
+		}
+		return `{"resourceType":"Bundle","type":"searchset","entry":[` + strings.Join(es, ",") + `]}`
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/fhir+json")
+		switch {
+		case r.URL.Path == "/fhir/Patient/p1":
+			w.Write([]byte(`{"resourceType":"Patient","id":"p1","birthDate":"1970-01-01"}`))
+		case r.URL.Path == "/fhir/CareTeam" && r.URL.Query().Get("patient") == "p1":
+			w.Write([]byte(bundle(
+				`{"resourceType":"CareTeam","id":"ct1","status":"active","subject":{"reference":"Patient/p1"},"participant":[{"member":{"reference":"Practitioner/prA"}}]}`,
+				`{"resourceType":"CareTeam","id":"ct2","status":"active","subject":{"reference":"Patient/other"},"participant":[{"member":{"reference":"Practitioner/prB"}}]}`)))
+		case r.URL.Path == "/fhir/Consent":
+			w.Write([]byte(bundle()))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	e, err := New(Config{Source: &issuer.FHIRSource{BaseURL: srv.URL + "/fhir", Client: srv.Client()}, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if d := e.Authorize(ctx, practitioner("prA"), ActionIssue, Target{Patient: "p1"}); !d.Allow {
+		t.Fatalf("prA on the upstream care team: %s", d.Reason)
+	}
+	// A CareTeam of another patient in the search answer is not trusted.
+	if d := e.Authorize(ctx, practitioner("prB"), ActionIssue, Target{Patient: "p1"}); d.Allow {
+		t.Fatal("prB allowed from another patient's CareTeam")
 	}
 }
