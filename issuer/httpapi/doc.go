@@ -29,6 +29,15 @@
 //	GET  /fhir/metadata                          CapabilityStatement with the operation
 //	POST /fhir/Patient/{id}/$health-cards-issue  (OP-3..11)
 //
+// Authorization (issue 12): every access to patient data — the
+// $health-cards-issue operation, card downloads, print pages, link creation
+// from a patient's data and revocations — is decided by one issuer/authz
+// Engine (Config.Authz, LinksConfig.Authz; the embedded default policies
+// when nil), which also filters the cards by the token's scopes,
+// authorization_details and the patient's consent (docs/authorization.md).
+// A denial is a 403 OperationOutcome naming the reason; a token whose
+// permissions leave no card is told which type or scope was missing.
+//
 // Publishing: /.well-known/jwks.json (CORS *, crlVersion on every key),
 // /.well-known/crl/{kid}.json, /.well-known/did.json for did:web issuers,
 // /healthz. Config.Mount adds routes (the SMART Health Links above, and
