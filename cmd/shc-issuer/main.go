@@ -96,6 +96,9 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
                          default set (docs/authorization.md); validated at start, an
                          invalid policy stops the service
   --age-of-majority N    a parent's access to a minor's cards ends at N (default 18)
+  --sensitive-code SYSTEM|CODE=CATEGORY   a sensitive value set entry: results with this
+                         code need the patient's Consent for CATEGORY (e.g. HIV), like
+                         results labelled sensitive; repeatable
   --issuer-name NAME     name printed on cards
   --qr-level L|M|Q|H     QR error correction (default L: 1195-character cards)
   --link-expiry DUR      lifetime of a SMART Health Link created without an expiry (default 720h)

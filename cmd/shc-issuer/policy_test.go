@@ -101,3 +101,12 @@ when { resource.generalPractitioners.contains(principal) };
 		t.Fatal("unknown principal type accepted")
 	}
 }
+
+// A malformed --sensitive-code stops the start and names the flag.
+func TestServeSensitiveCodeFlag(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--sensitive-code", "75622-1", "--no-sample", "--listen", "127.0.0.1:0", "--verifier-listen", "off"}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "--sensitive-code") {
+		t.Fatalf("%v", err)
+	}
+}

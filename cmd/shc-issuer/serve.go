@@ -47,6 +47,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.UpstreamFHIR, "upstream-fhir", "", "")
 	fs.StringVar(&c.PolicyDir, "policy", "", "")
 	fs.IntVar(&c.AgeOfMajority, "age-of-majority", 0, "")
+	fs.Func("sensitive-code", "", func(v string) error { c.SensitiveCodes = append(c.SensitiveCodes, v); return nil })
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "")
 	fs.StringVar(&c.QRLevel, "qr-level", "L", "")
 	fs.DurationVar(&c.LinkExpiry, "link-expiry", 0, "")

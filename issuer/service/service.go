@@ -95,6 +95,10 @@ type Config struct {
 	PKCS11KeyLabel string // --pkcs11-key-label (default shc-issuer)
 
 	UpstreamFHIR string // --upstream-fhir
+	IssuerName   string // --issuer-name
+	QRLevel      string // --qr-level L|M|Q|H (default L)
+	NoSample     bool   // --no-sample
+
 	// PolicyDir holds Cedar authorization policies that replace the
 	// embedded default set (--policy DIR); they are validated against the
 	// schema at start, and the service refuses to start on an invalid one
@@ -103,9 +107,12 @@ type Config struct {
 	// AgeOfMajority ends a parent's access to a minor's cards
 	// (--age-of-majority, default 18).
 	AgeOfMajority int
-	IssuerName    string // --issuer-name
-	QRLevel       string // --qr-level L|M|Q|H (default L)
-	NoSample      bool   // --no-sample
+	// SensitiveCodes is the configured sensitive value set
+	// (--sensitive-code SYSTEM|CODE=CATEGORY, repeatable): results with
+	// such a code are released only with the patient's Consent for
+	// CATEGORY (e.g. HIV), like those labelled sensitive.
+	SensitiveCodes []string
+
 	// LinkExpiry is the lifetime of a SMART Health Link created without
 	// "exp" (--link-expiry; 0 means httpapi.DefaultLinkExpiry, 30 days).
 	LinkExpiry time.Duration
@@ -226,9 +233,18 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if azSrc == nil {
 		azSrc = issuer.StoreSource{Store: st, BaseURL: s.baseURL + "/fhir"}
 	}
-	az, err := authz.New(authz.Config{PolicyDir: cfg.PolicyDir, Source: azSrc, Audit: st, AgeOfMajority: cfg.AgeOfMajority, AuditKey: auditKey(ridSecret)})
+	sensitive := map[string]string{}
+	for _, v := range cfg.SensitiveCodes {
+		code, cat, ok := strings.Cut(v, "=")
+		if !ok || cat == "" || !strings.Contains(code, "|") {
+			return nil, configErr("--sensitive-code %q: want SYSTEM|CODE=CATEGORY", v)
+		}
+		sensitive[code] = cat
+	}
+	az, err := authz.New(authz.Config{PolicyDir: cfg.PolicyDir, Source: azSrc, Audit: st, AgeOfMajority: cfg.AgeOfMajority,
+		SensitiveCodes: sensitive, AuditKey: auditKey(ridSecret)})
 	if err != nil {
-		return nil, &ConfigError{Msg: "--policy: " + err.Error()}
+		return nil, &ConfigError{Msg: "--policy, --age-of-majority or --sensitive-code: " + err.Error()}
 	}
 	// SMART Health Links: in the PostgreSQL database with --store postgres,
 	// else in DIR/links.db; location URLs signed with a persistent secret.
