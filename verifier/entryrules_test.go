@@ -161,3 +161,22 @@ func TestEntryRuleCombinators(t *testing.T) {
 		t.Error("a nil summary met the rule")
 	}
 }
+
+// FuzzEntryRules: any rule file is refused or read, never a panic, and a
+// rule read is evaluated without one.
+func FuzzEntryRules(f *testing.F) {
+	f.Add([]byte(sampleRule))
+	f.Add([]byte(`{"name":"x","allOf":[{"vaccination":{"vaccines":["vaccine:covid-19"],"within":"1h"}}]}`))
+	s := &Summary{LabResults: []LabResult{{Test: Coding{System: "http://loinc.org", Code: "94558-4"}, Date: "2026-11-29",
+		valueCode: Coding{System: "http://snomed.info/sct", Code: "260385009"}}},
+		Immunizations: []Immunization{{Vaccine: Coding{System: "http://hl7.org/fhir/sid/cvx", Code: "208"}, Date: "2026-01-01T00:00:00Z"}}}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseEntryRules(b)
+		if err != nil {
+			return
+		}
+		if e := r.Evaluate(s, ruleNow); e.Reason == "" || e.Rule != r.Name {
+			t.Fatalf("%+v", e)
+		}
+	})
+}

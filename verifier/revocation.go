@@ -206,6 +206,9 @@ func (v *Verifier) refreshCRL(iss, kid string) {
 			return // refreshed meanwhile
 		}
 		nc, err := v.fetchCRL(ctx, iss, kid, c, now, func(string) {})
+		if v.crls.get(k) == nil {
+			return // dropped meanwhile (a reload stopped trusting iss): not re-added
+		}
 		if err != nil {
 			f := *c
 			f.failedAt = now
