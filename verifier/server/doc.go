@@ -11,9 +11,13 @@
 //     contents, FHIR Parameters), as a raw application/smart-health-card,
 //     text/plain, image/png or image/jpeg body, or as a multipart upload
 //     (part "image" or "file", else "input"). The answer holds the worst
-//     verdict, a plain-words message, and per card the library's Result
-//     (verdict, checks, errors, summary) with plain-words reasons. The FHIR
-//     bundle is included only with ?include=bundle.
+//     verdict (invalid > issuer_not_trusted > unable_to_check > verified;
+//     unable_to_check means "not checked", never a bad card), a
+//     plain-words message, an advice line for staff, the entry-rule result
+//     (--entry-rules) and per card the library's Result (verdict, advice,
+//     checks, errors, summary, entry) with plain-words reasons. Problem
+//     documents carry a verdict and advice too. The FHIR bundle is
+//     included only with ?include=bundle.
 //   - POST /v1/verify also takes a SMART Health Link (shlink:/…, bare or
 //     behind a viewer URL, as text or as a QR image) with an optional
 //     passcode ("passcode" in the JSON body or the multipart form; refused
