@@ -153,6 +153,7 @@ var Routes = []struct{ Method, Path string }{
 	{http.MethodPost, "/v1/verify"},
 	{http.MethodGet, "/healthz"},
 	{http.MethodGet, "/readyz"},
+	{http.MethodGet, "/v1/trust-snapshot"},
 	{http.MethodGet, "/metrics"},
 	{http.MethodGet, "/openapi.json"},
 }

@@ -106,6 +106,14 @@ func TestBrowserFourVerdicts(t *testing.T) {
 	wantContrast(t, ctx)
 	screenshot(t, ctx, "phone-verdict-verified.png")
 
+	// A vaccination card: the vaccine, the number of doses and each date.
+	r = pasteAndCheck(t, ctx, svc.URL, is.Card(t, []byte(vaccineBundle), ""))
+	if r.verdict != "verified" || !strings.Contains(r.details, "Vaccination: 2 doses") ||
+		!strings.Contains(r.details, "2021-01-01 (") || !strings.Contains(r.details, "2021-01-29 (") || !strings.Contains(r.details, "years ago") {
+		t.Errorf("vaccination card: %s %q", r.verdict, r.details)
+	}
+	screenshot(t, ctx, "phone-verdict-vaccination.png")
+
 	r = pasteAndCheck(t, ctx, svc.URL, is.Card(t, nil, "revoked-rid"))
 	if r.verdict != "invalid" || r.title != "Not valid" || !strings.Contains(r.reason, "revoked") {
 		t.Fatalf("revoked card: %+v", r)
