@@ -417,6 +417,50 @@ func narrowPatient(raw json.RawMessage, claims []string) (json.RawMessage, error
 		buf.WriteString(`,"` + k + `":`)
 		buf.Write(v)
 	}
+	// The identity assurance level the lab recorded stays: a meta holding
+	// only security is the one meta a card may carry (MIN-2), and
+	// verifiers show it (https://smarthealth.cards/ial).
+	if sec := ialSecurity(m["meta"]); sec != nil {
+		buf.WriteString(`,"meta":{"security":`)
+		buf.Write(sec)
+		buf.WriteByte('}')
+	}
 	buf.WriteByte('}')
 	return buf.Bytes(), nil
 }
+
+// ialSecurity returns the https://smarthealth.cards/ial codings of a
+// resource's meta.security as JSON, or nil if there are none.
+func ialSecurity(meta json.RawMessage) json.RawMessage {
+	if len(meta) == 0 {
+		return nil
+	}
+	var m struct {
+		Security []struct {
+			System string `json:"system"`
+			Code   string `json:"code"`
+		} `json:"security"`
+	}
+	if json.Unmarshal(meta, &m) != nil {
+		return nil
+	}
+	type coding struct {
+		System string `json:"system"`
+		Code   string `json:"code"`
+	}
+	var keep []coding
+	for _, c := range m.Security {
+		if c.System == IALSystem && c.Code != "" && len(c.Code) <= 16 {
+			keep = append(keep, coding{c.System, c.Code})
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(keep)
+	return b
+}
+
+// IALSystem is the identity assurance level code system; its codings in a
+// Patient's meta.security are kept on the card.
+const IALSystem = "https://smarthealth.cards/ial"

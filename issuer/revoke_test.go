@@ -47,3 +47,22 @@ func TestRevokeDefaultTimestampForm_REV5(t *testing.T) {
 		t.Fatalf("All with Before: %v", err)
 	}
 }
+
+// The card's Patient keeps only the IAL codings of meta.security (MIN-2:
+// a meta holding only security), so verifiers can show how the lab checked
+// the identity; other meta and other security codings are dropped.
+func TestNarrowPatientKeepsIAL_MIN2(t *testing.T) {
+	raw := []byte(`{"resourceType":"Patient","id":"p","meta":{"versionId":"3","security":[{"system":"https://smarthealth.cards/ial","code":"IAL1.4"},{"system":"http://other","code":"R"}]},"name":[{"family":"X"}],"birthDate":"2000-01-01"}`)
+	got, err := narrowPatient(raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"resourceType":"Patient","id":"p","name":[{"family":"X"}],"birthDate":"2000-01-01","meta":{"security":[{"system":"https://smarthealth.cards/ial","code":"IAL1.4"}]}}`
+	if string(got) != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	got, _ = narrowPatient([]byte(`{"resourceType":"Patient","id":"p","meta":{"versionId":"3"}}`), nil)
+	if string(got) != `{"resourceType":"Patient","id":"p"}` {
+		t.Fatalf("meta without IAL kept: %s", got)
+	}
+}

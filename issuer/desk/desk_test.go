@@ -247,11 +247,16 @@ func TestDeskEndToEnd(t *testing.T) {
 	if r.Verdict != verifier.VerdictVerified {
 		t.Fatalf("issued card: %s %v", r.Verdict, r.Errors)
 	}
+	// The identity check reaches the verifier (Patient meta.security).
+	if r.Summary == nil || r.Summary.Patient == nil || r.Summary.Patient.IdentityAssurance == nil || r.Summary.Patient.IdentityAssurance.Level != "IAL1.4" {
+		t.Errorf("the verifier does not show IAL1.4: %+v", r.Summary)
+	}
 	if !strings.Contains(html.UnescapeString(body), `"code": "IAL1.4"`) {
 		t.Error("the bundle shown lacks the IAL1.4 meta.security")
 	}
-	if st, page, _ := dana.do("GET", "/cards/"+oldCard+"/print?paper=letter", "", nil, false); st != 200 || !strings.Contains(page, "Maria Elena Garcia") {
-		t.Fatalf("print: %d", st)
+	if st, page, _ := dana.do("GET", "/cards/"+oldCard+"/print?paper=letter", "", nil, false); st != 200 || !strings.Contains(page, "Maria Elena Garcia") ||
+		!strings.Contains(page, "Identity checked by the issuer: IAL1.4") {
+		t.Fatalf("print: %d %.2000s", st, page)
 	}
 	st, body = dana.form("/desk/share", url.Values{"csrf": {csrf}, "card": {oldCard}}, true)
 	if st != 201 || !regexp.MustCompile(`class="passcode" aria-label="passcode">\d{6}<`).MatchString(body) || !strings.Contains(body, "data:image/png;base64,") {
