@@ -134,8 +134,8 @@ const secretKEKCheck = "kek-check"
 // Close closes the database handle.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Dialect returns the database's dialect.
-func (s *Store) Dialect() sqldb.Dialect { return s.d }
+// Dialect names the database: "postgres" or "sqlite".
+func (s *Store) Dialect() string { return s.d.String() }
 
 func (s *Store) q(query string) string { return s.d.Rebind(query) }
 
