@@ -114,13 +114,22 @@ func (pr principal) purpose() string {
 	return "HOPERAT"
 }
 
-// levels are the SMART scope levels that count for the principal.
+// levels are the SMART scope levels that count for the principal: a
+// patient's own patient/ and user/ scopes; for a related person or a
+// practitioner user/ scopes, and patient/ scopes only with a launch patient
+// (the launch-context forbids keep them on that patient); system/ scopes
+// for system clients.
 func (pr principal) levels() []string {
 	switch pr.kind {
 	case kindSystem:
 		return []string{"system"}
-	case kindPatient, kindRelatedPerson, kindPractitioner:
+	case kindPatient:
 		return []string{"patient", "user"}
+	case kindRelatedPerson, kindPractitioner:
+		if pr.launchPatient != "" {
+			return []string{"patient", "user"}
+		}
+		return []string{"user"}
 	}
 	return nil
 }

@@ -214,6 +214,8 @@ func TestAuthorizationDecisionTable(t *testing.T) {
 		{name: "self sees own sensitive result", claims: httpapitest.Claims{Patient: "adult3", Scope: "patient/*.rs"}, patient: "adult3", status: 200, cards: 1},
 		{name: "practitioner off the care team", claims: httpapitest.Claims{FHIRUser: "Practitioner/prB", Scope: "user/*.rs"}, patient: "adult1", status: 403, code: "forbidden", text: "no policy allows a practitioner"},
 		{name: "practitioner on an inactive care team", claims: httpapitest.Claims{FHIRUser: "Practitioner/prE", Scope: "user/*.rs"}, patient: "adult2", status: 403, code: "forbidden"},
+		{name: "practitioner with a patient/ scope but no launch patient", claims: httpapitest.Claims{FHIRUser: "Practitioner/prA", Scope: "patient/*.rs"}, patient: "adult1", status: 403, code: "forbidden", text: "no read scope"},
+		{name: "practitioner in the patient's launch context", claims: httpapitest.Claims{FHIRUser: "Practitioner/prA", Patient: "adult1", Scope: "patient/*.rs"}, patient: "adult1", status: 200, cards: 3},
 		{name: "practitioner whose participation ended", claims: httpapitest.Claims{FHIRUser: "Practitioner/prF", Scope: "user/*.rs"}, patient: "adult2", status: 403, code: "forbidden"},
 		// System clients.
 		{name: "system client with a system read scope", claims: httpapitest.Claims{Subject: "backend-1", Scope: "system/Observation.rs"}, patient: "adult1", status: 200, cards: 2},
