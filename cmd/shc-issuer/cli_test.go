@@ -22,7 +22,7 @@ import (
 func TestHelpExitsZero(t *testing.T) {
 	for _, args := range [][]string{{"-h"}, {"--help"}, {"help"}, {"serve", "-h"}, {"serve", "--help"},
 		{"serve", "--production", "-h"}, {"tokens", "-h"}, {"tokens", "create", "-h"}, {"tokens", "revoke", "-h"},
-		{"keys", "-h"}, {"keys", "rotate", "--help"}, {"keys", "retire", "-h"}} {
+		{"keys", "-h"}, {"keys", "rotate", "--help"}, {"keys", "retire", "-h"}, {"migrate-keys", "-h"}, {"keys", "rotate", "--kek-file", "k", "-h"}} {
 		dir := t.TempDir()
 		t.Chdir(dir)
 		var out, errOut bytes.Buffer

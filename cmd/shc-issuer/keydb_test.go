@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,6 +33,10 @@ func TestMigrateKeys(t *testing.T) {
 	dir := t.TempDir()
 	kek := kekFile(t)
 	var out bytes.Buffer
+	var ue usageError
+	if err := run(ctx, []string{"migrate-keys", "--data", dir}, &out, &out); !errors.As(err, &ue) || !strings.Contains(err.Error(), "--kek-file") {
+		t.Fatalf("migrate-keys without --kek-file: %v", err)
+	}
 	// A data directory with a rotated ring and a rid secret.
 	for _, args := range [][]string{{"keys", "rotate", "--data", dir}, {"keys", "rotate", "--data", dir}} {
 		out.Reset()
