@@ -133,6 +133,20 @@ func TestRevocationBoundPassedUnreachable(t *testing.T) {
 		c.add(3 * time.Minute)
 		r := verifyOne(t, v, card)
 		v.WaitRefreshes()
+		// A second card a moment later is answered from the recorded
+		// failure, without asking the failing issuer again; a refresh age
+		// (60 s, the issuer's max-age) later it is asked again.
+		n := ri.count(ri.crlPath)
+		r2 := verifyOne(t, v, card)
+		if ri.count(ri.crlPath) != n || r2.Verdict != r.Verdict {
+			t.Fatalf("asked the failing issuer again at once: %d -> %d fetches, %s then %s", n, ri.count(ri.crlPath), r.Verdict, r2.Verdict)
+		}
+		c.add(61 * time.Second)
+		verifyOne(t, v, card)
+		v.WaitRefreshes()
+		if ri.count(ri.crlPath) != n+1 {
+			t.Fatalf("not asked again after the refresh age: %d fetches", ri.count(ri.crlPath))
+		}
 		const ageText = "the last good revocation list is 3m0s old, over the 2m0s bound"
 		if policy == RevocationRequired {
 			wantCode(t, r, VerdictUnableToCheck, CodeRevocationUnavailable)

@@ -15,7 +15,8 @@ type crlKey struct{ iss, kid string }
 type cachedCRL struct {
 	list      *crl
 	fetchedAt time.Time // last successful fetch or 304 revalidation
-	failedAt  time.Time // last failed background refresh (zero if none since)
+	failedAt  time.Time // last failed refresh or fetch (zero if none since)
+	failure   error     // its reason
 	val       validators
 	refresh   time.Duration // age past which it is refreshed in the background
 }
@@ -136,11 +137,21 @@ func (v *Verifier) revocationList(ctx context.Context, ti *trustedIssuer, iss st
 		return c.list, "cache", nil, nil
 	}
 	v.stats.crlMisses.Add(1)
+	if c != nil && c.failure != nil && now.Sub(c.failedAt) < c.refresh {
+		// The issuer failed a moment ago: answer now instead of making
+		// every verification wait on it; retry after the refresh age.
+		return nil, "", c, c.failure
+	}
 	if berr := v.fetchAllowed(ctx, iss); berr != nil {
 		return nil, "", c, fmt.Errorf("not fetched: %w", berr.Err)
 	}
 	nc, err := v.fetchCRL(ctx, iss, key.kid, c, now, warn)
 	if err != nil {
+		if c != nil {
+			f := *c
+			f.failedAt, f.failure = now, err
+			v.crls.put(k, &f)
+		}
 		return nil, "", c, err
 	}
 	if nc.list.ctr < key.crlVersion {
@@ -211,7 +222,7 @@ func (v *Verifier) refreshCRL(iss, kid string) {
 		}
 		if err != nil {
 			f := *c
-			f.failedAt = now
+			f.failedAt, f.failure = now, err
 			v.crls.put(k, &f) // keep the list; retry after the refresh age
 			return
 		}
