@@ -102,7 +102,10 @@ type Form struct {
 	Errors                                       map[string]string
 }
 
-var fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+var (
+	fhirID = regexp.MustCompile(`^[A-Za-z0-9\-.]{1,64}$`)
+	phone  = regexp.MustCompile(`^\+?[0-9 ()\-]{6,20}$`)
+)
 
 func line(s string, max int) (string, bool) {
 	s = strings.TrimSpace(s)
@@ -133,7 +136,7 @@ func (f *Form) validate(now time.Time, loc *time.Location) (collected time.Time,
 	}
 	if f.Contact, good = line(f.Contact, 100); !good {
 		f.Errors["contact"] = "The contact must be one line of at most 100 characters."
-	} else if f.Contact != "" && !strings.Contains(f.Contact, "@") && !regexp.MustCompile(`^\+?[0-9 ()\-]{6,20}$`).MatchString(f.Contact) {
+	} else if f.Contact != "" && !strings.Contains(f.Contact, "@") && !phone.MatchString(f.Contact) {
 		f.Errors["contact"] = "Enter an e-mail address or a phone number, or leave it empty."
 	} else if strings.Contains(f.Contact, "@") {
 		if _, err := mail.ParseAddress(f.Contact); err != nil {

@@ -28,7 +28,7 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func open(t *testing.T) (*identity.Service, *clock) {
+func open(t testing.TB) (*identity.Service, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
 	s, err := identity.Open(context.Background(), identity.Config{Path: filepath.Join(t.TempDir(), "identity.db"), RPID: "desk.example.org", Origin: origin, Now: c.now})
@@ -46,7 +46,7 @@ func post(body []byte) *http.Request {
 }
 
 // enrol redeems code with a passkey from auth.
-func enrol(t *testing.T, s *identity.Service, auth *identitytest.Authenticator, code string) (*identity.Session, error) {
+func enrol(t testing.TB, s *identity.Service, auth *identitytest.Authenticator, code string) (*identity.Session, error) {
 	t.Helper()
 	ctx := context.Background()
 	opts, cer, err := s.BeginEnrol(ctx, code, "client-1")
