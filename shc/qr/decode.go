@@ -29,6 +29,11 @@ const (
 	// maxAttempts bounds the decode ladder, so a hostile image costs at
 	// most this many detector runs.
 	maxAttempts = 13
+	// ladderWorkFactor and ladderWorkFloor set the ladder's work budget:
+	// at most max(factor × working pixels, floor) pixels handed to the
+	// detector over all attempts.
+	ladderWorkFactor = 7
+	ladderWorkFloor  = 4 << 20
 )
 
 // DecodeBytes decodes a PNG or JPEG image and returns the SMART Health Card
@@ -246,7 +251,10 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 	type rung struct {
 		img    func() *image.Gray
 		global bool // GlobalHistogramBinarizer instead of HybridBinarizer
+		px     int  // pixels of img, estimated before building it
 	}
+	px := len(base.Pix)
+	scaledPx := func(l int) int { return px * l / long * l / long }
 	// Ordered by how often each rung was the first to read a shot of the
 	// photo set (photoset_test.go: global-histogram base 7, hybrid base 5,
 	// blurred 2, blurred twice 2, half size 1, 1024 px 1; sharpened reads
@@ -256,27 +264,40 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 	// binarizer on the sharpened image stays for a low-contrast, blurred
 	// photo-like test image that only it reads.
 	rungs := []rung{
-		{func() *image.Gray { return base }, true},  // clean renders, even light
-		{func() *image.Gray { return base }, false}, // uneven light
-		{blurred, false},   // sensor noise, JPEG blocking, halftone
-		{blurred2, false},  // heavy focus blur, a screen's moiré
-		{sharpened, false}, // focus blur, JPEG smoothing
-		{halfBlurred, false},
-		{sharpened, true}, // low contrast and blur together
+		{func() *image.Gray { return base }, true, px},  // clean renders, even light
+		{func() *image.Gray { return base }, false, px}, // uneven light
+		{blurred, false, px},                            // sensor noise, JPEG blocking, halftone
+		{blurred2, false, px},                           // heavy focus blur, a screen's moiré
 	}
-	switch {
-	case long > 1024: // modules may be large: a smaller image evens them out
-		rungs = append(rungs, rung{func() *image.Gray { return resize(blurred(), 1024) }, false})
-	case long < 600: // modules may be 1-2 px: give the binarizer room
-		rungs = append(rungs, rung{func() *image.Gray { return resize(sharpened(), 2*long) }, false})
+	if long > 1024 { // modules may be large: a smaller image evens them out
+		rungs = append(rungs, rung{func() *image.Gray { return resize(blurred(), 1024) }, false, scaledPx(1024)})
+	}
+	rungs = append(rungs,
+		rung{halfBlurred, false, scaledPx(long / 2)},
+		rung{sharpened, false, px}, // focus blur, JPEG smoothing
+		rung{sharpened, true, px},  // low contrast and blur together
+	)
+	if long < 600 { // modules may be 1-2 px: give the binarizer room
+		rungs = append(rungs, rung{func() *image.Gray { return resize(sharpened(), 2*long) }, false, 4 * px})
 	}
 	// Small tilts; the detector handles 90° steps itself.
-	for _, deg := range []float64{6, -6, 12, -12} {
-		rungs = append(rungs, rung{func() *image.Gray { return rotate(smallSharp(), deg) }, false})
+	// A rotated canvas is at most (w+h)²/2 for the 1024 px image.
+	rw, rh := base.Rect.Dx(), base.Rect.Dy()
+	if long > 1024 {
+		rw, rh = rw*1024/long, rh*1024/long
 	}
-	rungs = append(rungs, rung{func() *image.Gray { return invert(stretched()) }, false}) // light on dark
+	for _, deg := range []float64{6, -6, 12, -12} {
+		rungs = append(rungs, rung{func() *image.Gray { return rotate(smallSharp(), deg) }, false, (rw + rh) * (rw + rh) / 2})
+	}
+	rungs = append(rungs, rung{func() *image.Gray { return invert(stretched()) }, false, px}) // light on dark
 
+	// The ladder's work, in pixels handed to the detector, is capped by a
+	// budget derived from the image size: a large photo that the first
+	// rungs do not read stops before the rotated attempts (none of which
+	// read a shot of the photo set), a small image gets every rung.
+	budget := max(ladderWorkFactor*px, ladderWorkFloor)
 	var last error
+	work, tried := 0, 0
 	for i, r := range rungs {
 		if i >= maxAttempts {
 			break
@@ -284,6 +305,11 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 		if err := ctxErr(ctx); err != nil {
 			return nil, err
 		}
+		if i > 0 && work+r.px > budget {
+			break
+		}
+		work += r.px
+		tried++
 		res, err := attempt(r.img(), r.global)
 		if err == nil {
 			res.attempt = i + 1
@@ -291,7 +317,7 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 		}
 		last = err
 	}
-	return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (%d attempts, last: %v)", min(len(rungs), maxAttempts), last)
+	return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (%d attempts, last: %v)", tried, last)
 }
 
 var tryHarder = map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}

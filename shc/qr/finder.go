@@ -83,15 +83,16 @@ func hasFinderCandidate(g *image.Gray) bool {
 	}
 	var runs [5]int
 	for y := 1; y < h; y += 2 {
+		row, tr := g.Pix[y*w:(y+1)*w], th[(y/finderBlock)*bw:][:bw]
 		n := 0 // runs filled so far
 		runs = [5]int{}
-		cur := dark(0, y)
+		cur := row[0] < tr[0]
 		runs[0] = 1
 		n = 1
 		for x := 1; x <= w; x++ {
 			var d bool
 			if x < w {
-				d = dark(x, y)
+				d = row[x] < tr[x/finderBlock]
 			}
 			if x < w && d == cur {
 				runs[n-1]++

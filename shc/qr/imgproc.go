@@ -81,20 +81,28 @@ func resize(g *image.Gray, long int) *image.Gray {
 	out := newGray(nw, nh)
 	if f < 1 {
 		// Box filter: average every source pixel whose centre falls in the
-		// destination pixel.
+		// destination pixel. Column spans are computed once.
+		xs := make([]int32, nw+1)
+		for x := 0; x <= nw; x++ {
+			xs[x] = int32(x * w / nw)
+		}
+		sums := make([]uint32, nw)
 		for y := 0; y < nh; y++ {
 			y0, y1 := y*h/nh, max((y+1)*h/nh, y*h/nh+1)
-			for x := 0; x < nw; x++ {
-				x0, x1 := x*w/nw, max((x+1)*w/nw, x*w/nw+1)
-				sum, n := 0, 0
-				for yy := y0; yy < y1; yy++ {
-					row := g.Pix[yy*w:]
-					for xx := x0; xx < x1; xx++ {
-						sum += int(row[xx])
-						n++
+			clear(sums)
+			for yy := y0; yy < y1; yy++ {
+				row := g.Pix[yy*w : (yy+1)*w]
+				for x := range sums {
+					x0, x1 := int(xs[x]), max(int(xs[x+1]), int(xs[x])+1)
+					for _, v := range row[x0:x1] {
+						sums[x] += uint32(v)
 					}
 				}
-				out.Pix[y*nw+x] = uint8(sum / n)
+			}
+			o := out.Pix[y*nw : (y+1)*nw]
+			for x := range o {
+				n := uint32(y1-y0) * uint32(max(int(xs[x+1]), int(xs[x])+1)-int(xs[x]))
+				o[x] = uint8(sums[x] / n)
 			}
 		}
 		return out
@@ -167,16 +175,23 @@ func blur(g *image.Gray) *image.Gray {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	tmp := make([]uint16, w*h)
 	for y := 0; y < h; y++ {
-		row := g.Pix[y*w : (y+1)*w]
-		for x := 0; x < w; x++ {
-			tmp[y*w+x] = uint16(row[max(x-1, 0)]) + uint16(row[x]) + uint16(row[min(x+1, w-1)])
+		row, t := g.Pix[y*w:(y+1)*w], tmp[y*w:(y+1)*w]
+		if w == 1 {
+			t[0] = 3 * uint16(row[0])
+			continue
+		}
+		t[0] = 2*uint16(row[0]) + uint16(row[1])
+		t[w-1] = uint16(row[w-2]) + 2*uint16(row[w-1])
+		for x := 1; x < w-1; x++ { // resliced rows: no bounds checks
+			t[x] = uint16(row[x-1]) + uint16(row[x]) + uint16(row[x+1])
 		}
 	}
 	out := newGray(w, h)
 	for y := 0; y < h; y++ {
-		a, b, c := tmp[max(y-1, 0)*w:], tmp[y*w:], tmp[min(y+1, h-1)*w:]
-		for x := 0; x < w; x++ {
-			out.Pix[y*w+x] = uint8((uint32(a[x]) + uint32(b[x]) + uint32(c[x]) + 4) / 9)
+		a, b, c := tmp[max(y-1, 0)*w:][:w], tmp[y*w:][:w], tmp[min(y+1, h-1)*w:][:w]
+		o := out.Pix[y*w:][:w]
+		for x := range o {
+			o[x] = uint8((uint32(a[x]) + uint32(b[x]) + uint32(c[x]) + 4) / 9)
 		}
 	}
 	return out
