@@ -40,26 +40,32 @@ func DecodeCost(data []byte) (int64, error) {
 	}
 	w, h := int64(cfg.Width), int64(cfg.Height)
 	var img int64
+	inPlace := false // the decoded image's luminance is used without a copy
 	switch format {
 	case "png":
 		img = pngImageBytes(data, w, h)
 	default:
-		img = jpegImageBytes(data, w, h)
+		img, inPlace = jpegImageBytes(data, w, h)
 	}
-	return img + workingBytes(w, h), nil
+	return img + workingBytes(w, h, inPlace), nil
 }
 
 // workingBytes is what the decode ladder holds besides the decoded image:
-// the grayscale copy, the working image (at most workLongSide on its
-// longer side) and up to about a dozen derived images and binarizer
-// buffers of that size.
-func workingBytes(w, h int64) int64 {
+// the full-size grayscale copy (none when the decoded image's luminance
+// plane is used in place, see workingImage), the working image (at most
+// workLongSide on its longer side) and up to about twenty derived images
+// and binarizer buffers of that size.
+func workingBytes(w, h int64, inPlace bool) int64 {
 	work := w * h
 	if long := max(w, h); long > workLongSide {
 		f := float64(workLongSide) / float64(long)
 		work = int64(float64(w)*f+1) * int64(float64(h)*f+1)
 	}
-	return w*h + 16*work + 1<<20
+	gray := w * h
+	if inPlace {
+		gray = 0
+	}
+	return gray + 20*work + 1<<20
 }
 
 // pngImageBytes is the decoded size of a PNG: bytes per pixel of the image
@@ -94,14 +100,15 @@ func pngImageBytes(data []byte, w, h int64) int64 {
 // coefficients when the JPEG is progressive (image/jpeg keeps every
 // coefficient until the last scan), plus the CMYK or RGBA image of
 // four-component and Adobe RGB JPEGs. Without a readable SOF it assumes a progressive
-// 4:4:4 image.
-func jpegImageBytes(data []byte, w, h int64) int64 {
+// 4:4:4 image. inPlace reports a grey or YCbCr result, whose luminance
+// plane the decoder uses without a copy.
+func jpegImageBytes(data []byte, w, h int64) (bytes int64, inPlace bool) {
 	worst := w*h*3 + w*h*3*4 + w*h*4 // 4:4:4 planes + progressive coefficients + RGBA
 	adobeRGB := false
 	i := 2
 	for i+4 <= len(data) {
 		if data[i] != 0xff {
-			return worst
+			return worst, false
 		}
 		m := data[i+1]
 		if m == 0xff { // fill byte
@@ -114,21 +121,28 @@ func jpegImageBytes(data []byte, w, h int64) int64 {
 		}
 		l := int(binary.BigEndian.Uint16(data[i+2:]))
 		if l < 2 || i+2+l > len(data) {
-			return worst
+			return worst, false
 		}
 		seg := data[i+4 : i+2+l]
 		if m == 0xee && len(seg) >= 12 && string(seg[:5]) == "Adobe" && seg[11] == 0 {
 			adobeRGB = true // RGB, not YCbCr: image/jpeg converts to RGBA
 		}
 		if m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc {
-			return sofBytes(seg, m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce, adobeRGB, w, h, worst)
+			n := 0
+			if len(seg) >= 6 {
+				n = int(seg[5])
+			}
+			if n == 3 && len(seg) >= 15 && seg[6] == 'R' && seg[9] == 'G' && seg[12] == 'B' {
+				adobeRGB = true // component ids R, G, B: image/jpeg returns RGBA too
+			}
+			return sofBytes(seg, m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce, adobeRGB, w, h, worst), (n == 1 || n == 3) && !adobeRGB
 		}
 		if m == 0xda || m == 0xd9 {
-			return worst
+			return worst, false
 		}
 		i += 2 + l
 	}
-	return worst
+	return worst, false
 }
 
 func sofBytes(seg []byte, progressive, adobeRGB bool, w, h, worst int64) int64 {

@@ -24,8 +24,9 @@ const (
 	MaxImagePixels = 40_000_000
 	// workLongSide is the longest side, in pixels, the decoder works on;
 	// bigger images are downscaled first (a version 22 QR filling a third of
-	// that width still has about 6 pixels per module).
-	workLongSide = 2048
+	// that width still has about 5 pixels per module). It bounds the
+	// ladder's memory: about 20 working images of 1600×1200 (cost.go).
+	workLongSide = 1600
 	// maxAttempts bounds the decode ladder, so a hostile image costs at
 	// most this many detector runs.
 	maxAttempts = 13
@@ -173,11 +174,7 @@ func scanRaw(ctx context.Context, img image.Image) (*scanResult, error) {
 	if err := ctxErr(ctx); err != nil {
 		return nil, err
 	}
-	g := toGray(img)
-	if max(b.Dx(), b.Dy()) > workLongSide {
-		g = resize(g, workLongSide)
-	}
-	return ladder(ctx, g)
+	return ladder(ctx, workingImage(img))
 }
 
 // ladder runs the decode attempts in order until one reads a symbol. The

@@ -51,11 +51,16 @@
 //     own memory budget. Only PNG and JPEG are accepted, whatever other
 //     image decoders the program registers.
 //   - Decode refuses images over MaxImagePixels and works on a grayscale
-//     copy at most 2048 pixels on its longer side.
-//   - The retry ladder (binarizers, contrast stretch, sharpening, blur,
-//     rescaling, ±6° and ±12° rotation, inversion) has a fixed number of
-//     attempts, so an image without a QR code costs a bounded amount of
-//     work; there is no unbounded search.
+//     image at most 1600 pixels on its longer side (a JPEG's luminance
+//     plane is read in place, not copied), so a 12-megapixel baseline
+//     phone JPEG decodes in under 64 MiB.
+//   - An image in which a cheap pre-scan finds no 1:1:3:1:1 finder-pattern
+//     candidate is refused before any decode attempt. The retry ladder
+//     (binarizers, contrast stretch, sharpening, blur, rescaling, ±6° and
+//     ±12° rotation, inversion) has at most 13 attempts and a work budget
+//     of 7 working images' pixels (at least 4 megapixels), so an image
+//     without a readable QR code costs a bounded amount of work; there is
+//     no unbounded search.
 //   - DecodeSVG accepts at most MaxSVGBytes (1 MiB), rasterizes onto a
 //     canvas of at most 600 pixels per side, clamps geometry to one
 //     viewBox size around the canvas (so coordinates like 1e308 cost no

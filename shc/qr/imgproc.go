@@ -72,8 +72,36 @@ func grayOnWhite(c color.Color) uint8 {
 	return uint8(min(0xffff, lum+0xffff-a) >> 8)
 }
 
+// workingImage is img as the grayscale image the ladder works on, at most
+// workLongSide on its longer side. A JPEG's luminance plane (and a grey
+// image) is used in place: no copy at full size, only the downscaled one,
+// so a 12-megapixel photo costs its decoded planes plus the working size.
+func workingImage(img image.Image) *image.Gray {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var view *image.Gray
+	switch src := img.(type) {
+	case *image.YCbCr:
+		view = &image.Gray{Pix: src.Y[src.YOffset(b.Min.X, b.Min.Y):], Stride: src.YStride, Rect: image.Rect(0, 0, w, h)}
+	case *image.Gray:
+		view = &image.Gray{Pix: src.Pix[src.PixOffset(b.Min.X, b.Min.Y):], Stride: src.Stride, Rect: image.Rect(0, 0, w, h)}
+	}
+	if max(w, h) > workLongSide {
+		if view == nil {
+			view = toGray(img)
+		}
+		return resize(view, workLongSide)
+	}
+	if view != nil && view.Stride == w && len(view.Pix) >= w*h {
+		view.Pix = view.Pix[:w*h] // the ladder only reads its base image
+		return view
+	}
+	return toGray(img)
+}
+
 // resize scales g so that its longer side is long pixels: area averaging
-// when shrinking, bilinear interpolation when enlarging.
+// when shrinking (g may have Stride > width), bilinear interpolation when
+// enlarging.
 func resize(g *image.Gray, long int) *image.Gray {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	f := float64(long) / float64(max(w, h))
@@ -91,7 +119,7 @@ func resize(g *image.Gray, long int) *image.Gray {
 			y0, y1 := y*h/nh, max((y+1)*h/nh, y*h/nh+1)
 			clear(sums)
 			for yy := y0; yy < y1; yy++ {
-				row := g.Pix[yy*w : (yy+1)*w]
+				row := g.Pix[yy*g.Stride : yy*g.Stride+w] // g may be a view (workingImage)
 				for x := range sums {
 					x0, x1 := int(xs[x]), max(int(xs[x+1]), int(xs[x])+1)
 					for _, v := range row[x0:x1] {

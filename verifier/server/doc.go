@@ -88,8 +88,9 @@
 //     images, uploads: MaxConcurrentLarge slots taken before the body is
 //     read, so costly requests cannot starve small ones), the estimated
 //     decoding memory of images at once (ImageCost, MaxImageMemoryBytes:
-//     charged before decoding, an image over the whole budget refused with
-//     image_too_large), fetches per
+//     charged before decoding, an image over the whole budget or over
+//     MaxImageBytes, 64 MiB by default, refused with image_too_large),
+//     fetches per
 //     client IP per minute (FetchesPerClientPerMinute), and the
 //     per-client-IP rate (429 with Retry-After). The library bounds cards,
 //     inflated bytes and issuers fetched per input, and JWS, payload, QR

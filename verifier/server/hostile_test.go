@@ -160,3 +160,21 @@ func TestHostileImageMemoryBudget(t *testing.T) {
 		t.Fatalf("text input: %d, %d cost estimates (want 2: images only)", a.status, calls)
 	}
 }
+
+// TestHostileImagePerImageBudget: by default one image may cost at most
+// DefaultMaxImageBytes (64 MiB, issue 10's per-request goal) of estimated
+// decoding memory, whatever the service-wide image budget; a server can
+// raise it with Config.MaxImageBytes.
+func TestHostileImagePerImageBudget(t *testing.T) {
+	var png bytes.Buffer
+	blankPNG(&png)
+	cost := func(b []byte) (int64, error) { return server.DefaultMaxImageBytes + 1, nil }
+	f := newFixture(t, server.Config{ImageCost: cost})
+	if a := post(t, f, "", "image/png", png.Bytes()); a.status != 422 || a.body["code"] != "image_too_large" {
+		t.Fatalf("image over 64 MiB: %d %s", a.status, a.raw)
+	}
+	f = newFixture(t, server.Config{ImageCost: cost, MaxImageBytes: 128 << 20})
+	if a := post(t, f, "", "image/png", png.Bytes()); a.status != 422 || a.body["code"] != "no_qr_found" {
+		t.Fatalf("image under a raised bound: %d %s", a.status, a.raw)
+	}
+}

@@ -42,6 +42,12 @@ const (
 	// DefaultMaxImageMemoryBytes bounds the estimated decoding memory of
 	// the images verified at once (see Config.MaxImageMemoryBytes).
 	DefaultMaxImageMemoryBytes = 512 << 20
+	// DefaultMaxImageBytes bounds one image's estimated decoding memory
+	// (see Config.MaxImageBytes): issue 10's 64 MiB per request. A
+	// 12-megapixel baseline phone JPEG needs about 48 MiB (shc/qr
+	// TestDecode12MPWithin64MiB); a progressive one of that size, about
+	// 130 MiB, is refused with image_too_large.
+	DefaultMaxImageBytes = 64 << 20
 	// DefaultFetchesPerClientPerMinute bounds the key-set, DID-document and
 	// revocation-list fetches one client IP may cause per minute (cached
 	// ones cost nothing).
@@ -120,6 +126,10 @@ type Config struct {
 	// to fit, and an image whose estimate alone is over the bound is
 	// refused with image_too_large. Zero means DefaultMaxImageMemoryBytes.
 	MaxImageMemoryBytes int64
+	// MaxImageBytes bounds one image's ImageCost: an image whose estimate
+	// is over it is refused with image_too_large before decoding. Zero
+	// means DefaultMaxImageBytes.
+	MaxImageBytes int64
 	// IPExtractor finds the client IP for rate limiting. Nil means the
 	// direct peer address (never forwarding headers): set it when the
 	// service runs behind a trusted reverse proxy.
@@ -169,8 +179,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.LargeBodyBytes == 0 {
 		cfg.LargeBodyBytes = DefaultLargeBodyBytes
 	}
-	if cfg.MaxImageMemoryBytes < 0 {
-		return nil, errors.New("server: negative MaxImageMemoryBytes")
+	if cfg.MaxImageMemoryBytes < 0 || cfg.MaxImageBytes < 0 {
+		return nil, errors.New("server: negative MaxImageMemoryBytes or MaxImageBytes")
+	}
+	if cfg.MaxImageBytes == 0 {
+		cfg.MaxImageBytes = DefaultMaxImageBytes
 	}
 	if cfg.ImageCost == nil {
 		cfg.ImageCost = qr.DecodeCost

@@ -138,7 +138,7 @@ func (s *Server) handleVerify(c *echo.Context) error {
 	if cost := s.imageCost(input); cost > 0 {
 		// The image's estimated decoding memory is charged against the
 		// service's image budget before decoding (issue 10).
-		if cost > s.cfg.MaxImageMemoryBytes {
+		if cost > min(s.cfg.MaxImageBytes, s.cfg.MaxImageMemoryBytes) {
 			s.metrics.ObserveVerification(string(verifier.VerdictFor(qr.CodeImageTooLarge)), string(qr.CodeImageTooLarge))
 			return newProblem(http.StatusUnprocessableEntity, qr.CodeImageTooLarge, "the image would take too much memory to decode")
 		}
