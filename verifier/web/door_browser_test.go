@@ -208,6 +208,9 @@ func doorVideo(t *testing.T, texts []string, cardFrames, blankFrames int) string
 	blank := frame(image.NewGray(image.Rect(0, 0, 1, 1)).SubImage(image.Rect(0, 0, 0, 0)))
 	for _, text := range texts {
 		code, err := qr.Encode(text)
+		if !strings.HasPrefix(text, "shc:/") {
+			code, err = qr.EncodeBytes(text, qr.M) // not a card
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,8 +278,9 @@ func cameraBrowser(t *testing.T, y4m string) context.Context {
 }
 
 // TestBrowserDoorMode: one tap on "Start camera", then three visitors' cards
-// pass the camera (verified, revoked, untrusted issuer); each verdict
-// replaces the last without a tap and shows the right person.
+// and a QR code that is not a card pass the camera (verified, revoked,
+// untrusted issuer, unable to check); each verdict replaces the last without
+// a tap and shows the right person.
 func TestBrowserDoorMode(t *testing.T) {
 	is := servertest.NewIssuer(t, "Test County Health Department", "revoked-rid")
 	st := servertest.NewIssuer(t, "Unknown Clinic")
@@ -286,6 +290,7 @@ func TestBrowserDoorMode(t *testing.T) {
 		servertest.QRText(t, is.Card(t, bundleFor("Alpha", now.Add(-3*time.Hour)), "a")),
 		servertest.QRText(t, is.Card(t, bundleFor("Bravo", now.Add(-3*time.Hour)), "revoked-rid")),
 		servertest.QRText(t, st.Card(t, bundleFor("Charlie", now), "")),
+		"https://example.org/menu", // a QR code that is not a health card
 	}
 	ctx := cameraBrowser(t, doorVideo(t, texts, 3, 5))
 	phone(t, ctx)
@@ -297,8 +302,8 @@ func TestBrowserDoorMode(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"verified|Anna Lena Alpha", "invalid|Anna Lena Bravo", "issuer_not_trusted|"}
-	// The loop may start with any card: wait until all three were seen in
+	want := []string{"verified|Anna Lena Alpha", "invalid|Anna Lena Bravo", "issuer_not_trusted|", "unable_to_check|"}
+	// The loop may start with any card: wait until all four were seen in
 	// the video's order, each replacing the last.
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`(() => { const s = (window.__seen || []).filter(x => x !== "-").join(",");
 	  const w = `+jsonString(strings.Join(want, ","))+`; return (s + "," + s).includes(w); })()`, chromedp.WithPollingTimeout(60*time.Second))); err != nil {
@@ -308,6 +313,21 @@ func TestBrowserDoorMode(t *testing.T) {
 		t.Errorf("the camera did not stay on: %s", n)
 	}
 	verdictOnTop(t, ctx)
+	// Wait for the not-a-card verdict to come round in the video's loop,
+	// then past the banner's colour transition.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("verdict").getAttribute("data-verdict") === "unable_to_check"`,
+		chromedp.WithPollingTimeout(60*time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Sleep(400*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if bg := evalString(t, ctx, `getComputedStyle(document.getElementById("verdict")).backgroundColor`); bg != "rgb(228, 231, 235)" {
+		t.Errorf("unable_to_check banner %s, want the neutral grey", bg)
+	}
+	if m := evalString(t, ctx, `document.getElementById("verdict-mode").textContent`); m != "" {
+		t.Errorf("a verdict the page reached itself names a checker: %q", m)
+	}
 	screenshot(t, ctx, "phone-door-mode.png")
 	t.Logf("states seen: %q", seen(t, ctx))
 }

@@ -92,7 +92,9 @@
   var current = null; // the card on screen: {parts: [scanned texts]}; null when none
   var clearTimer = null, clearTick = null;
 
-  function showVerdict(verdict, reason, advice, code) {
+  // local is true for a verdict the page reached itself (the service was
+  // not reached, the QR code is not a card): no checker is named then.
+  function showVerdict(verdict, reason, advice, code, local) {
     closePasscode();
     var known = Object.prototype.hasOwnProperty.call(VERDICT, verdict);
     var v = known ? VERDICT[verdict] : VERDICT.invalid; // fail closed
@@ -106,7 +108,7 @@
     // The service's message may already say what to do: never say it twice.
     $("verdict-advice").textContent = reason && reason.indexOf(advice) >= 0 ? "" : advice;
     $("again").textContent = scanning ? "Clear now" : "Check another card";
-    $("verdict-mode").textContent = device.on ? "Checked on this device; the card did not leave it." : "Checked by the verification service.";
+    $("verdict-mode").textContent = local ? "" : device.on ? "Checked on this device; the card did not leave it." : "Checked by the verification service.";
     $("result").hidden = false;
     document.body.classList.add("has-result");
     if (!scanning) $("inputs").hidden = true;
@@ -267,7 +269,7 @@
     p = p || {};
     var code = p.code || "";
     var verdict = p.verdict || (UNABLE_CODES.test(code) || !code ? "unable_to_check" : "invalid");
-    showVerdict(verdict, p.title || "The card could not be checked.", p.advice, code);
+    showVerdict(verdict, p.title || "The card could not be checked.", p.advice, code, !!p.local);
   }
 
   // clearResult removes the verdict and everything about the visitor from
@@ -400,7 +402,7 @@
     }, function () {
       inFlight = false;
       setBusy("");
-      renderProblem({ code: "snapshot_unavailable", verdict: "unable_to_check",
+      renderProblem({ code: "snapshot_unavailable", verdict: "unable_to_check", local: true,
         title: "The on-device checker or its trust list could not be loaded.",
         advice: "Check your connection and try again, or check on the verification service." });
     });
@@ -475,7 +477,7 @@
         // not checked, which is not the same as a bad card.
         inFlight = false;
         setBusy("");
-        renderProblem({ code: "service_unreachable", verdict: "unable_to_check",
+        renderProblem({ code: "service_unreachable", verdict: "unable_to_check", local: true,
           title: "The verification service could not be reached.", advice: "Check your connection and try again." });
       });
   }
@@ -487,7 +489,7 @@
   function sendText(text, passcode) {
     if (device.on) {
       if (isLink(text)) {
-        renderProblem({ code: "link_needs_service", verdict: "unable_to_check",
+        renderProblem({ code: "link_needs_service", verdict: "unable_to_check", local: true,
           title: "SMART Health Links are opened by the verification service, not on this device.",
           advice: "Switch to checking on the verification service, or ask for the card's own QR code." });
         return Promise.resolve();
@@ -501,7 +503,7 @@
 
   function verifyImageOnServer(file, passcode) {
     if (device.on) { // the photo never leaves the device either
-      renderProblem({ code: "no_qr_found", verdict: "unable_to_check",
+      renderProblem({ code: "no_qr_found", verdict: "unable_to_check", local: true,
         title: "No health card QR code could be read in this picture on this device.",
         advice: "Ask the visitor to brighten the screen and scan again." });
       return Promise.resolve();
@@ -577,7 +579,7 @@
     if (!/^shc:\//i.test(text)) {
       if (!fromCamera) return false;
       current = { parts: [text] };
-      renderProblem({ code: "not_a_health_card", verdict: "unable_to_check",
+      renderProblem({ code: "not_a_health_card", verdict: "unable_to_check", local: true,
         title: "This QR code is not a SMART Health Card or Link.",
         advice: "Ask the visitor for their SMART Health Card QR code." });
       return true;
