@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -105,20 +104,24 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			svc.Close()
 			return usageError{"--verifier-listen: " + err.Error()}
 		}
-		go func() {
-			// The issuer keeps serving if its companion cannot (a busy port).
-			err := vserver.Run(ctx, vo, log.With("service", "shc-verifier"), func(a net.Addr) {
-				fmt.Fprintf(stdout, "  scanning page: http://%s/ (the verifier, trusting this issuer)\n", a)
-			})
-			var le *vserver.ListenError
-			switch {
-			case errors.As(err, &le):
-				log.Warn("the verifier beside the issuer did not start: --verifier-listen "+le.Addr+": "+le.Err.Error()+"; use --verifier-listen ADDR to move it, or off",
-					"flag", "--verifier-listen")
-			case err != nil && ctx.Err() == nil:
-				log.Warn("the verifier beside the issuer stopped; use --verifier-listen ADDR to move it, or off", "err", err.Error())
-			}
-		}()
+		// The issuer keeps serving if its companion cannot start (a busy port).
+		vlog := log.With("service", "shc-verifier")
+		vsvc, err := vserver.NewService(ctx, vo, vlog)
+		var le *vserver.ListenError
+		switch {
+		case errors.As(err, &le):
+			log.Warn("the verifier beside the issuer did not start: --verifier-listen "+le.Addr+": "+le.Err.Error()+"; use --verifier-listen ADDR to move it, or off",
+				"flag", "--verifier-listen")
+		case err != nil:
+			log.Warn("the verifier beside the issuer did not start; use --verifier-listen ADDR to move it, or off", "err", err.Error())
+		default:
+			fmt.Fprintf(stdout, "  scanning page: http://%s/ (the verifier, trusting this issuer)\n", vsvc.Addr())
+			go func() {
+				if err := vsvc.Run(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("the verifier beside the issuer stopped; use --verifier-listen ADDR to move it, or off", "err", err.Error())
+				}
+			}()
+		}
 	}
 	return svc.Run(ctx)
 }

@@ -2,7 +2,8 @@
 // (POST /v1/verify) and a scanning page for venues. Run shc-verifier --help
 // for the flags; see package verifier/server for the service. This command
 // owns the flags and environment variables; the library takes
-// server.Options and runs with server.Run.
+// server.Options, builds the service with server.NewService and serves
+// it with Service.Run.
 package main
 
 import (
@@ -124,7 +125,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return 2
 	}
 	log := o.NewLogger(stderr)
-	if err := server.Run(ctx, o, log, nil); err != nil {
+	svc, err := server.NewService(ctx, o, log)
+	if err != nil {
+		log.Error("shc-verifier did not start", "error", err.Error())
+		return 1
+	}
+	if err := svc.Run(ctx); err != nil {
 		log.Error("shc-verifier stopped", "error", err.Error())
 		return 1
 	}

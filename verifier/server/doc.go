@@ -1,8 +1,11 @@
 // Package server is the HTTP service over the SMART Health Cards verifier
 // library (package verifier), built on echo v5: the API for apps, the
 // scanning page for venues (package verifier/web, embedded), health,
-// readiness and Prometheus metrics. Run serves it as configured by Options;
-// command shc-verifier owns the flags and environment that fill them.
+// readiness and Prometheus metrics. Both services have one shape: the
+// command (cmd/shc-verifier here, cmd/shc-issuer for issuer/service) owns
+// flags and environment and fills a configuration (Options); NewService
+// checks it, loads the trust sources and binds the address; Service.Run
+// serves until its context ends.
 //
 // # Routes
 //

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,16 +14,30 @@ import (
 	"github.com/labstack/echo/v5"
 )
 
-// Run builds the trust sources, the verifier and the server from o and
-// serves until ctx is done. onListen, when not nil, is called with the
-// bound address once the listener is open.
-func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Addr)) error {
+// Service is the verifier service built from Options: its trust sources
+// loaded, its handler built and its address bound, ready to Run. It is the
+// same shape as the issuer's (issuer/service): the command fills the
+// configuration from flags and environment, NewService checks and builds,
+// Run serves.
+type Service struct {
+	o      *Options
+	log    *slog.Logger
+	trust  *Trust
+	srv    *Server
+	ln     net.Listener
+	scheme string
+}
+
+// NewService checks o, loads the trust sources, builds the verifier and the
+// HTTP handler and binds o.Listen (a busy or bad address is a
+// *ListenError naming --listen). Nothing is served until Run.
+func NewService(ctx context.Context, o *Options, log *slog.Logger) (*Service, error) {
 	if err := o.Validate(); err != nil {
-		return err
+		return nil, err
 	}
 	vopts, cert, err := o.verifierOptions()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if o.AnyIssuer() {
 		log.Warn("NO ISSUER TRUST SOURCE CONFIGURED: cards from any issuer are checked (signature, dates, revocation) " +
@@ -41,7 +56,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 		Metrics:         metrics,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	cfg := Config{
 		Verifier:      trust,
@@ -69,7 +84,7 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 	}
 	srv, err := New(cfg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	metrics.AddGauge("shc_verifier_ready", "1 when the trust sources are loaded and fresh.", func() float64 {
 		if trust.Ready() == nil {
@@ -78,63 +93,90 @@ func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Ad
 		return 0
 	})
 
+	var tlsConfig *tls.Config
+	s := &Service{o: o, log: log, trust: trust, srv: srv, scheme: "http"}
+	if o.TLSCert != "" {
+		pair, err := tls.LoadX509KeyPair(o.TLSCert, o.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+		s.scheme = "https"
+	}
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", o.Listen)
+	if err != nil {
+		return nil, &ListenError{Addr: o.Listen, Err: err}
+	}
+	if tlsConfig != nil {
+		ln = tls.NewListener(ln, tlsConfig)
+	}
+	s.ln = ln
+	return s, nil
+}
+
+// Addr is the bound address.
+func (s *Service) Addr() net.Addr { return s.ln.Addr() }
+
+// Close releases the bound address of a Service that will not Run.
+func (s *Service) Close() error { return s.ln.Close() }
+
+// Run serves until ctx is done, reloading the trust sources on their
+// schedule, then shuts down gracefully.
+func (s *Service) Run(ctx context.Context) error {
+	o, log := s.o, s.log
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go trust.Run(runCtx)
+	go s.trust.Run(runCtx)
 
-	scheme := "http"
-	if o.TLSCert != "" {
-		scheme = "https"
+	base := s.scheme + "://" + displayAddr(s.ln.Addr())
+	log.Info("shc-verifier listening",
+		"page", base+"/",
+		"api", base+"/v1/verify",
+		"health", base+"/healthz",
+		"ready", base+"/readyz",
+		"metrics", base+"/metrics",
+		"openapi", base+"/openapi.json",
+		"trust_sources", len(o.Trust), "offline", o.Offline, "any_issuer", o.AnyIssuer(),
+		"revocation", o.Revocation, "revocation_max_age", o.RevocationMaxAge.String())
+	if s.scheme == "http" && !isLoopback(s.ln.Addr()) {
+		log.Warn("serving plain HTTP on a non-loopback address: phone browsers open the camera only over HTTPS; use --tls-cert/--tls-key")
 	}
 	sc := echo.StartConfig{
-		Address:         o.Listen,
+		Listener:        s.ln,
 		HideBanner:      true,
 		HidePort:        true,
 		GracefulTimeout: 10 * time.Second,
-		ListenerAddrFunc: func(addr net.Addr) {
-			base := scheme + "://" + displayAddr(addr)
-			log.Info("shc-verifier listening",
-				"page", base+"/",
-				"api", base+"/v1/verify",
-				"health", base+"/healthz",
-				"ready", base+"/readyz",
-				"metrics", base+"/metrics",
-				"openapi", base+"/openapi.json",
-				"trust_sources", len(o.Trust), "offline", o.Offline, "any_issuer", o.AnyIssuer(),
-				"revocation", o.Revocation, "revocation_max_age", o.RevocationMaxAge.String())
-			if scheme == "http" && !isLoopback(addr) {
-				log.Warn("serving plain HTTP on a non-loopback address: phone browsers open the camera only over HTTPS; use --tls-cert/--tls-key")
-			}
-			if onListen != nil {
-				onListen(addr)
-			}
-		},
-		BeforeServeFunc: func(s *http.Server) error {
-			s.ReadHeaderTimeout = 10 * time.Second
-			s.ReadTimeout = o.VerifyTimeout + 10*time.Second
-			s.WriteTimeout = o.VerifyTimeout + 10*time.Second
-			s.IdleTimeout = 120 * time.Second
-			s.MaxHeaderBytes = 64 << 10
-			s.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
+		BeforeServeFunc: func(hs *http.Server) error {
+			hs.ReadHeaderTimeout = 10 * time.Second
+			hs.ReadTimeout = o.VerifyTimeout + 10*time.Second
+			hs.WriteTimeout = o.VerifyTimeout + 10*time.Second
+			hs.IdleTimeout = 120 * time.Second
+			hs.MaxHeaderBytes = 64 << 10
+			hs.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelWarn)
 			return nil
 		},
 	}
-	if o.TLSCert != "" {
-		err = sc.StartTLS(runCtx, srv.Handler(), o.TLSCert, o.TLSKey)
-	} else {
-		err = sc.Start(runCtx, srv.Handler())
-	}
+	err := sc.Start(runCtx, s.srv.Handler())
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
-	}
-	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "listen" {
-		err = &ListenError{Addr: o.Listen, Err: err}
 	}
 	return err
 }
 
-// ListenError is Run's failure to bind Options.Listen (--listen).
+// Run is NewService then Service.Run. onListen, when not nil, is called
+// with the bound address before serving.
+func Run(ctx context.Context, o *Options, log *slog.Logger, onListen func(net.Addr)) error {
+	s, err := NewService(ctx, o, log)
+	if err != nil {
+		return err
+	}
+	if onListen != nil {
+		onListen(s.Addr())
+	}
+	return s.Run(ctx)
+}
+
+// ListenError is NewService's failure to bind Options.Listen (--listen).
 type ListenError struct {
 	Addr string
 	Err  error
