@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -44,6 +45,7 @@ when started again with the same --batch and --out: no card is issued twice.
   --paper a4|letter      PDF page size (default a4)
   --workers N            patients issued in parallel (default: 4 per core)
   --progress-every D     plain progress line interval when stderr is not a terminal (default 10s)
+  --cpuprofile FILE      write a CPU profile (go tool pprof) of the run
   --data DIR, --store, --postgres-dsn, --iss, --qr-level, --key-passphrase-file, --kek-file,
   --issuer-name          as for serve (the same store and keys)
 
@@ -99,6 +101,7 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	paper := fs.String("paper", "a4", "")
 	workers := fs.Int("workers", 0, "")
 	every := fs.Duration("progress-every", 10*time.Second, "")
+	cpuprofile := fs.String("cpuprofile", "", "")
 	fs.StringVar(&c.DataDir, "data", "./data", "")
 	fs.StringVar(&c.Store, "store", "sqlite", "")
 	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "")
@@ -154,6 +157,17 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	defer svc.Close()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *cpuprofile != "" { // for BENCHMARKS.md: the share of time per stage
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	prog := newProgress(stderr, *every)
 	sum, err := bulk.Run(ctx, bulk.Config{Issuer: svc.Issuer(), In: *in, Out: *out, BatchID: *batch,
 		Outputs: o, Workers: *workers, Progress: prog.update})
