@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -185,15 +186,22 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// parseBulk is parse without the SHC_ISSUER_* environment for the bulk
-// flags (SHC_ISSUER_OUT should not steer a batch), and with the bulk help.
-func parseBulk(fs interface {
-	Parse([]string) error
-}, args []string, stdout io.Writer) error {
+// parseBulk is parse with the bulk help, taking SHC_ISSUER_* from the
+// environment only for the flags shared with serve (--data, --store,
+// --postgres-dsn, ...): SHC_ISSUER_OUT should not steer a batch.
+func parseBulk(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	for _, a := range args {
 		if isHelp(a) {
 			fmt.Fprint(stdout, bulkUsage)
 			return errHelpShown
+		}
+	}
+	for _, name := range []string{"data", "store", "postgres-dsn", "iss", "qr-level", "key-passphrase-file", "issuer-name"} {
+		if f := fs.Lookup(name); f != nil {
+			env := "SHC_ISSUER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+			if v, ok := os.LookupEnv(env); ok {
+				_ = f.Value.Set(v)
+			}
 		}
 	}
 	if err := fs.Parse(args); err != nil {

@@ -1,10 +1,13 @@
 // Command shc-issuer runs the SMART Health Cards issuer service for labs:
 // `shc-issuer serve`, `shc-issuer tokens create|list|revoke`, and
-// `shc-issuer keys rotate|list|retire|compromised`. Run `shc-issuer help`
-// (or any command with -h).
+// `shc-issuer keys rotate|list|retire|compromised`, and
+// `shc-issuer bulk issue|generate` (registry-scale issuing from FHIR Bulk
+// Data NDJSON, package issuer/bulk). Run `shc-issuer help` (or any
+// command with -h).
 //
 // The command owns flags and environment variables (every flag --name is
-// also SHC_ISSUER_NAME; the key passphrase is SHC_ISSUER_KEY_PASSPHRASE,
+// also SHC_ISSUER_NAME, except the bulk command's own flags such as --in
+// and --out; the key passphrase is SHC_ISSUER_KEY_PASSPHRASE,
 // never a flag) and fills an issuer/service Config; the service itself is
 // package issuer/service.
 //
@@ -16,6 +19,7 @@
 //	DIR/rid-secret       generated rid HMAC secret (REV-3; 0600; never change it)
 //	DIR/store/           SQLite database (WAL, synchronous=FULL)
 //	DIR/tls/             development self-signed certificate (dev mode only)
+//	DIR/batches/         batches submitted with POST /v1/batches: input, outputs, state (PHI; 0700)
 //
 // # Development mode and https
 //
