@@ -196,7 +196,7 @@ func parseBulk(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			return errHelpShown
 		}
 	}
-	for _, name := range []string{"data", "store", "postgres-dsn", "iss", "qr-level", "key-passphrase-file", "issuer-name"} {
+	for _, name := range []string{"data", "store", "postgres-dsn", "iss", "qr-level", "key-passphrase-file", "kek-file", "issuer-name"} {
 		if f := fs.Lookup(name); f != nil {
 			env := "SHC_ISSUER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 			if v, ok := os.LookupEnv(env); ok {
