@@ -32,7 +32,7 @@ func bundleFor(family string, collected time.Time) []byte {
 
 // vaccineBundle is a two-dose vaccination card.
 const vaccineBundle = `{"resourceType":"Bundle","type":"collection","entry":[` +
-	`{"fullUrl":"resource:0","resource":{"resourceType":"Patient","name":[{"family":"Vaxperson","given":["Ada"]}],"birthDate":"1970-05-01"}},` +
+	`{"fullUrl":"resource:0","resource":{"resourceType":"Patient","meta":{"security":[{"system":"https://smarthealth.cards/ial","code":"IAL1.4"}]},"name":[{"family":"Vaxperson","given":["Ada"]}],"birthDate":"1970-05-01"}},` +
 	`{"fullUrl":"resource:1","resource":{"resourceType":"Immunization","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"207"}]},"patient":{"reference":"resource:0"},"occurrenceDateTime":"2021-01-01","lotNumber":"0000001"}},` +
 	`{"fullUrl":"resource:2","resource":{"resourceType":"Immunization","status":"completed","vaccineCode":{"coding":[{"system":"http://hl7.org/fhir/sid/cvx","code":"207"}]},"patient":{"reference":"resource:0"},"occurrenceDateTime":"2021-01-29","lotNumber":"0000007"}}]}`
 
@@ -111,6 +111,9 @@ func TestBrowserFourVerdicts(t *testing.T) {
 	if r.verdict != "verified" || !strings.Contains(r.details, "Vaccination: 2 doses") ||
 		!strings.Contains(r.details, "2021-01-01 (") || !strings.Contains(r.details, "2021-01-29 (") || !strings.Contains(r.details, "years ago") {
 		t.Errorf("vaccination card: %s %q", r.verdict, r.details)
+	}
+	if !strings.Contains(r.details, "Identity checked") || !strings.Contains(r.details, "government photo ID. Level IAL1.4.") {
+		t.Errorf("the identity assurance level (meta.security, https://smarthealth.cards/ial) is not shown: %q", r.details)
 	}
 	screenshot(t, ctx, "phone-verdict-vaccination.png")
 

@@ -174,6 +174,8 @@
     if (s.patient) {
       addRow(dl, "Name", s.patient.name, "person patient-name");
       addRow(dl, "Birth date", s.patient.birthDate, "person birth-date");
+      var ia = s.patient.identityAssurance;
+      if (ok && ia) addRow(dl, "Identity checked", ia.text + " Level " + ia.level + ".", "identity-assurance");
     }
     addRow(dl, "Issuer", card.issuer_name || card.iss, "issuer");
     if (ok && card.issuer_name && card.iss) addRow(dl, "Issuer address", card.iss);
