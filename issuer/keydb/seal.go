@@ -22,6 +22,7 @@ const KEKSize = 32
 // damaged data.
 type KEK struct {
 	key [KEKSize]byte
+	tok cipher.AEAD // a token's AES-256-GCM (NewTokenKEK); nil for a key in memory
 	id  [8]byte
 }
 
@@ -40,6 +41,48 @@ func NewKEK(b []byte) (*KEK, error) {
 	h := sha256.Sum256(append([]byte("healthcards keydb kek id v1\x00"), b...))
 	copy(k.id[:], h[:8])
 	return k, nil
+}
+
+// tokenCheckNonce and tokenCheckAAD make a token KEK's fingerprint: the
+// GCM tag of an empty message under this one fixed nonce, never used to
+// seal anything else (sealed values take random nonces).
+var (
+	tokenCheckNonce = []byte("hc kek check")
+	tokenCheckAAD   = []byte("healthcards keydb token kek check v1")
+)
+
+// NewTokenKEK makes a KEK of an AES-256-GCM computed by a PKCS#11 token
+// (keys/pkcs11 AESKey.AEAD): the data keys are encrypted and decrypted on
+// the token (CKM_AES_GCM) and the KEK itself never enters this process.
+// Its fingerprint is derived from a GCM tag the token computes over a
+// fixed input, so two stores on the same token key agree and another key
+// is told apart (CodeWrongKEK) before anything is sealed.
+func NewTokenKEK(a cipher.AEAD) (*KEK, error) {
+	if a == nil {
+		return nil, newErr(CodeBadKEK, "no token key", nil)
+	}
+	tag, err := tokenSeal(a, tokenCheckNonce, nil, tokenCheckAAD)
+	if err != nil {
+		return nil, newErr(CodeBadKEK, "the token key does not compute AES-GCM", err)
+	}
+	if len(tag) != 16 {
+		return nil, newErr(CodeBadKEK, "the token key's AES-GCM tag is not 16 bytes", nil)
+	}
+	h := sha256.Sum256(append([]byte("healthcards keydb token kek id v1\x00"), tag...))
+	k := &KEK{tok: a}
+	copy(k.id[:], h[:8])
+	return k, nil
+}
+
+// tokenSeal calls a token's Seal, turning its panic (crypto11 panics when
+// the token fails) into an error.
+func tokenSeal(a cipher.AEAD, nonce, plain, aad []byte) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("token: %v", r)
+		}
+	}()
+	return a.Seal(nil, nonce, plain, aad), nil
 }
 
 // maxKEKFile bounds a KEK file read.
@@ -153,7 +196,18 @@ func (k *KEK) seal(plaintext []byte, aad string) ([]byte, error) {
 	out = append(out, sealMagic...)
 	out = append(out, k.id[:]...)
 	out = append(out, n1...)
-	out = gcm(k.key[:]).Seal(out, n1, dek, []byte("dek|"+aad))
+	if k.tok != nil {
+		w, err := tokenSeal(k.tok, n1, dek, []byte("dek|"+aad))
+		if err != nil {
+			return nil, newErr(CodeBadKEK, "sealing the data key for "+aad+" on the token", err)
+		}
+		if len(w) != KEKSize+16 {
+			return nil, newErr(CodeBadKEK, "the token returned a wrapped data key of the wrong size", nil)
+		}
+		out = append(out, w...)
+	} else {
+		out = gcm(k.key[:]).Seal(out, n1, dek, []byte("dek|"+aad))
+	}
 	out = append(out, n2...)
 	out = gcm(dek).Seal(out, n2, plaintext, []byte("data|"+aad))
 	return out, nil
@@ -167,12 +221,22 @@ func (k *KEK) open(sealed []byte, aad string) ([]byte, error) {
 	}
 	p := sealed[2:]
 	if !bytes.Equal(p[:8], k.id[:]) {
-		return nil, newErr(CodeWrongKEK, "the value for "+aad+" was sealed under another KEK (check --kek-file)", nil)
+		return nil, newErr(CodeWrongKEK, "the value for "+aad+" was sealed under another KEK (check --kek-file or --kek-pkcs11-key)", nil)
 	}
 	p = p[8:]
 	n1, p := p[:12], p[12:]
 	wrapped, p := p[:KEKSize+16], p[KEKSize+16:]
-	dek, err := gcm(k.key[:]).Open(nil, n1, wrapped, []byte("dek|"+aad))
+	var dek []byte
+	var err error
+	if k.tok != nil {
+		dek, err = k.tok.Open(nil, n1, wrapped, []byte("dek|"+aad))
+		if err == nil && len(dek) != KEKSize {
+			clear(dek)
+			err = errors.New("data key of the wrong size")
+		}
+	} else {
+		dek, err = gcm(k.key[:]).Open(nil, n1, wrapped, []byte("dek|"+aad))
+	}
 	if err != nil {
 		return nil, newErr(CodeSealBroken, "the data key for "+aad+" does not open", nil)
 	}

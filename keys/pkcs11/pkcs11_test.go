@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ThalesGroup/crypto11"
+
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11/softhsmtest"
 )
@@ -113,6 +115,53 @@ func TestSoftHSM(t *testing.T) {
 			if out := fmt.Sprintf(f, c); strings.Contains(out, c.PIN) {
 				t.Fatalf("%s prints the PIN: %s", f, out)
 			}
+		}
+	})
+
+	t.Run("AES KEK", func(t *testing.T) {
+		if _, err := tok.FindAESKey("kek"); !errors.Is(err, keys.ErrKeyNotFound) {
+			t.Fatalf("missing AES key: %v, want key_not_found", err)
+		}
+		k, created, err := tok.FindOrGenerateAESKey("kek")
+		if err != nil || !created {
+			t.Fatalf("FindOrGenerateAESKey: created=%v err=%v", created, err)
+		}
+		g, err := k.AEAD()
+		if err != nil {
+			t.Fatal(err)
+		}
+		nonce := make([]byte, 12)
+		rand.Read(nonce)
+		ct := g.Seal(nil, nonce, []byte("data key"), []byte("aad"))
+		if pt, err := g.Open(nil, nonce, ct, []byte("aad")); err != nil || string(pt) != "data key" {
+			t.Fatalf("Open = %q, %v", pt, err)
+		}
+		if _, err := g.Open(nil, nonce, ct, []byte("other")); err == nil {
+			t.Fatal("token GCM opened with the wrong aad")
+		}
+		again, created, err := tok.FindOrGenerateAESKey("kek")
+		if err != nil || created {
+			t.Fatalf("second call: created=%v err=%v", created, err)
+		}
+		g2, _ := again.AEAD()
+		if pt, err := g2.Open(nil, nonce, ct, []byte("aad")); err != nil || string(pt) != "data key" {
+			t.Fatalf("found again: Open = %q, %v", pt, err)
+		}
+		// An extractable key is refused: a KEK never leaves the token.
+		tmpl, _ := crypto11.NewAttributeSetWithIDAndLabel([]byte("x"), []byte("leaky"))
+		tmpl.Set(crypto11.CkaExtractable, true)
+		tmpl.Set(crypto11.CkaSensitive, false)
+		if _, err := tok.ctx.GenerateSecretKeyWithAttributes(tmpl, 256, crypto11.CipherAES); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tok.FindAESKey("leaky"); !errors.Is(err, keys.ErrUnsupportedKey) {
+			t.Fatalf("extractable key: %v, want unsupported_key", err)
+		}
+		if _, err := tok.ctx.GenerateSecretKeyWithLabel([]byte("y"), []byte("aes128"), 128, crypto11.CipherAES); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tok.FindAESKey("aes128"); !errors.Is(err, keys.ErrUnsupportedKey) {
+			t.Fatalf("AES-128 key: %v, want unsupported_key", err)
 		}
 	})
 
