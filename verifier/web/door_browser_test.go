@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/verifier"
 	"github.com/healthcards/healthcards/verifier/server"
 	"github.com/healthcards/healthcards/verifier/server/servertest"
 )
@@ -456,4 +457,39 @@ func heapSnapshot(t *testing.T, ctx context.Context) string {
 	mu.Lock()
 	defer mu.Unlock()
 	return buf.String()
+}
+
+// The venue's entry rule (shc-verifier --entry-rules) is shown under a
+// green verdict: met for a negative test collected within 72 hours, not met
+// (with the reason) for one collected five days ago; the card itself stays
+// verified either way.
+func TestBrowserEntryRule(t *testing.T) {
+	rules, err := verifier.ParseEntryRules([]byte(`{"name": "Negative test within 72 hours",
+		"anyOf": [{"negativeTest": {"tests": ["lab:covid-19-molecular", "lab:covid-19-antigen"], "within": "72h"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	is := servertest.NewIssuer(t, "Test County Health Department")
+	svc := servertest.StartWith(t, server.Config{RateLimit: -1}, []verifier.Option{verifier.WithEntryRules(rules)}, []servertest.TrustedIssuer{is.Trusted()})
+	ctx := browser(t)
+	phone(t, ctx)
+	entry := func() (met, text string) {
+		return evalString(t, ctx, `document.getElementById("verdict-entry").getAttribute("data-met")||""`),
+			evalString(t, ctx, `document.getElementById("verdict-entry").textContent`)
+	}
+
+	r := pasteAndCheck(t, ctx, svc.URL, is.Card(t, bundleFor(servertest.PatientFamily, time.Now().Add(-20*time.Hour)), ""))
+	wantGreen(t, r)
+	if met, text := entry(); met != "true" || !strings.Contains(text, "Entry rule met: Negative test within 72 hours") {
+		t.Errorf("recent negative test: entry %q %q", met, text)
+	}
+	verdictOnTop(t, ctx)
+	screenshot(t, ctx, "phone-entry-rule-met.png")
+
+	r = pasteAndCheck(t, ctx, svc.URL, is.Card(t, bundleFor(servertest.PatientFamily, time.Now().Add(-5*24*time.Hour)), ""))
+	wantGreen(t, r)
+	if met, text := entry(); met != "false" || !strings.Contains(text, "Entry rule not met") {
+		t.Errorf("old negative test: entry %q %q", met, text)
+	}
+	screenshot(t, ctx, "phone-entry-rule-not-met.png")
 }

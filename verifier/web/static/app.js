@@ -105,6 +105,7 @@
     $("verdict-title").textContent = v.title;
     $("verdict-reason").textContent = reason || "";
     advice = advice || v.advice;
+    showEntry(null);
     // The service's message may already say what to do: never say it twice.
     $("verdict-advice").textContent = reason && reason.indexOf(advice) >= 0 ? "" : advice;
     $("again").textContent = scanning ? "Clear now" : "Check another card";
@@ -264,6 +265,19 @@
     var code = (first.errors && first.errors[0] && first.errors[0].code) || "";
     showVerdict(res.verdict, res.message, res.advice || first.advice, code);
     if (res.link && !cards.length) $("verdict-title").textContent = "Nothing verified";
+    showEntry(res.entry);
+  }
+
+  // showEntry says whether the venue's entry rule (shc-verifier
+  // --entry-rules) is met; the service evaluates it on verified cards only.
+  function showEntry(entry) {
+    var p = $("verdict-entry");
+    p.textContent = "";
+    p.removeAttribute("data-met");
+    if (!entry || !entry.rule) return;
+    p.setAttribute("data-met", entry.met ? "true" : "false");
+    p.textContent = entry.met ? "\u2713 Entry rule met: " + entry.rule :
+      "\u2717 Entry rule not met: " + entry.rule + ". " + (entry.reason || "");
   }
 
   function renderProblem(p) {
@@ -291,6 +305,7 @@
     $("verdict-reason").textContent = "";
     $("verdict-advice").textContent = "";
     $("verdict-mode").textContent = "";
+    showEntry(null);
     $("paste").value = "";
     $("file").value = "";
     setBusy("");
