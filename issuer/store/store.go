@@ -55,7 +55,26 @@ const (
 	MaxListItems       = 256     // Types, CardTypes, Scopes, type filters
 	MaxRevokeEntries   = 10000   // entries in one Revoke
 	MaxAuditLimit      = 10000   // AuditLog returns at most this many
+	MaxSearchResults   = 100     // FindPatients returns at most this many
+	MaxPatientCards    = 1000    // PatientCards returns at most this many
 )
+
+// PatientQuery finds patients by name and birth date (FindPatients). At
+// least one field is required. Family and Given are case-insensitive
+// prefixes of a family name and of any given name of one of the Patient's
+// names; BirthDate is the FHIR date exactly as stored (YYYY, YYYY-MM or
+// YYYY-MM-DD). Limit caps the results (0 or over MaxSearchResults means
+// MaxSearchResults; negative is ErrInvalid).
+type PatientQuery struct {
+	Family, Given, BirthDate string
+	Limit                    int
+}
+
+// PatientMatch is one patient FindPatients found.
+type PatientMatch struct {
+	ID      string
+	Patient json.RawMessage
+}
 
 // Resource is one FHIR resource held for a patient.
 type Resource struct {
@@ -145,6 +164,17 @@ type PatientStore interface {
 	Resources(ctx context.Context, patientID string, types []string, since time.Time) ([]Resource, error)
 }
 
+// PatientSearch finds patients and their cards for the lab's front desk.
+type PatientSearch interface {
+	// FindPatients returns the patients with a stored Patient resource
+	// that match q, ordered by patient id, at most q.Limit.
+	FindPatients(ctx context.Context, q PatientQuery) ([]PatientMatch, error)
+	// PatientCards returns the cards issued for a patient, oldest first
+	// (IssuedAt, then ID), at most limit (0 or over MaxPatientCards means
+	// MaxPatientCards). An unknown patient gives an empty list.
+	PatientCards(ctx context.Context, patientID string, limit int) ([]IssuedCard, error)
+}
+
 // CardStore records the cards the service signed.
 type CardStore interface {
 	// PutCard records an issued card and its audit event atomically
@@ -198,6 +228,7 @@ type AuditStore interface {
 // provides and what the conformance suite (package storetest) checks.
 type Store interface {
 	PatientStore
+	PatientSearch
 	CardStore
 	RevocationStore
 	TokenStore

@@ -307,3 +307,62 @@ func (s *Store) PutCards(ctx context.Context, cards []store.IssuedCard, evs []st
 	}
 	return nil
 }
+
+// FindPatients implements store.PatientSearch by scanning every patient.
+func (s *Store) FindPatients(ctx context.Context, q store.PatientQuery) ([]store.PatientMatch, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	q, err := check.PatientQuery(q)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.PatientMatch
+	for id, p := range s.patients {
+		if p == nil {
+			continue
+		}
+		for _, k := range check.NameKeys(p) {
+			if k.Matches(q) {
+				out = append(out, store.PatientMatch{ID: id, Patient: append(json.RawMessage(nil), p...)})
+				break
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
+}
+
+// PatientCards implements store.PatientSearch.
+func (s *Store) PatientCards(ctx context.Context, patientID string, limit int) ([]store.IssuedCard, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	limit, err := check.CardsLimit(limit)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []store.IssuedCard
+	for _, c := range s.cards {
+		if c.PatientID == patientID {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if !out[i].IssuedAt.Equal(out[j].IssuedAt) {
+			return out[i].IssuedAt.Before(out[j].IssuedAt)
+		}
+		return out[i].ID < out[j].ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}

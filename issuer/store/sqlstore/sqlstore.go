@@ -203,6 +203,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fail(ctx, "migrate", err)
 	}
+	if err := s.indexNames(ctx); err != nil {
+		return fail(ctx, "migrate: index patient names", err)
+	}
 	return nil
 }
 
@@ -316,6 +319,11 @@ func (s *Store) PutResources(ctx context.Context, patientID string, patient json
 	}
 	if err != nil {
 		return fail(ctx, "put resources: patient", err)
+	}
+	if patient != nil {
+		if err := s.putNames(ctx, tx, patientID, patient); err != nil {
+			return fail(ctx, "put resources: names", err)
+		}
 	}
 	for len(res) > 0 {
 		n := min(len(res), maxInsertRows)

@@ -83,6 +83,7 @@ func TestSQLiteOpensReleaseOneDatabase(t *testing.T) {
 	if err := s.r.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations WHERE version = 1 AND name = '0001_init.sql'").Scan(&n); err != nil || n != 1 {
 		t.Errorf("release 1 migration record: %d rows, %v", n, err)
 	}
+	wantIndexed(t, s)
 }
 
 // TestPostgresOpensReleaseOneSchema builds a schema the way release 1's
@@ -134,7 +135,18 @@ func TestPostgresOpensReleaseOneSchema(t *testing.T) {
 	defer s.Close()
 	wantV1(t, s)
 	var n int
-	if err := s.r.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 1 {
+	if err := s.r.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil || n != 2 {
 		t.Errorf("schema_migrations: %d rows, %v", n, err)
+	}
+	wantIndexed(t, s)
+}
+
+// wantIndexed checks that opening a release 1 database filled the search
+// keys (schema version 2) of the patient stored before it.
+func wantIndexed(t *testing.T, s *Store) {
+	t.Helper()
+	var n int
+	if err := s.r.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM patient_names WHERE patient_id = 'p1'").Scan(&n); err != nil || n != 1 {
+		t.Errorf("patient_names for p1: %d rows, %v", n, err)
 	}
 }

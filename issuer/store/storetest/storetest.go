@@ -40,6 +40,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditLog", testAuditLog},
 		{"ContextCanceled", testContextCanceled},
 		{"ConcurrentMixed", testConcurrentMixed},
+		{"FindPatients", testFindPatients},
+		{"PatientCards", testPatientCards},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

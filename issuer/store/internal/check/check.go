@@ -9,6 +9,8 @@ package check
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -283,3 +285,110 @@ func AuditLimit(limit int) (int, error) {
 
 // Types checks a Resources type filter.
 func Types(types []string) error { return List("resource types", types) }
+
+var birthDate = regexp.MustCompile(`^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$`)
+
+// PatientQuery checks q and returns it normalized: names trimmed and
+// lower-cased, Limit in 1..MaxSearchResults.
+func PatientQuery(q store.PatientQuery) (store.PatientQuery, error) {
+	q.Family = strings.ToLower(strings.TrimSpace(q.Family))
+	q.Given = strings.ToLower(strings.TrimSpace(q.Given))
+	q.BirthDate = strings.TrimSpace(q.BirthDate)
+	if q.Family == "" && q.Given == "" && q.BirthDate == "" {
+		return q, invalid("patient query: give a family name, a given name or a birth date")
+	}
+	if err := Text("family name", q.Family, store.MaxIDBytes); err != nil {
+		return q, err
+	}
+	if err := Text("given name", q.Given, store.MaxIDBytes); err != nil {
+		return q, err
+	}
+	if q.BirthDate != "" && !birthDate.MatchString(q.BirthDate) {
+		return q, invalid("patient query: birth date must be YYYY, YYYY-MM or YYYY-MM-DD")
+	}
+	switch {
+	case q.Limit < 0:
+		return q, invalid("patient query: negative limit")
+	case q.Limit == 0 || q.Limit > store.MaxSearchResults:
+		q.Limit = store.MaxSearchResults
+	}
+	return q, nil
+}
+
+// CardsLimit is limit for PatientCards: 1..MaxPatientCards.
+func CardsLimit(limit int) (int, error) {
+	switch {
+	case limit < 0:
+		return 0, invalid("patient cards: negative limit")
+	case limit == 0 || limit > store.MaxPatientCards:
+		return store.MaxPatientCards, nil
+	}
+	return limit, nil
+}
+
+// NameKey is one name of a Patient as FindPatients searches it: Family
+// lower-cased, Given the lower-cased given names each preceded by a space
+// (so " john paul" matches the given prefix "pa" as "% pa%").
+type NameKey struct{ Family, Given, BirthDate string }
+
+// NameKeys returns the search keys of a stored Patient resource: one per
+// name (at most 16), or one with empty names if it has none. A resource
+// that does not parse gives none.
+func NameKeys(patient []byte) []NameKey {
+	var p struct {
+		Name []struct {
+			Family string   `json:"family"`
+			Given  []string `json:"given"`
+		} `json:"name"`
+		BirthDate string `json:"birthDate"`
+	}
+	if patient == nil || json.Unmarshal(patient, &p) != nil {
+		return nil
+	}
+	bd := p.BirthDate
+	if !birthDate.MatchString(bd) {
+		bd = ""
+	}
+	var out []NameKey
+	for _, n := range p.Name {
+		if len(out) == 16 {
+			break
+		}
+		k := NameKey{Family: clip(strings.ToLower(strings.TrimSpace(n.Family))), BirthDate: bd}
+		var b strings.Builder
+		for _, g := range n.Given {
+			if g = strings.ToLower(strings.TrimSpace(g)); g != "" {
+				b.WriteString(" " + g)
+			}
+		}
+		k.Given = clip(b.String())
+		out = append(out, k)
+	}
+	if len(out) == 0 {
+		out = append(out, NameKey{BirthDate: bd})
+	}
+	return out
+}
+
+// clip makes a stored name key valid UTF-8 without NUL bytes and at most
+// MaxIDBytes long.
+func clip(s string) string {
+	s = strings.ReplaceAll(s, "\x00", "")
+	if len(s) > store.MaxIDBytes {
+		s = s[:store.MaxIDBytes]
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// Matches reports whether a key matches a normalized query.
+func (k NameKey) Matches(q store.PatientQuery) bool {
+	return strings.HasPrefix(k.Family, q.Family) &&
+		(q.Given == "" || strings.Contains(k.Given, " "+q.Given)) &&
+		(q.BirthDate == "" || k.BirthDate == q.BirthDate)
+}
+
+// LikePrefix escapes s for LIKE ... ESCAPE '\' and appends %.
+func LikePrefix(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(s) + "%"
+}
