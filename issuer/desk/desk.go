@@ -91,6 +91,7 @@ func (d *Desk) Mount(e *echo.Echo) {
 	e.POST("/desk/share", d.action(identity.ActShare, d.share))
 	e.POST("/desk/revoke", d.action(identity.ActRevoke, d.revoke))
 	e.GET("/desk/patient", d.page(identity.ActSearch, d.patient))
+	e.GET("/desk/find", d.page(identity.ActSearch, d.find))
 	e.POST("/desk/correct", d.action(identity.ActCorrect, d.correct))
 	e.GET("/desk/audit", d.page(identity.ActReadAudit, d.audit))
 	e.GET("/desk/audit.csv", d.page(identity.ActReadAudit, d.auditCSV))

@@ -382,6 +382,9 @@ func TestDeskCorrectAndAudit(t *testing.T) {
 	if _, page, _ := sam.do("GET", "/desk/patient?id=pt-2001", "", nil, false); !strings.Contains(page, "Detected") {
 		t.Error("the patient page does not show the corrected result")
 	}
+	if got := strings.Join(states(t, sam, "pt-2001"), ","); got != "superseded,valid" {
+		t.Errorf("card states after the correction: %s, want superseded,valid", got)
+	}
 	st, page, _ = sam.do("GET", "/desk/audit", "", nil, false)
 	for _, want := range []string{">correct<", ">revoke<", ">issue<", ">results.write<"} {
 		if !strings.Contains(page, want) {

@@ -17,7 +17,10 @@
 //	POST /desk/issue            validate, build the FHIR bundle, store it and issue (same code as POST /v1/cards)
 //	POST /desk/share            a SMART Health Link for an issued card (passcode shown once)
 //	POST /desk/revoke           revoke a patient's cards issued before now (supervisor and up)
-//	GET  /desk/patient?id=      a patient's stored results (search by the lab's patient id)
+//	GET  /desk/find?family=&given=&birthDate=  patients by name prefix (case-insensitive) and birth date, at most 50
+//	GET  /desk/patient?id=      a patient's stored results, and their cards with a state: valid,
+//	                            revoked (REV-5: bare rid, or rid.T with nbf < T) or superseded
+//	                            (revoked by a timestamp entry and a newer valid card holds the same result type)
 //	POST /desk/correct          revoke (timestamp form), replace the result, issue the corrected card (supervisor)
 //	GET  /desk/audit[.csv]      the audit trail, and its CSV export (supervisor and up)
 //

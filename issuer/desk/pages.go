@@ -55,7 +55,12 @@ th,td{border-bottom:1px solid #bbb;padding:.4rem;text-align:left;vertical-align:
 
 {{define "home"}}{{template "head" .}}<h1>Front desk</h1>
 <div class="actions"><a class="button" href="/desk/issue">Enter a result and issue a card</a>{{if .CanAudit}} <a class="button secondary" href="/desk/audit">Audit trail</a>{{end}}</div>
-<form method="get" action="/desk/patient"><fieldset><legend>Find a patient</legend>
+<form method="get" action="/desk/find"><fieldset><legend>Find a patient by name and birth date</legend>
+<label for="ff">Family name (or its beginning)</label><input id="ff" name="family" autocomplete="off">
+<label for="fg">Given name (or its beginning)</label><input id="fg" name="given" autocomplete="off">
+<label for="fb">Birth date</label><input id="fb" name="birthDate" type="date" autocomplete="off">
+<div class="actions"><button>Find</button></div></fieldset></form>
+<form method="get" action="/desk/patient"><fieldset><legend>Find a patient by lab patient id</legend>
 <label for="pid">Lab patient id</label><input id="pid" name="id" required autocomplete="off">
 <div class="actions"><button>Show the patient</button></div></fieldset></form>
 {{if .CanRevoke}}<form method="post" action="/desk/revoke"><fieldset><legend>Revoke a patient's cards</legend>
@@ -166,6 +171,21 @@ attestationObject:u64(c.response.attestationObject)}});location.href=r.next}catc
 <label for="r-{{.ID}}">New result</label><select id="r-{{.ID}}" name="result">{{range $.Results}}<option value="{{.Value}}">{{.Display}}</option>{{end}}</select>
 <button class="danger">Correct (revokes the cards issued until now)</button></form></td>{{end}}</tr>{{end}}
 </tbody></table>
+<table><caption>Cards</caption><thead><tr><th scope="col">Issued (UTC)</th><th scope="col">Contents</th><th scope="col">State</th></tr></thead><tbody>
+{{range .Cards}}<tr><td>{{.Issued}}</td><td>{{.Types}}</td><td class="state-{{.State}}">{{.State}}</td></tr>{{else}}<tr><td colspan="3">No cards issued.</td></tr>{{end}}
+</tbody></table>
+<p><a href="/desk/">Back to the desk</a></p>{{template "foot" .}}{{end}}
+
+{{define "find"}}{{template "head" .}}<h1>Find a patient</h1>
+{{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}
+<form method="get" action="/desk/find"><fieldset><legend>Name and birth date</legend>
+<label for="ff">Family name (or its beginning)</label><input id="ff" name="family" value="{{.Q.Family}}" autocomplete="off">
+<label for="fg">Given name (or its beginning)</label><input id="fg" name="given" value="{{.Q.Given}}" autocomplete="off">
+<label for="fb">Birth date</label><input id="fb" name="birthDate" type="date" value="{{.Q.BirthDate}}" autocomplete="off">
+<div class="actions"><button>Find</button></div></fieldset></form>
+{{if not .Error}}<table><caption>Patients found</caption><thead><tr><th scope="col">Name</th><th scope="col">Born</th><th scope="col">Lab patient id</th></tr></thead><tbody>
+{{range .Matches}}<tr><td><a href="/desk/patient?id={{.ID}}">{{.Name}}</a></td><td>{{.BirthDate}}</td><td>{{.ID}}</td></tr>{{else}}<tr><td colspan="3">No patient found.</td></tr>{{end}}
+</tbody></table>{{if .Full}}<p class="hint">Only the first results are shown: type more of the name or the birth date.</p>{{end}}{{end}}
 <p><a href="/desk/">Back to the desk</a></p>{{template "foot" .}}{{end}}
 
 {{define "audit"}}{{template "head" .}}<h1>Audit trail</h1>

@@ -76,8 +76,18 @@ func (d *Desk) patient(c *echo.Context, s *identity.Session) error {
 		}
 		rows = append(rows, row)
 	}
+	var cards []cardRow
+	if ps := d.searcher(); ps != nil {
+		list, err := ps.PatientCards(ctx, pid, 0)
+		if err != nil {
+			return err
+		}
+		if cards, err = cardStates(ctx, st, list); err != nil {
+			return err
+		}
+	}
 	return d.render(c, http.StatusOK, "patient", map[string]any{"Session": s, "Title": "Patient", "PatientID": pid, "Name": name,
-		"BirthDate": p.BirthDate, "Rows": rows, "Results": Results, "CanCorrect": identity.Allowed(s.Account.Role, identity.ActCorrect)})
+		"BirthDate": p.BirthDate, "Rows": rows, "Cards": cards, "Results": Results, "CanCorrect": identity.Allowed(s.Account.Role, identity.ActCorrect)})
 }
 
 // correct is POST /desk/correct: the patient's cards issued until now are
