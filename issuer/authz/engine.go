@@ -31,7 +31,18 @@ const (
 	ActionDownload Action = "download" // card downloads
 	ActionPrint    Action = "print"    // print pages
 	ActionRevoke   Action = "revoke"   // card, patient or link revocation
+	// ActionView: the desk's patient and result pages, and a link's status
+	// and access log (GET /v1/links/{id}).
+	ActionView         Action = "view"
+	ActionCorrect      Action = "correct"      // correct a result (desk)
+	ActionAudit        Action = "audit"        // read the audit trail (desk)
+	ActionManageStaff  Action = "manageStaff"  // staff accounts (desk)
+	ActionManageTokens Action = "manageTokens" // API tokens (desk)
 )
+
+// Actions lists every action of the schema.
+var Actions = []Action{ActionIssue, ActionShare, ActionDownload, ActionPrint, ActionRevoke,
+	ActionView, ActionCorrect, ActionAudit, ActionManageStaff, ActionManageTokens}
 
 // CodeInvalidAuthorizationDetails: a "healthcards:cards" entry of the
 // token's authorization_details is malformed (RFC 9396).
@@ -131,7 +142,8 @@ func New(cfg Config) (*Engine, error) {
 type Target struct {
 	Patient         string   // the patient whose data it is (required)
 	Card            string   // card id (download, print, card revocation)
-	Link            string   // link id (link revocation)
+	Link            string   // link id (link revocation and view)
+	LinkCreator     string   // the audit actor that created Link
 	CredentialTypes []string // requested credentialTypes (issue)
 }
 
@@ -153,7 +165,8 @@ type Decision struct {
 	Principal string
 
 	action  Action
-	who     *auth.Principal // nil: a capability holder
+	who     *auth.Principal // nil: a capability holder or staff
+	staff   *Staff
 	patient string
 	f       *cardFilter
 }
@@ -226,6 +239,10 @@ func (e *Engine) authorize(ctx context.Context, p *auth.Principal, action Action
 		e.deny(d, issuer.CodeBadRequest, "nothing to authorize")
 		return
 	}
+	if !slices.Contains(Actions, action) {
+		e.deny(d, issuer.CodeForbidden, "no policy allows "+pr.kind.String()+" to "+string(action))
+		return
+	}
 	var details []Detail
 	if p != nil && (action == ActionIssue || action == ActionShare) {
 		ds, err := ParseAuthorizationDetails(p.AuthorizationDetails)
@@ -258,6 +275,65 @@ func (e *Engine) authorize(ctx context.Context, p *auth.Principal, action Action
 		}
 	}
 	ents, req := e.request(pr, action, t, &rel, now)
+	if !e.decide(d, pr, action, ents, req) {
+		return
+	}
+	if needData {
+		d.f = e.newFilter(p, pr, action, &rel, details)
+		if d.f.scoped && len(d.f.scopes) == 0 {
+			e.deny(d, issuer.CodeForbidden, "the access token has no read scope for this patient's data (for example patient/Observation.rs)")
+		}
+	}
+}
+
+// Staff is a signed-in account of the lab desk (issuer/identity). Its
+// sessions refuse disabled accounts, so a disabled account never reaches
+// the engine.
+type Staff struct {
+	ID   string // account id
+	Role string // desk, supervisor or admin; any other role gets nothing
+}
+
+// AuthorizeStaff decides whether staff account s may do action (the
+// desk's actions: issue, print, share, view, revoke, correct, audit,
+// manageStaff, manageTokens) on target; a Target with no patient, card or
+// link stands for the lab itself (Lab). It goes through the same policies
+// and audit trail as Authorize (actor "staff:ID") and needs no FHIR data:
+// the desk works on results it enters itself, so there is no card filter.
+func (e *Engine) AuthorizeStaff(ctx context.Context, s Staff, action Action, t Target) *Decision {
+	d := e.staff(s, action, t)
+	_ = e.Record(ctx, d)
+	return d
+}
+
+// StaffMay evaluates like AuthorizeStaff on the lab (no patient) but
+// records nothing: it is for showing or hiding a page's buttons only; the
+// action itself is authorized (and recorded) with AuthorizeStaff.
+func (e *Engine) StaffMay(s Staff, action Action) bool {
+	return e.staff(s, action, Target{}).Allow
+}
+
+func (e *Engine) staff(s Staff, action Action, t Target) *Decision {
+	d := &Decision{action: action, patient: t.Patient, staff: &s}
+	pr := principal{kind: kindStaff, id: s.ID, role: s.Role, actor: "staff:" + s.ID,
+		uid: cedar.NewEntityUID(typeStaff, cedar.String(s.ID))}
+	d.Principal = pr.uid.String()
+	switch {
+	case s.ID == "":
+		e.deny(d, issuer.CodeForbidden, "no staff account")
+	case t.Patient != "" && !validID(t.Patient):
+		e.deny(d, issuer.CodeNotFound, "no such patient")
+	case !slices.Contains(Actions, action):
+		e.deny(d, issuer.CodeForbidden, "no policy allows "+pr.kind.String()+" to "+string(action))
+	default:
+		ents, req := e.request(pr, action, t, &relations{patientID: t.Patient}, e.now().UTC())
+		e.decide(d, pr, action, ents, req)
+	}
+	return d
+}
+
+// decide evaluates the policies and fills d; it reports whether they allow.
+func (e *Engine) decide(d *Decision, pr principal, action Action, ents cedar.EntityMap, req cedar.Request) bool {
 	dec, diag := e.ps.IsAuthorized(ents, req)
 	if len(diag.Errors) > 0 {
 		// A policy that errors would be skipped by Cedar: a failing forbid
@@ -266,27 +342,26 @@ func (e *Engine) authorize(ctx context.Context, p *auth.Principal, action Action
 			d.Policies = append(d.Policies, string(er.PolicyID))
 		}
 		e.deny(d, issuer.CodeForbidden, "the authorization policy could not be evaluated for this request")
-		return
+		return false
 	}
 	for _, r := range diag.Reasons {
 		d.Policies = append(d.Policies, string(r.PolicyID))
 	}
 	sort.Strings(d.Policies)
 	if dec != cedar.Allow {
+		what := " this patient's cards"
+		if pr.kind == kindStaff {
+			what = ""
+		}
 		if len(d.Policies) > 0 {
 			e.deny(d, issuer.CodeForbidden, "a policy forbids this ("+strings.Join(d.Policies, ", ")+")")
 		} else {
-			e.deny(d, issuer.CodeForbidden, "no policy allows "+pr.kind.String()+" to "+string(action)+" this patient's cards")
+			e.deny(d, issuer.CodeForbidden, "no policy allows "+pr.kind.String()+" to "+string(action)+what)
 		}
-		return
+		return false
 	}
 	d.Allow = true
-	if needData {
-		d.f = e.newFilter(p, pr, action, &rel, details)
-		if d.f.scoped && len(d.f.scopes) == 0 {
-			e.deny(d, issuer.CodeForbidden, "the access token has no read scope for this patient's data (for example patient/Observation.rs)")
-		}
-	}
+	return true
 }
 
 // Record writes the decision to the audit trail: actor, a keyed hash of
@@ -302,7 +377,11 @@ func (e *Engine) Record(ctx context.Context, d *Decision) error {
 		dec = "allow"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "decision=%s patient=%s policies=%s withheld=%d", dec, e.PatientRef(d.patient), strings.Join(d.Policies, ","), d.Withheld())
+	ref := "-" // no patient: a desk action on the lab itself
+	if d.patient != "" {
+		ref = e.PatientRef(d.patient)
+	}
+	fmt.Fprintf(&b, "decision=%s patient=%s policies=%s withheld=%d", dec, ref, strings.Join(d.Policies, ","), d.Withheld())
 	if d.f != nil {
 		fmt.Fprintf(&b, " kept=%d left_out=%d", d.f.kept, d.f.leftOut())
 	}
@@ -310,8 +389,11 @@ func (e *Engine) Record(ctx context.Context, d *Decision) error {
 		fmt.Fprintf(&b, " code=%s", errcode.CodeOf(d.Err))
 	}
 	actor := "capability"
-	if d.who != nil {
+	switch {
+	case d.who != nil:
 		actor = d.who.Actor()
+	case d.staff != nil:
+		actor = "staff:" + d.staff.ID
 	}
 	return e.audit.Audit(ctx, store.Event{Actor: trunc256(actor), Action: "authz." + string(d.action), Detail: b.String()})
 }

@@ -20,10 +20,11 @@ const (
 	kindPractitioner
 	kindLab
 	kindSystem
+	kindStaff
 )
 
 func (k principalKind) String() string {
-	return [...]string{"the holder of a card link", "a patient", "a related person", "a practitioner", "a lab system", "a system client"}[k]
+	return [...]string{"the holder of a card link", "a patient", "a related person", "a practitioner", "a lab system", "a system client", "a staff account"}[k]
 }
 
 // Cedar entity types.
@@ -31,11 +32,13 @@ const (
 	typePatient       = cedar.EntityType("Patient")
 	typeRelatedPerson = cedar.EntityType("RelatedPerson")
 	typePractitioner  = cedar.EntityType("Practitioner")
-	typeLab           = cedar.EntityType("LabSystem")
+	typeLabSystem     = cedar.EntityType("LabSystem")
 	typeSystem        = cedar.EntityType("SystemClient")
 	typeCapability    = cedar.EntityType("CapabilityHolder")
 	typeCard          = cedar.EntityType("Card")
 	typeLink          = cedar.EntityType("Link")
+	typeStaff         = cedar.EntityType("Staff")
+	typeLab           = cedar.EntityType("Lab")
 	typeAction        = cedar.EntityType("Action")
 )
 
@@ -47,6 +50,8 @@ type principal struct {
 	launchPatient string   // SMART "patient" claim
 	labScopes     []string // lab scopes the token really has (auth.Principal.Has)
 	smartScopes   []string
+	role          string // Staff: the account's role
+	actor         string // audit actor ("" for a capability holder)
 }
 
 // principalOf maps a token to its principal: the fhirUser claim names a
@@ -56,7 +61,7 @@ func principalOf(p *auth.Principal) principal {
 	if p == nil {
 		return principal{kind: kindCapability, uid: cedar.NewEntityUID(typeCapability, "")}
 	}
-	pr := principal{launchPatient: p.Patient, smartScopes: p.Scopes}
+	pr := principal{launchPatient: p.Patient, smartScopes: p.Scopes, actor: p.Actor()}
 	for _, s := range auth.AllLabScopes {
 		if p.Has(s) {
 			pr.labScopes = append(pr.labScopes, s)
@@ -64,7 +69,7 @@ func principalOf(p *auth.Principal) principal {
 	}
 	if p.Kind == "token" {
 		pr.kind, pr.id = kindLab, p.ID
-		pr.uid = cedar.NewEntityUID(typeLab, cedar.String(p.ID))
+		pr.uid = cedar.NewEntityUID(typeLabSystem, cedar.String(p.ID))
 		return pr
 	}
 	for _, c := range []struct {
@@ -241,6 +246,8 @@ func (e *Engine) request(pr principal, action Action, t Target, rel *relations, 
 		})}
 	case kindLab:
 		ents[pr.uid] = cedar.Entity{UID: pr.uid, Attributes: cedar.NewRecord(cedar.RecordMap{"scopes": stringSet(pr.labScopes)})}
+	case kindStaff:
+		ents[pr.uid] = cedar.Entity{UID: pr.uid, Attributes: cedar.NewRecord(cedar.RecordMap{"role": cedar.String(pr.role)})}
 	case kindSystem:
 		ents[pr.uid] = cedar.Entity{UID: pr.uid, Attributes: cedar.NewRecord(cedar.RecordMap{
 			"scopes":     stringSet(append(append([]string{}, pr.labScopes...), systemScopes(pr.smartScopes)...)),
@@ -261,13 +268,16 @@ func (e *Engine) request(pr principal, action Action, t Target, rel *relations, 
 		ents[resource] = cedar.Entity{UID: resource, Attributes: cedar.NewRecord(cedar.RecordMap{"patient": puid})}
 	case t.Link != "":
 		resource = cedar.NewEntityUID(typeLink, cedar.String(t.Link))
-		ents[resource] = cedar.Entity{UID: resource, Attributes: cedar.NewRecord(cedar.RecordMap{"patient": puid})}
+		ents[resource] = cedar.Entity{UID: resource, Attributes: cedar.NewRecord(cedar.RecordMap{"patient": puid, "creator": cedar.String(t.LinkCreator)})}
+	case t.Patient == "" && pr.kind == kindStaff:
+		resource = cedar.NewEntityUID(typeLab, "")
+		ents[resource] = cedar.Entity{UID: resource}
 	}
 	return ents, cedar.Request{
 		Principal: pr.uid,
 		Action:    cedar.NewEntityUID(typeAction, cedar.String(action)),
 		Resource:  resource,
-		Context:   cedar.NewRecord(cedar.RecordMap{"launchPatient": cedar.String(pr.launchPatient)}),
+		Context:   cedar.NewRecord(cedar.RecordMap{"launchPatient": cedar.String(pr.launchPatient), "actor": cedar.String(pr.actor)}),
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/shl/shlqr"
@@ -36,6 +37,10 @@ type Config struct {
 	Identity *identity.Service
 	// Links shares cards as SMART Health Links; nil hides the button.
 	Links *httpapi.Links
+	// Authz is the decision point every desk action goes through (the
+	// service passes the API's engine); nil means the default policies
+	// over the issuer's store, auditing to it.
+	Authz *authz.Engine
 	// BaseURL is the service's public https base (no trailing slash); POSTs
 	// must come from its origin.
 	BaseURL string
@@ -69,6 +74,13 @@ func New(cfg Config) (*Desk, error) {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
+	if cfg.Authz == nil {
+		az, err := authz.New(authz.Config{Source: issuer.StoreSource{Store: cfg.Issuer.Store()}, Audit: cfg.Issuer.Store(), Now: cfg.Issuer.Now})
+		if err != nil {
+			return nil, err
+		}
+		cfg.Authz = az
+	}
 	d := &Desk{cfg: cfg, origin: u.Scheme + "://" + u.Host, log: cfg.Logger}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -78,7 +90,7 @@ func New(cfg Config) (*Desk, error) {
 
 // Mount registers the routes (see the package documentation).
 func (d *Desk) Mount(e *echo.Echo) {
-	e.GET("/desk/", d.page(identity.ActSearch, d.home))
+	e.GET("/desk/", d.page(authz.ActionView, d.home))
 	e.GET("/desk/signin", d.signinPage)
 	e.POST("/desk/signin/begin", d.signinBegin)
 	e.POST("/desk/signin/finish", d.signinFinish)
@@ -86,15 +98,15 @@ func (d *Desk) Mount(e *echo.Echo) {
 	e.POST("/desk/enrol/begin", d.enrolBegin)
 	e.POST("/desk/enrol/finish", d.enrolFinish)
 	e.POST("/desk/signout", d.action("", d.signout))
-	e.GET("/desk/issue", d.page(identity.ActIssue, d.issueForm))
-	e.POST("/desk/issue", d.action(identity.ActIssue, d.issue))
-	e.POST("/desk/share", d.action(identity.ActShare, d.share))
-	e.POST("/desk/revoke", d.action(identity.ActRevoke, d.revoke))
-	e.GET("/desk/patient", d.page(identity.ActSearch, d.patient))
-	e.GET("/desk/find", d.page(identity.ActSearch, d.find))
-	e.POST("/desk/correct", d.action(identity.ActCorrect, d.correct))
-	e.GET("/desk/audit", d.page(identity.ActReadAudit, d.audit))
-	e.GET("/desk/audit.csv", d.page(identity.ActReadAudit, d.auditCSV))
+	e.GET("/desk/issue", d.page(authz.ActionIssue, d.issueForm))
+	e.POST("/desk/issue", d.action(authz.ActionIssue, d.issue))
+	e.POST("/desk/share", d.action(authz.ActionShare, d.share))
+	e.POST("/desk/revoke", d.action(authz.ActionRevoke, d.revoke))
+	e.GET("/desk/patient", d.page(authz.ActionView, d.patient))
+	e.GET("/desk/find", d.page(authz.ActionView, d.find))
+	e.POST("/desk/correct", d.action(authz.ActionCorrect, d.correct))
+	e.GET("/desk/audit", d.page(authz.ActionAudit, d.audit))
+	e.GET("/desk/audit.csv", d.page(authz.ActionAudit, d.auditCSV))
 }
 
 type ctxSession struct{}
@@ -149,22 +161,46 @@ func clearCookie(c *echo.Context, name string) {
 
 // page wraps a GET page: a session is needed (else a redirect to sign in)
 // and the role must allow act.
-func (d *Desk) page(act identity.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
+func (d *Desk) page(act authz.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		s, err := d.session(c)
 		if err != nil {
 			clearCookie(c, SessionCookie)
 			return c.Redirect(http.StatusSeeOther, "/desk/signin?why="+string(identity.CodeOf(err)))
 		}
-		if act != "" && !identity.Allowed(s.Account.Role, act) {
-			return d.forbidden(c, s)
+		if act != "" {
+			if dec := d.decide(c, s, act, c.QueryParam("id")); !dec.Allow {
+				return d.forbidden(c, s, dec)
+			}
 		}
 		return h(c, s)
 	}
 }
 
-func (d *Desk) forbidden(c *echo.Context, s *identity.Session) error {
-	d.log.Info("desk: refused", "route", c.Path(), "account", s.Account.ID, "role", string(s.Account.Role))
+// decide asks the decision point (issuer/authz, the same policies and
+// audit trail as the API) whether the session's account may do act, on the
+// patient the request names (patientId in forms, id on the patient page)
+// or else on the lab. The session is already checked: a disabled account
+// has none.
+func (d *Desk) decide(c *echo.Context, s *identity.Session, act authz.Action, patient string) *authz.Decision {
+	return d.cfg.Authz.AuthorizeStaff(c.Request().Context(), staff(s), act, authz.Target{Patient: strings.TrimSpace(patient)})
+}
+
+// may is for showing a button only; the action itself is decided by allowed.
+func (d *Desk) may(s *identity.Session, act authz.Action) bool {
+	return d.cfg.Authz.StaffMay(staff(s), act)
+}
+
+func staff(s *identity.Session) authz.Staff {
+	return authz.Staff{ID: s.Account.ID, Role: string(s.Account.Role)}
+}
+
+func (d *Desk) forbidden(c *echo.Context, s *identity.Session, dec *authz.Decision) error {
+	d.log.Info("desk: refused", "route", c.Path(), "account", s.Account.ID, "role", string(s.Account.Role), "policies", strings.Join(dec.Policies, ","))
+	if issuer.CodeOf(dec.Err) == issuer.CodeNotFound {
+		return d.render(c, http.StatusNotFound, "message", map[string]any{"Session": s, "Title": "No such patient",
+			"Message": "That is not a patient id of this lab."})
+	}
 	return d.render(c, http.StatusForbidden, "message", map[string]any{"Session": s, "Title": "Not allowed",
 		"Message": "Your role (" + string(s.Account.Role) + ") does not allow this. Ask a supervisor."})
 }
@@ -179,7 +215,7 @@ func (d *Desk) sameOrigin(c *echo.Context) error {
 
 // action wraps a form POST: same origin, a session, the role, and the
 // session's CSRF token in the form field "csrf".
-func (d *Desk) action(act identity.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
+func (d *Desk) action(act authz.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		if err := d.sameOrigin(c); err != nil {
 			return d.render(c, http.StatusForbidden, "message", map[string]any{"Title": "Refused", "Message": err.Error()})
@@ -194,16 +230,22 @@ func (d *Desk) action(act identity.Action, h func(*echo.Context, *identity.Sessi
 		if err := identity.CheckCSRF(s, c.Request().PostFormValue("csrf")); err != nil {
 			return d.render(c, http.StatusForbidden, "message", map[string]any{"Session": s, "Title": "Refused", "Message": err.Error()})
 		}
-		if act != "" && !identity.Allowed(s.Account.Role, act) {
-			return d.forbidden(c, s)
+		if act != "" {
+			pid := c.Request().PostFormValue("patientId")
+			if act == authz.ActionIssue {
+				pid = "" // the form enters the patient (checked by the form); the lab is the resource
+			}
+			if dec := d.decide(c, s, act, pid); !dec.Allow {
+				return d.forbidden(c, s, dec)
+			}
 		}
 		return h(c, s)
 	}
 }
 
 func (d *Desk) home(c *echo.Context, s *identity.Session) error {
-	return d.render(c, http.StatusOK, "home", map[string]any{"Session": s, "CanRevoke": identity.Allowed(s.Account.Role, identity.ActRevoke),
-		"CanAudit": identity.Allowed(s.Account.Role, identity.ActReadAudit)})
+	return d.render(c, http.StatusOK, "home", map[string]any{"Session": s, "CanRevoke": d.may(s, authz.ActionRevoke),
+		"CanAudit": d.may(s, authz.ActionAudit)})
 }
 
 func (d *Desk) signout(c *echo.Context, s *identity.Session) error {
@@ -349,7 +391,7 @@ func (d *Desk) issue(c *echo.Context, s *identity.Session) error {
 	d.log.Info("desk: issued", "account", s.Account.ID, "cards", len(cards))
 	cd := cards[0]
 	return d.render(c, http.StatusCreated, "issued", map[string]any{"Session": s, "Title": "Card issued", "Card": cd,
-		"PatientID": f.PatientID, "Name": f.Given + " " + f.Family, "Bundle": string(bundle), "CanShare": d.cfg.Links != nil && identity.Allowed(s.Account.Role, identity.ActShare)})
+		"PatientID": f.PatientID, "Name": f.Given + " " + f.Family, "Bundle": string(bundle), "CanShare": d.cfg.Links != nil && d.may(s, authz.ActionShare)})
 }
 
 func (d *Desk) issueFailed(c *echo.Context, s *identity.Session, f *Form, err error) error {

@@ -26,10 +26,11 @@
 //
 // # Security considerations
 //
-//   - Every page and action needs a session (identity.Authenticate) and a
-//     role allowed to do it (identity.Allowed); a missing or expired
-//     session sends the person to sign in, a role that may not act gets
-//     403 (forbidden).
+//   - Every page and action needs a session (identity.Authenticate; a
+//     disabled account has none) and a decision of the one decision point,
+//     issuer/authz (Engine.AuthorizeStaff: principal Staff with its role,
+//     the same policies and audit trail as the API); a missing or expired
+//     session sends the person to sign in, a denial gets 403 (forbidden).
 //   - Every POST must come from the service's own Origin; POSTs made with a
 //     session must also carry its CSRF token (csrf_rejected otherwise).
 //   - Pages have a strict CSP (nonce'd inline style and script, images from

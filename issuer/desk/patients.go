@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/issuer/store"
 )
@@ -87,7 +88,7 @@ func (d *Desk) patient(c *echo.Context, s *identity.Session) error {
 		}
 	}
 	return d.render(c, http.StatusOK, "patient", map[string]any{"Session": s, "Title": "Patient", "PatientID": pid, "Name": name,
-		"BirthDate": p.BirthDate, "Rows": rows, "Cards": cards, "Results": Results, "CanCorrect": identity.Allowed(s.Account.Role, identity.ActCorrect)})
+		"BirthDate": p.BirthDate, "Rows": rows, "Cards": cards, "Results": Results, "CanCorrect": d.may(s, authz.ActionCorrect)})
 }
 
 // correct is POST /desk/correct: the patient's cards issued until now are
@@ -141,7 +142,7 @@ func (d *Desk) correct(c *echo.Context, s *identity.Session) error {
 	_ = st.Audit(ctx, auditEvent(d.cfg.Issuer.Now(), actor(s), "correct", "observation "+obsID+" -> "+res.Value))
 	d.log.Info("desk: corrected", "account", s.Account.ID)
 	return d.render(c, http.StatusCreated, "issued", map[string]any{"Session": s, "Title": "Corrected card issued", "Card": cards[0],
-		"PatientID": pid, "Name": "the corrected result", "Bundle": string(bundle), "CanShare": d.cfg.Links != nil && identity.Allowed(s.Account.Role, identity.ActShare)})
+		"PatientID": pid, "Name": "the corrected result", "Bundle": string(bundle), "CanShare": d.cfg.Links != nil && d.may(s, authz.ActionShare)})
 }
 
 // audit is GET /desk/audit: the newest events (who issued, revoked,

@@ -10,8 +10,8 @@
 // yields a one-time code; the person opens the enrolment page, types the
 // code, registers a passkey (BeginEnrol / FinishEnrol) and is signed in.
 // Later sign-ins use the passkey alone (BeginSignIn / FinishSignIn, a
-// discoverable credential). Roles and the one check of what a role may do
-// are in roles.go (Allowed).
+// discoverable credential). Roles are in roles.go; what a role may do is
+// decided by issuer/authz (principal Staff), the one decision point.
 //
 // Storage is one SQLite file (identity.db in the service's data
 // directory), shared by the service and the CLI.

@@ -294,7 +294,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		return nil, err
 	}
 	s.closers = append(s.closers, ids.Close)
-	frontDesk, err := desk.New(desk.Config{Issuer: s.is, Identity: ids, Links: links, BaseURL: s.baseURL, LabName: cfg.IssuerName, Logger: s.log})
+	frontDesk, err := desk.New(desk.Config{Issuer: s.is, Identity: ids, Links: links, Authz: az, BaseURL: s.baseURL, LabName: cfg.IssuerName, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
