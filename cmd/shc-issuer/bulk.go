@@ -110,6 +110,7 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&c.QRLevel, "qr-level", "L", "")
 	fs.StringVar(&c.KeyPassphraseFile, "key-passphrase-file", "", "")
 	fs.StringVar(&c.KEKFile, "kek-file", "", "")
+	kekTokenFlags(fs, &c.KEKToken)
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "")
 	if err := parseBulk(fs, args, stdout); err != nil {
 		return err
@@ -148,6 +149,7 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "batch %s (to resume: --batch %s --out %s)\n", *batch, *batch, *out)
 	}
 	c.KeyPassphrase = []byte(os.Getenv(passphraseEnv))
+	kekPIN(&c.KEKToken)
 	c.Logger = slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	c.Stdout, c.RingOptions = stdout, ringOptions
 	svc, err := service.OpenIssuer(ctx, c)

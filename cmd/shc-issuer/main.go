@@ -28,6 +28,11 @@ Usage:
   shc-issuer keys retire|compromised KID --data DIR
   shc-issuer keys ... --store postgres --postgres-dsn DSN --kek-file F
                                                  the same on the key ring in the database
+                                                 (or --kek-pkcs11-* instead of --kek-file)
+  shc-issuer keys init-kek --kek-file F | --kek-pkcs11-module F --kek-pkcs11-token T
+                         --kek-pkcs11-key L      make the KEK: a new 0600 file, or an
+                                                 AES-256 key generated on the token
+                                                 (never extractable; kept if present)
   shc-issuer migrate-keys --data DIR --kek-file F [--store postgres --postgres-dsn DSN]
                                                  move DIR's key ring, rid secret and link
                                                  location secret into the database
@@ -89,6 +94,11 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
                          on one PostgreSQL then share only F; key changes reach every
                          replica within 2 s (LISTEN/NOTIFY, else polling).
                          --production refuses F inside DIR
+  --kek-pkcs11-module F --kek-pkcs11-token LABEL --kek-pkcs11-key LABEL
+                         the KEK is instead an AES-256 key in a PKCS#11 token (made
+                         with 'keys init-kek'); data keys are encrypted and decrypted
+                         on the token (AES-GCM), the KEK never leaves it. PIN from
+                         SHC_ISSUER_KEK_PKCS11_PIN or --kek-pkcs11-pin-file F
   --pkcs11-module F --pkcs11-token LABEL --pkcs11-pin-file F [--pkcs11-key-label L]
                          sign with a key held in an HSM instead of the key ring
   --upstream-fhir URL    read $health-cards-issue data from this FHIR server
@@ -325,7 +335,8 @@ func tokens(ctx context.Context, args []string, stdout io.Writer) error {
 // isKeysFlag reports whether arg is one of the keys command's flags
 // (-data, --data=DIR, --key-passphrase-file, -h, --help) rather than a kid.
 func isKeysFlag(arg string) bool {
-	return isFlag(arg, "data", "key-passphrase-file", "store", "postgres-dsn", "kek-file", "h", "help")
+	return isFlag(arg, "data", "key-passphrase-file", "store", "postgres-dsn", "kek-file",
+		"kek-pkcs11-module", "kek-pkcs11-token", "kek-pkcs11-key", "kek-pkcs11-pin-file", "h", "help")
 }
 
 // isTokensFlag is isKeysFlag for the tokens command.
@@ -347,7 +358,7 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return nil
 	}
 	if len(args) == 0 {
-		return usageError{"keys needs rotate, list, retire KID or compromised KID"}
+		return usageError{"keys needs rotate, list, retire KID, compromised KID or init-kek"}
 	}
 	op := args[0]
 	rest := args[1:]
@@ -370,14 +381,21 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	storeKind := fs.String("store", "sqlite", "")
 	dsn := fs.String("postgres-dsn", "", "")
 	kekFile := fs.String("kek-file", "", "")
+	var kt service.KEKToken
+	kekTokenFlags(fs, &kt)
 	if err := parse(fs, rest, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{"unexpected argument " + fs.Arg(0)}
 	}
-	if *kekFile != "" {
-		return keysDB(ctx, op, kid, *data, *storeKind, *dsn, *kekFile, stdout)
+	kekPIN(&kt)
+	src := service.KEKSource{File: *kekFile, Token: kt}
+	if op == "init-kek" {
+		return initKEK(src, stdout)
+	}
+	if src.Set() {
+		return keysDB(ctx, op, kid, *data, *storeKind, *dsn, src, stdout)
 	}
 	ring, err := openRing(*data, *passFile)
 	if err != nil {

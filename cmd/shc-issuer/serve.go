@@ -39,6 +39,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "")
 	fs.StringVar(&c.KeyPassphraseFile, "key-passphrase-file", "", "")
 	fs.StringVar(&c.KEKFile, "kek-file", "", "")
+	kekTokenFlags(fs, &c.KEKToken)
 	fs.StringVar(&c.PKCS11Module, "pkcs11-module", "", "")
 	fs.StringVar(&c.PKCS11Token, "pkcs11-token", "", "")
 	fs.StringVar(&c.PKCS11PINFile, "pkcs11-pin-file", "", "")
@@ -60,6 +61,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	c.NoSample = *noSample
 	c.KeyPassphrase = []byte(os.Getenv(passphraseEnv))
+	kekPIN(&c.KEKToken)
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
 	c.Logger, c.Stdout, c.RingOptions = log, stdout, ringOptions
 

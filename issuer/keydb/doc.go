@@ -5,7 +5,9 @@
 // Each private key is envelope-encrypted: a fresh AES-256-GCM data key
 // seals the private JWK, and the data key is sealed under the key-encryption
 // key (KEK), which never enters the database (`--kek-file`, a 0600 file of
-// 32 random bytes in base64). The public JWK, the state (active, published
+// 32 random bytes in base64, or, with NewTokenKEK, an AES-256 key in a
+// PKCS#11 token that encrypts and decrypts the data keys itself and never
+// leaves it). The public JWK, the state (active, published
 // — rotated out but still verifying, i.e. retiring —, retired, compromised)
 // and the times are plain columns; a retired or compromised key's sealed
 // private key is deleted. The rid secret (REV-3) and the SMART Health Link
@@ -32,5 +34,8 @@
 // dead tuples, WAL or backups before they are vacuumed or expire: treat
 // backups as holding every key the ring ever had, still protected by the
 // KEK. Keep the KEK off the database host and out of backups of the
-// database; losing it loses every key and the rid secret.
+// database; losing it loses every key and the rid secret. A token KEK cannot
+// be copied off the host, but a process holding the PIN can still ask the
+// token to open data keys while it runs: it protects against theft of the
+// KEK, not against a compromised replica.
 package keydb

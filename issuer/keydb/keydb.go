@@ -44,6 +44,8 @@ type Store struct {
 	dsn string // PostgreSQL only, for LISTEN
 	kek *KEK
 	now func() time.Time
+	// onClose runs after the database closes (a token KEK's session).
+	onClose []func() error
 }
 
 // Option configures a Store.
@@ -51,6 +53,12 @@ type Option func(*Store)
 
 // WithClock sets the clock for the ring's times (default time.Now).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// WithOnClose runs fn when the Store is closed, or when opening it fails:
+// for a token KEK, fn closes the token session.
+func WithOnClose(fn func() error) Option {
+	return func(s *Store) { s.onClose = append(s.onClose, fn) }
+}
 
 // OpenPostgres opens the key ring in the PostgreSQL database dsn (the
 // issuer store's) and applies pending migrations under an advisory lock.
@@ -102,7 +110,7 @@ func (s *Store) open(ctx context.Context, opts []Option) (*Store, error) {
 	}
 	ms, err := sqldb.Load(migrationFS, "migrations/"+s.d.String())
 	if err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, fmt.Errorf("keydb: %w", err)
 	}
 	create := `CREATE TABLE IF NOT EXISTS keyring_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_us INTEGER NOT NULL)`
@@ -116,13 +124,13 @@ func (s *Store) open(ctx context.Context, opts []Option) (*Store, error) {
 		Migrations: ms, TooNew: ErrSchemaTooNew,
 	}, s.now())
 	if err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, fmt.Errorf("keydb: migrate: %w", err)
 	}
 	// The first KEK to open the database is its KEK: another one is
 	// refused here, before it could seal a key nobody else can open.
 	if _, err := s.Secret(ctx, secretKEKCheck, func() (string, error) { return "healthcards keydb kek check", nil }); err != nil {
-		s.db.Close()
+		s.Close()
 		return nil, err
 	}
 	return s, nil
@@ -131,8 +139,17 @@ func (s *Store) open(ctx context.Context, opts []Option) (*Store, error) {
 // secretKEKCheck is a constant sealed under the database's KEK.
 const secretKEKCheck = "kek-check"
 
-// Close closes the database handle.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database handle (and runs WithOnClose functions).
+func (s *Store) Close() error {
+	err := s.db.Close()
+	for _, fn := range s.onClose {
+		if e := fn(); err == nil {
+			err = e
+		}
+	}
+	s.onClose = nil
+	return err
+}
 
 // Dialect names the database: "postgres" or "sqlite".
 func (s *Store) Dialect() string { return s.d.String() }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -11,11 +12,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/healthcards/healthcards/issuer"
@@ -24,6 +27,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/store/postgres"
 	"github.com/healthcards/healthcards/issuer/store/sqlite"
 	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/keys/pkcs11"
 )
 
 // DataDir is the service's data directory: keys/ (the ring), store/ (SQLite),
@@ -53,20 +57,146 @@ func OpenStore(ctx context.Context, dir, kind, dsn string) (store.Store, error) 
 // under the KEK in kekFile: in PostgreSQL at dsn when kind is "postgres",
 // else in DIR/keyring.db.
 func OpenKeyDB(ctx context.Context, dir, kind, dsn, kekFile string) (*keydb.Store, error) {
-	kek, err := keydb.LoadKEKFile(kekFile)
+	return OpenKeyDBWith(ctx, dir, kind, dsn, KEKSource{File: kekFile})
+}
+
+// KEKToken names an AES-256 key in a PKCS#11 token that is the KEK
+// (--kek-pkcs11-module, --kek-pkcs11-token, --kek-pkcs11-key). The PIN
+// comes from SHC_ISSUER_KEK_PKCS11_PIN (PIN) or a file (PINFile), never a
+// flag.
+type KEKToken struct {
+	Module, Token, Key string
+	PIN                []byte
+	PINFile            string
+}
+
+// KEKSource says where the KEK is: a file, or a key in a token.
+type KEKSource struct {
+	File  string
+	Token KEKToken
+}
+
+// Set reports whether a KEK was given.
+func (k KEKSource) Set() bool { return k.File != "" || k.Token.Module != "" }
+
+// Check refuses an incomplete or ambiguous KEK source.
+func (k KEKSource) Check() error {
+	t := k.Token
+	if t.Module == "" {
+		if t.Token != "" || t.Key != "" || t.PINFile != "" {
+			return configErr("--kek-pkcs11-token, --kek-pkcs11-key and --kek-pkcs11-pin-file need --kek-pkcs11-module")
+		}
+		return nil
+	}
+	if k.File != "" {
+		return configErr("--kek-file and --kek-pkcs11-module are two places for the KEK: choose one")
+	}
+	if t.Token == "" || t.Key == "" {
+		return configErr("--kek-pkcs11-module needs --kek-pkcs11-token and --kek-pkcs11-key")
+	}
+	if len(t.PIN) == 0 && t.PINFile == "" {
+		return configErr("--kek-pkcs11-module needs the PIN in SHC_ISSUER_KEK_PKCS11_PIN or --kek-pkcs11-pin-file")
+	}
+	return nil
+}
+
+// maxPINFile bounds a PIN file read.
+const maxPINFile = 1024
+
+func (t KEKToken) pin() (string, error) {
+	if len(t.PIN) > 0 {
+		return strings.TrimSpace(string(t.PIN)), nil
+	}
+	f, err := os.Open(t.PINFile)
+	if err != nil {
+		return "", fmt.Errorf("reading --kek-pkcs11-pin-file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxPINFile+1))
+	defer clear(b)
+	if err != nil || len(b) > maxPINFile {
+		return "", configErr("--kek-pkcs11-pin-file %s is unreadable or too large", t.PINFile)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// OpenKEK opens the KEK. With a token, generate (keys init-kek) makes the
+// AES-256 key on the token when it has none; created says it did. The
+// returned close releases the token session (a no-op for a file); call it
+// once the KEK is no longer used.
+func OpenKEK(src KEKSource, generate bool) (kek *keydb.KEK, closeFn func() error, created bool, err error) {
+	if err := src.Check(); err != nil {
+		return nil, nil, false, err
+	}
+	if src.Token.Module == "" {
+		if src.File == "" {
+			return nil, nil, false, configErr("no KEK: set --kek-file or --kek-pkcs11-module")
+		}
+		kek, err := keydb.LoadKEKFile(src.File)
+		return kek, func() error { return nil }, false, err
+	}
+	pin, err := src.Token.pin()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	tok, err := pkcs11.Open(pkcs11.Config{Module: src.Token.Module, TokenLabel: src.Token.Token, PIN: pin})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	var once sync.Once
+	closeFn = func() error {
+		var err error
+		once.Do(func() { err = tok.Close() })
+		return err
+	}
+	var k *pkcs11.AESKey
+	if generate {
+		k, created, err = tok.FindOrGenerateAESKey(src.Token.Key)
+	} else {
+		k, err = tok.FindAESKey(src.Token.Key)
+		if keys.CodeOf(err) == keys.CodeKeyNotFound {
+			err = configErr("the token has no AES key labelled %q: make it with 'shc-issuer keys init-kek' (same --kek-pkcs11-* flags)", src.Token.Key)
+		}
+	}
+	if err == nil {
+		var a cipher.AEAD
+		if a, err = k.AEAD(); err == nil {
+			kek, err = keydb.NewTokenKEK(a)
+		}
+	}
+	if err != nil {
+		closeFn()
+		return nil, nil, false, err
+	}
+	return kek, closeFn, created, nil
+}
+
+// OpenKeyDBWith is OpenKeyDB with the KEK from a file or a token; closing
+// the Store closes the token session.
+func OpenKeyDBWith(ctx context.Context, dir, kind, dsn string, src KEKSource) (*keydb.Store, error) {
+	switch kind {
+	case "", "sqlite", "postgres":
+	default:
+		return nil, configErr("--store must be sqlite or postgres")
+	}
+	if kind == "postgres" && dsn == "" {
+		return nil, configErr("--store postgres needs --postgres-dsn")
+	}
+	kek, closeKEK, _, err := OpenKEK(src, false)
 	if err != nil {
 		return nil, err
 	}
-	switch kind {
-	case "", "sqlite":
-		return keydb.OpenSQLite(ctx, dir, kek)
-	case "postgres":
-		if dsn == "" {
-			return nil, configErr("--store postgres needs --postgres-dsn")
-		}
-		return keydb.OpenPostgres(ctx, dsn, kek)
+	var kdb *keydb.Store
+	if kind == "postgres" {
+		kdb, err = keydb.OpenPostgres(ctx, dsn, kek, keydb.WithOnClose(closeKEK))
+	} else {
+		kdb, err = keydb.OpenSQLite(ctx, dir, kek, keydb.WithOnClose(closeKEK))
 	}
-	return nil, configErr("--store must be sqlite or postgres")
+	if err != nil {
+		closeKEK()
+		return nil, err
+	}
+	return kdb, nil
 }
 
 // Passphrase returns the key ring passphrase: pass when set, else the

@@ -85,6 +85,11 @@ type Config struct {
 	// share nothing but this file. A data directory with a file key ring is
 	// moved in with `shc-issuer migrate-keys`.
 	KEKFile string
+	// KEKToken keeps that KEK in a PKCS#11 token instead of KEKFile
+	// (--kek-pkcs11-module, --kek-pkcs11-token, --kek-pkcs11-key; PIN from
+	// SHC_ISSUER_KEK_PKCS11_PIN or --kek-pkcs11-pin-file): an AES-256 key
+	// that never leaves the token, made by `shc-issuer keys init-kek`.
+	KEKToken KEKToken
 	// KeyPoll bounds how late a replica sees a key change made elsewhere
 	// when no notification arrives (default keydb.DefaultPoll).
 	KeyPoll time.Duration
@@ -367,8 +372,14 @@ func (s *Service) check() (qr.Level, error) {
 	if cfg.PKCS11Module != "" && (cfg.PKCS11Token == "" || cfg.PKCS11PINFile == "") {
 		return 0, configErr("--pkcs11-module needs --pkcs11-token and --pkcs11-pin-file")
 	}
+	if err := cfg.kek().Check(); err != nil {
+		return 0, err
+	}
 	if cfg.KEKFile != "" && cfg.PKCS11Module != "" {
 		return 0, configErr("--kek-file and --pkcs11-module are two places for the signing key: choose one")
+	}
+	if cfg.KEKToken.Module != "" && cfg.PKCS11Module != "" {
+		return 0, configErr("--kek-pkcs11-module and --pkcs11-module are two places for the signing key: choose one")
 	}
 	if cfg.Production && cfg.KEKFile != "" {
 		inside, err := within(cfg.DataDir, cfg.KEKFile)
@@ -379,7 +390,16 @@ func (s *Service) check() (qr.Level, error) {
 			return 0, configErr("--production refuses --kek-file %s: it lies inside --data %s", cfg.KEKFile, cfg.DataDir)
 		}
 	}
-	if cfg.Production && cfg.PKCS11Module == "" && cfg.KEKFile == "" {
+	if cfg.Production && cfg.KEKToken.PINFile != "" {
+		inside, err := within(cfg.DataDir, cfg.KEKToken.PINFile)
+		if err != nil {
+			return 0, err
+		}
+		if inside {
+			return 0, configErr("--production refuses --kek-pkcs11-pin-file %s: it lies inside --data %s", cfg.KEKToken.PINFile, cfg.DataDir)
+		}
+	}
+	if cfg.Production && cfg.PKCS11Module == "" && !cfg.kek().Set() {
 		if len(cfg.KeyPassphrase) == 0 && cfg.KeyPassphraseFile == "" {
 			return 0, configErr("--production needs the key passphrase from --key-passphrase-file (outside --data) or SHC_ISSUER_KEY_PASSPHRASE, or an HSM key (--pkcs11-module); it is not kept beside the keys")
 		}
@@ -471,13 +491,16 @@ func (s *Service) openKeys() (issuer.KeySet, error) {
 	return watched, nil
 }
 
+// kek is where the KEK is, from the configuration.
+func (c *Config) kek() KEKSource { return KEKSource{File: c.KEKFile, Token: c.KEKToken} }
+
 // openSigning opens the signing keys and the rid secret: from the database
 // with --kek-file (kdb is then the open key database), else from the HSM or
 // the data directory.
 func (s *Service) openSigning(ctx context.Context) (ks issuer.KeySet, rid string, kdb *keydb.Store, err error) {
 	cfg := s.cfg
-	if cfg.KEKFile != "" {
-		kdb, err = OpenKeyDB(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, cfg.KEKFile)
+	if cfg.kek().Set() {
+		kdb, err = OpenKeyDBWith(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, cfg.kek())
 		if err != nil {
 			return nil, "", nil, err
 		}
