@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"github.com/healthcards/healthcards/internal/testvectors"
 )
 
 // Benchmarks for BENCHMARKS.md. Run:
@@ -139,4 +141,17 @@ func BenchmarkIssueParts(b *testing.B) {
 			Deflate(claims)
 		}
 	})
+}
+
+// BenchmarkMinifyExample02: spec example 02's FHIR bundle (the large one,
+// split into three QR chunks), for issue 15's instructions per byte.
+func BenchmarkMinifyExample02(b *testing.B) {
+	bundle := testvectors.Read(b, "vci-spec-site/examples/example-02-a-fhirBundle.json")
+	b.SetBytes(int64(len(bundle)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Minify(bundle); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

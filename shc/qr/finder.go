@@ -25,27 +25,43 @@ const (
 )
 
 // finderThresholds returns, per 8×8 block of g, the binarization
-// threshold: the mean of the means of the 5×5 blocks around it.
+// threshold: the mean of the means of the 5×5 blocks around it (block
+// statistics from the block's odd rows).
 func finderThresholds(g *image.Gray) (th []uint8, bw, bh int) {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	bw, bh = (w+finderBlock-1)/finderBlock, (h+finderBlock-1)/finderBlock
 	means := make([]uint8, bw*bh)
 	lows := make([]uint8, bw*bh)
 	highs := make([]uint8, bw*bh)
+	sums := make([]int, bw)
 	for by := 0; by < bh; by++ {
 		y0, y1 := by*finderBlock, min((by+1)*finderBlock, h)
-		for bx := 0; bx < bw; bx++ {
-			x0, x1 := bx*finderBlock, min((bx+1)*finderBlock, w)
-			sum, lo, hi := 0, uint8(255), uint8(0)
-			for y := y0; y < y1; y++ {
-				for _, v := range g.Pix[y*w+x0 : y*w+x1] {
-					sum += int(v)
-					lo, hi = min(lo, v), max(hi, v)
+		lo, hi := lows[by*bw:][:bw], highs[by*bw:][:bw]
+		for i := range lo {
+			lo[i], hi[i], sums[i] = 255, 0, 0
+		}
+		// The odd rows only (those hasFinderCandidate scans; a block of
+		// one row uses it): half the reads, the same statistics for
+		// anything a finder pattern crosses.
+		rows := 0
+		for y := min(y0+1, y1-1); y < y1; y += 2 {
+			row := g.Pix[y*w : (y+1)*w]
+			rows++
+			for bx := range sums {
+				x0 := bx * finderBlock
+				seg := row[x0:min(x0+finderBlock, w)]
+				s, l, m := 0, lo[bx], hi[bx]
+				for _, v := range seg {
+					s += int(v)
+					l, m = min(l, v), max(m, v)
 				}
+				sums[bx] += s
+				lo[bx], hi[bx] = l, m
 			}
-			i := by*bw + bx
-			means[i] = uint8(sum / ((y1 - y0) * (x1 - x0)))
-			lows[i], highs[i] = lo, hi
+		}
+		for bx, sum := range sums {
+			n := rows * (min((bx+1)*finderBlock, w) - bx*finderBlock)
+			means[by*bw+bx] = uint8(sum / n)
 		}
 	}
 	th = make([]uint8, bw*bh)
