@@ -33,7 +33,7 @@ const (
 	// ladderWorkFactor and ladderWorkFloor set the ladder's work budget:
 	// at most max(factor × working pixels, floor) pixels handed to the
 	// detector over all attempts.
-	ladderWorkFactor = 6
+	ladderWorkFactor = 7
 	ladderWorkFloor  = 4 << 20
 )
 

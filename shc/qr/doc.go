@@ -58,7 +58,7 @@
 //     candidate is refused before any decode attempt. The retry ladder
 //     (binarizers, contrast stretch, sharpening, blur, rescaling, ±6° and
 //     ±12° rotation, inversion) has at most 13 attempts and a work budget
-//     of 6 working images' pixels (at least 4 megapixels), so an image
+//     of 7 working images' pixels (at least 4 megapixels), so an image
 //     without a readable QR code costs a bounded amount of work; there is
 //     no unbounded search.
 //   - DecodeSVG accepts at most MaxSVGBytes (1 MiB), rasterizes onto a
