@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -28,12 +27,17 @@ const (
 	ceremonyTTL            = 5 * time.Minute
 )
 
-// Config configures a Service. Path is required; RPID and Origin are
-// needed for passkeys (without them only accounts and codes work, as in
-// the CLI).
+// Config configures a Service. Exactly one of Path and PostgresDSN is
+// required; RPID and Origin are needed for passkeys (without them only
+// accounts and codes work, as in the CLI).
 type Config struct {
-	// Path is the SQLite file (created if missing).
+	// Path is the SQLite file (created if missing), for one process.
 	Path string
+	// PostgresDSN is the issuer's PostgreSQL database (the tables id_*
+	// next to the issuer store's), shared by replicas: a code is claimed
+	// by one conditional UPDATE and code attempts are counted in the
+	// database, so both limits hold across replicas.
+	PostgresDSN string
 	// RPID is the WebAuthn relying party id: the service's host name.
 	RPID string
 	// Origin is the service's origin, https://host[:port].
@@ -47,7 +51,7 @@ type Config struct {
 	// AbsoluteTimeout ends a session this long after sign-in.
 	AbsoluteTimeout time.Duration
 	// CodeAttemptsPerMinute bounds code redemptions per client key (and 10
-	// times that globally); 0 means 5.
+	// times that globally), counted in the database; 0 means 5.
 	CodeAttemptsPerMinute int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -79,17 +83,16 @@ func (s *Session) Token() string { return s.token }
 // Service manages accounts, codes, passkeys and sessions. Safe for
 // concurrent use.
 type Service struct {
-	cfg     Config
-	db      *sql.DB
-	wa      *webauthn.WebAuthn
-	now     func() time.Time
-	limiter *limiter
+	cfg Config
+	db  rdb
+	wa  *webauthn.WebAuthn
+	now func() time.Time
 }
 
 // Open opens (and migrates) the store and configures WebAuthn.
 func Open(ctx context.Context, cfg Config) (*Service, error) {
-	if cfg.Path == "" {
-		return nil, errors.New("identity: Config.Path is required")
+	if (cfg.Path == "") == (cfg.PostgresDSN == "") {
+		return nil, errors.New("identity: give exactly one of Config.Path (SQLite) and Config.PostgresDSN")
 	}
 	if (cfg.RPID == "") != (cfg.Origin == "") || (cfg.Origin != "" && !strings.HasPrefix(cfg.Origin, "https://")) {
 		return nil, errors.New("identity: Config.RPID and an https Config.Origin go together (both empty: accounts and codes only, as the CLI uses it)")
@@ -120,20 +123,45 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("identity: webauthn: %w", err)
 		}
 	}
-	db, err := sqldb.OpenSQLite(cfg.Path, false)
+	db, err := openDB(ctx, cfg.Path, cfg.PostgresDSN, false)
 	if err != nil {
-		return nil, fmt.Errorf("identity: %w", err)
-	}
-	db.SetMaxOpenConns(4)
-	if err := sqldb.CheckSQLite(ctx, db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("identity: %s: %w", cfg.Path, err)
+		return nil, err
 	}
 	if err := migrate(ctx, db, now()); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("identity: migrating %s: %w", cfg.Path, err)
+		return nil, fmt.Errorf("identity: migrating the identity tables: %w", err)
 	}
-	return &Service{cfg: cfg, db: db, wa: wa, now: now, limiter: newLimiter(cfg.CodeAttemptsPerMinute, now)}, nil
+	return &Service{cfg: cfg, db: db, wa: wa, now: now}, nil
+}
+
+// openDB opens the SQLite file path (read-only if readOnly) or the
+// PostgreSQL database dsn. Errors never hold the DSN's password.
+func openDB(ctx context.Context, path, dsn string, readOnly bool) (rdb, error) {
+	if dsn != "" {
+		db, err := sqldb.OpenPostgres(dsn)
+		if err != nil {
+			return rdb{}, fmt.Errorf("identity: %w", err)
+		}
+		db.SetMaxOpenConns(4)
+		db.SetMaxIdleConns(2)
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return rdb{}, fmt.Errorf("identity: connecting to PostgreSQL: %w", err)
+		}
+		return rdb{DB: db, d: sqldb.PostgreSQL}, nil
+	}
+	db, err := sqldb.OpenSQLite(path, readOnly)
+	if err != nil {
+		return rdb{}, fmt.Errorf("identity: %w", err)
+	}
+	db.SetMaxOpenConns(4)
+	if !readOnly {
+		if err := sqldb.CheckSQLite(ctx, db); err != nil {
+			db.Close()
+			return rdb{}, fmt.Errorf("identity: %s: %w", path, err)
+		}
+	}
+	return rdb{DB: db, d: sqldb.SQLite}, nil
 }
 
 // Close closes the store.
@@ -142,7 +170,10 @@ func (s *Service) Close() error { return s.db.Close() }
 // Config returns the configuration with defaults filled in.
 func (s *Service) Config() Config { return s.cfg }
 
-var schema = []sqldb.Migration{{Version: 1, Name: "identity 1", SQL: `
+// The identity tables, per dialect: the same columns (times as INTEGER
+// microseconds, flags as INTEGER 0/1) in SQLite and PostgreSQL types.
+var schemas = map[sqldb.Dialect][]sqldb.Migration{
+	sqldb.SQLite: {{Version: 1, Name: "identity 1", SQL: `
 CREATE TABLE id_accounts (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, handle BLOB NOT NULL UNIQUE,
   disabled INTEGER NOT NULL DEFAULT 0, created_us INTEGER NOT NULL);
 CREATE TABLE id_codes (hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERENCES id_accounts(id), expires_us INTEGER NOT NULL,
@@ -153,18 +184,79 @@ CREATE TABLE id_sessions (hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERE
   created_us INTEGER NOT NULL, seen_us INTEGER NOT NULL);
 CREATE TABLE id_ceremonies (hash BLOB PRIMARY KEY, kind TEXT NOT NULL, account_id TEXT, code_hash BLOB, data TEXT NOT NULL,
   expires_us INTEGER NOT NULL);
-`}}
+`}, {Version: 2, Name: "identity 2: code attempts", SQL: attemptsSQL}},
+	sqldb.PostgreSQL: {{Version: 1, Name: "identity 1", SQL: `
+CREATE TABLE id_accounts (id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, handle BYTEA NOT NULL UNIQUE,
+  disabled INTEGER NOT NULL DEFAULT 0, created_us BIGINT NOT NULL, seq BIGINT GENERATED ALWAYS AS IDENTITY); -- seq: SQLite's rowid
+CREATE TABLE id_codes (hash BYTEA PRIMARY KEY, account_id TEXT COLLATE "C" NOT NULL REFERENCES id_accounts(id), expires_us BIGINT NOT NULL,
+  used_us BIGINT, revoked INTEGER NOT NULL DEFAULT 0, created_us BIGINT NOT NULL);
+CREATE TABLE id_credentials (id BYTEA PRIMARY KEY, account_id TEXT COLLATE "C" NOT NULL REFERENCES id_accounts(id), data TEXT NOT NULL,
+  created_us BIGINT NOT NULL);
+CREATE TABLE id_sessions (hash BYTEA PRIMARY KEY, account_id TEXT COLLATE "C" NOT NULL REFERENCES id_accounts(id), csrf TEXT NOT NULL,
+  created_us BIGINT NOT NULL, seen_us BIGINT NOT NULL);
+CREATE TABLE id_ceremonies (hash BYTEA PRIMARY KEY, kind TEXT NOT NULL, account_id TEXT, code_hash BYTEA, data TEXT NOT NULL,
+  expires_us BIGINT NOT NULL);
+`}, {Version: 2, Name: "identity 2: code attempts", SQL: attemptsSQL}},
+}
 
-func migrate(ctx context.Context, db *sql.DB, now time.Time) error {
-	return sqldb.Migrate(ctx, db, sqldb.Schema{
-		Dialect: sqldb.SQLite, Lock: "healthcards/issuer/identity",
+// attemptsSQL (version 2) counts code attempts per one-minute window and
+// hashed client key ("*" counts all clients), in the database so that
+// replicas share the limit.
+const attemptsSQL = `CREATE TABLE id_attempts (win BIGINT NOT NULL, client BYTEA NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (win, client));`
+
+func migrate(ctx context.Context, db rdb, now time.Time) error {
+	ms := schemas[db.d]
+	if db.d == sqldb.SQLite {
+		// SQLite's BYTEA is a BLOB by type affinity; keep the file's
+		// tables plain.
+		ms = append([]sqldb.Migration(nil), ms...)
+		ms[1].SQL = strings.ReplaceAll(ms[1].SQL, "BYTEA", "BLOB")
+	}
+	return sqldb.Migrate(ctx, db.DB, sqldb.Schema{
+		Dialect: db.d, Lock: "healthcards/issuer/identity",
 		Table:      "id_schema_migrations",
-		Create:     `CREATE TABLE IF NOT EXISTS id_schema_migrations (version INTEGER PRIMARY KEY, applied_us BIGINT NOT NULL)`,
+		Create:     `CREATE TABLE IF NOT EXISTS id_schema_migrations (version BIGINT PRIMARY KEY, applied_us BIGINT NOT NULL)`,
 		Record:     `INSERT INTO id_schema_migrations (version, applied_us) VALUES (?, ?)`,
 		Args:       func(m sqldb.Migration, at time.Time) []any { return []any{m.Version, at.UnixMicro()} },
-		Migrations: schema,
+		Migrations: ms,
 		TooNew:     errors.New("identity: the database was written by a newer release"),
 	}, now)
+}
+
+// rdb and rtx rewrite ? placeholders for the dialect.
+type rdb struct {
+	*sql.DB
+	d sqldb.Dialect
+}
+
+type rtx struct {
+	*sql.Tx
+	d sqldb.Dialect
+}
+
+func (r rdb) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return r.DB.ExecContext(ctx, r.d.Rebind(q), args...)
+}
+
+func (r rdb) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.DB.QueryContext(ctx, r.d.Rebind(q), args...)
+}
+
+func (r rdb) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.DB.QueryRowContext(ctx, r.d.Rebind(q), args...)
+}
+
+func (r rdb) BeginTx(ctx context.Context, opts *sql.TxOptions) (rtx, error) {
+	tx, err := r.DB.BeginTx(ctx, opts)
+	return rtx{Tx: tx, d: r.d}, err
+}
+
+func (r rtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return r.Tx.ExecContext(ctx, r.d.Rebind(q), args...)
+}
+
+func (r rtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return r.Tx.QueryRowContext(ctx, r.d.Rebind(q), args...)
 }
 
 func random(n int) []byte {
@@ -248,7 +340,7 @@ func (s *Service) AddAccount(ctx context.Context, name string, role Role) (Accou
 	return a, code, nil
 }
 
-func (s *Service) putCode(ctx context.Context, tx *sql.Tx, accountID, code string) error {
+func (s *Service) putCode(ctx context.Context, tx rtx, accountID, code string) error {
 	now := s.now()
 	_, err := tx.ExecContext(ctx, `INSERT INTO id_codes (hash, account_id, expires_us, created_us) VALUES (?, ?, ?, ?)`,
 		hash(normalizeCode(code)), accountID, now.Add(s.cfg.CodeTTL).UnixMicro(), now.UnixMicro())
@@ -321,7 +413,11 @@ func (s *Service) Account(ctx context.Context, id string) (Account, error) {
 // Accounts lists the accounts, oldest first; patients are left out unless
 // withPatients.
 func (s *Service) Accounts(ctx context.Context, withPatients bool) ([]Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM id_accounts a ORDER BY a.created_us, a.rowid`)
+	order := `a.rowid`
+	if s.db.d == sqldb.PostgreSQL {
+		order = `a.seq`
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM id_accounts a ORDER BY a.created_us, `+order)
 	if err != nil {
 		return nil, wrap(CodeInternal, "store", err)
 	}
@@ -423,34 +519,34 @@ func CheckCSRF(ses *Session, got string) error {
 	return nil
 }
 
-// limiter counts code attempts per client key and globally in fixed
-// one-minute windows (bounded memory: at most 10 000 keys per window).
-type limiter struct {
-	mu     sync.Mutex
-	per    int
-	now    func() time.Time
-	window int64
-	counts map[string]int
-	total  int
-}
-
-func newLimiter(per int, now func() time.Time) *limiter {
-	return &limiter{per: per, now: now, counts: map[string]int{}}
-}
-
-func (l *limiter) allow(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	w := l.now().Unix() / 60
-	if w != l.window {
-		l.window, l.counts, l.total = w, map[string]int{}, 0
+// allowAttempt counts one code attempt of clientKey in the current
+// one-minute window, in the database (shared by replicas): first globally
+// (at most 10 x CodeAttemptsPerMinute, which also bounds the rows of a
+// window), then per client. Each count is one atomic upsert. Client keys
+// are stored hashed; windows older than the previous one are deleted.
+func (s *Service) allowAttempt(ctx context.Context, clientKey string) (bool, error) {
+	per := int64(s.cfg.CodeAttemptsPerMinute)
+	w := s.now().Unix() / 60
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM id_attempts WHERE win < ?`, w-1); err != nil {
+		return false, wrap(CodeInternal, "store", err)
 	}
-	if l.total >= 10*l.per || l.counts[key] >= l.per || (len(l.counts) >= 10000 && l.counts[key] == 0) {
-		return false
+	count := func(client []byte) (int64, error) {
+		var n int64
+		err := s.db.QueryRowContext(ctx, `INSERT INTO id_attempts (win, client, n) VALUES (?, ?, 1)
+			ON CONFLICT (win, client) DO UPDATE SET n = id_attempts.n + 1 RETURNING n`, w, client).Scan(&n)
+		return n, err
 	}
-	l.counts[key]++
-	l.total++
-	return true
+	n, err := count([]byte("*"))
+	if err != nil {
+		return false, wrap(CodeInternal, "store", err)
+	}
+	if n > 10*per {
+		return false, nil
+	}
+	if n, err = count(hash("client:" + clientKey)); err != nil {
+		return false, wrap(CodeInternal, "store", err)
+	}
+	return n <= per, nil
 }
 
 // user adapts an account to webauthn.User.

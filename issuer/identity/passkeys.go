@@ -20,7 +20,9 @@ func (s *Service) BeginEnrol(ctx context.Context, code, clientKey string) (*prot
 	if s.wa == nil {
 		return nil, "", errNoRP
 	}
-	if !s.limiter.allow(clientKey) {
+	if ok, err := s.allowAttempt(ctx, clientKey); err != nil {
+		return nil, "", err
+	} else if !ok {
 		return nil, "", errf(CodeRateLimited, "too many codes tried; wait a minute")
 	}
 	n := normalizeCode(code)

@@ -1,0 +1,94 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"os"
+)
+
+// Imported counts the rows ImportSQLite copied.
+type Imported struct {
+	Accounts, Codes, Passkeys, Sessions int
+}
+
+// ImportSQLite copies the accounts, codes, passkeys and sessions of an
+// identity SQLite file (identity.db of a single-process issuer) into this
+// service's database, in one transaction. Rows already present (same id
+// or hash) are kept, so running it again changes nothing. Passkey
+// ceremonies and attempt counts are not copied (they live minutes). The
+// file is opened read-only and must have been written by this release or
+// an older one.
+func (s *Service) ImportSQLite(ctx context.Context, path string) (Imported, error) {
+	var n Imported
+	if _, err := os.Stat(path); err != nil {
+		return n, fmt.Errorf("identity: import: %w", err)
+	}
+	src, err := openDB(ctx, path, "", true)
+	if err != nil {
+		return n, err
+	}
+	defer src.Close()
+	var v int64
+	if err := src.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM id_schema_migrations`).Scan(&v); err != nil {
+		return n, fmt.Errorf("identity: import: %s is not an identity database: %w", path, err)
+	}
+	if last := schemas[src.d][len(schemas[src.d])-1].Version; v > last || v < 1 {
+		return n, fmt.Errorf("identity: import: %s has schema version %d, this program reads 1..%d", path, v, last)
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return n, wrap(CodeInternal, "store", err)
+	}
+	defer tx.Rollback()
+	steps := []struct {
+		sel, ins string
+		cols     int
+		count    *int
+	}{
+		{`SELECT id, name, role, handle, disabled, created_us FROM id_accounts ORDER BY rowid`,
+			`INSERT INTO id_accounts (id, name, role, handle, disabled, created_us) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 6, &n.Accounts},
+		{`SELECT hash, account_id, expires_us, used_us, revoked, created_us FROM id_codes`,
+			`INSERT INTO id_codes (hash, account_id, expires_us, used_us, revoked, created_us) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 6, &n.Codes},
+		{`SELECT id, account_id, data, created_us FROM id_credentials`,
+			`INSERT INTO id_credentials (id, account_id, data, created_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, 4, &n.Passkeys},
+		{`SELECT hash, account_id, csrf, created_us, seen_us FROM id_sessions`,
+			`INSERT INTO id_sessions (hash, account_id, csrf, created_us, seen_us) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 5, &n.Sessions},
+	}
+	for _, st := range steps {
+		if err := copyRows(ctx, src, tx, st.sel, st.ins, st.cols, st.count); err != nil {
+			return Imported{}, wrap(CodeInternal, "import", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return Imported{}, wrap(CodeInternal, "import: commit", err)
+	}
+	return n, nil
+}
+
+// copyRows runs sel on src and ins on tx for each row, counting the rows
+// inserted.
+func copyRows(ctx context.Context, src rdb, tx rtx, sel, ins string, cols int, count *int) error {
+	rows, err := src.QueryContext(ctx, sel)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		vals := make([]any, cols)
+		ptrs := make([]any, cols)
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, ins, vals...)
+		if err != nil {
+			return err
+		}
+		if k, err := res.RowsAffected(); err == nil {
+			*count += int(k)
+		}
+	}
+	return rows.Err()
+}
