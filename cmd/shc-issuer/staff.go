@@ -17,13 +17,19 @@ const staffUsage = `Usage:
   shc-issuer staff code ID --data DIR      a new invitation code (the old ones stop working)
   shc-issuer staff disable ID --data DIR   no sign-in from now on; sessions end at once
 
+Every subcommand also takes --store postgres --postgres-dsn DSN (the
+accounts of replicas live in the issuer's PostgreSQL database; an
+identity.db in DIR is imported into it once, then renamed
+identity.db.imported).
+
 desk enters results, issues, prints and shares; supervisor also revokes,
 corrects and reads the audit trail; admin also manages staff and tokens.
 The person opens BASE/desk/enrol, types the code (valid 24 hours, once) and
 registers a passkey on their device. No passwords are stored.
 `
 
-// staff manages desk accounts in DIR/identity.db (issuer/identity).
+// staff manages desk accounts in DIR/identity.db or in PostgreSQL
+// (issuer/identity, service.OpenIdentity).
 func staff(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || isHelp(args[0]) {
 		fmt.Fprint(stdout, staffUsage)
@@ -51,6 +57,8 @@ func staff(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flagSet("staff")
 	data := fs.String("data", "./data", "")
 	role := fs.String("role", "", "")
+	kind := fs.String("store", "sqlite", "")
+	dsn := fs.String("postgres-dsn", "", "")
 	if err := parse(fs, rest, stdout); err != nil {
 		return err
 	}
@@ -60,7 +68,7 @@ func staff(ctx context.Context, args []string, stdout io.Writer) error {
 	if op == "add" && !identity.Role(*role).Valid() {
 		return usageError{"--role must be desk, supervisor or admin"}
 	}
-	ids, err := identity.Open(ctx, identity.Config{Path: service.DataDir(*data).Path("identity.db")})
+	ids, err := service.OpenIdentity(ctx, *data, *kind, *dsn, identity.Config{}, nil)
 	if err != nil {
 		return err
 	}

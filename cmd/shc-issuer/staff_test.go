@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
@@ -70,5 +72,48 @@ func TestStaffCommands(t *testing.T) {
 	}
 	if _, err := cli("staff", "disable", "acct-nobody"); identity.CodeOf(err) != identity.CodeNotFound {
 		t.Fatalf("unknown account: %v", err)
+	}
+}
+
+// shc-issuer staff ... --store postgres: an identity.db of a single-process
+// issuer is imported into PostgreSQL once (then renamed .imported), and the
+// accounts are managed there.
+func TestStaffCommandsPostgresImport(t *testing.T) {
+	dsn := os.Getenv(httpapitest.PostgresDSNEnv)
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s must be set in CI (eval \"$(bash .ci/postgres.sh)\")", httpapitest.PostgresDSNEnv)
+		}
+		t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", httpapitest.PostgresDSNEnv)
+	}
+	dsn = httpapitest.FreshPostgresSchema(t, dsn)
+	ctx := context.Background()
+	dir := t.TempDir()
+	cli := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append(args, "--data", dir), &out, &out)
+		return out.String(), err
+	}
+	pg := []string{"--store", "postgres", "--postgres-dsn", dsn}
+	out, err := cli("staff", "add", "Dana Desk", "--role", "desk")
+	id := regexp.MustCompile(`account (\S+) \(desk\) added`).FindStringSubmatch(out)
+	if err != nil || id == nil {
+		t.Fatalf("add (SQLite): %v\n%s", err, out)
+	}
+	if out, err := cli(append([]string{"staff", "list"}, pg...)...); err != nil || !strings.Contains(out, id[1]+"\tdesk\tinvited") {
+		t.Fatalf("list on PostgreSQL after the import: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "identity.db.imported")); err != nil {
+		t.Fatalf("identity.db was not renamed: %v", err)
+	}
+	if out, err := cli(append([]string{"staff", "add", "Sam Supervisor", "--role", "supervisor"}, pg...)...); err != nil {
+		t.Fatalf("add on PostgreSQL: %v\n%s", err, out)
+	}
+	out, err = cli(append([]string{"staff", "list"}, pg...)...)
+	if err != nil || strings.Count(out, id[1]) != 1 || !strings.Contains(out, "Sam Supervisor") {
+		t.Fatalf("list on PostgreSQL: %v\n%s", err, out)
+	}
+	if out, err := cli("staff", "list", "--store", "postgres"); err == nil {
+		t.Fatalf("--store postgres without a DSN accepted:\n%s", out)
 	}
 }

@@ -13,8 +13,13 @@
 // discoverable credential). Roles are in roles.go; what a role may do is
 // decided by issuer/authz (principal Staff), the one decision point.
 //
-// Storage is one SQLite file (identity.db in the service's data
-// directory), shared by the service and the CLI.
+// Storage goes through internal/sqldb: one SQLite file (Config.Path,
+// identity.db in the service's data directory) for one process, or the
+// issuer's PostgreSQL database (Config.PostgresDSN, tables id_*) shared by
+// replicas. Everything that must hold across replicas is decided in the
+// database: a code is consumed by one conditional UPDATE, code attempts
+// are counted with atomic upserts per minute. ImportSQLite moves an
+// identity.db into PostgreSQL.
 //
 // # Security considerations
 //
@@ -22,7 +27,7 @@
 //     bits, are stored as SHA-256 hashes, expire (Config.CodeTTL, 24 h by
 //     default), are single use (consumed atomically when the passkey is
 //     registered), revocable, and their redemption is rate-limited per
-//     client and globally. One error code (invalid_enrolment_code) answers
+//     client and globally (in the database; client keys stored hashed). One error code (invalid_enrolment_code) answers
 //     unknown, expired, used and revoked codes alike.
 //   - Session tokens (256 bits) and CSRF tokens are random; the database
 //     keeps only the session token's hash. Sessions end after

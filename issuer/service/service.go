@@ -286,15 +286,16 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// The front desk (issue 14): staff passkeys in DIR/identity.db, the
-	// same in development and --production. WebAuthn needs a host name.
+	// The front desk (issue 14): staff passkeys in DIR/identity.db, or in
+	// PostgreSQL with --store postgres (shared by replicas), the same in
+	// development and --production. WebAuthn needs a host name.
 	rp, origin := "", ""
 	if u, err := url.Parse(s.baseURL); err == nil && net.ParseIP(u.Hostname()) == nil {
 		rp, origin = u.Hostname(), u.Scheme+"://"+u.Host
 	} else {
 		s.log.Warn("the front desk needs a host name in --base-url for passkeys; staff cannot sign in", "flag", "--base-url")
 	}
-	ids, err := identity.Open(ctx, identity.Config{Path: s.dir.Path("identity.db"), RPID: rp, Origin: origin, RPName: cfg.IssuerName})
+	ids, err := OpenIdentity(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, identity.Config{RPID: rp, Origin: origin, RPName: cfg.IssuerName}, s.log)
 	if err != nil {
 		return nil, err
 	}
