@@ -27,8 +27,9 @@
 //     bits, are stored as SHA-256 hashes, expire (Config.CodeTTL, 24 h by
 //     default), are single use (consumed atomically when the passkey is
 //     registered), revocable, and their redemption is rate-limited per
-//     client and globally (in the database; client keys stored hashed). One error code (invalid_enrolment_code) answers
-//     unknown, expired, used and revoked codes alike.
+//     client and globally (in the database; client keys stored hashed).
+//     One error code (invalid_enrolment_code) answers unknown, expired,
+//     used and revoked codes alike.
 //   - Session tokens (256 bits) and CSRF tokens are random; the database
 //     keeps only the session token's hash. Sessions end after
 //     Config.IdleTimeout without use and Config.AbsoluteTimeout after
