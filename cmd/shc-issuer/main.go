@@ -48,9 +48,10 @@ Usage:
 
 policy check: --principal Patient/ID, RelatedPerson/ID, Practitioner/ID, LabSystem/ID,
 SystemClient/ID or CapabilityHolder, with --scopes "S S" (default: all reads or lab
-scopes); or --token JWT (claims read without verifying the signature: a dry run).
---action issue|share|download|print|revoke (default issue), --card ID for download,
-print and revoke; relations are read from the store (--data, --store, --postgres-dsn);
+scopes); or --token JWT (claims read without verifying the signature: a dry run); or
+Staff/ID --role desk|supervisor|admin (desk staff; --patient optional).
+--action issue|share|download|print|revoke|view|correct|audit|manageStaff|manageTokens
+(default issue), --card ID for download, print and revoke; relations are read from the store (--data, --store, --postgres-dsn);
 --policy DIR tests policies before deploying them (default: the embedded set);
 --age-of-majority N. Nothing is written to the audit trail.
 

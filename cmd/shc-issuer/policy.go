@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/healthcards/healthcards/issuer"
@@ -39,6 +40,7 @@ func policyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	action := fs.String("action", "issue", "")
 	patient := fs.String("patient", "", "")
 	card := fs.String("card", "", "")
+	role := fs.String("role", "", "")
 	token := fs.String("token", "", "")
 	scopes := fs.String("scopes", "", "")
 	policyDir := fs.String("policy", "", "")
@@ -52,17 +54,26 @@ func policyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError{"unexpected argument " + fs.Arg(0)}
 	}
-	if *patient == "" {
+	staffID, isStaff := strings.CutPrefix(*principal, "Staff/")
+	if *patient == "" && !isStaff {
 		return usageError{"policy check needs --patient ID"}
 	}
-	switch authz.Action(*action) {
-	case authz.ActionIssue, authz.ActionShare, authz.ActionDownload, authz.ActionPrint, authz.ActionRevoke:
-	default:
-		return usageError{"--action must be issue, share, download, print or revoke"}
+	if !slices.Contains(authz.Actions, authz.Action(*action)) {
+		return usageError{"--action must be one of " + actionList()}
 	}
-	p, err := checkPrincipal(*principal, *token, *scopes)
-	if err != nil {
-		return err
+	var p *auth.Principal
+	if isStaff {
+		if staffID == "" || *role == "" || *token != "" {
+			return usageError{"--principal Staff/ID needs an id and --role (desk, supervisor or admin), and no --token"}
+		}
+	} else {
+		if *role != "" {
+			return usageError{"--role applies to --principal Staff/ID"}
+		}
+		var err error
+		if p, err = checkPrincipal(*principal, *token, *scopes); err != nil {
+			return err
+		}
 	}
 	st, err := service.OpenStore(ctx, *data, *storeKind, *dsn)
 	if err != nil {
@@ -74,7 +85,13 @@ func policyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	d := e.Authorize(ctx, p, authz.Action(*action), authz.Target{Patient: *patient, Card: *card})
+	t := authz.Target{Patient: *patient, Card: *card}
+	var d *authz.Decision
+	if isStaff {
+		d = e.AuthorizeStaff(ctx, authz.Staff{ID: staffID, Role: *role}, authz.Action(*action), t)
+	} else {
+		d = e.Authorize(ctx, p, authz.Action(*action), t)
+	}
 	dec := "deny"
 	if d.Allow {
 		dec = "allow"
@@ -148,5 +165,13 @@ func checkPrincipal(principal, token, scopes string) (*auth.Principal, error) {
 	case "CapabilityHolder":
 		return nil, nil
 	}
-	return nil, usageError{"--principal must be Patient/ID, RelatedPerson/ID, Practitioner/ID, LabSystem/ID, SystemClient/ID or CapabilityHolder (or give --token)"}
+	return nil, usageError{"--principal must be Patient/ID, RelatedPerson/ID, Practitioner/ID, LabSystem/ID, SystemClient/ID, Staff/ID or CapabilityHolder (or give --token)"}
+}
+
+func actionList() string {
+	var out []string
+	for _, a := range authz.Actions {
+		out = append(out, string(a))
+	}
+	return strings.Join(out, ", ")
 }

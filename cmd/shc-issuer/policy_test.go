@@ -100,6 +100,30 @@ when { resource.generalPractitioners.contains(principal) };
 	if err := run(ctx, []string{"policy", "check", "--data", data, "--principal", "Nurse/1", "--patient", "p1"}, &out, &out); err == nil {
 		t.Fatal("unknown principal type accepted")
 	}
+	// Desk staff (issue 12): the role decides; no patient needed for the
+	// lab's own actions.
+	if out := check("--principal", "Staff/acct-1", "--role", "desk", "--action", "revoke", "--patient", "p1"); !strings.Contains(out, "decision: deny") || !strings.Contains(out, `principal: Staff::"acct-1"`) {
+		t.Fatalf("desk revoke: %s", out)
+	}
+	if out := check("--principal", "Staff/acct-2", "--role", "supervisor", "--action", "audit"); !strings.Contains(out, "decision: allow") || !strings.Contains(out, "policies: staff-supervisor") {
+		t.Fatalf("supervisor audit: %s", out)
+	}
+	if out := check("--principal", "Staff/acct-3", "--role", "admin", "--action", "manageStaff"); !strings.Contains(out, "decision: allow") || !strings.Contains(out, "policies: staff-admin") {
+		t.Fatalf("admin manageStaff: %s", out)
+	}
+	if out := check("--principal", "Staff/acct-4", "--role", "patient", "--action", "print", "--patient", "p1", "--card", "c1"); !strings.Contains(out, "decision: deny") || !strings.Contains(out, "staff-without-role") {
+		t.Fatalf("patient account printing: %s", out)
+	}
+	for _, bad := range [][]string{
+		{"--principal", "Staff/acct-1", "--action", "view"},                      // no role
+		{"--principal", "Staff/", "--role", "desk", "--action", "view"},          // no id
+		{"--principal", "Practitioner/prA", "--role", "desk", "--patient", "p1"}, // role without Staff
+		{"--principal", "Staff/acct-1", "--role", "desk", "--action", "drop"},    // unknown action
+	} {
+		if err := run(ctx, append([]string{"policy", "check", "--data", data}, bad...), &out, &out); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
 }
 
 // A malformed --sensitive-code stops the start and names the flag.

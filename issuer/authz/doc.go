@@ -1,7 +1,9 @@
 // Package authz decides who may get whose cards (issue 12): one decision
 // point, Engine.Authorize, for every access to patient data — the
 // $health-cards-issue operation, card downloads and print pages, SMART
-// Health Link creation and revocations.
+// Health Link creation, viewing and revocation — and, through
+// Engine.AuthorizeStaff, every page and action of the lab's front desk
+// (principal Staff with its role: desk, supervisor, admin).
 //
 // Policies are data: Cedar policies (github.com/cedar-policy/cedar-go)
 // validated against an embedded schema (Schema) when the Engine is built;
@@ -37,6 +39,9 @@
 //   - Unsupported granular scope parameters make a scope grant nothing; a
 //     malformed healthcards:cards detail refuses the request
 //     (invalid_authorization_details); other detail types are ignored.
+//   - A disabled staff account never reaches the engine (issuer/identity
+//     sessions refuse it); a Staff principal with no staff role is
+//     forbidden everything (staff-without-role).
 //   - Audit events carry the actor, a keyed hash of the patient id
 //     (PatientRef), the action, the decision, the deciding policy ids and
 //     counts; never names, birth dates, resources or tokens.

@@ -35,3 +35,23 @@ func ExampleEngine_Authorize() {
 	// dr-a true [care-team]
 	// dr-b false []
 }
+
+// The front desk asks the same engine for its staff: a desk account may
+// issue but not read the audit trail; a supervisor may.
+func ExampleEngine_AuthorizeStaff() {
+	st := memstore.New()
+	e, err := authz.New(authz.Config{Source: issuer.StoreSource{Store: st}, Audit: st})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	ctx := context.Background()
+	for _, s := range []authz.Staff{{ID: "acct-1", Role: "desk"}, {ID: "acct-2", Role: "supervisor"}} {
+		fmt.Println(s.Role,
+			e.AuthorizeStaff(ctx, s, authz.ActionIssue, authz.Target{}).Allow,
+			e.AuthorizeStaff(ctx, s, authz.ActionAudit, authz.Target{}).Policies)
+	}
+	// Output:
+	// desk true []
+	// supervisor true [staff-supervisor]
+}

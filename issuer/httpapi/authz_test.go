@@ -376,3 +376,55 @@ func TestAuthorizationLinksAndDownloads(t *testing.T) {
 		}
 	}
 }
+
+// GET /v1/links/{id} and its QR go through the decision point (action
+// view on the Link): the creator and the link's patient see it; other
+// principals get 404 (no oracle for link ids), and each decision is in the
+// audit trail.
+func TestAuthorizationLinkView(t *testing.T) {
+	s := startAuthz(t)
+	r := do(t, s, "POST", "/v1/links", s.Token, "", []byte(`{"patientId":"adult1"}`))
+	var l struct{ ID string }
+	if err := json.Unmarshal(r.Body, &l); r.Status != http.StatusCreated || err != nil || l.ID == "" {
+		t.Fatalf("lab link: %d %s", r.Status, r.Body)
+	}
+	self := s.MintJWT(t, httpapitest.Claims{Subject: "u", Patient: "adult1", Scope: "patient/*.rs"})
+	other := s.MintJWT(t, httpapitest.Claims{Subject: "u", Patient: "minor1", Scope: "patient/*.rs"})
+	offTeam := s.MintJWT(t, httpapitest.Claims{Subject: "u", FHIRUser: "Practitioner/prB", Scope: "user/*.rs"})
+	system := s.MintJWT(t, httpapitest.Claims{Subject: httpapitest.LabClient, Scope: "system/*.rs cards:issue"})
+	for _, c := range []struct {
+		name, tok string
+		want      int
+	}{
+		{"creator", s.Token, 200}, {"the link's patient", self, 200},
+		{"another patient", other, 404}, {"practitioner off the care team", offTeam, 404}, {"another system client", system, 404},
+	} {
+		for _, path := range []string{"/v1/links/" + l.ID, "/v1/links/" + l.ID + "/qr.png"} {
+			if r := do(t, s, "GET", path, c.tok, "", nil); r.Status != c.want {
+				t.Errorf("%s GET %s: %d, want %d", c.name, path, r.Status, c.want)
+			}
+		}
+	}
+	evs, err := s.Issuer.Store().AuditLog(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var allow, deny int
+	for _, e := range evs {
+		if e.Action != "authz.view" {
+			continue
+		}
+		switch {
+		case strings.Contains(e.Detail, "decision=allow") && (strings.Contains(e.Detail, "link-creator-view") || strings.Contains(e.Detail, "launch-patient-view-link")):
+			allow++
+		case strings.Contains(e.Detail, "decision=deny"):
+			deny++
+		}
+		if strings.Contains(e.Detail, "adult1") {
+			t.Fatalf("audit event carries the patient id: %+v", e)
+		}
+	}
+	if allow != 4 || deny != 6 {
+		t.Errorf("authz.view events: %d allow, %d deny; want 4, 6", allow, deny)
+	}
+}

@@ -143,7 +143,7 @@ func (l *Links) Host() *host.Host { return l.host }
 //	POST   /shl/{id}            manifest requests (SHL-9..11), public
 //	GET    /shl/{id}?recipient= U links (SHL-16); GET /shl/f/{token}: locations
 //	POST   /v1/links            create (scope cards:issue)
-//	GET    /v1/links/{id}       status and access log (the creating token, or a SMART token for the link's patient)
+//	GET    /v1/links/{id}       status and access log (as the decision point allows: by default the creator, or the link's patient)
 //	GET    /v1/links/{id}/qr.png the link as a QR code at level M (same access as GET)
 //	DELETE /v1/links/{id}       revoke (scope cards:revoke, or a SMART token for the link's patient)
 func (l *Links) Mount(e *echo.Echo) {
@@ -413,9 +413,10 @@ func checkFHIRBundle(b []byte) (string, error) {
 	return "", nil
 }
 
-// authorizeRead allows the creating principal and a SMART token whose
-// patient claim is the link's patient. Anyone else gets 404, so that the
-// API is no oracle for link ids.
+// authorize asks the decision point (issuer/authz) whether the caller may
+// view (GET, qr.png) or revoke (DELETE) the link: by the default policies
+// the creating principal and the link's patient view it. Anyone denied
+// gets 404, so that the API is no oracle for link ids.
 func (l *Links) authorize(c *echo.Context, id string, revoke bool) (*host.LinkInfo, error) {
 	p, err := l.principal(c)
 	if err != nil {
@@ -426,18 +427,12 @@ func (l *Links) authorize(c *echo.Context, id string, revoke bool) (*host.LinkIn
 		return nil, linkErr(err)
 	}
 	o := parseOwner(info.Owner)
+	act := authz.ActionView
 	if revoke {
-		// Revocation goes through the decision point; a denial answers 404.
-		d := l.authz.Authorize(c.Request().Context(), p, authz.ActionRevoke, authz.Target{Patient: o.Patient, Link: id})
-		if !d.Allow {
-			return nil, &issuer.Error{Code: issuer.CodeNotFound, Msg: "no such link"}
-		}
-		return info, nil
+		act = authz.ActionRevoke
 	}
-	switch {
-	case p.Kind == "token" && o.Actor == p.Actor():
-	case p.Kind == "jwt" && o.Patient != "" && p.Patient == o.Patient:
-	default:
+	d := l.authz.Authorize(c.Request().Context(), p, act, authz.Target{Patient: o.Patient, Link: id, LinkCreator: o.Actor})
+	if !d.Allow {
 		return nil, &issuer.Error{Code: issuer.CodeNotFound, Msg: "no such link"}
 	}
 	return info, nil
