@@ -1,0 +1,159 @@
+package bulk_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/healthcards/healthcards/internal/sqldb"
+	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/bulk"
+	"github.com/healthcards/healthcards/issuer/store/postgres"
+)
+
+// pgSchema returns a DSN on a fresh schema of the test PostgreSQL server
+// and a handle on it, or skips (fails when CI=true).
+func pgSchema(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	dsn := os.Getenv("HEALTHCARDS_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("HEALTHCARDS_TEST_POSTGRES_DSN must be set in CI (eval \"$(bash .ci/postgres.sh)\")")
+		}
+		t.Skip("HEALTHCARDS_TEST_POSTGRES_DSN not set; start a server with: eval \"$(bash .ci/postgres.sh)\"")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "bulk_" + hex.EncodeToString(b)
+	admin, err := sqldb.OpenPostgres(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
+		admin.Close()
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal("bad test DSN")
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := sqldb.OpenPostgres(u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return u.String(), db
+}
+
+// Two replicas (each its own store connections, issuer and output
+// directory) resume the same batch id at once on one PostgreSQL: every
+// patient's cards are stored once — one "issue" audit event per stored
+// card — and both runs report the same card ids for every patient, the
+// whole set of the patient's stored cards (claims are atomic in the
+// database, per patient, not in process memory).
+func TestTwoReplicasSameBatchPostgres(t *testing.T) {
+	dsn, db := pgSchema(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in")
+	const patients = 40
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: patients, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	replica := func(i int) bulk.Config {
+		st, err := postgres.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		is, err := issuer.New(issuer.Config{
+			Iss: testIss, Keys: issuer.StaticKeys{Signer: testKey(t)}, Store: st,
+			RIDSecret: "bulk-test-rid-secret-with-32-chars-or-more",
+			Now:       func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) },
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return bulk.Config{Issuer: is, In: in, Out: filepath.Join(dir, "out", string(rune('a'+i))), BatchID: "replicas", Workers: 3}
+	}
+	cfgs := []bulk.Config{replica(0), replica(1)}
+	var wg sync.WaitGroup
+	errs := make([]error, len(cfgs))
+	for i := range cfgs {
+		wg.Add(1)
+		go func() { defer wg.Done(); _, errs[i] = bulk.Run(context.Background(), cfgs[i]) }()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+	}
+	a, b := readResults(t, cfgs[0].Out), readResults(t, cfgs[1].Out)
+	stored := map[string]int{}
+	rows, err := db.Query(`SELECT patient_id, COUNT(*) FROM cards GROUP BY patient_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var p string
+		var n int
+		if err := rows.Scan(&p, &n); err != nil {
+			t.Fatal(err)
+		}
+		stored[p] = n
+	}
+	rows.Close()
+	var cards, events int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM cards`).Scan(&cards); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(`SELECT COUNT(*) FROM audit WHERE action = 'issue'`).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if cards != events {
+		t.Fatalf("%d cards stored but %d issue events", cards, events)
+	}
+	issued, multi := 0, 0
+	for k, ra := range a {
+		rb, ok := b[k]
+		if !ok || ra.Status != rb.Status || len(ra.Cards) != len(rb.Cards) {
+			t.Fatalf("%s: replica a %s with %d cards, replica b %+v", k, ra.Status, len(ra.Cards), rb)
+		}
+		if ra.Status != bulk.StatusIssued {
+			continue
+		}
+		issued++
+		if len(ra.Cards) > 1 {
+			multi++
+		}
+		for i := range ra.Cards {
+			if ra.Cards[i].ID != rb.Cards[i].ID {
+				t.Fatalf("%s: card %d is %s on one replica and %s on the other: issued twice", k, i, ra.Cards[i].ID, rb.Cards[i].ID)
+			}
+		}
+		if stored[ra.Patient] != len(ra.Cards) {
+			t.Fatalf("%s: the store holds %d cards, the runs report %d", k, stored[ra.Patient], len(ra.Cards))
+		}
+	}
+	if issued != patients || len(b) != len(a) {
+		t.Fatalf("%d patients issued (want %d), %d and %d results", issued, patients, len(a), len(b))
+	}
+	total := 0
+	for _, n := range stored {
+		total += n
+	}
+	t.Logf("%d patients, %d with several cards, %d cards stored once", issued, multi, total)
+}
