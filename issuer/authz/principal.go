@@ -50,8 +50,18 @@ type principal struct {
 	launchPatient string   // SMART "patient" claim
 	labScopes     []string // lab scopes the token really has (auth.Principal.Has)
 	smartScopes   []string
-	role          string // Staff: the account's role
-	actor         string // audit actor ("" for a capability holder)
+	role          string          // Staff: the account's role
+	actor         string          // Staff: audit actor
+	who           *auth.Principal // the token (nil: capability holder, staff)
+}
+
+// actorOf is the audit actor of the principal; for tokens it is computed
+// (a keyed hash for JWTs) only when asked, i.e. when a Link is the resource.
+func (pr principal) actorOf() string {
+	if pr.who != nil {
+		return pr.who.Actor()
+	}
+	return pr.actor
 }
 
 // principalOf maps a token to its principal: the fhirUser claim names a
@@ -61,7 +71,7 @@ func principalOf(p *auth.Principal) principal {
 	if p == nil {
 		return principal{kind: kindCapability, uid: cedar.NewEntityUID(typeCapability, "")}
 	}
-	pr := principal{launchPatient: p.Patient, smartScopes: p.Scopes, actor: p.Actor()}
+	pr := principal{launchPatient: p.Patient, smartScopes: p.Scopes, who: p}
 	for _, s := range auth.AllLabScopes {
 		if p.Has(s) {
 			pr.labScopes = append(pr.labScopes, s)
@@ -262,11 +272,16 @@ func (e *Engine) request(pr principal, action Action, t Target, rel *relations, 
 		}
 	}
 	resource := puid
+	actor := "" // context.actor: set for links (their creator is compared with it) and staff
+	if pr.kind == kindStaff {
+		actor = pr.actor
+	}
 	switch {
 	case t.Card != "":
 		resource = cedar.NewEntityUID(typeCard, cedar.String(t.Card))
 		ents[resource] = cedar.Entity{UID: resource, Attributes: cedar.NewRecord(cedar.RecordMap{"patient": puid})}
 	case t.Link != "":
+		actor = pr.actorOf()
 		resource = cedar.NewEntityUID(typeLink, cedar.String(t.Link))
 		ents[resource] = cedar.Entity{UID: resource, Attributes: cedar.NewRecord(cedar.RecordMap{"patient": puid, "creator": cedar.String(t.LinkCreator)})}
 	case t.Patient == "" && pr.kind == kindStaff:
@@ -277,7 +292,7 @@ func (e *Engine) request(pr principal, action Action, t Target, rel *relations, 
 		Principal: pr.uid,
 		Action:    cedar.NewEntityUID(typeAction, cedar.String(action)),
 		Resource:  resource,
-		Context:   cedar.NewRecord(cedar.RecordMap{"launchPatient": cedar.String(pr.launchPatient), "actor": cedar.String(pr.actor)}),
+		Context:   cedar.NewRecord(cedar.RecordMap{"launchPatient": cedar.String(pr.launchPatient), "actor": cedar.String(actor)}),
 	}
 }
 

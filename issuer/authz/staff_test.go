@@ -118,3 +118,19 @@ func TestLinkViewDecisions(t *testing.T) {
 		}
 	}
 }
+
+// One desk decision (a supervisor reading the audit trail, on the lab):
+// Cedar evaluation of the default policies, no FHIR data read; the audit
+// write is left out, as in BenchmarkAuthorize.
+func BenchmarkAuthorizeStaff(b *testing.B) {
+	e, _ := testEngine(b, nil)
+	e.audit = nil
+	ctx := context.Background()
+	s := Staff{ID: "acct-1", Role: "supervisor"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if d := e.AuthorizeStaff(ctx, s, ActionAudit, Target{}); !d.Allow {
+			b.Fatal(d.Reason)
+		}
+	}
+}
