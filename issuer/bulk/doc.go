@@ -29,6 +29,9 @@
 //     second card with an existing id atomically, so a patient whose cards
 //     were stored before a kill is never issued again: the stored cards are
 //     read back and their files rewritten.
+//     A patient's cards are stored in one transaction, all or none, so
+//     replicas resuming the same batch id on one PostgreSQL report the same
+//     complete set (TestTwoReplicasSameBatchPostgres).
 //   - A result line is appended only after the patient's cards are durable
 //     in the store and its files on disk (syncfs), and results.ndjson is
 //     fsynced before the line counts as done; on restart a torn last line

@@ -33,7 +33,9 @@
 // read-only connections. Concurrent PutCard calls on SQLite are
 // group-committed: one transaction (one fsync) acknowledges every card
 // waiting at that moment, each in its own savepoint so a conflict refuses
-// only that card. Other processes (for example "shc-issuer tokens create")
+// only that card. PutCards (issuer.CardBatchStore, which the issuer uses
+// for every issuance) writes one issuance's cards all or none, so a replica
+// resuming a bulk batch never finds part of a patient's set. Other processes (for example "shc-issuer tokens create")
 // may open the same file; they wait for the lock.
 //
 // PostgreSQL connections never run with synchronous_commit off. Revoke
