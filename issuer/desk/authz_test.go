@@ -118,3 +118,45 @@ func TestDeskPatientAccountGetsNothing(t *testing.T) {
 		}
 	}
 }
+
+// A disabled account never reaches the decision point: its session is
+// refused first, so no authz decision is made or recorded for it.
+func TestDeskDisabledAccountNeverReachesEngine(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	a, code, _ := e.ids.AddAccount(ctx, "Sam Supervisor", identity.RoleSupervisor)
+	b := e.browser()
+	if st := b.enrol(code); st != 200 {
+		t.Fatalf("enrol: %d", st)
+	}
+	csrf := b.csrf()
+	decisions := func() int {
+		evs, err := e.s.Issuer.Store().AuditLog(ctx, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range evs {
+			if ev.Actor == "staff:"+a.ID && strings.HasPrefix(ev.Action, "authz.") {
+				n++
+			}
+		}
+		return n
+	}
+	if decisions() == 0 {
+		t.Fatal("no decision recorded for the enabled account")
+	}
+	if err := e.ids.Disable(ctx, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	before := decisions()
+	if st, _, _ := b.do("GET", "/desk/audit", "", nil, false); st != http.StatusSeeOther {
+		t.Errorf("disabled account's page: %d", st)
+	}
+	if st, _ := b.form("/desk/revoke", url.Values{"csrf": {csrf}, "patientId": {"pt-2001"}}, true); st != http.StatusUnauthorized {
+		t.Errorf("disabled account's action: %d", st)
+	}
+	if after := decisions(); after != before {
+		t.Errorf("%d decisions made for a disabled account", after-before)
+	}
+}
