@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"log/slog"
 	"os"
 
 	"github.com/healthcards/healthcards/issuer"
@@ -16,30 +15,16 @@ import (
 // issuer identifier defaults, as in development, to https://localhost:PORT
 // of Config.Listen. Close the Service when done.
 func OpenIssuer(ctx context.Context, cfg Config) (_ *Service, err error) {
-	s := &Service{cfg: cfg, log: cfg.Logger, out: cfg.Stdout}
-	if s.log == nil {
-		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	s, level, err := prepare(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if s.out == nil {
-		s.out = os.Stdout
-	}
+	cfg = s.cfg
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	if cfg.Listen == "" {
-		cfg.Listen = DefaultListen
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = "./data"
-	}
-	s.dir = DataDir(cfg.DataDir)
-	s.cfg = cfg
-	level, err := s.check()
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}

@@ -173,30 +173,16 @@ type Service struct {
 // New checks cfg, opens the data directory, the store and the signing key,
 // builds the API and binds the listener. Close it, or Run it.
 func New(ctx context.Context, cfg Config) (_ *Service, err error) {
-	s := &Service{cfg: cfg, log: cfg.Logger, out: cfg.Stdout}
-	if s.log == nil {
-		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	s, level, err := prepare(cfg)
+	if err != nil {
+		return nil, err
 	}
-	if s.out == nil {
-		s.out = os.Stdout
-	}
+	cfg = s.cfg
 	defer func() {
 		if err != nil {
 			s.Close()
 		}
 	}()
-	if cfg.Listen == "" {
-		cfg.Listen = DefaultListen
-	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = "./data"
-	}
-	s.dir = DataDir(cfg.DataDir)
-	s.cfg = cfg
-	level, err := s.check()
-	if err != nil {
-		return nil, err
-	}
 	// Bind first: a busy port fails before anything is generated.
 	s.ln, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -330,6 +316,27 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		ErrorLog:  slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	return s, nil
+}
+
+// prepare fills cfg's defaults (listen address, data directory, logger,
+// output) and checks it: what New and OpenIssuer both do before opening
+// anything, so nothing needs closing when it fails.
+func prepare(cfg Config) (*Service, qr.Level, error) {
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = "./data"
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, out: cfg.Stdout, dir: DataDir(cfg.DataDir)}
+	if s.log == nil {
+		s.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	}
+	if s.out == nil {
+		s.out = os.Stdout
+	}
+	level, err := s.check()
+	return s, level, err
 }
 
 // check validates the configuration and fills the derived values.
