@@ -347,14 +347,20 @@ func attempt(g *image.Gray, global bool) (res *scanResult, err error) {
 		return nil, err
 	}
 	det, err := detector.NewDetector(black).Detect(tryHarder)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		segs, version, level, text, rerr := readBitMatrix(det.GetBits())
+		if rerr == nil {
+			return &scanResult{text: text, version: version, level: level, segments: segs}, nil
+		}
+		err = rerr
 	}
-	segs, version, level, text, err := readBitMatrix(det.GetBits())
-	if err != nil {
-		return nil, err
+	// A clean render the detector misread: read its grid directly (pure.go).
+	if bits, perr := pureBits(black); perr == nil {
+		if segs, version, level, text, rerr := readBitMatrix(bits); rerr == nil {
+			return &scanResult{text: text, version: version, level: level, segments: segs}, nil
+		}
 	}
-	return &scanResult{text: text, version: version, level: level, segments: segs}, nil
+	return nil, err
 }
 
 // scanGray runs the ladder on a working image and checks the text.
