@@ -153,7 +153,34 @@ func TestDeskInChromium(t *testing.T) {
 	if r := e.verifyQR(m[1], time.Now); r.Verdict != verifier.VerdictVerified {
 		t.Fatalf("card issued from the form: %s %v", r.Verdict, r.Errors)
 	}
-	// The patient page (with the correction form) and the audit trail.
+	// The print page, from the issued card's own link.
+	if err := chromedp.Do(ctx, chromedp.Click(`a[href$="print?paper=A4"]`), chromedp.WaitVisible("img")); err != nil {
+		t.Fatal(err)
+	}
+	if path, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.pathname`)); path != "/cards/"+m[1]+"/print" {
+		t.Fatalf("print page at %q", path)
+	}
+	shot(t, ctx, "desk-print.png")
+	// Correct the result in the browser: the old card is revoked (REV-5
+	// timestamp form), the corrected one verifies.
+	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/desk/patient?id=pt-3001"), chromedp.WaitVisible(`form[action="/desk/correct"] select`),
+		chromedp.SetValue(`form[action="/desk/correct"] select`, "detected"),
+		chromedp.Click(`form[action="/desk/correct"] button`), chromedp.WaitVisible("img.qr")); err != nil {
+		t.Fatal(err)
+	}
+	src2, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("img.qr").getAttribute("src")`))
+	m2 := regexp.MustCompile(`/v1/cards/([A-Za-z0-9_-]{22})\.png`).FindStringSubmatch(src2)
+	if m2 == nil || m2[1] == m[1] {
+		t.Fatalf("corrected card's QR %q", src2)
+	}
+	later := func() time.Time { return time.Now().Add(2 * time.Second) }
+	if r := e.verifyQR(m2[1], later); r.Verdict != verifier.VerdictVerified {
+		t.Fatalf("corrected card: %s %v", r.Verdict, r.Errors)
+	}
+	if r := e.verifyQR(m[1], later); r.Verdict != verifier.VerdictInvalid || len(r.Errors) == 0 || r.Errors[0].Code != verifier.CodeRevoked {
+		t.Fatalf("the card before the correction: %s %v, want revoked", r.Verdict, r.Errors)
+	}
+	// The patient page (cards with their states) and the audit trail.
 	if err := chromedp.Do(ctx, chromedp.Navigate(base+"/desk/patient?id=pt-3001")); err != nil {
 		t.Fatal(err)
 	}
