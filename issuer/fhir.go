@@ -323,7 +323,7 @@ func parseBundle(b []byte, maxBytes int) (*parsedBundle, error) {
 			}
 			pb.Patient = patientRecord{ID: r.ID, FullURL: e.FullURL, JSON: e.Resource}
 		case TypeObservation, TypeImmunization, TypeDiagnosticReport:
-			if r.ID != "" && !validID(r.ID) {
+			if r.ID != "" && !ValidID(r.ID) {
 				return nil, errf(CodeInvalidBundle, "Bundle.entry[%d]: %s.id %q is not a FHIR id", i, r.Type, r.ID)
 			}
 		case "":
@@ -333,7 +333,7 @@ func parseBundle(b []byte, maxBytes int) (*parsedBundle, error) {
 				return nil, errf(CodeUnsupportedType, "Bundle.entry[%d] is a %.64q; accepted: Patient, Observation, Immunization, DiagnosticReport, and as supporting resources %s",
 					i, r.Type, strings.Join(SupportingTypes, ", "))
 			}
-			if r.ID != "" && !validID(r.ID) {
+			if r.ID != "" && !ValidID(r.ID) {
 				return nil, errf(CodeInvalidBundle, "Bundle.entry[%d]: %s.id %q is not a FHIR id", i, r.Type, r.ID)
 			}
 		}
@@ -343,7 +343,7 @@ func parseBundle(b []byte, maxBytes int) (*parsedBundle, error) {
 	if patientIdx < 0 {
 		return nil, errf(CodeMissingPatient, "the bundle has no Patient")
 	}
-	if !validID(pb.Patient.ID) {
+	if !ValidID(pb.Patient.ID) {
 		return nil, errf(CodeMissingPatient, "Patient.id %q is not a FHIR id ([A-Za-z0-9.-]{1,64})", pb.Patient.ID)
 	}
 	for i, r := range all {
@@ -377,8 +377,8 @@ func parseBundle(b []byte, maxBytes int) (*parsedBundle, error) {
 	return pb, nil
 }
 
-// validID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}.
-func validID(s string) bool {
+// ValidID reports whether s is a FHIR id: [A-Za-z0-9\-\.]{1,64}.
+func ValidID(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false
 	}

@@ -106,13 +106,15 @@ func credentialTypeMatcher(v string) typeMatcher {
 				groupInValueSet(g, KnownValueSets["https://terminology.smarthealth.cards/ValueSet/lab-qualitative-test-covid"])
 		}
 	}
-	if validResourceType(v) {
+	if ValidResourceType(v) {
 		return has(v)
 	}
 	return func(*group, []string) bool { return false }
 }
 
-func validResourceType(s string) bool {
+// ValidResourceType reports whether s has the syntax of a FHIR resource
+// type name: an upper-case ASCII letter, then ASCII letters, at most 64.
+func ValidResourceType(s string) bool {
 	if s == "" || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
 		return false
 	}
@@ -196,7 +198,7 @@ func (is *Issuer) HealthCardsIssue(ctx context.Context, src Source, patientID st
 	if len(p.CredentialTypes) == 0 {
 		return empty, nil, errf(CodeInvalidParameters, "credentialType is required (OP-4)")
 	}
-	if !validID(patientID) {
+	if !ValidID(patientID) {
 		return empty, nil, errf(CodeNotFound, "no Patient with that id")
 	}
 	patient, err := src.Patient(ctx, patientID)

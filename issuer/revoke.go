@@ -88,7 +88,7 @@ func (is *Issuer) Revoke(ctx context.Context, r RevokeRequest) (RevokeResult, er
 	var entries []store.RevocationEntry
 	switch {
 	case r.PatientID != "":
-		if !validID(r.PatientID) {
+		if !ValidID(r.PatientID) {
 			return RevokeResult{}, errf(CodeInvalidRevocation, "patientId is not a FHIR id")
 		}
 		for _, kid := range kids {

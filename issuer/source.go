@@ -195,7 +195,7 @@ func (f *FHIRSource) Resources(ctx context.Context, id string, types []string) (
 					continue
 				}
 				r, err := parseResource(e.Resource)
-				if err != nil || r.Type != typ || !validID(r.ID) {
+				if err != nil || r.Type != typ || !ValidID(r.ID) {
 					continue
 				}
 				if !strings.HasSuffix(r.Subject, TypePatient+"/"+id) {

@@ -231,7 +231,7 @@ func (e *Engine) authorize(ctx context.Context, p *auth.Principal, action Action
 			e.deny(d, issuer.CodeBadRequest, "issue and share apply to a patient")
 			return
 		}
-		if !validID(t.Patient) {
+		if !issuer.ValidID(t.Patient) {
 			e.deny(d, issuer.CodeNotFound, "no such patient")
 			return
 		}
@@ -321,7 +321,7 @@ func (e *Engine) staff(s Staff, action Action, t Target) *Decision {
 	switch {
 	case s.ID == "":
 		e.deny(d, issuer.CodeForbidden, "no staff account")
-	case t.Patient != "" && !validID(t.Patient):
+	case t.Patient != "" && !issuer.ValidID(t.Patient):
 		e.deny(d, issuer.CodeNotFound, "no such patient")
 	case !slices.Contains(Actions, action):
 		e.deny(d, issuer.CodeForbidden, "no policy allows "+pr.kind.String()+" to "+string(action))

@@ -107,7 +107,7 @@ func FuzzParseAuthorizationDetails(f *testing.F) {
 					t.Fatalf("action %q", a)
 				}
 			}
-			if d.Patient != "" && !validID(d.Patient) {
+			if d.Patient != "" && !issuer.ValidID(d.Patient) {
 				t.Fatalf("patient %q", d.Patient)
 			}
 		}

@@ -86,7 +86,7 @@ func principalOf(p *auth.Principal) principal {
 		typ  string
 		kind principalKind
 	}{{"Patient", kindPatient}, {"RelatedPerson", kindRelatedPerson}, {"Practitioner", kindPractitioner}} {
-		if id := refID(p.FHIRUser, c.typ); id != "" && validID(id) {
+		if id := refID(p.FHIRUser, c.typ); id != "" && issuer.ValidID(id) {
 			pr.kind, pr.id = c.kind, id
 			pr.uid = cedar.NewEntityUID(cedar.EntityType(c.typ), cedar.String(id))
 			return pr

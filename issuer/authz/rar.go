@@ -113,7 +113,7 @@ func parseDetail(b []byte) (Detail, error) {
 		if id := refID(in.Patient, "Patient"); id != "" {
 			d.Patient = id
 		}
-		if !validID(d.Patient) {
+		if !issuer.ValidID(d.Patient) {
 			return d, fmt.Errorf("patient must be a Patient id or reference")
 		}
 	}
@@ -124,7 +124,7 @@ func parseDetail(b []byte) (Detail, error) {
 	}
 	d.CredentialTypes = in.CredentialTypes
 	for _, t := range in.ResourceTypes {
-		if !validType(t) {
+		if !issuer.ValidResourceType(t) {
 			return d, fmt.Errorf("resourceTypes holds %q, not a FHIR resource type", trunc(t))
 		}
 	}
@@ -187,19 +187,6 @@ func parseTokenFilter(b json.RawMessage) (TokenFilter, error) {
 		f.Exclude = append(f.Exclude, t)
 	}
 	return f, nil
-}
-
-func validID(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
-			return false
-		}
-	}
-	return true
 }
 
 // allowsAction reports whether d covers the action for patient.

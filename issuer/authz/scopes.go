@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/healthcards/healthcards/issuer"
 )
 
 // Scope is one parsed SMART on FHIR read scope, v1 (patient/Observation.read)
@@ -72,7 +74,7 @@ func ParseScope(s string) (Scope, error) {
 	}
 	rest, query, hasQuery := strings.Cut(rest, "?")
 	typ, perm, ok := strings.Cut(rest, ".")
-	if !ok || !(typ == "*" || validType(typ)) {
+	if !ok || !(typ == "*" || issuer.ValidResourceType(typ)) {
 		return Scope{}, errNotRead
 	}
 	v1 := perm == "read" || perm == "*"
@@ -159,19 +161,6 @@ func v2Read(perm string) bool {
 			return false
 		}
 		last = i
-	}
-	return true
-}
-
-func validType(s string) bool {
-	if s == "" || len(s) > 64 || s[0] < 'A' || s[0] > 'Z' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') {
-			return false
-		}
 	}
 	return true
 }
