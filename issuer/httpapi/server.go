@@ -209,6 +209,16 @@ func statusOf(code issuer.Code) int {
 		return http.StatusServiceUnavailable
 	case issuer.CodeUpstream:
 		return http.StatusBadGateway
+	case issuer.CodeUnauthenticated:
+		return http.StatusUnauthorized
+	case issuer.CodeForbidden:
+		return http.StatusForbidden
+	case issuer.CodeMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case issuer.CodeUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case issuer.CodeRateLimited:
+		return http.StatusTooManyRequests
 	case issuer.CodeInternal, "":
 		return http.StatusInternalServerError
 	default:
@@ -217,7 +227,8 @@ func statusOf(code issuer.Code) int {
 }
 
 // httpStatusCode is the registered code of an HTTP status the framework
-// answered by itself (unknown route, method, media type, body cap).
+// answered by itself (unknown route, method, media type, body cap); statusOf
+// maps each back to the same status (TestStatusCodesRoundTrip).
 func httpStatusCode(status int) issuer.Code {
 	switch status {
 	case http.StatusNotFound:
