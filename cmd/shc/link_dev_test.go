@@ -4,14 +4,10 @@ import (
 	"bytes"
 	"encoding/pem"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/healthcards/healthcards/examples/bundles"
-	"github.com/healthcards/healthcards/issuer/httpapi"
-	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 )
 
 // Issue 14: the README's `shc link show` example against the development
@@ -19,21 +15,7 @@ import (
 // --ca-cert the error says which flag is needed; with both (as the README
 // now writes it) the link opens and its card verifies.
 func TestLinkShowDevelopmentStackHints(t *testing.T) {
-	s := httpapitest.Start(t, httpapitest.Options{ConfigAPI: func(c *httpapi.Config) {
-		l, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: c.Issuer, Auth: c.Auth, BaseURL: c.BaseURL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Mount = l.Mount
-	}})
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	s, _, write := linkIssuer(t)
 	token := write("token", []byte(s.Token+"\n"))
 	ca := write("ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw}))
 	bundle := write("bundle.json", bundles.LabCovidPCR)

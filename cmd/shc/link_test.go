@@ -22,21 +22,7 @@ import (
 // results; shc link show then resolves, decrypts and verifies each link
 // against the issuer's key set.
 func TestLinkCreateAndShowAgainstIssuer(t *testing.T) {
-	s := httpapitest.Start(t, httpapitest.Options{ConfigAPI: func(c *httpapi.Config) {
-		l, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: c.Issuer, Auth: c.Auth, BaseURL: c.BaseURL})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Mount = l.Mount
-	}})
-	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	s, dir, write := linkIssuer(t)
 	token := write("token", []byte(s.Token+"\n"))
 	ca := write("ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw}))
 	bundle := write("bundle.json", bundles.LabCovidPCR)
@@ -113,5 +99,27 @@ func TestLinkCreateAndShowAgainstIssuer(t *testing.T) {
 	// Without --ca-cert the development certificate is not trusted.
 	if code, _, _ = shcRun("link", "create", "--issuer", s.URL, "--token-file", token, "--patient", stored.PatientID); code != 1 {
 		t.Fatalf("untrusted TLS: %d", code)
+	}
+}
+
+// linkIssuer starts an issuer service with SMART Health Links mounted (TLS
+// with its own CA), and returns it, a private folder, and a function that
+// writes a file there (0600) and returns its path.
+func linkIssuer(t *testing.T) (*httpapitest.Server, string, func(name string, b []byte) string) {
+	t.Helper()
+	s := httpapitest.Start(t, httpapitest.Options{ConfigAPI: func(c *httpapi.Config) {
+		l, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: c.Issuer, Auth: c.Auth, BaseURL: c.BaseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Mount = l.Mount
+	}})
+	dir := t.TempDir()
+	return s, dir, func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
