@@ -26,8 +26,8 @@ import (
 )
 
 // SessionCookie is the name of the desk's session cookie (__Host-: Secure,
-// Path=/, no Domain).
-const SessionCookie = "__Host-shc-desk"
+// Path=/, no Domain); patients have their own (identity.PatientCookie).
+const SessionCookie = identity.StaffCookie
 
 const ceremonyCookie = "__Host-shc-ceremony"
 
@@ -140,15 +140,11 @@ func (d *Desk) render(c *echo.Context, status int, name string, data map[string]
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
+// session is the signed-in staff member; a patient account's session is
+// refused (forbidden): patients are not staff.
 func (d *Desk) session(c *echo.Context) (*identity.Session, error) {
-	ck, err := c.Request().Cookie(SessionCookie)
-	if err != nil {
-		return nil, errNoSession
-	}
-	return d.cfg.Identity.Authenticate(c.Request().Context(), ck.Value)
+	return d.cfg.Identity.StaffSession(c.Request())
 }
-
-var errNoSession = &identity.Error{Code: identity.CodeUnauthenticated, Msg: "sign in first"}
 
 func (d *Desk) setSession(c *echo.Context, s *identity.Session) {
 	http.SetCookie(c.Response(), &http.Cookie{Name: SessionCookie, Value: s.Token(), Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
@@ -266,7 +262,7 @@ func (d *Desk) enrolPage(c *echo.Context) error {
 // jsonErr answers the WebAuthn endpoints' errors as {"code","message"}.
 func jsonErr(c *echo.Context, err error) error {
 	code := identity.CodeOf(err)
-	status := map[identity.Code]int{identity.CodeRateLimited: 429, identity.CodeCSRF: 403, identity.CodeAccountDisabled: 403, identity.CodeInternal: 500}[code]
+	status := map[identity.Code]int{identity.CodeRateLimited: 429, identity.CodeCSRF: 403, identity.CodeAccountDisabled: 403, identity.CodeForbidden: 403, identity.CodeInternal: 500}[code]
 	if status == 0 {
 		status = 400
 	}
@@ -312,7 +308,7 @@ func (d *Desk) enrolBegin(c *echo.Context) error {
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024)).Decode(&req); err != nil {
 		return jsonErr(c, &identity.Error{Code: identity.CodeInvalidCode, Msg: "send {\"code\": \"…\"}"})
 	}
-	opts, id, err := d.cfg.Identity.BeginEnrol(c.Request().Context(), req.Code, clientKey(c))
+	opts, id, err := d.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.StaffOnly, req.Code, clientKey(c))
 	if err != nil {
 		return jsonErr(c, err)
 	}
@@ -329,6 +325,10 @@ func (d *Desk) finish(c *echo.Context, fn func(context.Context, string, *http.Re
 	if err != nil {
 		d.log.Info("desk: passkey refused", "route", c.Path(), "code", string(identity.CodeOf(err)))
 		return jsonErr(c, err)
+	}
+	if !s.Account.Role.Valid() { // a patient's passkey: not a desk sign-in
+		_ = d.cfg.Identity.SignOut(c.Request().Context(), s.Token())
+		return jsonErr(c, &identity.Error{Code: identity.CodeForbidden, Msg: "this passkey belongs to a patient account; patients sign in at /account/signin"})
 	}
 	d.setSession(c, s)
 	d.log.Info("desk: signed in", "account", s.Account.ID, "role", string(s.Account.Role))

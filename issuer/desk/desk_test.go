@@ -397,3 +397,38 @@ func TestDeskCorrectAndAudit(t *testing.T) {
 		t.Fatalf("CSV export: %d %s\n%.1000s", st, h.Get("Content-Disposition"), csvText)
 	}
 }
+
+// Patients are not staff: the desk's enrolment page does not take a
+// patient's sign-up code, a patient's passkey does not sign in to the
+// desk, and a patient session in the desk's cookie is refused.
+func TestDeskRefusesPatients(t *testing.T) {
+	e := start(t)
+	ctx := context.Background()
+	_, code, err := e.ids.EnrolPatient(ctx, identity.Enrolment{Name: "Pat Patient", Patient: "pt-1001", Evidence: "passport", IAL: "IAL2", By: "acct-x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := e.browser()
+	if st := b.enrol(code); st != 400 {
+		t.Fatalf("patient code at /desk/enrol: %d", st)
+	}
+	// The patient registers a passkey on the sign-up flow (identity level
+	// here), then tries it at the desk.
+	opts, cer, err := e.ids.BeginEnrolFor(ctx, identity.PatientsOnly, code, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", e.base()+"/x", bytes.NewReader(b.auth.Create(opts)))
+	ses, err := e.ids.FinishEnrol(ctx, cer, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, body := b.signIn(); st != 403 || !strings.Contains(body, `"forbidden"`) {
+		t.Fatalf("patient passkey at /desk/signin: %d %s", st, body)
+	}
+	u, _ := url.Parse(e.base())
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: desk.SessionCookie, Value: ses.Token(), Path: "/"}})
+	if st, _, h := b.do("GET", "/desk/", "", nil, false); st != 303 || !strings.HasPrefix(h.Get("Location"), "/desk/signin") {
+		t.Fatalf("patient session at /desk/: %d %s", st, h.Get("Location"))
+	}
+}

@@ -13,6 +13,20 @@
 // discoverable credential). Roles are in roles.go; what a role may do is
 // decided by issuer/authz (principal Staff), the one decision point.
 //
+// Patients (issue 13) are proofed at the desk: staff who checked a photo
+// ID call EnrolPatient with the evidence kind and the identity assurance
+// level (https://smarthealth.cards/ial, IAL1.4 and up), which yields a
+// one-time sign-up code; the patient redeems it on their phone
+// (BeginEnrolFor with PatientsOnly) and later signs in with the passkey.
+// A guardian's account is linked to wards (LinkWard, Wards): the
+// RelatedPerson each acts as is a FHIR resource the caller creates, which
+// the authorization policies read. Staff and patient sessions use
+// separate cookies (StaffCookie, PatientCookie); StaffSession and
+// PatientSession read them and refuse the other kind of account. A lost
+// phone is a new enrolment of the same Patient (the account is reused,
+// ReplacePasskeys drops the old passkeys); RevokePasskey and Disable stop
+// a device or the account.
+//
 // Storage goes through internal/sqldb: one SQLite file (Config.Path,
 // identity.db in the service's data directory) for one process, or the
 // issuer's PostgreSQL database (Config.PostgresDSN, tables id_*) shared by
@@ -39,5 +53,9 @@
 //     session's CSRF token (CheckCSRF, constant-time) and, when the browser
 //     sends one, an Origin equal to the service's.
 //   - A disabled account cannot enrol or sign in, and its sessions stop at
-//     once. Nothing here logs codes, tokens, credential ids or names.
+//     once. Revoking a passkey ends the account's sessions too. A passkey
+//     signs in only the account it was registered for (the credential must
+//     be among that account's own), whatever user handle it presents.
+//   - Enrolment keeps the kind of document, the level, who checked and
+//     when; never the document's number. Nothing here logs codes, tokens, credential ids or names.
 package identity

@@ -65,7 +65,19 @@ type Account struct {
 	Disabled bool      `json:"disabled"`
 	Created  time.Time `json:"created"`
 	Passkeys int       `json:"passkeys"`
-	handle   []byte
+	// Patient is the FHIR Patient id of a patient account's own record;
+	// "" for staff and for a guardian-only account.
+	Patient string `json:"patient,omitempty"`
+	// IAL is the identity assurance level the desk proofed a patient
+	// account at, a URI such as https://smarthealth.cards/ial/IAL2.
+	IAL string `json:"ial,omitempty"`
+	// Evidence is the kind of document checked (EvidenceKinds), CheckedBy
+	// the staff account that checked it and Proofed when: kept for audit.
+	// The document's number is never stored.
+	Evidence  string    `json:"evidence,omitempty"`
+	CheckedBy string    `json:"checkedBy,omitempty"`
+	Proofed   time.Time `json:"proofed,omitzero"`
+	handle    []byte
 }
 
 // Session is a signed-in person.
@@ -184,7 +196,7 @@ CREATE TABLE id_sessions (hash BLOB PRIMARY KEY, account_id TEXT NOT NULL REFERE
   created_us INTEGER NOT NULL, seen_us INTEGER NOT NULL);
 CREATE TABLE id_ceremonies (hash BLOB PRIMARY KEY, kind TEXT NOT NULL, account_id TEXT, code_hash BLOB, data TEXT NOT NULL,
   expires_us INTEGER NOT NULL);
-`}, {Version: 2, Name: "identity 2: code attempts", SQL: attemptsSQL}},
+`}, {Version: 2, Name: "identity 2: code attempts", SQL: attemptsSQL}, {Version: 3, Name: "identity 3: patients", SQL: patientsSQL}},
 	sqldb.PostgreSQL: {{Version: 1, Name: "identity 1", SQL: `
 CREATE TABLE id_accounts (id TEXT COLLATE "C" PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, handle BYTEA NOT NULL UNIQUE,
   disabled INTEGER NOT NULL DEFAULT 0, created_us BIGINT NOT NULL, seq BIGINT GENERATED ALWAYS AS IDENTITY); -- seq: SQLite's rowid
@@ -196,7 +208,7 @@ CREATE TABLE id_sessions (hash BYTEA PRIMARY KEY, account_id TEXT COLLATE "C" NO
   created_us BIGINT NOT NULL, seen_us BIGINT NOT NULL);
 CREATE TABLE id_ceremonies (hash BYTEA PRIMARY KEY, kind TEXT NOT NULL, account_id TEXT, code_hash BYTEA, data TEXT NOT NULL,
   expires_us BIGINT NOT NULL);
-`}, {Version: 2, Name: "identity 2: code attempts", SQL: attemptsSQL}},
+`}, {Version: 2, Name: "identity 2: code attempts", SQL: attemptsSQL}, {Version: 3, Name: "identity 3: patients", SQL: patientsSQL}},
 }
 
 // attemptsSQL (version 2) counts code attempts per one-minute window and
@@ -211,6 +223,7 @@ func migrate(ctx context.Context, db rdb, now time.Time) error {
 		// tables plain.
 		ms = append([]sqldb.Migration(nil), ms...)
 		ms[1].SQL = strings.ReplaceAll(ms[1].SQL, "BYTEA", "BLOB")
+		ms[2].SQL = strings.ReplaceAll(ms[2].SQL, ` COLLATE "C"`, "")
 	}
 	return sqldb.Migrate(ctx, db.DB, sqldb.Schema{
 		Dialect: db.d, Lock: "healthcards/issuer/identity",
@@ -384,17 +397,22 @@ func wrapCommit(err error) error {
 	return nil
 }
 
-const accountCols = `a.id, a.name, a.role, a.handle, a.disabled, a.created_us, (SELECT COUNT(*) FROM id_credentials c WHERE c.account_id = a.id)`
+const accountCols = `a.id, a.name, a.role, a.handle, a.disabled, a.created_us, (SELECT COUNT(*) FROM id_credentials c WHERE c.account_id = a.id),
+  COALESCE(a.patient, ''), a.ial, a.evidence, a.checked_by, a.proofed_us`
 
 func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
 	var a Account
 	var role string
 	var created int64
 	var disabled int
-	if err := sc.Scan(&a.ID, &a.Name, &role, &a.handle, &disabled, &created, &a.Passkeys); err != nil {
+	var proofed sql.NullInt64
+	if err := sc.Scan(&a.ID, &a.Name, &role, &a.handle, &disabled, &created, &a.Passkeys, &a.Patient, &a.IAL, &a.Evidence, &a.CheckedBy, &proofed); err != nil {
 		return a, err
 	}
 	a.Role, a.Disabled, a.Created = Role(role), disabled != 0, time.UnixMicro(created).UTC()
+	if proofed.Valid {
+		a.Proofed = time.UnixMicro(proofed.Int64).UTC()
+	}
 	return a, nil
 }
 

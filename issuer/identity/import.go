@@ -8,10 +8,11 @@ import (
 
 // Imported counts the rows ImportSQLite copied.
 type Imported struct {
-	Accounts, Codes, Passkeys, Sessions int
+	Accounts, Codes, Passkeys, Sessions, Wards int
 }
 
-// ImportSQLite copies the accounts, codes, passkeys and sessions of an
+// ImportSQLite copies the accounts (with a patient account's Patient id,
+// level and evidence), codes, passkeys, sessions and wards of an
 // identity SQLite file (identity.db of a single-process issuer) into this
 // service's database, in one transaction. Rows already present (same id
 // or hash) are kept, so running it again changes nothing. Passkey
@@ -40,19 +41,29 @@ func (s *Service) ImportSQLite(ctx context.Context, path string) (Imported, erro
 		return n, wrap(CodeInternal, "store", err)
 	}
 	defer tx.Rollback()
-	steps := []struct {
+	type step struct {
 		sel, ins string
 		cols     int
 		count    *int
-	}{
-		{`SELECT id, name, role, handle, disabled, created_us FROM id_accounts ORDER BY rowid`,
-			`INSERT INTO id_accounts (id, name, role, handle, disabled, created_us) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 6, &n.Accounts},
+	}
+	accounts := step{`SELECT id, name, role, handle, disabled, created_us FROM id_accounts ORDER BY rowid`,
+		`INSERT INTO id_accounts (id, name, role, handle, disabled, created_us) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 6, &n.Accounts}
+	if v >= 3 {
+		accounts = step{`SELECT id, name, role, handle, disabled, created_us, patient, ial, evidence, checked_by, proofed_us FROM id_accounts ORDER BY rowid`,
+			`INSERT INTO id_accounts (id, name, role, handle, disabled, created_us, patient, ial, evidence, checked_by, proofed_us)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 11, &n.Accounts}
+	}
+	steps := []step{accounts,
 		{`SELECT hash, account_id, expires_us, used_us, revoked, created_us FROM id_codes`,
 			`INSERT INTO id_codes (hash, account_id, expires_us, used_us, revoked, created_us) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 6, &n.Codes},
 		{`SELECT id, account_id, data, created_us FROM id_credentials`,
 			`INSERT INTO id_credentials (id, account_id, data, created_us) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`, 4, &n.Passkeys},
 		{`SELECT hash, account_id, csrf, created_us, seen_us FROM id_sessions`,
 			`INSERT INTO id_sessions (hash, account_id, csrf, created_us, seen_us) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 5, &n.Sessions},
+	}
+	if v >= 3 {
+		steps = append(steps, step{`SELECT account_id, patient, related_person, name, created_us FROM id_wards`,
+			`INSERT INTO id_wards (account_id, patient, related_person, name, created_us) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, 5, &n.Wards})
 	}
 	for _, st := range steps {
 		if err := copyRows(ctx, src, tx, st.sel, st.ins, st.cols, st.count); err != nil {

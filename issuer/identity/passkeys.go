@@ -17,6 +17,23 @@ import (
 // ceremony id to give back to FinishEnrol (the HTTP layer keeps it in a
 // short-lived cookie). The code is consumed only by FinishEnrol.
 func (s *Service) BeginEnrol(ctx context.Context, code, clientKey string) (*protocol.CredentialCreation, string, error) {
+	return s.BeginEnrolFor(ctx, AnyAccount, code, clientKey)
+}
+
+// Audience is whose codes an enrolment page redeems.
+type Audience int
+
+// Audiences of BeginEnrolFor.
+const (
+	AnyAccount   Audience = iota
+	StaffOnly             // the desk's enrolment page
+	PatientsOnly          // the patient sign-up page
+)
+
+// BeginEnrolFor is BeginEnrol for the accounts of aud only: another
+// account's code answers invalid_enrolment_code, like an unknown one (and
+// counts as an attempt), so a page never signs in the other kind.
+func (s *Service) BeginEnrolFor(ctx context.Context, aud Audience, code, clientKey string) (*protocol.CredentialCreation, string, error) {
 	if s.wa == nil {
 		return nil, "", errNoRP
 	}
@@ -31,7 +48,7 @@ func (s *Service) BeginEnrol(ctx context.Context, code, clientKey string) (*prot
 	}
 	var accountID string
 	err := s.db.QueryRowContext(ctx, `SELECT c.account_id FROM id_codes c JOIN id_accounts a ON a.id = c.account_id
-		WHERE c.hash = ? AND c.used_us IS NULL AND c.revoked = 0 AND c.expires_us > ? AND a.disabled = 0`, hash(n), s.now().UnixMicro()).Scan(&accountID)
+		WHERE c.hash = ? AND c.used_us IS NULL AND c.revoked = 0 AND c.expires_us > ? AND a.disabled = 0`+audienceSQL[aud], hash(n), s.now().UnixMicro()).Scan(&accountID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", errf(CodeInvalidCode, "this code is not valid (mistyped, expired, already used or withdrawn)")
 	}
@@ -151,6 +168,8 @@ func (s *Service) FinishSignIn(ctx context.Context, ceremonyID string, r *http.R
 	}
 	return s.newSession(ctx, found.a)
 }
+
+var audienceSQL = map[Audience]string{StaffOnly: ` AND a.role <> 'patient'`, PatientsOnly: ` AND a.role = 'patient'`}
 
 var errNoRP = &Error{Pkg: pkg, Code: CodePasskeyFailed, Msg: "passkeys are not configured (Config.RPID, Config.Origin)"}
 

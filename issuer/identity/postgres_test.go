@@ -203,6 +203,11 @@ func TestPostgresImportSQLite(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, pcode, _ := old.AddAccount(ctx, "Pat Patient", identity.RolePatient)
+	g, _, err := old.EnrolPatient(ctx, identity.Enrolment{Name: "Gil Guardian", Patient: "pt-1", Evidence: "passport", IAL: "IAL2", By: a.ID,
+		Wards: []identity.Ward{{Patient: "pt-2", RelatedPerson: "rp-2", Name: "Kim Kid"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	phone := identitytest.New("desk.example.org", origin)
 	ses, err := enrol(t, old, phone, code)
 	if err != nil {
@@ -213,15 +218,21 @@ func TestPostgresImportSQLite(t *testing.T) {
 	rs, _ := replicas(t, 1)
 	s := rs[0]
 	n, err := s.ImportSQLite(ctx, path)
-	if err != nil || n != (identity.Imported{Accounts: 3, Codes: 3, Passkeys: 1, Sessions: 1}) {
+	if err != nil || n != (identity.Imported{Accounts: 4, Codes: 4, Passkeys: 1, Sessions: 1, Wards: 1}) {
 		t.Fatalf("ImportSQLite = %+v, %v", n, err)
 	}
 	if n, err := s.ImportSQLite(ctx, path); err != nil || n != (identity.Imported{}) {
 		t.Fatalf("second import = %+v, %v", n, err)
 	}
 	list, err := s.Accounts(ctx, true)
-	if err != nil || len(list) != 3 || list[0].ID != a.ID || list[1].ID != b.ID || !list[1].Disabled || list[0].Passkeys != 1 {
+	if err != nil || len(list) != 4 || list[0].ID != a.ID || list[1].ID != b.ID || !list[1].Disabled || list[0].Passkeys != 1 {
 		t.Fatalf("Accounts after import: %+v %v", list, err)
+	}
+	if got, err := s.PatientAccount(ctx, "pt-1"); err != nil || got.ID != g.ID || got.IAL != g.IAL || got.Evidence != "passport" || got.CheckedBy != a.ID || !got.Proofed.Equal(g.Proofed) {
+		t.Fatalf("imported patient account: %+v %v", got, err)
+	}
+	if ws, err := s.Wards(ctx, g.ID); err != nil || len(ws) != 1 || ws[0] != (identity.Ward{Patient: "pt-2", RelatedPerson: "rp-2", Name: "Kim Kid"}) {
+		t.Fatalf("imported wards: %+v %v", ws, err)
 	}
 	if got, err := s.Authenticate(ctx, ses.Token()); err != nil || got.Account.ID != a.ID || got.CSRF != ses.CSRF {
 		t.Fatalf("imported session: %v", err)

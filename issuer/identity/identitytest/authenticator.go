@@ -107,3 +107,15 @@ func (a *Authenticator) Get(opts *protocol.CredentialAssertion) []byte {
 
 // Forget drops every passkey (a lost phone).
 func (a *Authenticator) Forget() { a.keys = map[string]*passkey{} }
+
+// Impersonate gives every passkey of a the user handle of victim's
+// passkey: a then presents its own credentials as victim's account (user
+// handles are not secret), which a relying party must refuse.
+func (a *Authenticator) Impersonate(victim *Authenticator) {
+	for _, v := range victim.keys {
+		for _, k := range a.keys {
+			k.handle = append([]byte(nil), v.handle...)
+		}
+		return
+	}
+}
