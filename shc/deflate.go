@@ -2,7 +2,6 @@ package shc
 
 import (
 	"bytes"
-	"compress/flate"
 	"errors"
 	"io"
 	"sync"
@@ -24,7 +23,12 @@ var flateWriters = sync.Pool{New: func() any {
 // at level 6 (the spec generator's size; TestDeflateNoLargerThanStdlib)
 // at well under half the CPU time; its fast levels (1-6) are cheaper still
 // but a few bytes larger, and card size is QR size, so they are not used.
-// Inflate stays on compress/flate.
+// Inflate uses the same package's reader: it decodes straight from the
+// *bytes.Reader (no ReadByte call per byte), about 40 % fewer instructions
+// than compress/flate on a card's payload; FuzzInflateDifferential keeps it
+// equal to compress/flate in output and error code. The library's error
+// text is not passed on (it differs between the two for the same corrupt
+// stream and says nothing a caller can act on).
 const deflateLevel = 7
 
 // inflater is a pooled DEFLATE reader with its input reader.
@@ -35,7 +39,7 @@ type inflater struct {
 
 var inflaters = sync.Pool{New: func() any {
 	f := new(inflater)
-	f.fr = flate.NewReader(&f.in)
+	f.fr = kflate.NewReader(&f.in)
 	return f
 }}
 
@@ -68,7 +72,7 @@ func Inflate(b []byte, limit int) ([]byte, error) {
 	f := inflaters.Get().(*inflater)
 	defer inflaters.Put(f)
 	f.in.Reset(b)
-	if err := f.fr.(flate.Resetter).Reset(&f.in, nil); err != nil {
+	if err := f.fr.(kflate.Resetter).Reset(&f.in, nil); err != nil {
 		return nil, wrap(CodeBadPayloadEncoding, "cannot start inflating", err)
 	}
 	// Inflate into a pooled scratch buffer (never more than limit+1
@@ -88,6 +92,9 @@ func Inflate(b []byte, limit int) ([]byte, error) {
 		room := min(cap(out), limit+1)
 		n, err := f.fr.Read(out[len(out):room])
 		out = out[:len(out)+n]
+		if len(out) > limit {
+			break // refused below, whatever follows in the stream
+		}
 		if err == io.EOF {
 			break
 		}
@@ -95,10 +102,7 @@ func Inflate(b []byte, limit int) ([]byte, error) {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, errorf(CodeBadPayloadEncoding, "truncated DEFLATE stream (HDR-7: raw DEFLATE, no zlib header)")
 			}
-			return nil, wrap(CodeBadPayloadEncoding, "payload is not raw DEFLATE (HDR-7)", err)
-		}
-		if len(out) > limit {
-			return nil, errorf(CodePayloadTooLarge, "payload inflates beyond the %d-byte limit", limit)
+			return nil, errorf(CodeBadPayloadEncoding, "payload is not raw DEFLATE (HDR-7): corrupt data")
 		}
 	}
 	if len(out) > limit {

@@ -42,10 +42,18 @@ func ExtractJWS(input []byte) ([]string, InputKind, error) {
 			return nil, "", err
 		}
 		return jws, KindQRText, nil
-	case strings.Count(s, ".") == 2 && !strings.ContainsAny(s, " \t\r\n"):
+	case strings.Count(s, ".") == 2 && !hasWhitespace(s):
 		return []string{s}, KindJWS, nil
 	}
 	return nil, "", errorf(CodeMalformedInput, "input is not a JWS, shc:/ text, .smart-health-card file or FHIR Parameters")
+}
+
+// hasWhitespace reports whether s holds a space, tab, CR or LF: four
+// vectorised byte searches, several times cheaper than strings.ContainsAny
+// on a kilobyte-long JWS (it runs for every card verified).
+func hasWhitespace(s string) bool {
+	return strings.IndexByte(s, ' ') >= 0 || strings.IndexByte(s, '\t') >= 0 ||
+		strings.IndexByte(s, '\r') >= 0 || strings.IndexByte(s, '\n') >= 0
 }
 
 // decodeQRTexts groups shc:/ texts into cards: unchunked texts are cards of

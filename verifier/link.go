@@ -162,12 +162,15 @@ func LinkRemainingAttempts(err error) int { return shl.RemainingAttempts(err) }
 // URI, bare or behind a viewer URL ("…#shlink:/…"), as one token.
 func IsLink(input []byte) bool {
 	s := bytes.TrimSpace(input)
-	if len(s) == 0 || len(s) > shl.MaxURILen || bytes.ContainsAny(s, " \t\r\n") {
+	if len(s) == 0 || len(s) > shl.MaxURILen {
 		return false
 	}
+	all := s
 	for {
 		if len(s) >= len(linkScheme) && bytes.EqualFold(s[:len(linkScheme)], []byte(linkScheme)) {
-			return true
+			// Whitespace is looked for only now: a card (the usual input)
+			// is not scanned for it a second time.
+			return !bytes.ContainsAny(all, " \t\r\n")
 		}
 		i := bytes.IndexByte(s, '#')
 		if i < 0 {
