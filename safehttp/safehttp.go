@@ -217,6 +217,21 @@ func (c *Client) Post(ctx context.Context, url, contentType string, body []byte)
 	return c.do(ctx, http.MethodPost, url, contentType, body, nil)
 }
 
+// Do sends a request with extra header fields (an Authorization header, an
+// Accept) under the same guard, caps and timeout as Get and Post. Header
+// fields that steer the connection (Host, Connection, Content-Length,
+// Transfer-Encoding, Proxy-*) are refused, so a caller cannot use them to
+// reach another origin or smuggle a request.
+func (c *Client) Do(ctx context.Context, method, url, contentType string, body []byte, header http.Header) (*Response, error) {
+	for k := range header {
+		switch ck := http.CanonicalHeaderKey(k); {
+		case ck == "Host", ck == "Connection", ck == "Content-Length", ck == "Transfer-Encoding", strings.HasPrefix(ck, "Proxy-"):
+			return nil, fmt.Errorf("safehttp: header %s may not be set", ck)
+		}
+	}
+	return c.do(ctx, method, url, contentType, body, header)
+}
+
 func (c *Client) do(ctx context.Context, method, rawURL, contentType string, body []byte, extra http.Header) (*Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {

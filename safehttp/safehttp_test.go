@@ -220,3 +220,27 @@ func TestGetConditional(t *testing.T) {
 		}
 	}
 }
+
+// Do sends the caller's header fields under the same guard, and refuses the
+// ones that steer the connection.
+func TestDoHeaders(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.Method + " " + r.Header.Get("Authorization") + " " + r.Header.Get("Content-Type")))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	h := http.Header{"Authorization": {"Bearer t0k"}}
+	if _, err := tlsClient(srv, Config{}).Do(ctx, http.MethodPost, srv.URL, "application/json", []byte("{}"), h); !errors.Is(err, ErrBlockedAddress) {
+		t.Fatalf("guard: %v", err)
+	}
+	c := tlsClient(srv, Config{AllowPrivateNetwork: true})
+	r, err := c.Do(ctx, http.MethodPost, srv.URL, "application/json", []byte("{}"), h)
+	if err != nil || string(r.Body) != "POST Bearer t0k application/json" {
+		t.Fatalf("Do: %v %+v", err, r)
+	}
+	for _, k := range []string{"host", "Transfer-Encoding", "Proxy-Authorization", "Content-Length", "Connection"} {
+		if _, err := c.Do(ctx, http.MethodGet, srv.URL, "", nil, http.Header{k: {"x"}}); err == nil || !strings.Contains(err.Error(), "may not be set") {
+			t.Fatalf("header %s: %v", k, err)
+		}
+	}
+}
