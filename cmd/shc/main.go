@@ -28,6 +28,7 @@ Commands:
   link     SMART Health Links: create one on an issuer service, show or verify one
   qr       render a JWS as QR code text, PNG or SVG
   verify   verify cards (JWS, shc:/ text, .smart-health-card files, QR images)
+  wallet   a reference wallet: connect to an issuer (SMART), import, add, list, share cards
 
 Run "shc <command> -h" for a command's flags.
 
@@ -60,6 +61,7 @@ var commands = map[string]command{
 	"link":   {"create or show SMART Health Links", runLink},
 	"qr":     {"render QR codes", runQR},
 	"verify": {"verify cards", runVerify},
+	"wallet": {"a reference wallet", runWallet},
 }
 
 // errUsage marks usage errors (exit 2); errInvalid marks "ran fine, but a

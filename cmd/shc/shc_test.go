@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -52,6 +53,39 @@ func TestScripts(t *testing.T) {
 				if got != want {
 					ts.Fatalf("%s exited with status %d, want %d", args[1], got, want)
 				}
+			},
+			// walletid WORD FILE: sets $ID to the wallet card whose list line
+			// holds WORD (the first 6 hex digits: a unique prefix).
+			"walletid": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 2 || neg {
+					ts.Fatalf("usage: walletid WORD FILE")
+				}
+				var out, errb strings.Builder
+				if code := run([]string{"wallet", "list", "--wallet", ts.Getenv("SHC_WALLET_DIR")}, &out, &errb); code != 0 {
+					ts.Fatalf("wallet list: %s", errb.String())
+				}
+				for _, l := range strings.Split(out.String(), "\n") {
+					if strings.Contains(strings.ToLower(l), strings.ToLower(map[string]string{"lab": "Observation", "imm": "Immunization"}[args[0]])) && len(l) > 16 {
+						ts.Setenv("ID", l[:6])
+						return
+					}
+				}
+				ts.Fatalf("no card %s in:\n%s", args[0], out.String())
+			},
+			// tamper FILE: changes one character of the JWS signature in FILE
+			// to another base64url character.
+			"tamper": func(ts *testscript.TestScript, neg bool, args []string) {
+				if len(args) != 1 || neg {
+					ts.Fatalf("usage: tamper FILE")
+				}
+				b := []byte(strings.TrimSpace(ts.ReadFile(args[0])))
+				i := len(b) - 10
+				if b[i] == 'A' {
+					b[i] = 'B'
+				} else {
+					b[i] = 'A'
+				}
+				ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o600))
 			},
 			// perm MODE FILE...: each file has exactly the octal permission MODE.
 			"perm": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/healthcards/healthcards/shc"
@@ -34,7 +35,7 @@ func (w *Wallet) Keep(ctx context.Context, v *verifier.Verifier, jws []string, s
 		if !r.Valid {
 			return nil, notVerified(i, len(jws), r)
 		}
-		c := Card{ID: CardID(j), JWS: j, Issuer: r.Issuer, Types: r.Types, Source: source, Added: w.now().UTC()}
+		c := Card{ID: CardID(j), JWS: j, Issuer: r.Issuer, Types: resourceTypes(r.FHIRBundle), Source: source, Added: w.now().UTC()}
 		if r.NotBefore != nil {
 			c.IssuedAt = r.NotBefore.Time().UTC()
 		}
@@ -243,4 +244,27 @@ func VerifierFor(conn *Connection, extra ...verifier.Option) (*verifier.Verifier
 		opts = append(opts, verifier.WithRootCAs(pool))
 	}
 	return verifier.New(append(opts, extra...)...)
+}
+
+// resourceTypes lists the resource types of a verified bundle's entries
+// (Patient left out), sorted and unique: what the card holds (OP-5).
+func resourceTypes(bundle []byte) []string {
+	var b struct {
+		Entry []struct {
+			Resource struct {
+				ResourceType string `json:"resourceType"`
+			} `json:"resource"`
+		} `json:"entry"`
+	}
+	if json.Unmarshal(bundle, &b) != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range b.Entry {
+		if t := e.Resource.ResourceType; t != "" && t != "Patient" && !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

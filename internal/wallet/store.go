@@ -194,8 +194,9 @@ type Card struct {
 	// ID is the first 16 hex digits of SHA-256 of the JWS: the same card
 	// added twice is kept once.
 	ID  string `json:"id"`
-	JWS string `json:"jws"`
-	// Issuer, Types and IssuedAt are from the verified claims.
+	JWS string `json:"jws,omitempty"`
+	// Issuer and IssuedAt are from the verified claims; Types are the
+	// resource types of its bundle (Patient left out).
 	Issuer   string    `json:"iss"`
 	Types    []string  `json:"types,omitempty"`
 	IssuedAt time.Time `json:"nbf"`

@@ -1,0 +1,69 @@
+package wallet
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/healthcards/healthcards/shl"
+)
+
+// LinkOptions configure ShareLink.
+type LinkOptions struct {
+	Passcode string
+	// Expires is when the link stops working; zero leaves it to the host.
+	Expires time.Time
+	Label   string
+}
+
+// ShareLink asks the connected issuer's SMART Health Link host
+// (ISS/v1/links, the same API as "shc link create") for a link to the
+// patient's cards, authorized by the wallet's grant: the issuer shares the
+// cards of this patient its policies and the person's consent allow, as it
+// issues them now (which includes the card, when it is still valid). card
+// must come from the connected issuer.
+func (c *Client) ShareLink(ctx context.Context, w *Wallet, card Card, opts LinkOptions) (string, error) {
+	conn, err := w.Connection()
+	if err != nil {
+		return "", err
+	}
+	if !slices.Contains(conn.TrustedIssuers, card.Issuer) {
+		return "", newErr(CodeIssueRefused, "the card is not from the connected issuer; share it as a QR code or a file instead", nil)
+	}
+	g, err := c.freshGrant(ctx, w, conn)
+	if err != nil {
+		return "", err
+	}
+	req := map[string]any{"patientId": g.Patient}
+	if opts.Passcode != "" {
+		req["passcode"] = opts.Passcode
+	}
+	if !opts.Expires.IsZero() {
+		req["exp"] = opts.Expires.Unix()
+	}
+	if opts.Label != "" {
+		req["label"] = opts.Label
+	}
+	body, _ := json.Marshal(req)
+	h := http.Header{"Authorization": {"Bearer " + g.AccessToken}, "Accept": {"application/json"}}
+	resp, err := c.Fetch.Do(ctx, http.MethodPost, card.Issuer+"/v1/links", "application/json", body, h)
+	if err != nil {
+		return "", newErr(CodeFetchFailed, "asking the issuer for a link", err)
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return "", newErr(CodeIssueRefused, fmt.Sprintf("the issuer's link host answered %d: %s", resp.StatusCode, outcome(resp.Body)), nil)
+	}
+	var out struct {
+		ShLink string `json:"shlink"`
+	}
+	if err := json.Unmarshal(resp.Body, &out); err != nil {
+		return "", newErr(CodeIssueRefused, "the issuer's answer is not a link", nil)
+	}
+	if _, err := shl.Parse(out.ShLink); err != nil {
+		return "", newErr(CodeIssueRefused, "the issuer returned an invalid link", err)
+	}
+	return out.ShLink, nil
+}
