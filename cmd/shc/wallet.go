@@ -26,7 +26,7 @@ import (
 )
 
 const walletUsage = `Usage:
-  shc wallet connect FHIR-BASE [--client-id ID] [--scope "..."] [--no-browser]
+  shc wallet connect FHIR-BASE --client-id ID [--scope "..."] [--no-browser]
                      [--allow-private-network] [--ca-cert PEM] [--trusted-issuer ISS]...
   shc wallet import [--type immunization|laboratory|covid19|health-card|TYPE]... [--since DATE] [trust flags]
   shc wallet add FILE|PHOTO|shlink:/... [--passcode-file F] [trust flags]
@@ -35,7 +35,7 @@ const walletUsage = `Usage:
   shc wallet qr ID [--format png|svg|txt] [--out FILE]
   shc wallet share ID [--out FILE.png|FILE.svg|FILE.smart-health-card] [--link [--passcode-file F] [--exp DUR]]
   shc wallet remove ID
-  shc wallet disconnect
+  shc wallet disconnect [--no-revoke]
 
 A reference wallet. connect authorizes this wallet at a FHIR server (SMART
 App Launch, standalone patient launch: PKCE S256 and a loopback redirect on
@@ -121,9 +121,9 @@ func (f *walletFlags) passphrase() ([]byte, error) {
 }
 
 func runWalletConnect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("wallet connect", "FHIR-BASE [--client-id ID] [--scope \"...\"] [--no-browser] [--allow-private-network] [--ca-cert PEM]", stderr)
+	fs := newFlags("wallet connect", "FHIR-BASE --client-id ID [--scope \"...\"] [--no-browser] [--allow-private-network] [--ca-cert PEM]", stderr)
 	wf := addWalletFlags(fs, stderr)
-	clientID := fs.String("client-id", "shc-wallet", "the OAuth client `ID` the server's administrator registered for this wallet (a public client with redirect URI http://127.0.0.1/callback)")
+	clientID := fs.String("client-id", os.Getenv("SHC_WALLET_CLIENT_ID"), "the OAuth client `ID` the server's administrator registered for this wallet, a public client with redirect URI http://127.0.0.1/callback (default $SHC_WALLET_CLIENT_ID)")
 	scope := fs.String("scope", strings.Join(wallet.DefaultScopes, " "), "the SMART `SCOPES` to ask for, space-separated")
 	noBrowser := fs.Bool("no-browser", false, "only print the authorization URL; do not open a browser")
 	private := fs.Bool("allow-private-network", false, "the FHIR server is on loopback or a private network (development): allow that origin only")
@@ -141,6 +141,9 @@ func runWalletConnect(args []string, stdout, stderr io.Writer) error {
 	base, err := wallet.CheckFHIRBase(rest[0])
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	if *clientID == "" {
+		return usagef("--client-id is required: the issuer's administrator registers the wallet once (shc-issuer clients add --redirect-uri http://127.0.0.1/callback) and gives you its ID")
 	}
 	w, err := wf.open()
 	if err != nil {
@@ -653,8 +656,9 @@ func runWalletRemove(args []string, stdout, stderr io.Writer) error {
 }
 
 func runWalletDisconnect(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("wallet disconnect", "", stderr)
+	fs := newFlags("wallet disconnect", "[--no-revoke]", stderr)
 	wf := addWalletFlags(fs, stderr)
+	keep := fs.Bool("no-revoke", false, "only delete the wallet's copy; do not ask the server to revoke the refresh token (RFC 7009)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -666,10 +670,27 @@ func runWalletDisconnect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if conn, err := w.Connection(); err == nil && !*keep {
+		c, err := wallet.NewClient(conn)
+		if err != nil {
+			return err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		revoked, err := c.Revoke(ctx, w)
+		if err != nil {
+			return fmt.Errorf("%w (nothing deleted; --no-revoke deletes the wallet's copy only)", withFetchHint(err))
+		}
+		if revoked {
+			fmt.Fprintln(stdout, "revoked at the server")
+		} else {
+			fmt.Fprintln(stdout, "the server offers no revocation: withdraw the app on its connected-apps page")
+		}
+	}
 	if err := w.Disconnect(); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "disconnected: the authorization was deleted from the wallet (withdraw it at the issuer's connected-apps page too)")
+	fmt.Fprintln(stdout, "disconnected: the authorization was deleted from the wallet")
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -66,4 +67,35 @@ func (c *Client) ShareLink(ctx context.Context, w *Wallet, card Card, opts LinkO
 		return "", newErr(CodeIssueRefused, "the issuer returned an invalid link", err)
 	}
 	return out.ShLink, nil
+}
+
+// Revoke asks the server to revoke the stored refresh token (RFC 7009, at
+// the SMART configuration's revocation_endpoint), which ends the grant. It
+// reports false when the server names no revocation endpoint or the wallet
+// holds no refresh token; the wallet's own copy is deleted by Disconnect.
+func (c *Client) Revoke(ctx context.Context, w *Wallet) (bool, error) {
+	conn, err := w.Connection()
+	if err != nil {
+		return false, err
+	}
+	if conn.RevocationEndpoint == "" {
+		return false, nil
+	}
+	g, err := w.Grant()
+	if err != nil {
+		return false, err
+	}
+	tok, hint := g.RefreshToken, "refresh_token"
+	if tok == "" {
+		tok, hint = g.AccessToken, "access_token"
+	}
+	form := url.Values{"token": {tok}, "token_type_hint": {hint}, "client_id": {conn.ClientID}}
+	resp, err := c.Fetch.Post(ctx, conn.RevocationEndpoint, "application/x-www-form-urlencoded", []byte(form.Encode()))
+	if err != nil {
+		return false, newErr(CodeFetchFailed, "revoking the authorization", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return false, newErr(CodeAuthorizationFailed, fmt.Sprintf("the revocation endpoint answered %d", resp.StatusCode), nil)
+	}
+	return true, nil
 }

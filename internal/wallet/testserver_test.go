@@ -63,6 +63,7 @@ func newTestServer(t *testing.T) *testServer {
 	mux.HandleFunc("GET /fhir/.well-known/smart-configuration", s.smartConfig)
 	mux.HandleFunc("GET /authorize", s.authorize)
 	mux.HandleFunc("POST /token", s.token)
+	mux.HandleFunc("POST /revoke", s.revoke)
 	mux.HandleFunc("GET /.well-known/jwks.json", s.jwks)
 	mux.HandleFunc("POST /fhir/Patient/{id}/{op}", s.issue)
 	s.Server = httptest.NewTLSServer(mux)
@@ -92,7 +93,7 @@ func (s *testServer) sign(bundle []byte) string {
 
 func (s *testServer) smartConfig(w http.ResponseWriter, r *http.Request) {
 	doc := map[string]any{
-		"issuer": s.URL, "authorization_endpoint": s.URL + "/authorize",
+		"issuer": s.URL, "authorization_endpoint": s.URL + "/authorize", "revocation_endpoint": s.URL + "/revoke",
 		"capabilities": []string{"health-cards", "launch-standalone", "client-public"}, "code_challenge_methods_supported": []string{"S256"},
 	}
 	if !s.noTokenEndpoint {
@@ -227,4 +228,15 @@ func (s *testServer) issue(w http.ResponseWriter, r *http.Request) {
 		ps = append(ps, map[string]string{"name": "verifiableCredential", "valueString": c})
 	}
 	json.NewEncoder(w).Encode(map[string]any{"resourceType": "Parameters", "parameter": ps})
+}
+
+// revoke is RFC 7009: the refresh token named ends the grant.
+func (s *testServer) revoke(w http.ResponseWriter, r *http.Request) {
+	r.ParseForm()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.PostForm.Get("token") == s.refresh && r.PostForm.Get("client_id") == "shc-wallet" {
+		s.withdrawn = true
+	}
+	w.WriteHeader(200)
 }

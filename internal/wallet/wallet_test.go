@@ -160,8 +160,13 @@ func TestConnectImportWithdraw(t *testing.T) {
 		t.Fatalf("foreign issuer: %v", err)
 	}
 
-	// Consent withdrawn: the refresh token is refused, nothing is imported.
-	s.withdrawn = true
+	// Revoked (RFC 7009): the grant ends at the server; then the refresh
+	// token is refused and nothing is imported.
+	conn, _ = w.Connection()
+	cl, _ := NewClient(conn)
+	if ok, err := cl.Revoke(context.Background(), w); !ok || err != nil || !s.withdrawn {
+		t.Fatalf("revoke: %v %v", ok, err)
+	}
 	if _, err = importCards(t, w, ImportOptions{}); !errors.Is(err, ErrAuthorizationExpired) || !strings.Contains(err.Error(), "invalid_grant") {
 		t.Fatalf("withdrawn: %v", err)
 	}
