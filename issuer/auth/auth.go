@@ -27,10 +27,13 @@ const (
 	ScopeResultsWrite = "results:write"
 	ScopeCardsIssue   = "cards:issue"
 	ScopeCardsRevoke  = "cards:revoke"
+	// ScopeEnrolments: create, read and revoke patient enrolments
+	// (/v1/enrolments, issue 13).
+	ScopeEnrolments = "enrolments:write"
 )
 
 // AllLabScopes lists every lab scope.
-var AllLabScopes = []string{ScopeResultsWrite, ScopeCardsIssue, ScopeCardsRevoke}
+var AllLabScopes = []string{ScopeResultsWrite, ScopeCardsIssue, ScopeCardsRevoke, ScopeEnrolments}
 
 // TokenPrefix starts every API token, so leaked tokens are easy to find.
 const TokenPrefix = "shcit_"

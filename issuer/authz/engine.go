@@ -38,11 +38,15 @@ const (
 	ActionAudit        Action = "audit"        // read the audit trail (desk)
 	ActionManageStaff  Action = "manageStaff"  // staff accounts (desk)
 	ActionManageTokens Action = "manageTokens" // API tokens (desk)
+	// ActionEnrol: patient accounts (issue 13): enrol a patient or a
+	// guardian, revoke an enrolment code or a passkey, disable the
+	// account, link or unlink a guardian (desk, /v1/enrolments).
+	ActionEnrol Action = "enrol"
 )
 
 // Actions lists every action of the schema.
 var Actions = []Action{ActionIssue, ActionShare, ActionDownload, ActionPrint, ActionRevoke,
-	ActionView, ActionCorrect, ActionAudit, ActionManageStaff, ActionManageTokens}
+	ActionView, ActionCorrect, ActionAudit, ActionManageStaff, ActionManageTokens, ActionEnrol}
 
 // CodeInvalidAuthorizationDetails: a "healthcards:cards" entry of the
 // token's authorization_details is malformed (RFC 9396).

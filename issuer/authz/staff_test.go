@@ -17,8 +17,8 @@ func TestStaffDecisionTable(t *testing.T) {
 	e, st := testEngine(t, nil)
 	ctx := context.Background()
 	allow := map[string][]Action{
-		"desk":       {ActionIssue, ActionPrint, ActionShare, ActionView},
-		"supervisor": {ActionIssue, ActionPrint, ActionShare, ActionView, ActionRevoke, ActionCorrect, ActionAudit},
+		"desk":       {ActionIssue, ActionPrint, ActionShare, ActionView, ActionEnrol},
+		"supervisor": {ActionIssue, ActionPrint, ActionShare, ActionView, ActionEnrol, ActionRevoke, ActionCorrect, ActionAudit},
 		"admin":      Actions,
 		"patient":    nil,
 		"":           nil,
@@ -69,6 +69,20 @@ func TestStaffDecisionTable(t *testing.T) {
 		p := &auth.Principal{Kind: "token", ID: "lab", Scopes: auth.AllLabScopes}
 		if d := e.Authorize(ctx, p, a, Target{Patient: "kid"}); d.Allow {
 			t.Errorf("lab system allowed %s", a)
+		}
+	}
+	// Enrolment (issue 13): a lab token needs enrolments:write; a
+	// patient's own SMART token never enrols.
+	for _, tc := range []struct {
+		p    *auth.Principal
+		want bool
+	}{
+		{&auth.Principal{Kind: "token", ID: "lab", Scopes: []string{auth.ScopeEnrolments}}, true},
+		{&auth.Principal{Kind: "token", ID: "lab", Scopes: []string{auth.ScopeCardsIssue, auth.ScopeCardsRevoke, auth.ScopeResultsWrite}}, false},
+		{&auth.Principal{Kind: "jwt", ID: "kid", Patient: "kid", FHIRUser: "Patient/kid", Scopes: []string{"patient/*.read", auth.ScopeEnrolments}}, false},
+	} {
+		if d := e.Authorize(ctx, tc.p, ActionEnrol, Target{Patient: "kid"}); d.Allow != tc.want {
+			t.Errorf("enrol by %+v: %v (%s), want %v", tc.p, d.Allow, d.Reason, tc.want)
 		}
 	}
 	// Every decision is in the audit trail, as staff:ID, without the
