@@ -44,8 +44,11 @@ type Config struct {
 	Origin string
 	// RPName is shown by the authenticator; "" means RPID.
 	RPName string
-	// CodeTTL is how long an invitation / enrolment code works.
+	// CodeTTL is how long a staff invitation code works.
 	CodeTTL time.Duration
+	// EnrolmentCodeTTL is how long a patient's sign-up code (EnrolPatient,
+	// NewCode of a patient account) works; 0 means CodeTTL.
+	EnrolmentCodeTTL time.Duration
 	// IdleTimeout ends a session not used for this long.
 	IdleTimeout time.Duration
 	// AbsoluteTimeout ends a session this long after sign-in.
@@ -114,6 +117,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.CodeTTL <= 0 {
 		cfg.CodeTTL = DefaultCodeTTL
+	}
+	if cfg.EnrolmentCodeTTL <= 0 {
+		cfg.EnrolmentCodeTTL = cfg.CodeTTL
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
@@ -344,7 +350,7 @@ func (s *Service) AddAccount(ctx context.Context, name string, role Role) (Accou
 		a.ID, a.Name, string(a.Role), a.handle, a.Created.UnixMicro()); err != nil {
 		return Account{}, "", wrap(CodeInternal, "store", err)
 	}
-	if err := s.putCode(ctx, tx, a.ID, code); err != nil {
+	if err := s.putCode(ctx, tx, a.ID, code, s.ttl(role)); err != nil {
 		return Account{}, "", err
 	}
 	if err := tx.Commit(); err != nil {
@@ -353,10 +359,18 @@ func (s *Service) AddAccount(ctx context.Context, name string, role Role) (Accou
 	return a, code, nil
 }
 
-func (s *Service) putCode(ctx context.Context, tx rtx, accountID, code string) error {
+// ttl is how long a new code of an account of role works.
+func (s *Service) ttl(role Role) time.Duration {
+	if role == RolePatient {
+		return s.cfg.EnrolmentCodeTTL
+	}
+	return s.cfg.CodeTTL
+}
+
+func (s *Service) putCode(ctx context.Context, tx rtx, accountID, code string, ttl time.Duration) error {
 	now := s.now()
 	_, err := tx.ExecContext(ctx, `INSERT INTO id_codes (hash, account_id, expires_us, created_us) VALUES (?, ?, ?, ?)`,
-		hash(normalizeCode(code)), accountID, now.Add(s.cfg.CodeTTL).UnixMicro(), now.UnixMicro())
+		hash(normalizeCode(code)), accountID, now.Add(ttl).UnixMicro(), now.UnixMicro())
 	if err != nil {
 		return wrap(CodeInternal, "store", err)
 	}
@@ -366,7 +380,8 @@ func (s *Service) putCode(ctx context.Context, tx rtx, accountID, code string) e
 // NewCode revokes the account's unused codes and issues a new one (a lost
 // phone, an expired invitation).
 func (s *Service) NewCode(ctx context.Context, accountID string) (string, error) {
-	if _, err := s.Account(ctx, accountID); err != nil {
+	a, err := s.Account(ctx, accountID)
+	if err != nil {
 		return "", err
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -378,7 +393,7 @@ func (s *Service) NewCode(ctx context.Context, accountID string) (string, error)
 		return "", wrap(CodeInternal, "store", err)
 	}
 	code := newCode()
-	if err := s.putCode(ctx, tx, accountID, code); err != nil {
+	if err := s.putCode(ctx, tx, accountID, code, s.ttl(a.Role)); err != nil {
 		return "", err
 	}
 	return code, wrapCommit(tx.Commit())

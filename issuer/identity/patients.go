@@ -107,10 +107,10 @@ func validName(name string) bool {
 
 func (w Ward) check() error {
 	if !validID(w.Patient) || !validID(w.RelatedPerson) {
-		return errf(CodeInvalidAccount, "a ward needs FHIR ids (1..64 of A-Z a-z 0-9 - .) for its Patient and RelatedPerson")
+		return errf(CodeInvalidEnrolment, "a ward needs FHIR ids (1..64 of A-Z a-z 0-9 - .) for its Patient and RelatedPerson")
 	}
 	if !validName(strings.TrimSpace(w.Name)) {
-		return errf(CodeInvalidAccount, "a ward's name must be 1..100 characters on one line")
+		return errf(CodeInvalidEnrolment, "a ward's name must be 1..100 characters on one line")
 	}
 	return nil
 }
@@ -126,23 +126,23 @@ func (s *Service) EnrolPatient(ctx context.Context, e Enrolment) (Account, strin
 	e.Name = strings.TrimSpace(e.Name)
 	e.Patient = strings.TrimSpace(e.Patient)
 	if !validName(e.Name) {
-		return Account{}, "", errf(CodeInvalidAccount, "the name must be 1..100 characters on one line")
+		return Account{}, "", errf(CodeInvalidEnrolment, "the name must be 1..100 characters on one line")
 	}
 	if e.Patient == "" && len(e.Wards) == 0 {
-		return Account{}, "", errf(CodeInvalidAccount, "an enrolment names the patient, or the wards of a guardian")
+		return Account{}, "", errf(CodeInvalidEnrolment, "an enrolment names the patient, or the wards of a guardian")
 	}
 	if e.Patient != "" && !validID(e.Patient) {
-		return Account{}, "", errf(CodeInvalidAccount, "the patient id is not a FHIR id (1..64 of A-Z a-z 0-9 - .)")
+		return Account{}, "", errf(CodeInvalidEnrolment, "the patient id is not a FHIR id (1..64 of A-Z a-z 0-9 - .)")
 	}
 	if !ValidEvidence(e.Evidence) {
-		return Account{}, "", errf(CodeInvalidAccount, "evidence must be one of %s", strings.Join(EvidenceKinds, ", "))
+		return Account{}, "", errf(CodeInvalidEnrolment, "evidence must be one of %s", strings.Join(EvidenceKinds, ", "))
 	}
 	ial := NormalizeIAL(e.IAL)
 	if ial == "" {
-		return Account{}, "", errf(CodeInvalidAccount, "the identity assurance level must be IAL1.4, IAL2 or IAL3 (%s)", IALSystem)
+		return Account{}, "", errf(CodeInvalidEnrolment, "the identity assurance level must be IAL1.4, IAL2 or IAL3 (%s)", IALSystem)
 	}
 	if e.By == "" || len(e.By) > 100 {
-		return Account{}, "", errf(CodeInvalidAccount, "an enrolment records who checked the document")
+		return Account{}, "", errf(CodeInvalidEnrolment, "an enrolment records who checked the document")
 	}
 	for _, w := range e.Wards {
 		if err := w.check(); err != nil {
@@ -195,7 +195,7 @@ func (s *Service) EnrolPatient(ctx context.Context, e Enrolment) (Account, strin
 		}
 	}
 	code := newCode()
-	if err := s.putCode(ctx, tx, id, code); err != nil {
+	if err := s.putCode(ctx, tx, id, code, s.cfg.EnrolmentCodeTTL); err != nil {
 		return Account{}, "", err
 	}
 	if err := tx.Commit(); err != nil {
@@ -276,10 +276,10 @@ func (s *Service) LinkWard(ctx context.Context, accountID string, w Ward) error 
 		return err
 	}
 	if a.Role != RolePatient {
-		return errf(CodeInvalidAccount, "only a patient account can have wards")
+		return errf(CodeInvalidEnrolment, "only a patient account can have wards")
 	}
 	if a.Patient == w.Patient {
-		return errf(CodeInvalidAccount, "a person is not their own ward")
+		return errf(CodeInvalidEnrolment, "a person is not their own ward")
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {

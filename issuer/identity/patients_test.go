@@ -47,8 +47,8 @@ func testPatientEnrolment(t *testing.T, s *identity.Service, c *clock) {
 		{Name: "Pat", Patient: "pt-1", Evidence: "passport", IAL: "IAL2"},                                                 // who checked?
 		{Name: "Pat", Evidence: "passport", IAL: "IAL2", By: "s", Wards: []identity.Ward{{Patient: "pt-2", Name: "Kid"}}}, // no RelatedPerson
 	} {
-		if _, _, err := s.EnrolPatient(ctx, bad); identity.CodeOf(err) != identity.CodeInvalidAccount {
-			t.Errorf("EnrolPatient(%+v) = %v, want invalid_account", bad, err)
+		if _, _, err := s.EnrolPatient(ctx, bad); identity.CodeOf(err) != identity.CodeInvalidEnrolment {
+			t.Errorf("EnrolPatient(%+v) = %v, want invalid_enrolment", bad, err)
 		}
 	}
 	a, code, err := s.EnrolPatient(ctx, identity.Enrolment{Name: "Pat Patient", Patient: "pt-1001", Evidence: "passport", IAL: "ial2", By: "acct-staff"})
@@ -109,10 +109,10 @@ func testPatientEnrolment(t *testing.T, s *identity.Service, c *clock) {
 	if err := s.LinkWard(ctx, g.ID, identity.Ward{Patient: "pt-2002", RelatedPerson: "rp-2", Name: "Kim Kid"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.LinkWard(ctx, a.ID, identity.Ward{Patient: "pt-1001", RelatedPerson: "rp-9", Name: "Me"}); identity.CodeOf(err) != identity.CodeInvalidAccount {
+	if err := s.LinkWard(ctx, a.ID, identity.Ward{Patient: "pt-1001", RelatedPerson: "rp-9", Name: "Me"}); identity.CodeOf(err) != identity.CodeInvalidEnrolment {
 		t.Fatalf("own ward: %v", err)
 	}
-	if err := s.LinkWard(ctx, staffSes.Account.ID, identity.Ward{Patient: "pt-2002", RelatedPerson: "rp-2", Name: "Kim"}); identity.CodeOf(err) != identity.CodeInvalidAccount {
+	if err := s.LinkWard(ctx, staffSes.Account.ID, identity.Ward{Patient: "pt-2002", RelatedPerson: "rp-2", Name: "Kim"}); identity.CodeOf(err) != identity.CodeInvalidEnrolment {
 		t.Fatalf("staff ward: %v", err)
 	}
 	ws, err := s.Wards(ctx, g.ID)
@@ -252,5 +252,39 @@ func TestEnrolAudience(t *testing.T) {
 		if (err == nil) != tc.ok || (!tc.ok && identity.CodeOf(err) != identity.CodeInvalidCode) {
 			t.Errorf("audience %d: %v", tc.aud, err)
 		}
+	}
+}
+
+// A patient's sign-up code lives EnrolmentCodeTTL; staff invitations keep
+// CodeTTL.
+func TestEnrolmentCodeTTL(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
+	s, err := identity.Open(context.Background(), identity.Config{Path: t.TempDir() + "/identity.db", RPID: "desk.example.org", Origin: origin,
+		EnrolmentCodeTTL: time.Hour, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	a, pcode, _ := s.EnrolPatient(ctx, identity.Enrolment{Name: "Pat", Patient: "pt-1", Evidence: "passport", IAL: "IAL2", By: "s"})
+	_, scode, _ := s.AddAccount(ctx, "Dana", identity.RoleDesk)
+	if exp, _, _ := s.OpenCode(ctx, a.ID); !exp.Equal(c.now().Add(time.Hour)) {
+		t.Fatalf("patient code expires %v", exp)
+	}
+	c.add(time.Hour + time.Second)
+	if _, _, err := s.BeginEnrol(ctx, pcode, "c"); identity.CodeOf(err) != identity.CodeInvalidCode {
+		t.Fatalf("patient code after its TTL: %v", err)
+	}
+	if _, _, err := s.BeginEnrol(ctx, scode, "c"); err != nil {
+		t.Fatalf("staff code within CodeTTL: %v", err)
+	}
+	code2, _ := s.NewCode(ctx, a.ID)
+	c.add(59 * time.Minute)
+	if _, _, err := s.BeginEnrol(ctx, code2, "c"); err != nil {
+		t.Fatalf("new patient code within its TTL: %v", err)
+	}
+	c.add(2 * time.Minute)
+	if _, _, err := s.BeginEnrol(ctx, code2, "c"); identity.CodeOf(err) != identity.CodeInvalidCode {
+		t.Fatalf("new patient code after its TTL: %v", err)
 	}
 }
