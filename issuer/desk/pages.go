@@ -1,6 +1,10 @@
 package desk
 
-import "html/template"
+import (
+	"html/template"
+
+	"github.com/healthcards/healthcards/issuer/identity"
+)
 
 var pages = template.Must(template.New("desk").Funcs(template.FuncMap{
 	"dict": func(kv ...string) map[string]string {
@@ -10,6 +14,7 @@ var pages = template.Must(template.New("desk").Funcs(template.FuncMap{
 		}
 		return m
 	},
+	"passkeyJS": func() template.JS { return template.JS(identity.PasskeyScript) },
 	"err": func(f *Form, k string) string {
 		if f == nil {
 			return ""
@@ -70,13 +75,7 @@ th,td{border-bottom:1px solid #bbb;padding:.4rem;text-align:left;vertical-align:
 <button class="danger">Revoke</button></fieldset></form>{{end}}
 {{template "foot" .}}{{end}}
 
-{{define "webauthn"}}<script nonce="{{.Nonce}}">
-const b64u=s=>Uint8Array.from(atob(s.replace(/-/g,'+').replace(/_/g,'/')+'==='.slice((s.length+3)%4)),c=>c.charCodeAt(0));
-const u64=b=>btoa(String.fromCharCode(...new Uint8Array(b))).replace(/\+/g,'-').replace(/\//g,'_').replace(/=+$/,'');
-async function post(u,b){const r=await fetch(u,{method:'POST',headers:{'Content-Type':'application/json'},body:JSON.stringify(b),credentials:'same-origin'});
-const j=await r.json().catch(()=>({}));if(!r.ok)throw new Error(j.message||'The service did not answer.');return j}
-function say(m){const e=document.getElementById('status');e.textContent=m}
-</script>{{end}}
+{{define "webauthn"}}<script nonce="{{.Nonce}}">{{passkeyJS}}</script>{{end}}
 
 {{define "signin"}}{{template "head" .}}<h1>Sign in</h1>
 {{with .Message}}<p class="error" role="alert">{{.}}</p>{{end}}
@@ -86,12 +85,7 @@ function say(m){const e=document.getElementById('status');e.textContent=m}
 <p class="hint">New here? <a href="/desk/enrol">Set up your passkey with your invitation code</a>.</p>
 {{template "webauthn" .}}<script nonce="{{.Nonce}}">
 document.getElementById('go').addEventListener('click',async()=>{try{say('Waiting for your passkey…');
-const o=await post('/desk/signin/begin',{});o.publicKey.challenge=b64u(o.publicKey.challenge);
-(o.publicKey.allowCredentials||[]).forEach(c=>c.id=b64u(c.id));
-const a=await navigator.credentials.get(o);
-const r=await post('/desk/signin/finish',{id:a.id,rawId:u64(a.rawId),type:a.type,response:{clientDataJSON:u64(a.response.clientDataJSON),
-authenticatorData:u64(a.response.authenticatorData),signature:u64(a.response.signature),userHandle:a.response.userHandle?u64(a.response.userHandle):null}});
-location.href=r.next}catch(e){say(e.message)}});
+const r=await passkeySignIn('/desk/signin/begin','/desk/signin/finish');location.href=r.next}catch(e){say(e.message)}});
 </script>{{template "foot" .}}{{end}}
 
 {{define "enrol"}}{{template "head" .}}<h1>Set up your passkey</h1>
@@ -102,11 +96,7 @@ location.href=r.next}catch(e){say(e.message)}});
 <p id="status" role="status" aria-live="polite"></p>
 {{template "webauthn" .}}<script nonce="{{.Nonce}}">
 document.getElementById('f').addEventListener('submit',async ev=>{ev.preventDefault();try{say('Checking the code…');
-const o=await post('/desk/enrol/begin',{code:document.getElementById('code').value});const p=o.publicKey;
-p.challenge=b64u(p.challenge);p.user.id=b64u(p.user.id);(p.excludeCredentials||[]).forEach(c=>c.id=b64u(c.id));
-say('Confirm with your device…');const c=await navigator.credentials.create(o);
-const r=await post('/desk/enrol/finish',{id:c.id,rawId:u64(c.rawId),type:c.type,response:{clientDataJSON:u64(c.response.clientDataJSON),
-attestationObject:u64(c.response.attestationObject)}});location.href=r.next}catch(e){say(e.message)}});
+const r=await passkeyRegister('/desk/enrol/begin','/desk/enrol/finish',{code:document.getElementById('code').value});location.href=r.next}catch(e){say(e.message)}});
 </script>{{template "foot" .}}{{end}}
 
 {{define "field"}}<label for="{{.id}}">{{.label}}</label>{{with .hint}}<p class="hint" id="{{$.id}}-hint">{{.}}</p>{{end}}

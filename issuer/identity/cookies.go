@@ -1,6 +1,7 @@
 package identity
 
 import (
+	_ "embed"
 	"encoding/base64"
 	"net/http"
 )
@@ -68,3 +69,12 @@ func ClearCookie(w http.ResponseWriter, name string) {
 }
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+// PasskeyScript is the browser side of the passkey ceremonies, for an
+// inline <script> with the page's CSP nonce: post(url, body), say(text)
+// (into the element with id "status"), passkeyRegister(begin, finish,
+// body) and passkeySignIn(begin, finish), each resolving to the finish
+// endpoint's JSON answer. The desk and the patient pages share it.
+//
+//go:embed passkey.js
+var PasskeyScript string
