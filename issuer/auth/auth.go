@@ -127,6 +127,11 @@ type Config struct {
 	Store store.TokenStore
 	// JWT, if set, accepts JWT access tokens from an authorization server.
 	JWT *JWTConfig
+	// Local, if set, accepts the access tokens of the issuer's own
+	// authorization server (issuer/oauth), verified in process with its
+	// public key (no fetch of its JWKS) and refused once their grant is
+	// withdrawn. It works beside JWT (an external server).
+	Local *LocalJWT
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// AuditKey keys the hashes that stand for patient ids and JWT subjects
@@ -156,6 +161,23 @@ type JWTConfig struct {
 	SystemClients map[string][]string
 }
 
+// LocalJWT describes the issuer's own authorization server. Every field
+// is required.
+type LocalJWT struct {
+	Issuer   string          // its "iss"
+	Audience string          // the FHIR base URL its tokens are for
+	Key      jose.JSONWebKey // its public ES256 key, with the KeyID its tokens name
+	// Grants says whether a token is still usable: issued (by jti), not
+	// revoked, and its grant ("grant_id" claim) not withdrawn.
+	Grants GrantChecker
+}
+
+// GrantChecker is the database lookup behind LocalJWT.Grants
+// (issuer/oauth Store.GrantActive): one indexed lookup per request.
+type GrantChecker interface {
+	GrantActive(ctx context.Context, grantID, jti string) (bool, error)
+}
+
 // Authenticator checks bearer tokens. It is safe for concurrent use.
 type Authenticator struct {
 	cfg Config
@@ -182,7 +204,12 @@ func New(cfg Config) (*Authenticator, error) {
 			cfg.JWT.Leeway = 60 * time.Second
 		}
 	}
-	if cfg.Store == nil && cfg.JWT == nil {
+	if l := cfg.Local; l != nil {
+		if l.Issuer == "" || l.Audience == "" || l.Key.KeyID == "" || l.Grants == nil || !l.Key.Valid() || !l.Key.IsPublic() {
+			return nil, errors.New("auth: the local authorization server needs its issuer, audience, public key with kid and grant checker")
+		}
+	}
+	if cfg.Store == nil && cfg.JWT == nil && cfg.Local == nil {
 		return nil, errors.New("auth: configure API tokens (a store) or an authorization server")
 	}
 	if cfg.JWT != nil {
@@ -208,7 +235,7 @@ func New(cfg Config) (*Authenticator, error) {
 }
 
 // HasJWT reports whether JWT access tokens are accepted.
-func (a *Authenticator) HasJWT() bool { return a.cfg.JWT != nil }
+func (a *Authenticator) HasJWT() bool { return a.cfg.JWT != nil || a.cfg.Local != nil }
 
 // Authenticate checks an Authorization header value ("Bearer ..."). It
 // returns ErrUnauthenticated for anything but a valid token.
@@ -221,10 +248,49 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (*Princ
 	if strings.HasPrefix(tok, TokenPrefix) {
 		return a.apiToken(ctx, tok)
 	}
-	if a.cfg.JWT != nil && strings.Count(tok, ".") == 2 {
-		return a.jwtToken(ctx, tok)
+	if strings.Count(tok, ".") != 2 {
+		return nil, ErrUnauthenticated
+	}
+	parsed, err := jwt.ParseSigned(tok, allowedAlgs)
+	if err != nil || len(parsed.Headers) != 1 {
+		return nil, ErrUnauthenticated
+	}
+	if l := a.cfg.Local; l != nil && parsed.Headers[0].KeyID == l.Key.KeyID {
+		return a.localToken(ctx, parsed)
+	}
+	if a.cfg.JWT != nil {
+		return a.jwtToken(ctx, parsed)
 	}
 	return nil, ErrUnauthenticated
+}
+
+// localToken checks a token of the issuer's own authorization server:
+// ES256 with its key only, iss, aud, exp (no leeway: same clock), and its
+// grant in the database.
+func (a *Authenticator) localToken(ctx context.Context, parsed *jwt.JSONWebToken) (*Principal, error) {
+	l := a.cfg.Local
+	if parsed.Headers[0].Algorithm != string(jose.ES256) {
+		return nil, ErrUnauthenticated
+	}
+	var c accessClaims
+	if err := parsed.Claims(l.Key.Key, &c); err != nil {
+		return nil, ErrUnauthenticated
+	}
+	if c.Expiry == nil || c.Grant == "" || c.ID == "" {
+		return nil, ErrUnauthenticated
+	}
+	exp := jwt.Expected{Issuer: l.Issuer, AnyAudience: jwt.Audience{l.Audience}, Time: a.now()}
+	if err := c.ValidateWithLeeway(exp, 0); err != nil {
+		return nil, ErrUnauthenticated
+	}
+	ok, err := l.Grants.GrantActive(ctx, c.Grant, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: grant lookup: %w", err)
+	}
+	if !ok {
+		return nil, ErrUnauthenticated
+	}
+	return a.principalOf(&c, nil)
 }
 
 func (a *Authenticator) apiToken(ctx context.Context, tok string) (*Principal, error) {
@@ -254,15 +320,13 @@ type accessClaims struct {
 	// FHIRUser and AuthorizationDetails feed issuer/authz (issue 12).
 	FHIRUser             string          `json:"fhirUser"`
 	AuthorizationDetails json.RawMessage `json:"authorization_details"`
+	// Grant is the consent a token of the local server stands for.
+	Grant string `json:"grant_id"`
 }
 
 var allowedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
 
-func (a *Authenticator) jwtToken(ctx context.Context, tok string) (*Principal, error) {
-	parsed, err := jwt.ParseSigned(tok, allowedAlgs)
-	if err != nil || len(parsed.Headers) != 1 {
-		return nil, ErrUnauthenticated
-	}
+func (a *Authenticator) jwtToken(ctx context.Context, parsed *jwt.JSONWebToken) (*Principal, error) {
 	kid := parsed.Headers[0].KeyID
 	key, err := a.key(ctx, kid)
 	if err != nil {
@@ -279,6 +343,12 @@ func (a *Authenticator) jwtToken(ctx context.Context, tok string) (*Principal, e
 	if err := c.ValidateWithLeeway(exp, a.cfg.JWT.Leeway); err != nil {
 		return nil, ErrUnauthenticated
 	}
+	return a.principalOf(&c, a.cfg.JWT.SystemClients)
+}
+
+// principalOf builds the principal of verified claims; systemClients are
+// the registered lab systems (none for the local server).
+func (a *Authenticator) principalOf(c *accessClaims, systemClients map[string][]string) (*Principal, error) {
 	p := &Principal{Kind: "jwt", ID: c.Subject, Patient: c.Patient, FHIRUser: c.FHIRUser, actorKey: a.cfg.AuditKey}
 	if len(c.AuthorizationDetails) > 0 && string(c.AuthorizationDetails) != "null" {
 		p.AuthorizationDetails = c.AuthorizationDetails
@@ -295,7 +365,7 @@ func (a *Authenticator) jwtToken(ctx context.Context, tok string) (*Principal, e
 	// limited to its patient (no system/ scopes, no lab scopes); lab scopes
 	// of other JWTs count only for registered system clients, and only the
 	// scopes registered for them.
-	allowed, registered := a.cfg.JWT.SystemClients[c.Subject]
+	allowed, registered := systemClients[c.Subject]
 	kept := p.Scopes[:0]
 	for _, sc := range p.Scopes {
 		switch {

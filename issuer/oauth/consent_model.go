@@ -1,0 +1,155 @@
+package oauth
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/authz"
+)
+
+// CardType is a kind of card a person can allow an app to fetch.
+type CardType struct {
+	URI   string   // the credentialType value ($health-cards-issue)
+	Label string   // shown on the consent page
+	Types []string // the clinical FHIR resource types of such cards
+}
+
+// CardTypes are the card types offered on the consent page.
+var CardTypes = []CardType{
+	{URI: "https://smarthealth.cards#immunization", Label: "Vaccinations", Types: []string{"Immunization"}},
+	{URI: "https://smarthealth.cards#laboratory", Label: "Laboratory results", Types: []string{"Observation", "DiagnosticReport"}},
+}
+
+// AnyCardType is the credentialType that asks for every card; a grant
+// allows it too, its cards limited to the allowed types by resourceTypes.
+const AnyCardType = "https://smarthealth.cards#health-card"
+
+// Consent is what a person allowed an app (the grant), from which every
+// token's authorization_details is built.
+type Consent struct {
+	// CredentialTypes are the URIs of the allowed CardTypes.
+	CredentialTypes []string `json:"credentialTypes"`
+	// Since leaves out results dated before (a FHIR date); "" means all.
+	Since string `json:"since,omitempty"`
+	// Sensitive includes sensitive results (HIV, mental health …, see
+	// issuer/authz); false leaves them out even for the person's own cards.
+	Sensitive bool `json:"sensitive"`
+}
+
+// AuthorizationDetails is the RFC 9396 authorization_details of a token
+// for this consent and patient: one entry of type healthcards:cards, as
+// issuer/authz parses it.
+func (c Consent) AuthorizationDetails(patient string) json.RawMessage {
+	d := map[string]any{"type": authz.DetailType, "patient": patient}
+	cts := []string{}
+	var rts []string
+	for _, ct := range CardTypes {
+		if slices.Contains(c.CredentialTypes, ct.URI) {
+			cts = append(cts, ct.URI)
+			rts = append(rts, ct.Types...)
+		}
+	}
+	if len(cts) > 0 {
+		cts = append(cts, AnyCardType)
+	}
+	d["credentialTypes"] = cts
+	if len(rts) == 0 {
+		rts = []string{"Basic"} // nothing allowed: a type no card carries
+	}
+	d["resourceTypes"] = rts
+	if c.Since != "" {
+		d["since"] = c.Since
+	}
+	if !c.Sensitive {
+		d["sensitive"] = false
+	}
+	b, _ := json.Marshal([]any{d})
+	return b
+}
+
+// Ask is what an app asked for, shown on the consent page.
+type Ask struct {
+	CardTypes []CardType
+	Since     string // FHIR date or dateTime the app asked from; "" all
+	Offline   bool   // offline_access: the app keeps access until withdrawn
+}
+
+// askOf derives what the app asks from its scopes and the optional
+// authorization_details request parameter (healthcards:cards entries).
+func askOf(scopes []string, details []authz.Detail) Ask {
+	var a Ask
+	want := map[string]bool{}
+	for _, s := range scopes {
+		if s == "offline_access" {
+			a.Offline = true
+		}
+		sc, err := authz.ParseScope(s)
+		if err != nil || sc.Level != "patient" {
+			continue
+		}
+		for _, ct := range CardTypes {
+			if sc.Type == "*" || slices.Contains(ct.Types, sc.Type) {
+				want[ct.URI] = true
+			}
+		}
+	}
+	if len(details) > 0 {
+		named := map[string]bool{}
+		anyType := false
+		var since time.Time
+		for _, d := range details {
+			if len(d.CredentialTypes) == 0 || slices.Contains(d.CredentialTypes, AnyCardType) {
+				anyType = true
+			}
+			for _, ct := range d.CredentialTypes {
+				named[ct] = true
+			}
+			if !d.Since.IsZero() && (since.IsZero() || d.Since.Before(since)) {
+				since = d.Since
+			}
+		}
+		if !anyType {
+			for k := range want {
+				if !named[k] {
+					delete(want, k)
+				}
+			}
+		}
+		if !since.IsZero() {
+			a.Since = since.UTC().Format("2006-01-02")
+		}
+	}
+	for _, ct := range CardTypes {
+		if want[ct.URI] {
+			a.CardTypes = append(a.CardTypes, ct)
+		}
+	}
+	return a
+}
+
+// narrow applies the person's choices on the consent form to the ask:
+// only types asked for, a since no earlier than asked.
+func (a Ask) narrow(types []string, since string, sensitive bool) (Consent, bool) {
+	c := Consent{Sensitive: sensitive, CredentialTypes: []string{}}
+	for _, ct := range a.CardTypes {
+		if slices.Contains(types, ct.URI) {
+			c.CredentialTypes = append(c.CredentialTypes, ct.URI)
+		}
+	}
+	since = strings.TrimSpace(since)
+	if since != "" {
+		t, err := issuer.ParseFHIRDateTime(since)
+		if err != nil || t.Year() < 1900 || t.Year() > 9999 {
+			return c, false
+		}
+		since = t.UTC().Format("2006-01-02")
+	}
+	c.Since = since
+	if a.Since != "" && (c.Since == "" || c.Since < a.Since) {
+		c.Since = a.Since
+	}
+	return c, true
+}

@@ -1,0 +1,420 @@
+package oauth
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/labstack/echo/v5"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/healthcards/healthcards/issuer/authz"
+)
+
+// Paths served (relative to Config.BaseURL).
+const (
+	AuthorizePath     = "/oauth/authorize"
+	TokenPath         = "/oauth/token"
+	RevokePath        = "/oauth/revoke"
+	IntrospectPath    = "/oauth/introspect"
+	UserinfoPath      = "/oauth/userinfo"
+	JWKSPath          = "/oauth/jwks"
+	ConsentPath       = "/oauth/consent"
+	AppsPath          = "/account/apps"
+	DiscoveryPath     = "/.well-known/openid-configuration"
+	maxFormBytes      = 64 << 10
+	grantClaim        = "grant_id"
+	refreshPrefix     = "shcrt_"
+	refreshIDPrefix   = "rt_"
+	accessIDPrefix    = "at_"
+	authRequestPrefix = "ar_"
+)
+
+// Config configures a Server.
+type Config struct {
+	// Store holds the server's state (Open).
+	Store *Store
+	// BaseURL is the service's public https base without trailing slash:
+	// the OpenID issuer; BaseURL + "/fhir" is the FHIR base, the only
+	// accepted "aud" and the audience of every access token.
+	BaseURL string
+	// Key signs tokens (ES256); replicas share it (KeyFromJWK).
+	Key *ecdsa.PrivateKey
+	// People finds the signed-in patient and the persons they act for.
+	People People
+	// SignInPath is where a person without a session is sent, with
+	// ?next=<relative path> (default "/account/signin").
+	SignInPath string
+	// Name is the lab's name on the pages ("" means the BaseURL host).
+	Name string
+	// Logger receives errors (never tokens, codes or patient ids); nil
+	// discards.
+	Logger *slog.Logger
+}
+
+// Server is the authorization server: SMART App Launch standalone patient
+// launch on zitadel/oidc's op, with consent and connected-apps pages.
+type Server struct {
+	cfg      Config
+	st       *Store
+	fhir     string
+	key      signingKey
+	provider *op.Provider
+	log      *slog.Logger
+}
+
+// New checks cfg and builds the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Key == nil || cfg.People == nil {
+		return nil, errors.New("oauth: Config.Store, Config.Key and Config.People are required")
+	}
+	if !strings.HasPrefix(cfg.BaseURL, "https://") || strings.HasSuffix(cfg.BaseURL, "/") {
+		return nil, errors.New("oauth: Config.BaseURL must be an https URL without trailing slash")
+	}
+	if cfg.SignInPath == "" {
+		cfg.SignInPath = "/account/signin"
+	}
+	if cfg.Name == "" {
+		cfg.Name = strings.TrimPrefix(cfg.BaseURL, "https://")
+	}
+	s := &Server{cfg: cfg, st: cfg.Store, fhir: cfg.BaseURL + "/fhir", log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	k, err := newSigningKey(cfg.Key)
+	if err != nil {
+		return nil, err
+	}
+	s.key = k
+	opCfg := &op.Config{
+		CodeMethodS256:        true,
+		AuthMethodPost:        true,
+		GrantTypeRefreshToken: true,
+		SupportedScopes:       SupportedScopes,
+		SupportedClaims:       []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "at_hash", "c_hash", "azp", "fhirUser"},
+	}
+	s.provider, err = op.NewProvider(opCfg, &storage{s: s}, op.StaticIssuer(cfg.BaseURL),
+		op.WithCustomAuthEndpoint(op.NewEndpoint(AuthorizePath)),
+		op.WithCustomTokenEndpoint(op.NewEndpoint(TokenPath)),
+		op.WithCustomRevocationEndpoint(op.NewEndpoint(RevokePath)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(IntrospectPath)),
+		op.WithCustomUserinfoEndpoint(op.NewEndpoint(UserinfoPath)),
+		op.WithCustomKeysEndpoint(op.NewEndpoint(JWKSPath)),
+		op.WithCrypto(randomCodes{}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
+	return s, nil
+}
+
+// FHIRBase is the audience of the server's access tokens.
+func (s *Server) FHIRBase() string { return s.fhir }
+
+// Issuer is the server's OpenID issuer (Config.BaseURL).
+func (s *Server) Issuer() string { return s.cfg.BaseURL }
+
+// SupportedScopes are the scopes the server grants: SMART App Launch
+// standalone patient launch, read access to the card-bearing resources.
+var SupportedScopes = []string{
+	"openid", "fhirUser", "launch/patient", "offline_access",
+	"patient/*.rs", "patient/*.read", "patient/Immunization.rs", "patient/Immunization.read",
+	"patient/Observation.rs", "patient/Observation.read", "patient/DiagnosticReport.rs", "patient/DiagnosticReport.read",
+}
+
+// scopeSupported reports whether a requested scope can be granted: the
+// fixed ones, and SMART patient-level read scopes issuer/authz can parse
+// (v1, or v2 with category/code restrictions). Others are dropped from
+// the request (RFC 6749, section 3.3: the server may grant fewer).
+func scopeSupported(scope string) bool {
+	switch scope {
+	case "openid", "fhirUser", "launch/patient", "offline_access":
+		return true
+	}
+	sc, err := authz.ParseScope(scope)
+	return err == nil && sc.Level == "patient"
+}
+
+// Metadata is what the FHIR server's smart-configuration lists for this
+// server (SMART App Launch 2): only endpoints it serves and capabilities
+// it has.
+type Metadata struct {
+	Issuer, AuthorizationEndpoint, TokenEndpoint, RevocationEndpoint, IntrospectionEndpoint, JWKSURI, UserinfoEndpoint string
+	GrantTypes, Scopes, Capabilities, CodeChallengeMethods, TokenEndpointAuthMethods, ResponseTypes                    []string
+}
+
+// Metadata describes the server for /fhir/.well-known/smart-configuration.
+func (s *Server) Metadata() Metadata {
+	b := s.cfg.BaseURL
+	return Metadata{
+		Issuer: b, AuthorizationEndpoint: b + AuthorizePath, TokenEndpoint: b + TokenPath, RevocationEndpoint: b + RevokePath,
+		IntrospectionEndpoint: b + IntrospectPath, JWKSURI: b + JWKSPath, UserinfoEndpoint: b + UserinfoPath,
+		GrantTypes:               []string{"authorization_code", "refresh_token"},
+		ResponseTypes:            []string{"code"},
+		Scopes:                   slices.Clone(SupportedScopes),
+		CodeChallengeMethods:     []string{"S256"},
+		TokenEndpointAuthMethods: []string{"none", "client_secret_basic", "client_secret_post"},
+		Capabilities: []string{"launch-standalone", "context-standalone-patient", "client-public", "client-confidential-symmetric",
+			"sso-openid-connect", "permission-patient", "permission-offline", "permission-v1", "permission-v2", "authorize-post"},
+	}
+}
+
+// Mount registers the server's endpoints and pages on e.
+func (s *Server) Mount(e *echo.Echo) {
+	lib := echo.WrapHandler(s.provider)
+	e.GET(DiscoveryPath, s.discovery)
+	e.GET(AuthorizePath, s.authorize)
+	e.POST(AuthorizePath, s.authorize)
+	e.POST(TokenPath, s.token)
+	e.POST(RevokePath, s.limited(lib))
+	e.POST(IntrospectPath, s.limited(lib))
+	e.GET(UserinfoPath, lib)
+	e.POST(UserinfoPath, s.limited(lib))
+	e.GET(JWKSPath, lib)
+	e.GET(ConsentPath, s.consentPage)
+	e.POST(ConsentPath, s.consentSubmit)
+	e.GET(AppsPath, s.appsPage)
+	e.POST(AppsPath, s.appsWithdraw)
+}
+
+// limited caps the form body of a library endpoint and marks the answer
+// uncacheable.
+func (s *Server) limited(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
+		c.Response().Header().Set("Cache-Control", "no-store")
+		return h(c)
+	}
+}
+
+// discovery serves the OpenID Provider metadata as the library builds it,
+// limited to what is served: no implicit flow, no id_token response
+// types, no JWT-bearer grant, no session endpoints.
+func (s *Server) discovery(c *echo.Context) error {
+	ctx := op.ContextWithIssuer(c.Request().Context(), s.cfg.BaseURL)
+	d := op.CreateDiscoveryConfig(ctx, s.provider, s.provider.Storage())
+	m := s.Metadata()
+	d.ResponseTypesSupported = m.ResponseTypes
+	d.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	d.EndSessionEndpoint, d.CheckSessionIframe, d.DeviceAuthorizationEndpoint = "", "", ""
+	d.RequestObjectSigningAlgValuesSupported = nil
+	d.TokenEndpointAuthSigningAlgValuesSupported = nil
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	d.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	d.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	d.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodNone, oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	d.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodNone, oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	d.SubjectTypesSupported = []string{"public"}
+	c.Response().Header().Set("Access-Control-Allow-Origin", "*")
+	return c.JSON(http.StatusOK, d)
+}
+
+// authorize checks what the library does not before handing the request
+// to it: the client and its exact redirect URI first (an unregistered URI
+// is never redirected to), then PKCE with S256 only and the SMART aud.
+func (s *Server) authorize(c *echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
+	c.Response().Header().Set("Cache-Control", "no-store")
+	if err := r.ParseForm(); err != nil {
+		return s.errorPage(c, http.StatusBadRequest, "The request could not be read.")
+	}
+	for _, k := range []string{"client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "aud", "scope", "response_type"} {
+		if len(r.Form[k]) > 1 {
+			return s.errorPage(c, http.StatusBadRequest, "A parameter was given twice (RFC 6749, section 3.1).")
+		}
+	}
+	cl, err := s.st.Client(r.Context(), r.Form.Get("client_id"))
+	if err != nil {
+		if CodeOf(err) == CodeNotFound {
+			return s.errorPage(c, http.StatusBadRequest, "This app is not registered with this lab.")
+		}
+		return s.internal(c, err)
+	}
+	redirect := r.Form.Get("redirect_uri")
+	if !cl.redirectAllowed(redirect) {
+		return s.errorPage(c, http.StatusBadRequest, "The app sent a return address that is not registered for it; nothing was sent back.")
+	}
+	authReq := &oidc.AuthRequest{RedirectURI: redirect, State: r.Form.Get("state"), ResponseType: oidc.ResponseType(r.Form.Get("response_type"))}
+	fail := func(e *oidc.Error) error {
+		op.AuthRequestError(c.Response(), r, authReq, e, s.provider)
+		return nil
+	}
+	if r.Form.Get("response_type") != "code" {
+		authReq.ResponseType = oidc.ResponseTypeCode
+		return fail(&oidc.Error{ErrorType: "unsupported_response_type", Description: "only response_type=code is supported"})
+	}
+	if r.Form.Get("code_challenge") == "" {
+		return fail(oidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method=S256"))
+	}
+	if r.Form.Get("code_challenge_method") != "S256" {
+		return fail(oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256 (plain is not accepted)"))
+	}
+	if ch := r.Form.Get("code_challenge"); len(ch) != 43 || strings.Trim(ch, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		return fail(oidc.ErrInvalidRequest().WithDescription("code_challenge must be the base64url SHA-256 of the verifier (43 characters)"))
+	}
+	if aud := r.Form.Get("aud"); strings.TrimRight(aud, "/") != s.fhir {
+		return fail(oidc.ErrInvalidRequest().WithDescription("aud must be this server's FHIR base URL (SMART App Launch)"))
+	}
+	var details []authz.Detail
+	if raw := r.Form.Get("authorization_details"); raw != "" {
+		if details, err = authz.ParseAuthorizationDetails([]byte(raw)); err != nil {
+			return fail(oidc.ErrInvalidRequest().WithDescription("authorization_details is malformed (RFC 9396, type " + authz.DetailType + ")"))
+		}
+	}
+	if r.Form.Get("request") != "" || r.Form.Get("request_uri") != "" {
+		return fail(oidc.ErrRequestNotSupported())
+	}
+	ctx := context.WithValue(r.Context(), askKey{}, details)
+	op.Authorize(c.Response(), r.WithContext(op.ContextWithIssuer(ctx, s.cfg.BaseURL)), &authorizer{Provider: s.provider, s: s})
+	return nil
+}
+
+type askKey struct{}
+
+// authorizer adds to the library's checks of an authorization request.
+type authorizer struct {
+	*op.Provider
+	s *Server
+}
+
+// ValidateAuthRequest runs the library's checks and then requires PKCE
+// with S256 again (so no path reaches the store without it).
+func (a *authorizer) ValidateAuthRequest(ctx context.Context, req *oidc.AuthRequest, st op.Storage, v *op.IDTokenHintVerifier) (string, error) {
+	cl, err := st.GetClientByClientID(ctx, req.ClientID)
+	if err != nil {
+		return "", oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client")
+	}
+	if oc, ok := cl.(*opClient); !ok || !oc.c.redirectAllowed(req.RedirectURI) {
+		return "", oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri is not registered")
+	}
+	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return "", oidc.ErrInvalidRequest().WithDescription("PKCE with S256 is required")
+	}
+	if req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery {
+		return "", oidc.ErrInvalidRequest().WithDescription("response_mode must be query")
+	}
+	if _, err := op.ValidateAuthRequestClient(ctx, req, cl, v); err != nil {
+		return "", err
+	}
+	if req.IDTokenHint != "" {
+		return "", oidc.ErrInvalidRequest().WithDescription("id_token_hint is not supported")
+	}
+	return "", nil
+}
+
+// token wraps the library's token endpoint: only the authorization_code
+// and refresh_token grants, and the SMART response members patient and
+// authorization_details added from the access token just issued.
+func (s *Server) token(c *echo.Context) error {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if err := r.ParseForm(); err != nil {
+		return oauthError(c, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the form could not be read"))
+	}
+	for k, v := range r.PostForm {
+		if len(v) > 1 {
+			return oauthError(c, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("parameter %s was given twice", trunc(k)))
+		}
+	}
+	switch gt := r.PostForm.Get("grant_type"); gt {
+	case "authorization_code", "refresh_token":
+	case "":
+		return oauthError(c, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("grant_type missing"))
+	default:
+		return oauthError(c, http.StatusBadRequest, oidc.ErrUnsupportedGrantType().WithDescription("grant types: authorization_code, refresh_token"))
+	}
+	if r.PostForm.Get("client_assertion") != "" || r.PostForm.Get("client_assertion_type") != "" {
+		return oauthError(c, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("private_key_jwt is not supported"))
+	}
+	rec := httptest.NewRecorder()
+	s.provider.ServeHTTP(rec, r.WithContext(op.ContextWithIssuer(r.Context(), s.cfg.BaseURL)))
+	body := rec.Body.Bytes()
+	if rec.Code == http.StatusOK {
+		body = s.smartTokenResponse(body)
+	}
+	for _, k := range []string{"Content-Type", "WWW-Authenticate"} {
+		if v := rec.Header().Get(k); v != "" {
+			h.Set(k, v)
+		}
+	}
+	return c.Blob(rec.Code, "application/json", body)
+}
+
+// smartTokenResponse adds patient and authorization_details (SMART App
+// Launch 2, RFC 9396 section 7) from the access token's claims.
+func (s *Server) smartTokenResponse(body []byte) []byte {
+	var resp map[string]json.RawMessage
+	if json.Unmarshal(body, &resp) != nil {
+		return body
+	}
+	var at string
+	if json.Unmarshal(resp["access_token"], &at) != nil || at == "" {
+		return body
+	}
+	jws, err := jose.ParseSigned(at, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return body
+	}
+	payload, err := jws.Verify(&s.key.priv.PublicKey)
+	if err != nil {
+		return body
+	}
+	var cl struct {
+		Patient string          `json:"patient"`
+		Details json.RawMessage `json:"authorization_details"`
+	}
+	if json.Unmarshal(payload, &cl) != nil {
+		return body
+	}
+	if cl.Patient != "" {
+		resp["patient"], _ = json.Marshal(cl.Patient)
+	}
+	if len(cl.Details) > 0 {
+		resp["authorization_details"] = cl.Details
+	}
+	out, err := json.Marshal(resp)
+	if err != nil {
+		return body
+	}
+	return out
+}
+
+func oauthError(c *echo.Context, status int, e *oidc.Error) error {
+	b, _ := json.Marshal(map[string]string{"error": string(e.ErrorType), "error_description": e.Description})
+	return c.Blob(status, "application/json", b)
+}
+
+// randomCodes is the library's Crypto: authorization codes are 256 random
+// bits (stored hashed), not an encryption of the request id, so replicas
+// need no shared code key. Nothing is ever decrypted (access tokens are
+// JWTs).
+type randomCodes struct{}
+
+func (randomCodes) Encrypt(string) (string, error) { return b64(random(32)), nil }
+func (randomCodes) Decrypt(string) (string, error) {
+	return "", errors.New("oauth: opaque tokens are not used")
+}
+
+func (s *Server) internal(c *echo.Context, err error) error {
+	s.log.Error("oauth: internal error", "err", err.Error())
+	return s.errorPage(c, http.StatusInternalServerError, "Something went wrong on our side. Please try again later.")
+}
+
+var _ = bytes.NewReader
+var _ = time.Now
