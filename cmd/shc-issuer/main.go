@@ -41,6 +41,10 @@ Usage:
   shc-issuer bulk generate --out DIR --patients N  synthetic bulk input
   shc-issuer staff add NAME --role R --data DIR    desk staff account + one-time invitation code
   shc-issuer staff list|code ID|disable ID --data DIR
+  shc-issuer clients add --redirect-uri URI [--confidential] [--name N] --data DIR
+                                                 register a SMART app (wallet) with the
+                                                 built-in authorization server
+  shc-issuer clients list|remove ID --data DIR
   shc-issuer policy validate DIR                 check Cedar policies against the schema
   shc-issuer policy check --principal P --action A --patient ID [--token JWT]
                                                  print the decision and the deciding policies
@@ -74,6 +78,10 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --auth-audience AUD    expected token audience (default: BASE/fhir)
   --auth-jwks-url URL    its JWKS (default: AUTH-ISSUER/.well-known/jwks.json)
   --auth-authorize-url URL, --auth-token-url URL   advertised in smart-configuration
+  --no-oauth             no built-in authorization server (it runs unless --auth-issuer
+                         names an external one): SMART App Launch for wallets at
+                         BASE/oauth/*, consent at BASE/oauth/consent, connected apps
+                         at BASE/account/apps (docs/oauth.md)
   --auth-system-client SUB=SCOPE[,SCOPE]   a lab system authenticating with JWTs from
                          --auth-issuer (subject SUB) and the lab scopes it may use;
                          repeatable. Lab scopes of other JWTs, and of any token with
@@ -182,6 +190,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = bulkCmd(ctx, args[1:], stdout, stderr)
 	case "staff":
 		err = staff(ctx, args[1:], stdout)
+	case "clients":
+		err = clients(ctx, args[1:], stdout)
 	case "migrate-keys":
 		err = migrateKeys(ctx, args[1:], stdout)
 	case "policy":

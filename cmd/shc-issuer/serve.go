@@ -35,6 +35,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.AuthAuthorizeURL, "auth-authorize-url", "", "")
 	fs.StringVar(&c.AuthTokenURL, "auth-token-url", "", "")
 	fs.Func("auth-system-client", "", func(v string) error { c.AuthSystemClients = append(c.AuthSystemClients, v); return nil })
+	fs.BoolVar(&c.NoOAuth, "no-oauth", false, "")
 	fs.StringVar(&c.Store, "store", "sqlite", "")
 	fs.StringVar(&c.PostgresDSN, "postgres-dsn", "", "")
 	fs.StringVar(&c.KeyPassphraseFile, "key-passphrase-file", "", "")
@@ -78,6 +79,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "shc-issuer: iss %s\n  issuing page: %s/\n  key set:      %s/.well-known/jwks.json\n  FHIR base:    %s/fhir\n",
 		svc.Iss(), base, base, base)
 	fmt.Fprintf(stdout, "  front desk:   %s/desk/ (staff accounts: shc-issuer staff add NAME --role desk)\n", base)
+	if c.AuthIssuer == "" && !c.NoOAuth {
+		fmt.Fprintf(stdout, "  SMART:        %s/fhir/.well-known/smart-configuration (wallets: shc-issuer clients add --redirect-uri URI)\n", base)
+	}
 	if !c.Production && !c.NoSample {
 		if printURL, err := svc.LoadSample(ctx); err != nil {
 			log.Warn("could not load the sample lab result", "err", err.Error())

@@ -60,15 +60,15 @@ func (f *cardFilter) keep(c issuer.CardContent) bool {
 	for i, r := range c.Clinical {
 		fs[i] = resourceFacts(r, f.needCategory)
 	}
-	if !f.self {
-		var cats []string
-		for _, r := range fs {
-			for _, cat := range f.e.sensitiveCategories(r) {
-				if !slices.Contains(cats, cat) {
-					cats = append(cats, cat)
-				}
+	var cats []string
+	for _, r := range fs {
+		for _, cat := range f.e.sensitiveCategories(r) {
+			if !slices.Contains(cats, cat) {
+				cats = append(cats, cat)
 			}
 		}
+	}
+	if !f.self {
 		if len(cats) > 0 && !permits(f.consents, f.actor, f.purpose, cats) {
 			f.withheld += len(fs)
 			f.withheldCards++
@@ -84,12 +84,21 @@ func (f *cardFilter) keep(c issuer.CardContent) bool {
 		}
 	}
 	if f.details != nil {
-		ok := false
+		ok, sensitiveOnly := false, false
 		for i := range f.details {
 			if f.details[i].keeps(fs) {
+				if f.details[i].ExcludeSensitive && len(cats) > 0 {
+					sensitiveOnly = true // withheld, never named (like a missing Consent)
+					continue
+				}
 				ok = true
 				break
 			}
+		}
+		if !ok && sensitiveOnly {
+			f.withheld += len(fs)
+			f.withheldCards++
+			return false
 		}
 		if !ok {
 			f.byDetails++

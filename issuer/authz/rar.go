@@ -32,6 +32,10 @@ type Detail struct {
 	Codes           TokenFilter
 	Since           time.Time // resources dated before are left out; zero: any date
 	Actions         []string  // "issue", "share"; empty means both
+	// ExcludeSensitive ("sensitive": false) leaves out cards with
+	// sensitive results even for the patient's own request: the patient
+	// chose so on the consent page (issuer/oauth).
+	ExcludeSensitive bool
 }
 
 // TokenFilter keeps resources with a coding in Include (when not empty) and
@@ -98,11 +102,13 @@ func parseDetail(b []byte) (Detail, error) {
 		Codes           json.RawMessage `json:"codes"`
 		Since           string          `json:"since"`
 		Actions         []string        `json:"actions"`
+		Sensitive       *bool           `json:"sensitive"`
 	}
 	var d Detail
 	if err := jsonlite.DecodeExact(b, &in); err != nil {
-		return d, fmt.Errorf("members are type, patient, credentialTypes, resourceTypes, categories, codes, since, actions, locations (exact names, each once): %v", err)
+		return d, fmt.Errorf("members are type, patient, credentialTypes, resourceTypes, categories, codes, since, actions, sensitive, locations (exact names, each once): %v", err)
 	}
+	d.ExcludeSensitive = in.Sensitive != nil && !*in.Sensitive
 	for _, l := range [][]string{in.Locations, in.CredentialTypes, in.ResourceTypes, in.Actions} {
 		if len(l) > maxDetailItems {
 			return d, fmt.Errorf("a list is longer than %d", maxDetailItems)

@@ -15,10 +15,30 @@ const OperationDefinitionURL = "http://hl7.org/fhir/uv/smart-health-cards-and-li
 const fhirJSON = "application/fhir+json"
 
 // smartConfiguration advertises "health-cards" (OP-1) and the authorization
-// server's endpoints.
+// server: with the built-in one (issuer/oauth) every endpoint and
+// capability it has and nothing else; with an external one the endpoints
+// configured for it.
 func (s *server) smartConfiguration(c *echo.Context) error {
 	cors(c)
 	sc := s.cfg.SMART
+	if m := sc.Builtin; m != nil {
+		return c.JSON(http.StatusOK, map[string]any{
+			"issuer":                                m.Issuer,
+			"authorization_endpoint":                m.AuthorizationEndpoint,
+			"token_endpoint":                        m.TokenEndpoint,
+			"revocation_endpoint":                   m.RevocationEndpoint,
+			"introspection_endpoint":                m.IntrospectionEndpoint,
+			"userinfo_endpoint":                     m.UserinfoEndpoint,
+			"jwks_uri":                              m.JWKSURI,
+			"grant_types_supported":                 m.GrantTypes,
+			"response_types_supported":              m.ResponseTypes,
+			"scopes_supported":                      m.Scopes,
+			"code_challenge_methods_supported":      m.CodeChallengeMethods,
+			"token_endpoint_auth_methods_supported": m.TokenEndpointAuthMethods,
+			"capabilities":                          append([]string{"health-cards"}, m.Capabilities...),
+			"authorization_details_types_supported": []string{authz.DetailType},
+		})
+	}
 	doc := map[string]any{
 		"capabilities": []string{"health-cards", "launch-standalone", "context-standalone-patient", "client-public",
 			"client-confidential-symmetric", "permission-patient", "permission-v1", "permission-v2"},
@@ -50,13 +70,21 @@ func (s *server) capabilityStatement(c *echo.Context) error {
 		"service": []any{map[string]any{"coding": []any{map[string]string{
 			"system": "http://terminology.hl7.org/CodeSystem/restful-security-service", "code": "SMART-on-FHIR"}}}},
 	}
-	if s.cfg.SMART.AuthorizationEndpoint != "" || s.cfg.SMART.TokenEndpoint != "" {
+	authorize, token := s.cfg.SMART.AuthorizationEndpoint, s.cfg.SMART.TokenEndpoint
+	if m := s.cfg.SMART.Builtin; m != nil {
+		authorize, token = m.AuthorizationEndpoint, m.TokenEndpoint
+	}
+	if authorize != "" || token != "" {
 		var ext []any
-		if s.cfg.SMART.AuthorizationEndpoint != "" {
-			ext = append(ext, map[string]string{"url": "authorize", "valueUri": s.cfg.SMART.AuthorizationEndpoint})
+		if authorize != "" {
+			ext = append(ext, map[string]string{"url": "authorize", "valueUri": authorize})
 		}
-		if s.cfg.SMART.TokenEndpoint != "" {
-			ext = append(ext, map[string]string{"url": "token", "valueUri": s.cfg.SMART.TokenEndpoint})
+		if token != "" {
+			ext = append(ext, map[string]string{"url": "token", "valueUri": token})
+		}
+		if m := s.cfg.SMART.Builtin; m != nil {
+			ext = append(ext, map[string]string{"url": "revoke", "valueUri": m.RevocationEndpoint},
+				map[string]string{"url": "introspect", "valueUri": m.IntrospectionEndpoint})
 		}
 		security["extension"] = []any{map[string]any{"url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris", "extension": ext}}
 	}

@@ -19,15 +19,21 @@ import (
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/authz"
+	"github.com/healthcards/healthcards/issuer/oauth"
 )
 
 // SMARTConfig names the authorization server endpoints advertised in
-// /fhir/.well-known/smart-configuration.
+// /fhir/.well-known/smart-configuration: the built-in server's (Builtin),
+// or an external one's.
 type SMARTConfig struct {
 	Issuer                string // the authorization server's issuer
 	AuthorizationEndpoint string
 	TokenEndpoint         string
 	JWKSURI               string
+	// Builtin, when set, is the issuer's own authorization server
+	// (issuer/oauth): its endpoints and capabilities replace the fields
+	// above.
+	Builtin *oauth.Metadata
 }
 
 // Config configures the HTTP API. Issuer, Auth and BaseURL are required.

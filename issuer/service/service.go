@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/tls"
@@ -32,6 +33,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/issuer/keydb"
+	"github.com/healthcards/healthcards/issuer/oauth"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11"
@@ -66,6 +68,11 @@ type Config struct {
 	// (--auth-system-client SUB=SCOPE[,SCOPE], repeatable): a JWT's lab
 	// scopes count only for these subjects (auth.JWTConfig.SystemClients).
 	AuthSystemClients []string
+	// NoOAuth turns the built-in authorization server off (--no-oauth).
+	// It is on unless --auth-issuer names an external one: SMART App
+	// Launch for wallets (issuer/oauth; clients registered with
+	// `shc-issuer clients add`).
+	NoOAuth bool
 
 	Store       string // --store sqlite|postgres (default sqlite)
 	PostgresDSN string // --postgres-dsn
@@ -212,7 +219,15 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.auth(ctx, st, auditKey(ridSecret))
+	var oaStore *oauth.Store
+	var oaKey *ecdsa.PrivateKey
+	var local *auth.LocalJWT
+	if cfg.AuthIssuer == "" && !cfg.NoOAuth {
+		if oaStore, oaKey, local, err = s.openOAuth(ctx, kdb); err != nil {
+			return nil, err
+		}
+	}
+	a, err := s.auth(ctx, st, auditKey(ridSecret), local)
 	if err != nil {
 		return nil, err
 	}
@@ -290,10 +305,28 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	mount := func(e *echo.Echo) { links.Mount(e); batches.Mount(e); frontDesk.Mount(e) }
+	smart := httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL}
+	var oa *oauth.Server
+	if oaStore != nil {
+		oa, err = oauth.New(oauth.Config{Store: oaStore, BaseURL: s.baseURL, Key: oaKey, People: oauth.IdentityPeople{Identity: ids},
+			Name: cfg.IssuerName, Logger: s.log})
+		if err != nil {
+			return nil, err
+		}
+		m := oa.Metadata()
+		smart = httpapi.SMARTConfig{Builtin: &m}
+	}
+	mount := func(e *echo.Echo) {
+		links.Mount(e)
+		batches.Mount(e)
+		frontDesk.Mount(e)
+		if oa != nil {
+			oa.Mount(e)
+		}
+	}
 	api, err := httpapi.New(httpapi.Config{
 		Issuer: s.is, Auth: a, Source: src, Authz: az, BaseURL: s.baseURL, IssuerName: cfg.IssuerName, DevPage: !cfg.Production,
-		SMART:  httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL},
+		SMART:  smart,
 		Logger: s.log, HSTS: s.useTLS || cfg.BehindTLSProxy || !cfg.Production, Mount: mount, Metrics: metrics,
 	})
 	if err != nil {
@@ -609,9 +642,9 @@ const devTokenFile = "development-token"
 // auth builds the authenticator. In development, a store without tokens
 // gets an all-scope token whose secret is kept in DIR/development-token
 // (0600) and printed at every development start while it stays active.
-func (s *Service) auth(ctx context.Context, st store.Store, audit []byte) (*auth.Authenticator, error) {
+func (s *Service) auth(ctx context.Context, st store.Store, audit []byte, local *auth.LocalJWT) (*auth.Authenticator, error) {
 	cfg := s.cfg
-	acfg := auth.Config{Store: st, AuditKey: audit}
+	acfg := auth.Config{Store: st, AuditKey: audit, Local: local}
 	if cfg.AuthIssuer != "" {
 		aud := cfg.AuthAudience
 		if aud == "" {
