@@ -48,6 +48,17 @@ type Config struct {
 	// Actor is recorded in the audit event of every card; "" is
 	// "bulk:BATCHID".
 	Actor string
+	// Linker creates the SMART Health Links asked for by Outputs.Link
+	// (httpapi.Links: the same code path as POST /v1/links).
+	Linker Linker
+
+	// Set by Manager: results recorded in the database instead of
+	// OUT/results.ndjson, and no files written (they are rendered from the
+	// stored cards when downloaded).
+	results    resultLog
+	noFiles    bool
+	flushLines int
+	afterFlush func(done int) // tests: called after each durable flush
 }
 
 // Outputs are the files written per patient. Card (.smart-health-card) is
@@ -61,7 +72,22 @@ type Outputs struct {
 	Paper string
 	// IssuerName is printed on PDFs; empty prints the iss.
 	IssuerName string
+	// Link gives every issued patient a SMART Health Link to its cards
+	// (one .smart-health-card file), with its QR in qr/ID-link.png and on
+	// a last PDF page. Needs Config.Linker.
+	Link bool
+	// LinkPasscode protects each link with its own 8-digit passcode,
+	// derived from the batch and patient (the same on every attempt) and
+	// written in the result line and on the PDF.
+	LinkPasscode bool
+	// LinkExp is the links' expiry in Unix seconds; 0 is 30 days
+	// (DefaultLinkExpiry) after the run starts.
+	LinkExp int64
 }
+
+// DefaultLinkExpiry is the lifetime of a bulk link without LinkExp: the
+// API's default (httpapi.DefaultLinkExpiry).
+const DefaultLinkExpiry = 30 * 24 * time.Hour
 
 func (o Outputs) qr() bool { return o.PNG || o.SVG || o.PDF }
 
@@ -98,6 +124,7 @@ type Result struct {
 	File    string                   `json:"file,omitempty"` // .smart-health-card, relative to Out
 	PDF     string                   `json:"pdf,omitempty"`
 	Outcome *issuer.OperationOutcome `json:"outcome,omitempty"`
+	Link    *LinkResult              `json:"link,omitempty"`
 }
 
 type result = Result
@@ -154,6 +181,15 @@ func Run(ctx context.Context, cfg Config) (Summary, error) {
 	}
 	if cfg.Actor == "" {
 		cfg.Actor = "bulk:" + cfg.BatchID
+	}
+	if cfg.Outputs.Link && cfg.Linker == nil {
+		return Summary{}, errf(CodeInvalidInput, "links were asked for but this run has no link host")
+	}
+	if cfg.Outputs.Link && cfg.Outputs.LinkExp == 0 {
+		cfg.Outputs.LinkExp = cfg.Issuer.Now().Add(DefaultLinkExpiry).Unix()
+	}
+	if cfg.flushLines <= 0 {
+		cfg.flushLines = flushLines
 	}
 	in, err := filepath.Abs(cfg.In)
 	if err != nil {
@@ -278,13 +314,18 @@ func (r *run) index(ctx context.Context, in string) error {
 
 // issue writes a result for every patient and record error not yet done.
 func (r *run) issue(ctx context.Context) error {
-	resPath := filepath.Join(r.cfg.Out, ResultsFile)
-	f, err := os.OpenFile(resPath, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := r.reconcile(ctx, f); err != nil {
+	var f *os.File
+	if r.cfg.results == nil {
+		var err error
+		f, err = os.OpenFile(filepath.Join(r.cfg.Out, ResultsFile), os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := r.reconcile(ctx, f); err != nil {
+			return err
+		}
+	} else if err := r.reconcileLog(ctx); err != nil {
 		return err
 	}
 	r.out = newOutputs(r.cfg)
@@ -292,7 +333,10 @@ func (r *run) issue(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w := &resultWriter{f: f, dir: r.cfg.Out, ix: r.ix, total: total, done: done, r: r}
+	w := &resultWriter{f: f, log: r.cfg.results, dir: r.cfg.Out, ix: r.ix, total: total, done: done, r: r}
+	if r.cfg.Progress != nil {
+		r.cfg.Progress(Progress{Phase: "issue", Total: total, Done: done})
+	}
 	recs, err := r.ix.recordErrors(ctx)
 	if err != nil {
 		return err
@@ -363,7 +407,7 @@ func (r *run) issue(ctx context.Context) error {
 				return context.Cause(ctx)
 			}
 			w.add(res)
-			if len(w.pending) >= flushLines {
+			if len(w.pending) >= r.cfg.flushLines {
 				if err := w.flush(ctx); err != nil {
 					cancel(err)
 					return err
@@ -425,11 +469,42 @@ func (r *run) reconcile(ctx context.Context, f *os.File) error {
 	return err
 }
 
+// reconcileLog marks done, in the index, every result the database
+// already holds (an earlier attempt on this or another replica).
+func (r *run) reconcileLog(ctx context.Context) error {
+	if err := r.ix.resetDone(ctx); err != nil {
+		return err
+	}
+	var keys []string
+	err := r.cfg.results.recorded(ctx, func(k string) error {
+		keys = append(keys, k)
+		if len(keys) >= 1000 {
+			err := r.ix.markDone(ctx, keys)
+			keys = keys[:0]
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.ix.markDone(ctx, keys)
+}
+
+// resultLog records result lines elsewhere than results.ndjson (the
+// Manager's database): record is durable and atomic when it returns, and
+// skips keys already recorded.
+type resultLog interface {
+	recorded(ctx context.Context, fn func(key string) error) error
+	record(ctx context.Context, rs []Result) error
+}
+
 // resultWriter appends result lines. A line is written only after the
 // files it names are durable (syncfs), and is itself synced before its key
 // is marked done in the index.
 type resultWriter struct {
 	f           *os.File
+	log         resultLog
 	dir         string
 	ix          *index
 	pending     []Result
@@ -442,30 +517,41 @@ func (w *resultWriter) add(res Result) { w.pending = append(w.pending, res) }
 
 func (w *resultWriter) flush(ctx context.Context) error {
 	if len(w.pending) > 0 {
-		if err := syncDir(w.dir); err != nil {
-			return err
-		}
-		w.buf.Reset()
 		keys := make([]string, 0, len(w.pending))
-		enc := json.NewEncoder(&w.buf)
-		enc.SetEscapeHTML(false)
 		for _, res := range w.pending {
-			if err := enc.Encode(res); err != nil {
-				return err
-			}
 			keys = append(keys, res.Key)
 		}
-		if _, err := w.f.Write(w.buf.Bytes()); err != nil {
-			return err
-		}
-		if err := w.f.Sync(); err != nil {
-			return err
+		if w.log != nil {
+			if err := w.log.record(ctx, w.pending); err != nil {
+				return err
+			}
+		} else {
+			if err := syncDir(w.dir); err != nil {
+				return err
+			}
+			w.buf.Reset()
+			enc := json.NewEncoder(&w.buf)
+			enc.SetEscapeHTML(false)
+			for _, res := range w.pending {
+				if err := enc.Encode(res); err != nil {
+					return err
+				}
+			}
+			if _, err := w.f.Write(w.buf.Bytes()); err != nil {
+				return err
+			}
+			if err := w.f.Sync(); err != nil {
+				return err
+			}
 		}
 		if err := w.ix.markDone(context.WithoutCancel(ctx), keys); err != nil {
 			return err
 		}
 		w.done += len(w.pending)
 		w.pending = w.pending[:0]
+		if w.r.cfg.afterFlush != nil {
+			w.r.cfg.afterFlush(w.done)
+		}
 	}
 	if w.r.cfg.Progress != nil {
 		w.r.cfg.Progress(Progress{Phase: "issue", Total: w.total, Done: w.done,
@@ -539,6 +625,11 @@ func (r *run) patient(ctx context.Context, p pending) (Result, error) {
 	}
 	if err := r.out.write(&res, p.ID, cards); err != nil {
 		return res, err
+	}
+	if r.cfg.Outputs.Link {
+		if err := r.link(ctx, &res, key, p.ID, cards); err != nil {
+			return res, err
+		}
 	}
 	res.Status = StatusIssued
 	r.issued.Add(1)

@@ -13,9 +13,11 @@ import (
 
 	"github.com/go-pdf/fpdf"
 
+	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/shl/shlqr"
 	"github.com/healthcards/healthcards/terminology"
 )
 
@@ -37,21 +39,27 @@ type outputs struct {
 
 func newOutputs(cfg Config) *outputs { return &outputs{cfg: cfg, dir: cfg.Out} }
 
-// write writes the patient's files and fills res with their names.
+// write names the patient's files in res and writes them (unless the run
+// keeps no files: the Manager renders them from the stored cards when they
+// are downloaded, see renderFile).
 func (o *outputs) write(res *Result, pid string, cards []store.IssuedCard) error {
 	oc := o.cfg.Outputs
-	jws := make([]string, len(cards))
-	for i, c := range cards {
-		jws[i] = c.JWS
+	for _, c := range cards {
 		res.Cards = append(res.Cards, CardResult{ID: c.ID, Types: c.Types})
 	}
-	if oc.Card {
-		b, err := shc.MarshalFile(jws...)
+	put := func(name string, render func() ([]byte, error)) error {
+		if o.cfg.noFiles {
+			return nil
+		}
+		b, err := render()
 		if err != nil {
 			return err
 		}
+		return writeFileAtomic(filepath.Join(o.dir, name), b)
+	}
+	if oc.Card {
 		res.File = filepath.Join("cards", pid+".smart-health-card")
-		if err := writeFileAtomic(filepath.Join(o.dir, res.File), b); err != nil {
+		if err := put(res.File, func() ([]byte, error) { return cardFile(cards) }); err != nil {
 			return err
 		}
 	}
@@ -60,53 +68,140 @@ func (o *outputs) write(res *Result, pid string, cards []store.IssuedCard) error
 	}
 	codes := make([]*qr.Code, len(cards))
 	for i, c := range cards {
-		text, err := shc.EncodeQRText(c.JWS)
+		code, err := o.code(c)
 		if err != nil {
 			return err
-		}
-		code, err := qr.Encode(text, qr.WithLevel(o.cfg.Issuer.QRLevel()))
-		if err != nil {
-			return fmt.Errorf("bulk: QR of a stored card: %w", err)
 		}
 		codes[i] = code
 		name := filepath.Join("qr", fmt.Sprintf("%s-%d", pid, i+1))
 		if oc.PNG {
-			var b bytes.Buffer
-			if err := code.PNG(&b, pngScale); err != nil {
-				return err
-			}
 			res.Cards[i].PNG = name + ".png"
-			if err := writeFileAtomic(filepath.Join(o.dir, name+".png"), b.Bytes()); err != nil {
+			if err := put(res.Cards[i].PNG, func() ([]byte, error) { return pngOf(code) }); err != nil {
 				return err
 			}
 		}
 		if oc.SVG {
-			var b bytes.Buffer
-			if err := code.SVG(&b); err != nil {
-				return err
-			}
 			res.Cards[i].SVG = name + ".svg"
-			if err := writeFileAtomic(filepath.Join(o.dir, name+".svg"), b.Bytes()); err != nil {
+			if err := put(res.Cards[i].SVG, func() ([]byte, error) { return svgOf(code) }); err != nil {
 				return err
 			}
 		}
 	}
 	if oc.PDF {
-		b, err := o.pdf(cards, codes)
-		if err != nil {
-			return err
-		}
 		res.PDF = filepath.Join("pdf", pid+".pdf")
-		if err := writeFileAtomic(filepath.Join(o.dir, res.PDF), b); err != nil {
+		if o.cfg.noFiles || oc.Link {
+			return nil // written after the link (writeLink)
+		}
+		if err := put(res.PDF, func() ([]byte, error) { return o.pdf(cards, codes, nil) }); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
+// writeLink writes the link's QR (and the PDF, which ends with a page for
+// the link) once the link exists.
+func (o *outputs) writeLink(res *Result, cards []store.IssuedCard) error {
+	if o.cfg.noFiles {
+		return nil
+	}
+	b, err := linkPNG(res.Link.URI)
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(o.dir, res.Link.QR), b); err != nil {
+		return err
+	}
+	if res.PDF == "" {
+		return nil
+	}
+	pdf, err := o.pdfOf(cards, res.Link)
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(o.dir, res.PDF), pdf)
+}
+
+// renderFile renders the output file rel of a recorded result from the
+// patient's stored cards: the Manager keeps no files, so any replica
+// serves them. rel must be one of the names res gives.
+func (o *outputs) renderFile(rel string, res Result, cards []store.IssuedCard) ([]byte, error) {
+	switch {
+	case rel == res.File:
+		return cardFile(cards)
+	case rel == res.PDF:
+		return o.pdfOf(cards, res.Link)
+	case res.Link != nil && rel == res.Link.QR:
+		return linkPNG(res.Link.URI)
+	}
+	for i, c := range res.Cards {
+		if i >= len(cards) || (rel != c.PNG && rel != c.SVG) {
+			continue
+		}
+		code, err := o.code(cards[i])
+		if err != nil {
+			return nil, err
+		}
+		if rel == c.PNG {
+			return pngOf(code)
+		}
+		return svgOf(code)
+	}
+	return nil, issuer.ErrNotFound
+}
+
+func (o *outputs) pdfOf(cards []store.IssuedCard, link *LinkResult) ([]byte, error) {
+	codes := make([]*qr.Code, len(cards))
+	for i, c := range cards {
+		code, err := o.code(c)
+		if err != nil {
+			return nil, err
+		}
+		codes[i] = code
+	}
+	return o.pdf(cards, codes, link)
+}
+
+func (o *outputs) code(c store.IssuedCard) (*qr.Code, error) {
+	text, err := shc.EncodeQRText(c.JWS)
+	if err != nil {
+		return nil, err
+	}
+	code, err := qr.Encode(text, qr.WithLevel(o.cfg.Issuer.QRLevel()))
+	if err != nil {
+		return nil, fmt.Errorf("bulk: QR of a stored card: %w", err)
+	}
+	return code, nil
+}
+
+func cardFile(cards []store.IssuedCard) ([]byte, error) {
+	jws := make([]string, len(cards))
+	for i, c := range cards {
+		jws[i] = c.JWS
+	}
+	return shc.MarshalFile(jws...)
+}
+
+func pngOf(code *qr.Code) ([]byte, error) {
+	var b bytes.Buffer
+	err := code.PNG(&b, pngScale)
+	return b.Bytes(), err
+}
+
+func svgOf(code *qr.Code) ([]byte, error) {
+	var b bytes.Buffer
+	err := code.SVG(&b)
+	return b.Bytes(), err
+}
+
+// linkQRSize is the side of a link's QR PNG, as GET /v1/links/{id}/qr.png.
+const linkQRSize = 512
+
+func linkPNG(uri string) ([]byte, error) { return shlqr.PNG(uri, linkQRSize) }
+
 // pdf renders one page per card: who (name, birth date), what (each result
 // or dose in words, from the signed card itself), and the QR.
-func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code) ([]byte, error) {
+func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code, link *LinkResult) ([]byte, error) {
 	size := "A4"
 	if strings.EqualFold(o.cfg.Outputs.Paper, "letter") {
 		size = "Letter"
@@ -146,6 +241,29 @@ func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code) ([]byte, error
 		pdf.SetY(pdf.GetY() + pdfQRMM + 4)
 		pdf.SetFont("Helvetica", "", 9)
 		pdf.MultiCell(0, 5, tr("Scan with a SMART Health Card verifier app. The QR code holds the signed card; the text above is for reading only."), "", "C", false)
+	}
+	if link != nil {
+		// The link page: the same cards, shared as a SMART Health Link
+		// (SHL-21: level M).
+		code, err := qr.EncodeBytes(link.URI, qr.M)
+		if err != nil {
+			return nil, fmt.Errorf("bulk: QR of a link: %w", err)
+		}
+		pdf.AddPage()
+		pdf.SetFont("Helvetica", "B", 18)
+		pdf.CellFormat(0, 10, tr("SMART Health Link"), "", 1, "L", false, 0, "")
+		pdf.SetFont("Helvetica", "", 11)
+		exp := "it does not expire"
+		if link.Exp != 0 {
+			exp = "it works until " + time.Unix(link.Exp, 0).UTC().Format("2 January 2006")
+		}
+		pdf.MultiCell(0, 6, tr("The same cards as a link a health app or a clinic can open; "+exp+"."), "", "L", false)
+		if link.Passcode != "" {
+			pdf.SetFont("Helvetica", "B", 12)
+			pdf.CellFormat(0, 8, tr("Passcode: "+link.Passcode), "", 1, "L", false, 0, "")
+		}
+		pdf.Ln(6)
+		drawQR(pdf, code, (pageW-pdfQRMM)/2, pdf.GetY(), pdfQRMM)
 	}
 	var b bytes.Buffer
 	if err := pdf.Output(&b); err != nil {

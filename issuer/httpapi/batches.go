@@ -6,7 +6,9 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
@@ -25,6 +27,8 @@ type BatchesConfig struct {
 	Auth    *auth.Authenticator
 	// MaxBytes caps one batch's upload; 0 means DefaultMaxBatchBytes.
 	MaxBytes int64
+	// Now is the clock (linkExp checks); nil means time.Now.
+	Now func() time.Time
 }
 
 // Batches serves POST /v1/batches (NDJSON files or a ZIP of them, FHIR
@@ -44,6 +48,9 @@ func NewBatches(cfg BatchesConfig) (*Batches, error) {
 	}
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBatchBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	return &Batches{cfg: cfg}, nil
 }
@@ -82,7 +89,8 @@ func batchJSON(st bulk.BatchStatus) BatchJSON {
 	return out
 }
 
-// create is POST /v1/batches?outputs=card,png,svg,pdf&paper=a4|letter with
+// create is POST /v1/batches?outputs=card,png,svg,pdf,link&paper=a4|letter
+// [&linkPasscode=true][&linkExp=EPOCH] with
 // application/zip, application/x-ndjson (or fhir+ndjson) or
 // multipart/form-data (one part per .ndjson file).
 func (b *Batches) create(c *echo.Context) error {
@@ -105,9 +113,27 @@ func (b *Batches) create(c *echo.Context) error {
 			o.SVG = true
 		case "pdf":
 			o.PDF = true
+		case "link":
+			o.Link = true
 		default:
-			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "outputs: card, png, svg and pdf, comma-separated"}
+			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "outputs: card, png, svg, pdf and link, comma-separated"}
 		}
+	}
+	if v := c.QueryParam("linkPasscode"); v != "" {
+		if v != "true" && v != "false" {
+			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "linkPasscode: true or false"}
+		}
+		o.LinkPasscode = v == "true"
+	}
+	if v := c.QueryParam("linkExp"); v != "" {
+		exp, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || exp <= b.cfg.Now().Unix() || exp >= 100_000_000_000 {
+			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "linkExp: epoch seconds in the future"}
+		}
+		o.LinkExp = exp
+	}
+	if (o.LinkPasscode || o.LinkExp != 0) && !o.Link {
+		return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "linkPasscode and linkExp need link in outputs"}
 	}
 	switch strings.ToLower(c.QueryParam("paper")) {
 	case "", "a4":
@@ -123,9 +149,9 @@ func (b *Batches) create(c *echo.Context) error {
 	var st bulk.BatchStatus
 	switch mt {
 	case "application/zip":
-		st, err = b.cfg.Manager.Submit(p.Actor(), o, []bulk.Upload{{Name: "export.zip", Body: body}}, b.cfg.MaxBytes)
+		st, err = b.cfg.Manager.Submit(req.Context(), p.Actor(), o, []bulk.Upload{{Name: "export.zip", Body: body}}, b.cfg.MaxBytes)
 	case "application/x-ndjson", "application/fhir+ndjson", "application/ndjson":
-		st, err = b.cfg.Manager.Submit(p.Actor(), o, []bulk.Upload{{Name: "export.ndjson", Body: body}}, b.cfg.MaxBytes)
+		st, err = b.cfg.Manager.Submit(req.Context(), p.Actor(), o, []bulk.Upload{{Name: "export.ndjson", Body: body}}, b.cfg.MaxBytes)
 	case "multipart/form-data":
 		if params["boundary"] == "" {
 			return &issuer.Error{Code: issuer.CodeBadRequest, Msg: "multipart/form-data without a boundary"}
@@ -148,7 +174,7 @@ func (b *Batches) create(c *echo.Context) error {
 
 func (b *Batches) multipart(c *echo.Context, p *auth.Principal, o bulk.Outputs, body io.Reader, boundary string) (bulk.BatchStatus, error) {
 	mr := multipart.NewReader(body, boundary)
-	return b.cfg.Manager.SubmitStream(p.Actor(), o, func() (*bulk.Upload, error) {
+	return b.cfg.Manager.SubmitStream(c.Request().Context(), p.Actor(), o, func() (*bulk.Upload, error) {
 		for {
 			part, err := mr.NextPart()
 			if err == io.EOF {
@@ -169,7 +195,7 @@ func (b *Batches) get(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := b.cfg.Manager.Status(c.Param("id"), p.Actor())
+	st, err := b.cfg.Manager.Status(c.Request().Context(), c.Param("id"), p.Actor())
 	if err != nil {
 		return err
 	}
@@ -178,10 +204,29 @@ func (b *Batches) get(c *echo.Context) error {
 }
 
 func (b *Batches) results(c *echo.Context) error {
-	return b.serve(c, bulk.ResultsFile, "application/x-ndjson")
+	p, err := b.principal(c)
+	if err != nil {
+		return err
+	}
+	ctx, id := c.Request().Context(), c.Param("id")
+	if err := b.cfg.Manager.CheckResults(ctx, id, p.Actor()); err != nil {
+		return err
+	}
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Type", "application/x-ndjson")
+	h.Set("Content-Disposition", "attachment")
+	c.Response().WriteHeader(http.StatusOK)
+	// Streamed from the database: a broken stream ends the body early
+	// (the client sees a short read).
+	return b.cfg.Manager.Results(ctx, id, p.Actor(), c.Response())
 }
 
 func (b *Batches) file(c *echo.Context) error {
+	p, err := b.principal(c)
+	if err != nil {
+		return err
+	}
 	rel := c.Param("dir") + "/" + c.Param("name")
 	ct := "application/octet-stream"
 	switch {
@@ -194,22 +239,12 @@ func (b *Batches) file(c *echo.Context) error {
 	case strings.HasSuffix(rel, ".pdf"):
 		ct = "application/pdf"
 	}
-	return b.serve(c, rel, ct)
-}
-
-func (b *Batches) serve(c *echo.Context, rel, ct string) error {
-	p, err := b.principal(c)
-	if err != nil {
-		return err
-	}
-	path, err := b.cfg.Manager.File(c.Param("id"), p.Actor(), rel)
+	data, err := b.cfg.Manager.File(c.Request().Context(), c.Param("id"), p.Actor(), rel)
 	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Type", ct)
 	h.Set("Content-Disposition", "attachment")
-	http.ServeFile(c.Response(), c.Request(), path)
-	return nil
+	return c.Blob(http.StatusOK, ct, data)
 }

@@ -3,6 +3,8 @@ package httpapi_test
 import (
 	"archive/zip"
 	"bytes"
+	"context"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"mime/multipart"
@@ -18,14 +20,28 @@ import (
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/issuer/store/sqlite"
+	"github.com/healthcards/healthcards/keys"
+	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/shc"
+	"github.com/healthcards/healthcards/shc/qr"
+	"github.com/healthcards/healthcards/shl"
 )
 
 func startWithBatches(t *testing.T) *httpapitest.Server {
 	t.Helper()
 	dir := t.TempDir()
+	db, err := sqlite.Open(context.Background(), filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	return httpapitest.Start(t, httpapitest.Options{ConfigAPI: func(c *httpapi.Config) {
-		m, err := bulk.NewManager(bulk.ManagerConfig{Dir: filepath.Join(dir, "batches"), Issuer: c.Issuer, Workers: 2})
+		l, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: c.Issuer, Auth: c.Auth, BaseURL: c.BaseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := bulk.NewManager(bulk.ManagerConfig{DB: db, Dir: filepath.Join(dir, "batches"), Issuer: c.Issuer, Workers: 2, Linker: l, Poll: 20 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,6 +55,7 @@ func startWithBatches(t *testing.T) *httpapitest.Server {
 			if prev != nil {
 				prev(e)
 			}
+			l.Mount(e)
 			b.Mount(e)
 		}
 	}})
@@ -192,5 +209,112 @@ func TestBatchesAPI(t *testing.T) {
 	}
 	if r := send(t, s, "GET", "/v1/batches/AAAAAAAAAAAAAAAAAAAAAA", s.Token, "", nil); r.Status != http.StatusNotFound {
 		t.Errorf("unknown batch: %d", r.Status)
+	}
+}
+
+// A batch with outputs=card,pdf,link and per-patient passcodes gives every
+// issued patient one SMART Health Link (the code path of POST /v1/links):
+// the link in results.ndjson resolves through the shl client, with its
+// passcode, to one .smart-health-card file holding exactly the patient's
+// cards, which verify with the served key; its QR (qr/ID-link.png) reads
+// back to the same shlink:/; GET /v1/links/{id} shows it to the submitter.
+func TestBatchesWithLinks(t *testing.T) {
+	s := startWithBatches(t)
+	in := t.TempDir()
+	const patients = 4
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: patients, Seed: 5}); err != nil {
+		t.Fatal(err)
+	}
+	var zb bytes.Buffer
+	zw := zip.NewWriter(&zb)
+	ents, _ := os.ReadDir(in)
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(in, e.Name()))
+		zf, _ := zw.Create(e.Name())
+		zf.Write(b)
+	}
+	zw.Close()
+	if r := send(t, s, "POST", "/v1/batches?outputs=card&linkPasscode=true", s.Token, "application/zip", zb.Bytes()); r.Status != http.StatusBadRequest {
+		t.Fatalf("linkPasscode without link: %d %s", r.Status, r.Body)
+	}
+	r := send(t, s, "POST", "/v1/batches?outputs=card,pdf,link&linkPasscode=true", s.Token, "application/zip", zb.Bytes())
+	if r.Status != http.StatusAccepted {
+		t.Fatalf("POST: %d %s", r.Status, r.Body)
+	}
+	var st httpapi.BatchJSON
+	if err := json.Unmarshal(r.Body, &st); err != nil {
+		t.Fatal(err)
+	}
+	done := waitDone(t, s, st.ID)
+	if done.Issued != patients || done.Done != patients || !done.Outputs.Link {
+		t.Fatalf("batch: %+v", done)
+	}
+	res := send(t, s, "GET", done.Results, s.Token, "", nil)
+	jr := send(t, s, "GET", "/.well-known/jwks.json", "", "", nil)
+	set, err := keys.ParseJWKS(jr.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(s.Certificate())
+	client := &shl.Client{Fetch: safehttp.MustNew(safehttp.Config{AllowPrivateNetwork: true, RootCAs: pool})}
+	links := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(res.Body)), "\n") {
+		var p bulk.Result
+		if err := json.Unmarshal([]byte(line), &p); err != nil {
+			t.Fatal(err)
+		}
+		if p.Link == nil || len(p.Link.Passcode) != 8 || p.Link.Exp == 0 {
+			t.Fatalf("%s: link %+v", p.Key, p.Link)
+		}
+		if links[p.Link.ID] {
+			t.Fatalf("link %s given to two patients", p.Link.ID)
+		}
+		links[p.Link.ID] = true
+		payload, err := shl.Parse(p.Link.URI)
+		if err != nil || !payload.HasFlag('P') {
+			t.Fatalf("%s: %q (%v)", p.Key, p.Link.URI, err)
+		}
+		if _, err := client.Resolve(context.Background(), payload, shl.ResolveOptions{Recipient: "test", Passcode: "00000000"}); err == nil && p.Link.Passcode != "00000000" {
+			t.Fatalf("%s: a wrong passcode opened the link", p.Key)
+		}
+		got, err := client.Resolve(context.Background(), payload, shl.ResolveOptions{Recipient: "test", Passcode: p.Link.Passcode})
+		if err != nil || len(got.Files) != 1 || got.Files[0].ContentType != shl.ContentTypeSHC {
+			t.Fatalf("%s: resolve: %v %+v", p.Key, err, got)
+		}
+		jws, err := shc.ParseFile(got.Files[0].Data)
+		if err != nil || len(jws) != len(p.Cards) {
+			t.Fatalf("%s: %d cards in the link, %d in the result (%v)", p.Key, len(jws), len(p.Cards), err)
+		}
+		for i, j := range jws {
+			stored, err := s.Issuer.Store().Card(context.Background(), p.Cards[i].ID)
+			if err != nil || stored.JWS != j {
+				t.Fatalf("%s: card %d of the link is not the stored card %s (%v)", p.Key, i, p.Cards[i].ID, err)
+			}
+			c, err := shc.Parse(j)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pub, err := set.Lookup(c.Header().Kid)[0].CheckSigning()
+			if err != nil || c.VerifySignature(pub) != nil {
+				t.Fatalf("%s: card %d does not verify (%v)", p.Key, i, err)
+			}
+		}
+		img := send(t, s, "GET", "/v1/batches/"+st.ID+"/files/"+p.Link.QR, s.Token, "", nil)
+		if img.Status != http.StatusOK {
+			t.Fatalf("%s: link QR: %d", p.Key, img.Status)
+		}
+		if text, err := qr.DecodeRawBytes(img.Body); err != nil || text != p.Link.URI {
+			t.Fatalf("%s: link QR reads %q (%v)", p.Key, text, err)
+		}
+		if pdf := send(t, s, "GET", "/v1/batches/"+st.ID+"/files/"+p.PDF, s.Token, "", nil); pdf.Status != http.StatusOK || !bytes.HasPrefix(pdf.Body, []byte("%PDF-")) {
+			t.Fatalf("%s: pdf: %d", p.Key, pdf.Status)
+		}
+		if lr := send(t, s, "GET", "/v1/links/"+p.Link.ID, s.Token, "", nil); lr.Status != http.StatusOK {
+			t.Fatalf("%s: GET /v1/links: %d %s", p.Key, lr.Status, lr.Body)
+		}
+	}
+	if len(links) != patients {
+		t.Fatalf("%d links for %d patients", len(links), patients)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/authz"
+	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/shl/host"
@@ -555,3 +556,41 @@ func (l *Links) ShareCards(ctx context.Context, actor, patientID, passcode, labe
 	out.Cards = len(jws)
 	return out, nil
 }
+
+// CardLink implements bulk.Linker: the link of one patient of a batch,
+// made as ShareCards makes the desk's (one .smart-health-card file, the
+// creator recorded as owner for the management API), with the id the
+// batch derived. A link with that id that exists already (an earlier
+// attempt of the batch, or another replica) is returned as it is, so a
+// resumed batch never gives a patient a second link.
+func (l *Links) CardLink(ctx context.Context, req bulk.LinkRequest) (bulk.LinkResult, error) {
+	if len(req.JWS) == 0 {
+		return bulk.LinkResult{}, &issuer.Error{Code: issuer.CodeNoContent, Msg: "no cards to share"}
+	}
+	b, err := shc.MarshalFile(req.JWS...)
+	if err != nil {
+		return bulk.LinkResult{}, &issuer.Error{Code: issuer.CodeInternal, Msg: "card file", Err: err}
+	}
+	ob, _ := json.Marshal(owner{Actor: req.Actor, Patient: req.PatientID})
+	_, err = l.host.CreateLink(ctx, []host.FileContent{{ContentType: shl.ContentTypeSHC, Data: b}},
+		host.LinkOptions{ID: req.ID, Passcode: req.Passcode, Label: req.Label, Expires: req.Expires, Owner: string(ob)})
+	switch {
+	case err == nil:
+		if l.cfg.Metrics != nil {
+			l.cfg.Metrics.linksCreated.Add(1)
+		}
+	case errors.Is(err, host.ErrStoreConflict):
+		// Made before: keep it.
+	default:
+		return bulk.LinkResult{}, linkErr(err)
+	}
+	info, err := l.host.Info(ctx, req.ID)
+	if err != nil {
+		return bulk.LinkResult{}, linkErr(err)
+	}
+	return bulk.LinkResult{ID: req.ID, URI: info.Payload.URI(""), Exp: info.Payload.Exp}, nil
+}
+
+// DefaultExpiry is the lifetime of a link created without an expiry
+// (LinksConfig.DefaultExpiry).
+func (l *Links) DefaultExpiry() time.Duration { return l.cfg.DefaultExpiry }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -13,6 +14,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/issuer/store/sqlite"
 )
 
 // startWithLinks runs the service with SMART Health Links mounted and one
@@ -27,7 +29,12 @@ func startWithLinks(t *testing.T) (*httpapitest.Server, httpapi.Config) {
 			t.Fatal(err)
 		}
 		// Registry-scale issuing (batches.go) is mounted beside the links.
-		bm, err := bulk.NewManager(bulk.ManagerConfig{Dir: t.TempDir(), Issuer: c.Issuer})
+		db, err := sqlite.Open(context.Background(), t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		bm, err := bulk.NewManager(bulk.ManagerConfig{DB: db, Dir: t.TempDir(), Issuer: c.Issuer})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,6 +35,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/keydb"
 	"github.com/healthcards/healthcards/issuer/oauth"
 	"github.com/healthcards/healthcards/issuer/store"
+	issuersql "github.com/healthcards/healthcards/issuer/store/sqlstore"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11"
 	"github.com/healthcards/healthcards/safehttp"
@@ -276,9 +277,14 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Registry-scale issuing (POST /v1/batches): batches in DIR/batches,
-	// unfinished ones resumed now (issuer/bulk).
-	batchMgr, err := bulk.NewManager(bulk.ManagerConfig{Dir: s.dir.Path("batches"), Issuer: s.is, Logger: s.log})
+	// Registry-scale issuing (POST /v1/batches): batches in the store's
+	// database (shared by replicas on PostgreSQL), run by whichever replica
+	// claims them; DIR/batches is scratch space (issuer/bulk).
+	bdb, ok := st.(*issuersql.Store)
+	if !ok {
+		return nil, fmt.Errorf("service: the store keeps no batches")
+	}
+	batchMgr, err := bulk.NewManager(bulk.ManagerConfig{DB: bdb, Dir: s.dir.Path("batches"), Issuer: s.is, Logger: s.log, Linker: links})
 	if err != nil {
 		return nil, err
 	}

@@ -148,6 +148,11 @@ type LinkOptions struct {
 	Direct   bool      // U: exactly one file, fetched with GET, no passcode (SHL-16)
 	Label    string    // at most 80 characters (SHL-7)
 	Owner    string    // opaque, for the management API
+	// ID, when set, is the link's id instead of a random one: 43 base64url
+	// characters that must carry 256 unguessable bits (SHL-4), e.g. an
+	// HMAC under a secret, so that a caller retrying the creation names
+	// the same link (the store refuses the second: ErrStoreConflict).
+	ID string
 }
 
 // Link is a newly created link.
@@ -197,11 +202,16 @@ func (h *Host) CreateLink(ctx context.Context, files []FileContent, opts LinkOpt
 	if !opts.Expires.IsZero() && !opts.Expires.After(now) {
 		return nil, newErr(shl.CodeInvalidArgument, "expiry is in the past")
 	}
-	idb := make([]byte, idBytes)
-	if _, err := rand.Read(idb); err != nil {
-		return nil, wrapErr(shl.CodeInvalidArgument, err, "random id")
+	id := opts.ID
+	if id == "" {
+		idb := make([]byte, idBytes)
+		if _, err := rand.Read(idb); err != nil {
+			return nil, wrapErr(shl.CodeInvalidArgument, err, "random id")
+		}
+		id = base64.RawURLEncoding.EncodeToString(idb)
+	} else if !validID(id) {
+		return nil, newErr(shl.CodeInvalidArgument, "a link id is 43 base64url characters")
 	}
-	id := base64.RawURLEncoding.EncodeToString(idb)
 	popts := []shl.PayloadOption{shl.WithFlags(flag), shl.WithLabel(opts.Label)}
 	if !opts.Expires.IsZero() {
 		popts = append(popts, shl.WithExpiry(opts.Expires))
