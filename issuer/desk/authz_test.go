@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/issuer/desk"
 	"github.com/healthcards/healthcards/issuer/identity"
 )
 
@@ -51,6 +52,8 @@ func TestDeskStaffDecisionTable(t *testing.T) {
 		// 403) once the engine allows it.
 		{"POST", "/desk/correct", url.Values{"patientId": {"pt-2001"}, "observation": {"none"}, "result": {"detected"}}, sup},
 		{"POST", "/desk/revoke", url.Values{"patientId": {"pt-2001"}}, sup},
+		// Enrolment (issue 13): desk and up.
+		{"POST", "/desk/enrolments", url.Values{"patientId": {"pt-2001"}, "evidence": {"passport"}, "ial": {"IAL2"}}, all},
 	}
 	for _, rw := range rows {
 		for _, r := range all {
@@ -100,22 +103,39 @@ func TestDeskStaffDecisionTable(t *testing.T) {
 	}
 }
 
-// A patient's own account (issue 13) is a Staff principal without a staff
-// role: the forbid staff-without-role refuses it every desk action.
+// A patient's own account (issue 13) never gets a desk page: its code is
+// not redeemed at /desk/enrol, and its session, even in the desk's
+// cookie, is refused before the decision point (which would refuse it
+// too: staff-without-role, TestStaffDecisionTable in issuer/authz).
 func TestDeskPatientAccountGetsNothing(t *testing.T) {
 	e := start(t)
-	_, code, err := e.ids.AddAccount(context.Background(), "Pat Patient", identity.RolePatient)
+	ctx := context.Background()
+	_, code, err := e.ids.AddAccount(ctx, "Pat Patient", identity.RolePatient)
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := e.browser()
-	if st := b.enrol(code); st != 200 {
-		t.Skipf("a patient account cannot enrol at the desk (%d): nothing to check", st)
+	if st := b.enrol(code); st != http.StatusBadRequest {
+		t.Fatalf("patient code at /desk/enrol: %d", st)
 	}
+	opts, cer, err := e.ids.BeginEnrolFor(ctx, identity.PatientsOnly, code, "phone")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", e.base()+"/x", strings.NewReader(string(b.auth.Create(opts))))
+	ses, err := e.ids.FinishEnrol(ctx, cer, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(e.base())
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: desk.SessionCookie, Value: ses.Token(), Path: "/"}})
 	for _, p := range []string{"/desk/", "/desk/issue", "/desk/patient?id=pt-2001", "/desk/audit"} {
-		if st, _, _ := b.do("GET", p, "", nil, false); st != http.StatusForbidden {
-			t.Errorf("patient account GET %s: %d", p, st)
+		if st, _, h := b.do("GET", p, "", nil, false); st != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/desk/signin") {
+			t.Errorf("patient session GET %s: %d", p, st)
 		}
+	}
+	if st, _ := b.form("/desk/enrolments", url.Values{"csrf": {ses.CSRF}, "patientId": {"pt-2001"}, "evidence": {"passport"}, "ial": {"IAL2"}}, true); st != http.StatusUnauthorized {
+		t.Errorf("patient session POST /desk/enrolments: %d", st)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/account"
 	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/identity"
@@ -54,9 +55,10 @@ type Config struct {
 
 // Desk serves the front desk pages.
 type Desk struct {
-	cfg    Config
-	origin string
-	log    *slog.Logger
+	cfg      Config
+	origin   string
+	log      *slog.Logger
+	enroller *account.Enroller
 }
 
 // New checks cfg.
@@ -81,7 +83,8 @@ func New(cfg Config) (*Desk, error) {
 		}
 		cfg.Authz = az
 	}
-	d := &Desk{cfg: cfg, origin: u.Scheme + "://" + u.Host, log: cfg.Logger}
+	d := &Desk{cfg: cfg, origin: u.Scheme + "://" + u.Host, log: cfg.Logger,
+		enroller: &account.Enroller{Issuer: cfg.Issuer, Identity: cfg.Identity, BaseURL: u.Scheme + "://" + u.Host + strings.TrimSuffix(u.Path, "/")}}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -107,6 +110,11 @@ func (d *Desk) Mount(e *echo.Echo) {
 	e.POST("/desk/correct", d.action(authz.ActionCorrect, d.correct))
 	e.GET("/desk/audit", d.page(authz.ActionAudit, d.audit))
 	e.GET("/desk/audit.csv", d.page(authz.ActionAudit, d.auditCSV))
+	e.POST("/desk/enrolments", d.action(authz.ActionEnrol, d.enrol))
+	e.POST("/desk/enrolments/guardian", d.action(authz.ActionEnrol, d.enrolGuardian))
+	for _, a := range []string{"unlink", "revoke-code", "revoke-passkey", "disable"} {
+		e.POST("/desk/enrolments/"+a, d.action(authz.ActionEnrol, d.accountAction))
+	}
 }
 
 type ctxSession struct{}

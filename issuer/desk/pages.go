@@ -2,6 +2,7 @@ package desk
 
 import (
 	"html/template"
+	"strings"
 
 	"github.com/healthcards/healthcards/issuer/identity"
 )
@@ -15,6 +16,16 @@ var pages = template.Must(template.New("desk").Funcs(template.FuncMap{
 		return m
 	},
 	"passkeyJS": func() template.JS { return template.JS(identity.PasskeyScript) },
+	"dict2": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+	// signupPage is the sign-up address without the code (the code is
+	// shown on its own).
+	"signupPage": func(u string) string { s, _, _ := strings.Cut(u, "#"); return s },
 	"err": func(f *Form, k string) string {
 		if f == nil {
 			return ""
@@ -45,6 +56,7 @@ button.secondary{background:#333}.danger{background:var(--err)}
 .actions{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}
 pre{white-space:pre-wrap;word-break:break-all;background:#f3f3f3;padding:.5rem;font-size:.8rem}
 .passcode{font-size:2rem;font-weight:800;letter-spacing:.2em}
+h2{font-size:1.25rem;margin:1.5rem 0 .5rem}form.inline{display:inline}dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0}
 table{border-collapse:collapse;width:100%;margin:1rem 0}caption{text-align:left;font-weight:700;padding:.3rem 0}
 th,td{border-bottom:1px solid #bbb;padding:.4rem;text-align:left;vertical-align:top}
 @media (max-width:48rem){table,thead,tbody,tr,th,td{display:block}thead{position:absolute;left:-9999px}tr{border:1px solid #bbb;margin:.5rem 0}}
@@ -56,7 +68,7 @@ th,td{border-bottom:1px solid #bbb;padding:.4rem;text-align:left;vertical-align:
 {{define "foot"}}</main></body></html>{{end}}
 
 {{define "message"}}{{template "head" .}}<h1>{{.Title}}</h1><p role="alert">{{.Message}}</p>
-<p>{{if .SignIn}}<a class="button" href="/desk/signin">Sign in</a>{{else}}<a href="/desk/">Back to the desk</a>{{end}}</p>{{template "foot" .}}{{end}}
+<p>{{if .SignIn}}<a class="button" href="/desk/signin">Sign in</a>{{else if .Back}}<a href="{{.Back}}">Back to the patient</a>{{else}}<a href="/desk/">Back to the desk</a>{{end}}</p>{{template "foot" .}}{{end}}
 
 {{define "home"}}{{template "head" .}}<h1>Front desk</h1>
 <div class="actions"><a class="button" href="/desk/issue">Enter a result and issue a card</a>{{if .CanAudit}} <a class="button secondary" href="/desk/audit">Audit trail</a>{{end}}</div>
@@ -164,7 +176,64 @@ const r=await passkeyRegister('/desk/enrol/begin','/desk/enrol/finish',{code:doc
 <table><caption>Cards</caption><thead><tr><th scope="col">Issued (UTC)</th><th scope="col">Contents</th><th scope="col">State</th></tr></thead><tbody>
 {{range .Cards}}<tr><td>{{.Issued}}</td><td>{{.Types}}</td><td class="state-{{.State}}">{{.State}}</td></tr>{{else}}<tr><td colspan="3">No cards issued.</td></tr>{{end}}
 </tbody></table>
+{{if .CanEnrol}}{{template "accounts" .}}{{end}}
 <p><a href="/desk/">Back to the desk</a></p>{{template "foot" .}}{{end}}
+
+{{define "proof"}}<fieldset class="radio"><legend>Photo ID you checked</legend>
+{{range .Evidence}}<label><input type="radio" name="evidence" value="{{.Value}}"> {{.Label}}</label>{{end}}</fieldset>
+<fieldset class="radio"><legend>Identity assurance level</legend>
+{{range .IALs}}<label><input type="radio" name="ial" value="{{.Value}}" {{if eq .Value "IAL1.4"}}checked{{end}}> {{.Label}}</label>{{end}}</fieldset>
+<p class="hint">Record the kind of document only: never its number.</p>{{end}}
+
+{{define "acct-hidden"}}<input type="hidden" name="csrf" value="{{.CSRF}}"><input type="hidden" name="patientId" value="{{.PatientID}}"><input type="hidden" name="account" value="{{.ID}}">{{end}}
+
+{{define "account"}}{{$h := dict "CSRF" .CSRF "PatientID" .PatientID "ID" .V.Account.ID}}
+<dl class="facts"><dt>Account</dt><dd>{{.V.Account.Name}} <span class="hint">({{.V.Account.ID}})</span></dd>
+<dt>Identity checked</dt><dd>{{.V.Account.Evidence}}, {{.V.IAL}}, by {{.V.Account.CheckedBy}} on {{.V.Account.Proofed.Format "2006-01-02"}}</dd>
+<dt>Sign-up code</dt><dd>{{if .V.CodeOpen}}open until {{.V.CodeExp}}
+<form method="post" action="/desk/enrolments/revoke-code" class="inline">{{template "acct-hidden" $h}}<button class="secondary">Withdraw the code</button></form>{{else}}none open{{end}}</dd></dl>
+<table><caption>Passkeys of {{.V.Account.Name}}</caption><thead><tr><th scope="col">Registered (UTC)</th><th scope="col">Revoke</th></tr></thead><tbody>
+{{range .V.Passkeys}}<tr><td>{{.Created.Format "2006-01-02 15:04"}}</td><td><form method="post" action="/desk/enrolments/revoke-passkey">{{template "acct-hidden" $h}}
+<input type="hidden" name="passkey" value="{{.ID}}"><button class="danger">Revoke this passkey</button></form></td></tr>{{else}}<tr><td colspan="2">No passkey registered yet.</td></tr>{{end}}
+</tbody></table>{{end}}
+
+{{define "accounts"}}<section aria-labelledby="acct-h"><h2 id="acct-h">Patient account and passkeys</h2>
+{{with .Account}}{{template "account" (dict2 "V" . "CSRF" $.Session.CSRF "PatientID" $.PatientID)}}
+{{if .Wards}}<p>Acts for: {{range $i, $w := .Wards}}{{if $i}}, {{end}}<a href="/desk/patient?id={{$w.Patient}}">{{$w.Name}}</a>{{end}}</p>{{end}}
+<form method="post" action="/desk/enrolments/disable"><input type="hidden" name="csrf" value="{{$.Session.CSRF}}"><input type="hidden" name="patientId" value="{{$.PatientID}}">
+<input type="hidden" name="account" value="{{.Account.ID}}"><button class="danger">Disable the account (no more sign-ins)</button></form>
+<form method="post" action="/desk/enrolments"><fieldset><legend>New sign-up code (a new or lost phone)</legend>
+<input type="hidden" name="csrf" value="{{$.Session.CSRF}}"><input type="hidden" name="patientId" value="{{$.PatientID}}">
+{{template "proof" $}}
+<div class="radio"><label><input type="checkbox" name="replace" value="1"> The old phone is lost or stolen: revoke its passkeys now</label></div>
+<div class="actions"><button>Check the ID and make a new code</button></div></fieldset></form>
+{{else}}<p>No account yet: the patient cannot sign in to get their cards into a wallet.</p>
+<form method="post" action="/desk/enrolments" id="enrol-form"><fieldset><legend>Enrol {{$.Name}} for sign-in with a passkey</legend>
+<input type="hidden" name="csrf" value="{{$.Session.CSRF}}"><input type="hidden" name="patientId" value="{{$.PatientID}}">
+{{template "proof" $}}
+<div class="actions"><button>Make a sign-up code</button></div></fieldset></form>{{end}}
+<h2>Guardians and representatives</h2>
+{{range .Guardians}}{{template "account" (dict2 "V" . "CSRF" $.Session.CSRF "PatientID" $.PatientID)}}
+<form method="post" action="/desk/enrolments/unlink"><input type="hidden" name="csrf" value="{{$.Session.CSRF}}"><input type="hidden" name="patientId" value="{{$.PatientID}}">
+<input type="hidden" name="account" value="{{.Account.ID}}"><button class="danger">Unlink {{.Account.Name}}</button></form>{{else}}<p>No guardian linked.</p>{{end}}
+<form method="post" action="/desk/enrolments/guardian"><fieldset><legend>Link a parent, guardian or representative</legend>
+<input type="hidden" name="csrf" value="{{$.Session.CSRF}}"><input type="hidden" name="patientId" value="{{$.PatientID}}">
+<label for="g-rel">Relationship</label><select id="g-rel" name="relationship">{{range .Relationships}}<option value="{{.Code}}">{{.Label}} ({{.Code}})</option>{{end}}</select>
+<label for="g-id">Their lab patient id, if they already have an account</label><input id="g-id" name="guardian" autocomplete="off">
+<p class="hint">Otherwise enter their name and check their photo ID: they get their own sign-up code.</p>
+<label for="g-name">Name</label><input id="g-name" name="name" autocomplete="off">
+{{template "proof" $}}
+<div class="actions"><button>Link</button></div></fieldset></form>
+</section>{{end}}
+
+{{define "enrolled"}}{{template "head" .}}<h1>Sign-up code for {{.Name}}</h1>
+<p>Give this code to the person now; it is shown once, works once, and expires {{.Expires}}. Identity recorded: {{.IAL}}.</p>
+<p class="passcode" aria-label="sign-up code" id="code">{{.Code}}</p>
+<p>They scan the QR code with their phone's camera (it opens the sign-up page with the code filled in), or open
+<strong>{{.URL | signupPage}}</strong> and type the code.</p>
+<img class="qr" src="{{.QR}}" alt="QR code of the sign-up address with the code">
+<p><a href="/desk/patient?id={{.PatientID}}">Back to the patient</a></p>
+{{template "foot" .}}{{end}}
 
 {{define "find"}}{{template "head" .}}<h1>Find a patient</h1>
 {{if .Error}}<p class="error" role="alert">{{.Error}}</p>{{end}}

@@ -87,8 +87,19 @@ func (d *Desk) patient(c *echo.Context, s *identity.Session) error {
 			return err
 		}
 	}
-	return d.render(c, http.StatusOK, "patient", map[string]any{"Session": s, "Title": "Patient", "PatientID": pid, "Name": name,
-		"BirthDate": p.BirthDate, "Rows": rows, "Cards": cards, "Results": Results, "CanCorrect": d.may(s, authz.ActionCorrect)})
+	data := map[string]any{"Session": s, "Title": "Patient", "PatientID": pid, "Name": name,
+		"BirthDate": p.BirthDate, "Rows": rows, "Cards": cards, "Results": Results, "CanCorrect": d.may(s, authz.ActionCorrect)}
+	if d.may(s, authz.ActionEnrol) {
+		acc, err := d.accountSection(c, pid)
+		if err != nil {
+			return err
+		}
+		data["CanEnrol"] = true
+		for k, v := range acc {
+			data[k] = v
+		}
+	}
+	return d.render(c, http.StatusOK, "patient", data)
 }
 
 // correct is POST /desk/correct: the patient's cards issued until now are
