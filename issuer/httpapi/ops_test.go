@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/issuer/store/sqlite"
+	"github.com/healthcards/healthcards/issuer/identity"
 )
 
 // startWithLinks runs the service with SMART Health Links mounted and one
@@ -43,7 +45,17 @@ func startWithLinks(t *testing.T) (*httpapitest.Server, httpapi.Config) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Mount = func(e *echo.Echo) { l.Mount(e); b.Mount(e) }
+		// The enrolment API (issue 13) too.
+		ids, err := identity.Open(context.Background(), identity.Config{Path: filepath.Join(t.TempDir(), "identity.db")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ids.Close() })
+		en, err := httpapi.NewEnrolments(httpapi.EnrolmentsConfig{Issuer: c.Issuer, Auth: c.Auth, Identity: ids, BaseURL: c.BaseURL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Mount = func(e *echo.Echo) { l.Mount(e); b.Mount(e); en.Mount(e) }
 		c.Metrics = m
 		cfg = *c
 	}})

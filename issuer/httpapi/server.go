@@ -20,6 +20,7 @@ import (
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/issuer/oauth"
+	"github.com/healthcards/healthcards/issuer/identity"
 )
 
 // SMARTConfig names the authorization server endpoints advertised in
@@ -217,7 +218,7 @@ func statusOf(code issuer.Code) int {
 		return http.StatusBadGateway
 	case issuer.CodeUnauthenticated:
 		return http.StatusUnauthorized
-	case issuer.CodeForbidden:
+	case issuer.CodeForbidden, identity.CodeCSRF:
 		return http.StatusForbidden
 	case issuer.CodeMethodNotAllowed:
 		return http.StatusMethodNotAllowed
