@@ -365,7 +365,9 @@ func (h *Enrolments) do(c *echo.Context, fn func(ctx context.Context, a identity
 // revokeCode is DELETE /v1/enrolments/{id}: the open sign-up code is
 // withdrawn (the account and its passkeys stay).
 func (h *Enrolments) revokeCode(c *echo.Context) error {
-	return h.do(c, func(ctx context.Context, a identity.Account, who caller) error { return h.en.RevokeCode(ctx, a.ID, who.actor()) })
+	return h.do(c, func(ctx context.Context, a identity.Account, who caller) error {
+		return h.en.RevokeCode(ctx, a.ID, who.actor())
+	})
 }
 
 func (h *Enrolments) revokePasskey(c *echo.Context) error {
@@ -375,7 +377,9 @@ func (h *Enrolments) revokePasskey(c *echo.Context) error {
 }
 
 func (h *Enrolments) disable(c *echo.Context) error {
-	return h.do(c, func(ctx context.Context, a identity.Account, who caller) error { return h.en.Disable(ctx, a.ID, who.actor()) })
+	return h.do(c, func(ctx context.Context, a identity.Account, who caller) error {
+		return h.en.Disable(ctx, a.ID, who.actor())
+	})
 }
 
 // link is POST /v1/enrolments/{id}/wards {"patientId","relationship"}.

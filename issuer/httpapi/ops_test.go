@@ -15,8 +15,8 @@ import (
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
-	"github.com/healthcards/healthcards/issuer/store/sqlite"
 	"github.com/healthcards/healthcards/issuer/identity"
+	"github.com/healthcards/healthcards/issuer/store/sqlite"
 )
 
 // startWithLinks runs the service with SMART Health Links mounted and one

@@ -19,8 +19,8 @@ import (
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/authz"
-	"github.com/healthcards/healthcards/issuer/oauth"
 	"github.com/healthcards/healthcards/issuer/identity"
+	"github.com/healthcards/healthcards/issuer/oauth"
 )
 
 // SMARTConfig names the authorization server endpoints advertised in
