@@ -26,6 +26,7 @@ import (
 
 	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/healthcards/healthcards/issuer"
+	"github.com/healthcards/healthcards/issuer/account"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/authz"
 	"github.com/healthcards/healthcards/issuer/bulk"
@@ -129,6 +130,9 @@ type Config struct {
 	// LinkExpiry is the lifetime of a SMART Health Link created without
 	// "exp" (--link-expiry; 0 means httpapi.DefaultLinkExpiry, 30 days).
 	LinkExpiry time.Duration
+	// EnrolmentCodeTTL is how long a patient's sign-up code from a desk
+	// enrolment works (--enrolment-code-ttl; 0 means 24 h).
+	EnrolmentCodeTTL time.Duration
 
 	// Logger receives the service's logs (default: JSON to os.Stderr).
 	Logger *slog.Logger
@@ -302,12 +306,23 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	} else {
 		s.log.Warn("the front desk needs a host name in --base-url for passkeys; staff cannot sign in", "flag", "--base-url")
 	}
-	ids, err := OpenIdentity(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, identity.Config{RPID: rp, Origin: origin, RPName: cfg.IssuerName}, s.log)
+	ids, err := OpenIdentity(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, identity.Config{RPID: rp, Origin: origin, RPName: cfg.IssuerName,
+		EnrolmentCodeTTL: cfg.EnrolmentCodeTTL}, s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.closers = append(s.closers, ids.Close)
 	frontDesk, err := desk.New(desk.Config{Issuer: s.is, Identity: ids, Links: links, Authz: az, BaseURL: s.baseURL, LabName: cfg.IssuerName, Logger: s.log})
+	if err != nil {
+		return nil, err
+	}
+	// Patients (issue 13): enrolled at the desk or through /v1/enrolments,
+	// their own pages under /account/ (the same identity store).
+	enrolments, err := httpapi.NewEnrolments(httpapi.EnrolmentsConfig{Issuer: s.is, Auth: a, Identity: ids, Authz: az, BaseURL: s.baseURL})
+	if err != nil {
+		return nil, err
+	}
+	accountPages, err := account.New(account.Config{Identity: ids, Issuer: s.is, BaseURL: s.baseURL, SiteName: cfg.IssuerName, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +341,8 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 		links.Mount(e)
 		batches.Mount(e)
 		frontDesk.Mount(e)
+		enrolments.Mount(e)
+		accountPages.Mount(e)
 		if oa != nil {
 			oa.Mount(e)
 		}
@@ -382,6 +399,12 @@ func prepare(cfg Config) (*Service, qr.Level, error) {
 func (s *Service) check() (qr.Level, error) {
 	cfg := &s.cfg
 	s.useTLS = cfg.TLSCert != "" || cfg.TLSKey != ""
+	if cfg.EnrolmentCodeTTL < 0 || cfg.EnrolmentCodeTTL > 30*24*time.Hour {
+		return 0, configErr("--enrolment-code-ttl %s: from 1m to 720h (a sign-up code should be short-lived)", cfg.EnrolmentCodeTTL)
+	}
+	if cfg.EnrolmentCodeTTL > 0 && cfg.EnrolmentCodeTTL < time.Minute {
+		return 0, configErr("--enrolment-code-ttl %s: from 1m to 720h", cfg.EnrolmentCodeTTL)
+	}
 	if s.useTLS && (cfg.TLSCert == "" || cfg.TLSKey == "") {
 		return 0, configErr("--tls-cert and --tls-key go together")
 	}

@@ -55,6 +55,8 @@ func TestConfigErrors(t *testing.T) {
 		{"postgres-no-dsn", func(c *Config, _ string) { c.Store = "postgres" }, "--postgres-dsn"},
 		{"bad-store", func(c *Config, _ string) { c.Store = "mysql" }, "--store"},
 		{"bad-qr-level", func(c *Config, _ string) { c.QRLevel = "X" }, "--qr-level"},
+		{"enrolment-code-ttl-negative", func(c *Config, _ string) { c.EnrolmentCodeTTL = -time.Hour }, "--enrolment-code-ttl"},
+		{"enrolment-code-ttl-long", func(c *Config, _ string) { c.EnrolmentCodeTTL = 31 * 24 * time.Hour }, "--enrolment-code-ttl"},
 		{"kek-and-pkcs11", func(c *Config, _ string) {
 			c.KEKFile, c.PKCS11Module, c.PKCS11Token, c.PKCS11PINFile = outside, "/x.so", "t", "pin"
 		}, "choose one"},
@@ -155,6 +157,21 @@ func TestNewRunDevelopment(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+	// Patients (issue 13): the sign-up page and the enrolment API are
+	// mounted beside the desk.
+	for path, want := range map[string]int{"/account/signup": 200, "/account/": 303, "/v1/enrolments?patientId=pt-1001": 200} {
+		req, _ := http.NewRequest("GET", "https://127.0.0.1:"+strconv.Itoa(port)+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
 	}
 	cancel()
 	select {
