@@ -20,6 +20,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/labstack/echo/v5"
 
+	"github.com/healthcards/healthcards/issuer/account"
 	"github.com/healthcards/healthcards/issuer/desk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
@@ -74,7 +75,12 @@ func start(t *testing.T) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Mount = func(e *echo.Echo) { l.Mount(e); d.Mount(e) }
+		// The patient pages (issue 13), where a desk enrolment's code is redeemed.
+		pages, err := account.New(account.Config{Identity: ids, Issuer: c.Issuer, BaseURL: c.BaseURL, SiteName: "Example Reference Laboratory"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Mount = func(e *echo.Echo) { l.Mount(e); d.Mount(e); pages.Mount(e) }
 	}})
 	return e
 }
