@@ -23,6 +23,10 @@
 //	                            (revoked by a timestamp entry and a newer valid card holds the same result type)
 //	POST /desk/correct          revoke (timestamp form), replace the result, issue the corrected card (supervisor)
 //	GET  /desk/audit[.csv]      the audit trail, and its CSV export (supervisor and up)
+//	POST /desk/enrolments       enrol the patient of the page (photo ID kind, IAL): a one-time sign-up
+//	                            code and a QR of /account/signup#code=… (issue 13; desk and up, action enrol)
+//	POST /desk/enrolments/guardian  link an enrolled guardian to the patient, or enrol a guardian-only account
+//	POST /desk/enrolments/{unlink,revoke-code,revoke-passkey,disable}  on the patient's or a guardian's account
 //
 // # Security considerations
 //
@@ -35,6 +39,10 @@
 //     session must also carry its CSRF token (csrf_rejected otherwise).
 //   - Pages have a strict CSP (nonce'd inline style and script, images from
 //     the service and data: URLs only, form-action 'self'), no caching.
+//   - Patient accounts are not staff: their codes are not redeemed at
+//     /desk/enrol, their passkeys do not sign in here, and their sessions
+//     are refused (identity.StaffSession). The enrolment forms reach only
+//     patient accounts of the patient on the page (or its guardians).
 //   - Logs carry the route, the staff account id and counts: never names,
 //     birth dates, patient ids, codes or tokens. The passcode of a link is
 //     shown once and stored only as a hash (shl/host).
