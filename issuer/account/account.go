@@ -247,6 +247,9 @@ func (p *Pages) session(c *echo.Context) (*identity.Session, error) {
 		return ses, nil
 	}
 	code := identity.CodeOf(err)
+	if code == identity.CodeInternal {
+		return nil, err
+	}
 	if code == identity.CodeForbidden {
 		return nil, p.render(c, http.StatusForbidden, "message", map[string]any{"Title": "Not a patient account",
 			"Message": "You are signed in with a staff account. Staff use the front desk; patients sign in with their own passkey."})

@@ -149,6 +149,19 @@ func (s *Service) EnrolPatient(ctx context.Context, e Enrolment) (Account, strin
 			return Account{}, "", err
 		}
 	}
+	// Two desks enrolling the same new patient at once: the second insert
+	// breaks the unique index of active patients; trying again finds the
+	// account the first created.
+	a, code, err := s.enrolPatient(ctx, e, ial)
+	if err != nil && e.Patient != "" && CodeOf(err) == CodeInternal {
+		if _, perr := s.PatientAccount(ctx, e.Patient); perr == nil {
+			a, code, err = s.enrolPatient(ctx, e, ial)
+		}
+	}
+	return a, code, err
+}
+
+func (s *Service) enrolPatient(ctx context.Context, e Enrolment, ial string) (Account, string, error) {
 	now := s.now().UTC()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
