@@ -14,7 +14,8 @@ import (
 // (DIR/identity.db).
 const IdentityFile = "identity.db"
 
-// OpenIdentity opens the staff accounts, passkeys, codes and sessions:
+// OpenIdentity opens the staff and patient accounts, passkeys, codes,
+// sessions and wards:
 // DIR/identity.db with --store sqlite, or the issuer's PostgreSQL database
 // (tables id_*) with --store postgres, so every replica sees one set of
 // accounts and a code is used once. With PostgreSQL, an identity.db left in
@@ -53,7 +54,7 @@ func OpenIdentity(ctx context.Context, dir, kind, dsn string, cfg identity.Confi
 	}
 	if log != nil {
 		log.Info("staff identities imported into PostgreSQL", "file", path, "accounts", n.Accounts, "passkeys", n.Passkeys,
-			"codes", n.Codes, "sessions", n.Sessions, "renamed_to", path+".imported")
+			"codes", n.Codes, "sessions", n.Sessions, "wards", n.Wards, "renamed_to", path+".imported")
 	}
 	return ids, nil
 }
