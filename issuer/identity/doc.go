@@ -57,5 +57,7 @@
 //     signs in only the account it was registered for (the credential must
 //     be among that account's own), whatever user handle it presents.
 //   - Enrolment keeps the kind of document, the level, who checked and
-//     when; never the document's number. Nothing here logs codes, tokens, credential ids or names.
+//     when; never the document's number.
+//   - Passkey ceremonies (5 minutes each) are capped (Config.MaxCeremonies):
+//     the public sign-in page cannot grow their table without bound. Nothing here logs codes, tokens, credential ids or names.
 package identity

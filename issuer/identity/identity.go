@@ -56,6 +56,11 @@ type Config struct {
 	// CodeAttemptsPerMinute bounds code redemptions per client key (and 10
 	// times that globally), counted in the database; 0 means 5.
 	CodeAttemptsPerMinute int
+	// MaxCeremonies bounds the passkey ceremonies under way (each lives 5
+	// minutes): sign-in pages are public, so their rows must not grow with
+	// an attacker's request rate. Past it, new ceremonies are refused
+	// (rate_limited) until old ones expire; 0 means 10,000.
+	MaxCeremonies int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -126,6 +131,9 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.AbsoluteTimeout <= 0 {
 		cfg.AbsoluteTimeout = DefaultAbsoluteTimeout
+	}
+	if cfg.MaxCeremonies <= 0 {
+		cfg.MaxCeremonies = 10000
 	}
 	if cfg.CodeAttemptsPerMinute <= 0 {
 		cfg.CodeAttemptsPerMinute = 5

@@ -195,6 +195,13 @@ func (s *Service) putCeremony(ctx context.Context, kind, accountID string, codeH
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM id_ceremonies WHERE expires_us < ?`, now.UnixMicro()); err != nil {
 		return "", wrap(CodeInternal, "store", err)
 	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM id_ceremonies`).Scan(&n); err != nil {
+		return "", wrap(CodeInternal, "store", err)
+	}
+	if n >= s.cfg.MaxCeremonies {
+		return "", errf(CodeRateLimited, "too many sign-ins are under way; try again in a few minutes")
+	}
 	_, err = s.db.ExecContext(ctx, `INSERT INTO id_ceremonies (hash, kind, account_id, code_hash, data, expires_us) VALUES (?, ?, ?, ?, ?, ?)`,
 		hash(id), kind, accountID, codeHash, string(data), now.Add(ceremonyTTL).UnixMicro())
 	if err != nil {

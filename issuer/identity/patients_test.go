@@ -317,3 +317,28 @@ func TestPostgresPatientEnrolmentRace(t *testing.T) {
 		t.Fatalf("accounts for one patient over two replicas: %v", seen)
 	}
 }
+
+// Public sign-in pages cannot grow the ceremony table without bound: past
+// MaxCeremonies new ones are refused until old ones expire.
+func TestCeremoniesBounded(t *testing.T) {
+	c := &clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
+	s, err := identity.Open(context.Background(), identity.Config{Path: t.TempDir() + "/identity.db", RPID: "desk.example.org", Origin: origin,
+		MaxCeremonies: 20, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for i := range 20 {
+		if _, _, err := s.BeginSignIn(ctx); err != nil {
+			t.Fatalf("ceremony %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.BeginSignIn(ctx); identity.CodeOf(err) != identity.CodeRateLimited {
+		t.Fatalf("ceremony 21: %v", err)
+	}
+	c.add(5*time.Minute + time.Second)
+	if _, _, err := s.BeginSignIn(ctx); err != nil {
+		t.Fatalf("after the old ones expired: %v", err)
+	}
+}
