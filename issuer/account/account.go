@@ -170,7 +170,7 @@ func (p *Pages) signupBegin(c *echo.Context) error {
 	}
 	opts, id, err := p.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.PatientsOnly, req.Code, clientKey(c))
 	if err != nil {
-		p.log.Info("account: sign-up code refused", "code", string(identity.CodeOf(err)))
+		p.log.Info("account: sign-up code refused", "error", string(identity.CodeOf(err)))
 		return jsonErr(c, err)
 	}
 	p.setCeremony(c, id)
@@ -191,7 +191,7 @@ func (p *Pages) finish(c *echo.Context, next string, fn func(context.Context, st
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
 	ses, err := fn(c.Request().Context(), p.ceremony(c), c.Request())
 	if err != nil {
-		p.log.Info("account: passkey refused", "route", c.Path(), "code", string(identity.CodeOf(err)))
+		p.log.Info("account: passkey refused", "route", c.Path(), "error", string(identity.CodeOf(err)))
 		return jsonErr(c, err)
 	}
 	if ses.Account.Role != identity.RolePatient {
