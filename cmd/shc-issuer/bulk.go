@@ -41,14 +41,19 @@ when started again with the same --batch and --out: no card is issued twice.
   --in DIR|ZIP           the NDJSON input
   --out DIR              output directory (results.ndjson, cards/, qr/, pdf/, .bulk/ state)
   --batch ID             batch id (default: a new one, printed); give it again to resume
-  --outputs LIST         comma-separated: card, png, svg, pdf (default card). With png,
-                         svg or pdf every card must fit one QR code (SIZE-3)
+  --outputs LIST         comma-separated: card, png, svg, pdf, link (default card). With png,
+                         svg or pdf every card must fit one QR code (SIZE-3). link gives each
+                         patient a SMART Health Link to its cards, hosted by the service (its
+                         link store, --base-url), in results.ndjson and qr/ID-link.png
+  --link-passcodes       protect each link with its own 8-digit passcode (in results.ndjson
+                         and the PDF)
+  --link-expiry D        link lifetime (default 720h, as the API's links)
   --paper a4|letter      PDF page size (default a4)
   --workers N            patients issued in parallel (default: 4 per core)
   --progress-every D     plain progress line interval when stderr is not a terminal (default 10s)
   --cpuprofile FILE      write a CPU profile (go tool pprof) of the run
-  --data DIR, --store, --postgres-dsn, --iss, --qr-level, --key-passphrase-file, --kek-file,
-  --issuer-name          as for serve (the same store and keys)
+  --data DIR, --store, --postgres-dsn, --iss, --base-url, --qr-level, --key-passphrase-file,
+  --kek-file, --issuer-name  as for serve (the same store, keys and links)
 
 bulk generate writes synthetic input: names, birth dates, COVID-19 and blood
 tests, COVID-19 doses, and with --broken one record of every kind that must be
@@ -112,6 +117,9 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&c.KEKFile, "kek-file", "", "")
 	kekTokenFlags(fs, &c.KEKToken)
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "")
+	fs.StringVar(&c.BaseURL, "base-url", "", "")
+	fs.DurationVar(&c.LinkExpiry, "link-expiry", 0, "")
+	passcodes := fs.Bool("link-passcodes", false, "")
 	if err := parseBulk(fs, args, stdout); err != nil {
 		return err
 	}
@@ -129,10 +137,19 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			o.SVG = true
 		case "pdf":
 			o.PDF = true
+		case "link":
+			o.Link = true
 		default:
-			return usageError{fmt.Sprintf("--outputs: unknown output %q (card, png, svg, pdf)", k)}
+			return usageError{fmt.Sprintf("--outputs: unknown output %q (card, png, svg, pdf, link)", k)}
 		}
 	}
+	if (*passcodes || c.LinkExpiry != 0) && !o.Link {
+		return usageError{"--link-passcodes and --link-expiry need link in --outputs"}
+	}
+	if c.LinkExpiry < 0 {
+		return usageError{"--link-expiry must not be negative"}
+	}
+	o.LinkPasscode = *passcodes
 	switch strings.ToLower(*paper) {
 	case "a4":
 		o.Paper = "A4"
@@ -158,6 +175,15 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return cliErr(err)
 	}
 	defer svc.Close()
+	var linker bulk.Linker
+	if o.Link {
+		links, err := svc.BulkLinks(ctx)
+		if err != nil {
+			return cliErr(err)
+		}
+		linker = links
+		o.LinkExp = time.Now().Add(links.DefaultExpiry()).Unix()
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if *cpuprofile != "" { // for BENCHMARKS.md: the share of time per stage
@@ -173,7 +199,7 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	prog := newProgress(stderr, *every)
 	sum, err := bulk.Run(ctx, bulk.Config{Issuer: svc.Issuer(), In: *in, Out: *out, BatchID: *batch,
-		Outputs: o, Workers: *workers, Progress: prog.update})
+		Outputs: o, Workers: *workers, Progress: prog.update, Linker: linker})
 	prog.finish()
 	switch {
 	case errors.Is(err, bulk.ErrBatchMismatch), errors.Is(err, bulk.ErrInvalidInput):
@@ -198,7 +224,7 @@ func parseBulk(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 			return errHelpShown
 		}
 	}
-	for _, name := range []string{"data", "store", "postgres-dsn", "iss", "qr-level", "key-passphrase-file", "kek-file", "issuer-name"} {
+	for _, name := range []string{"data", "store", "postgres-dsn", "iss", "base-url", "link-expiry", "qr-level", "key-passphrase-file", "kek-file", "issuer-name"} {
 		if f := fs.Lookup(name); f != nil {
 			env := "SHC_ISSUER_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 			if v, ok := os.LookupEnv(env); ok {

@@ -52,7 +52,9 @@ func resultLines(path string) int {
 // with the same batch id each time, and compare: every patient and bad
 // record has exactly one result line, no patient has a card issued twice
 // (the store holds exactly the cards its line names), none is lost, and
-// every card verifies with the verifier library.
+// every card verifies with the verifier library. The run also makes a
+// SMART Health Link per patient (--outputs card,link): the link store
+// holds exactly one link per issued patient, the one its line names.
 func TestBulkKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs and kills the binary")
@@ -63,7 +65,7 @@ func TestBulkKillAndResume(t *testing.T) {
 	if err := bulk.Generate(in, bulk.SynthOptions{Patients: n, Seed: 3, Broken: true}); err != nil {
 		t.Fatal(err)
 	}
-	args := []string{"--in", in, "--out", out, "--data", data, "--iss", bulkIss, "--batch", "kill-test", "--workers", "2", "--progress-every", "1h"}
+	args := []string{"--in", in, "--out", out, "--data", data, "--iss", bulkIss, "--batch", "kill-test", "--workers", "2", "--progress-every", "1h", "--outputs", "card,link"}
 	res := filepath.Join(out, bulk.ResultsFile)
 	deadline := time.Now().Add(startBound)
 	// Kill once while indexing (the index is rebuilt), then twice while
@@ -148,7 +150,7 @@ func TestBulkKillAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	seen := map[string]bool{}
+	seen, links := map[string]bool{}, map[string]bool{}
 	issued := 0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
@@ -164,6 +166,10 @@ func TestBulkKillAndResume(t *testing.T) {
 			continue
 		}
 		issued++
+		if r.Link == nil || links[r.Link.ID] || !strings.HasPrefix(r.Link.URI, "shlink:/") {
+			t.Fatalf("%s: link %+v missing or named twice", r.Patient, r.Link)
+		}
+		links[r.Link.ID] = true
 		if len(stored[r.Patient]) != len(r.Cards) {
 			t.Fatalf("%s: the store holds %d cards, the result names %d: issued twice or lost", r.Patient, len(stored[r.Patient]), len(r.Cards))
 		}
@@ -211,6 +217,30 @@ func TestBulkKillAndResume(t *testing.T) {
 	}
 	if want := n + len(bulk.BrokenPatients) + len(bulk.BrokenRecords); len(seen) != want || issued < n {
 		t.Errorf("%d result lines (%d issued); want %d (at least %d issued)", len(seen), issued, want, n)
+	}
+	ldb, err := sql.Open("sqlite", "file:"+filepath.Join(data, "links.db")+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ldb.Close()
+	lrows, err := ldb.Query(`SELECT id FROM shl_links`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nlinks := 0
+	for lrows.Next() {
+		var id string
+		if err := lrows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		nlinks++
+		if !links[id] {
+			t.Errorf("link %s is stored but named by no result line (a second link for a patient)", id)
+		}
+	}
+	lrows.Close()
+	if nlinks != issued {
+		t.Errorf("%d links stored for %d issued patients", nlinks, issued)
 	}
 }
 

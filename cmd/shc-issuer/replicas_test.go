@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/healthcards/healthcards/examples/bundles"
 	"github.com/healthcards/healthcards/issuer/auth"
+	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/issuer/keydb"
 	"github.com/healthcards/healthcards/issuer/store/sqlstore"
@@ -735,6 +737,7 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 	}
 
 	tokenUse(t, rs)
+	batchThroughLB(t, rs)
 
 	// The passcode limit held exactly: no attempt was given out twice, never
 	// more than the limit, and the links are locked for the right passcode
@@ -931,4 +934,88 @@ func TestReplicasThroughput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// batchThroughLB posts a registry batch through HAProxy (any replica
+// stores it in the database; one claims and runs it), follows it through
+// HAProxy (each GET may reach another replica) and reads it back: every
+// replica answers the same status, the results.ndjson through HAProxy
+// names each patient once with its link, and a patient's card file
+// rendered by each replica is the same.
+func batchThroughLB(t *testing.T, rs *replicaSet) {
+	t.Helper()
+	const patients = 12
+	in := t.TempDir()
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: patients, Seed: 17}); err != nil {
+		t.Fatal(err)
+	}
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	ents, _ := os.ReadDir(in)
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(in, e.Name()))
+		w, _ := mw.CreateFormFile("file", e.Name())
+		w.Write(b)
+	}
+	mw.Close()
+	code, b, err := rs.lb.do("POST", "/v1/batches?outputs=card,link", body.Bytes(), mw.FormDataContentType())
+	if err != nil || code != http.StatusAccepted {
+		t.Fatalf("POST /v1/batches through HAProxy: %d %s %v", code, b, err)
+	}
+	var st bulk.BatchStatus
+	if err := json.Unmarshal(b, &st); err != nil || st.ID == "" {
+		t.Fatalf("batch: %s", b)
+	}
+	for end := time.Now().Add(startBound); ; time.Sleep(50 * time.Millisecond) {
+		code, b, err = rs.lb.do("GET", "/v1/batches/"+st.ID, nil, "")
+		if err != nil || code != http.StatusOK || json.Unmarshal(b, &st) != nil {
+			t.Fatalf("GET batch through HAProxy: %d %s %v", code, b, err)
+		}
+		if st.Status == bulk.BatchDone || st.Status == bulk.BatchFailed {
+			break
+		}
+		if time.Now().After(end) {
+			t.Fatalf("batch still %s (%d/%d)", st.Status, st.Done, st.Total)
+		}
+	}
+	if st.Status != bulk.BatchDone || st.Issued != patients || st.Done != patients {
+		t.Fatalf("batch: %s", b)
+	}
+	ref := b
+	for _, r := range rs.reps {
+		c := &lbClient{base: "http://127.0.0.1:" + r.port, token: rs.lb.token, http: rs.lb.http}
+		if code, got, err := c.do("GET", "/v1/batches/"+st.ID, nil, ""); err != nil || code != http.StatusOK || !bytes.Equal(got, ref) {
+			t.Fatalf("%s answers %d %s; HAProxy answered %s", r.name, code, got, ref)
+		}
+	}
+	code, res, err := rs.lb.do("GET", "/v1/batches/"+st.ID+"/results.ndjson", nil, "")
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("results through HAProxy: %d %v", code, err)
+	}
+	seen := map[string]bool{}
+	var first bulk.Result
+	for _, line := range strings.Split(strings.TrimSpace(string(res)), "\n") {
+		var r bulk.Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		if seen[r.Key] || r.Status != bulk.StatusIssued || r.Link == nil {
+			t.Fatalf("result %s", line)
+		}
+		seen[r.Key] = true
+		first = r
+	}
+	if len(seen) != patients {
+		t.Fatalf("%d results for %d patients", len(seen), patients)
+	}
+	var card []byte
+	for _, r := range rs.reps {
+		c := &lbClient{base: "http://127.0.0.1:" + r.port, token: rs.lb.token, http: rs.lb.http}
+		code, got, err := c.do("GET", "/v1/batches/"+st.ID+"/files/"+first.File, nil, "")
+		if err != nil || code != http.StatusOK || (card != nil && !bytes.Equal(got, card)) {
+			t.Fatalf("%s: %s: %d %v", r.name, first.File, code, err)
+		}
+		card = got
+	}
+	t.Logf("batch %s: %d patients through HAProxy, the same status and files on %d replicas", st.ID, patients, len(rs.reps))
 }

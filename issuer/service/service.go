@@ -180,6 +180,7 @@ type Service struct {
 	watched  *issuer.WatchedRing
 	dbRing   *keydb.Ring
 	closers  []func() error
+	offline  *offline // OpenIssuer
 }
 
 // New checks cfg, opens the data directory, the store and the signing key,
