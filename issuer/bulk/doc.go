@@ -1,8 +1,8 @@
 // Package bulk issues SMART Health Cards at registry scale: a FHIR Bulk
 // Data export ($export NDJSON, one file per resource type, in a directory
-// or a ZIP) in; per patient a .smart-health-card file, QR PNG/SVG images
-// and a print-ready PDF (A4 or US Letter) out, with one results.ndjson
-// line per patient or bad record.
+// or a ZIP) in; per patient a .smart-health-card file, QR PNG/SVG images,
+// a print-ready PDF (A4 or US Letter) and a SMART Health Link out, with
+// one results.ndjson line per patient or bad record.
 //
 // A bulk card is the same card as one issued through the API: each
 // patient's resources, with the supporting resources they reference
@@ -39,6 +39,33 @@
 //     results.ndjson is durable; none is named twice.
 //   - An interrupted indexing starts over (it writes nothing outside the
 //     index).
+//   - A patient's SMART Health Link (Outputs.Link, made by a Linker: the
+//     issuer service's link code, httpapi.Links.CardLink) has an id, and
+//     with Outputs.LinkPasscode a passcode, derived from the batch id and
+//     patient id with the rid secret, like card ids: an attempt after a
+//     kill names the same link, the link store refuses a second one, and
+//     the existing link is reported (TestLinksResumeAfterLostResults).
+//
+// # Batches in the database (Manager)
+//
+// Batches submitted through the API (POST /v1/batches) are kept by a
+// Manager in the issuer store's database (sqlstore's bulk_* tables, on
+// SQLite or PostgreSQL), not on one replica's disk:
+//
+//   - The upload is stored in pieces of 1 MiB (bounded by the API's upload
+//     limit) before the batch is queued, and deleted when it finishes.
+//   - A replica takes a batch by one conditional UPDATE of its lease
+//     (ManagerConfig.Lease, 30 s by default), renewed every third of it;
+//     a run whose lease cannot be renewed stops. When a replica dies, the
+//     batch's lease ends and another replica claims it, copies the input
+//     to its scratch directory, rebuilds the index and skips every result
+//     already recorded: cards and links are found again, never made twice.
+//   - Result lines are recorded in the database, each key once, in the
+//     transaction that also advances the batch's counters, so that every
+//     replica answers GET /v1/batches/{id} the same.
+//   - No output file is kept: the .smart-health-card, QR and PDF files are
+//     rendered from the stored cards (and the recorded link) when they are
+//     downloaded, on whichever replica serves the request.
 //
 // # Bad records
 //
@@ -61,5 +88,13 @@
 //     signed card itself (not from the input), so the words match the QR.
 //   - Inputs are bounded: record size, file count, bytes per file (ZIP
 //     entries included), references followed per patient.
-//   - Card ids stay unguessable: they are HMACs under the rid secret.
+//   - Card ids stay unguessable: they are HMACs under the rid secret. Link
+//     ids are 256-bit HMACs under it too (SHL-4); each link's key is
+//     random, so an id alone opens nothing. Link passcodes (8 digits) are
+//     in results.ndjson and on the PDF, which are as secret as the cards;
+//     the link host's lifetime limit on wrong passcodes (SHL-10) holds.
+//   - Leases compare times written by replicas' clocks, which must agree
+//     to well within the lease (NTP); a replica with a fast clock could
+//     take a batch early, which costs time, never a duplicate: every
+//     result, card and link is written once by key.
 package bulk

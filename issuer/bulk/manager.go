@@ -403,11 +403,25 @@ func validFileName(s string) bool {
 	return true
 }
 
+// staleUpload is how old a batch still uploading must be to be deleted:
+// its replica died during the upload (uploads are far shorter: the
+// server's read timeout bounds them).
+const staleUpload = time.Hour
+
 func (m *Manager) loop() {
 	defer m.wg.Done()
 	t := time.NewTicker(m.cfg.Poll)
 	defer t.Stop()
+	var swept time.Time
 	for {
+		if now := m.now(); now.Sub(swept) > staleUpload/4 {
+			swept = now
+			if n, err := m.cfg.DB.DeleteStaleUploads(m.ctx, now.Add(-staleUpload)); err != nil && m.ctx.Err() == nil {
+				m.log.Warn("bulk: deleting stale uploads", "err", err.Error())
+			} else if n > 0 {
+				m.log.Info("bulk: deleted batches whose upload never ended", "batches", n)
+			}
+		}
 		for m.claimOne() {
 			if m.ctx.Err() != nil {
 				return

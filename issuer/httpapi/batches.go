@@ -33,10 +33,12 @@ type BatchesConfig struct {
 
 // Batches serves POST /v1/batches (NDJSON files or a ZIP of them, FHIR
 // Bulk Data $export output), GET /v1/batches/{id} (status and progress)
-// and, when the batch is done, GET /v1/batches/{id}/results.ndjson and
-// GET /v1/batches/{id}/files/{cards|qr|pdf}/{name}. Every route needs the
-// cards:issue scope, and a batch is visible only to the principal that
-// submitted it. Register it with Config.Mount.
+// and, when the batch is done, GET /v1/batches/{id}/results.ndjson
+// (streamed from the database) and GET
+// /v1/batches/{id}/files/{cards|qr|pdf}/{name} (rendered from the stored
+// cards). Every route needs the cards:issue scope, and a batch is visible
+// only to the principal that submitted it. Any replica serves any batch.
+// Register it with Config.Mount.
 type Batches struct {
 	cfg BatchesConfig
 }

@@ -42,9 +42,12 @@
 // /.well-known/crl/{kid}.json, /.well-known/did.json for did:web issuers,
 // /healthz. Config.Mount adds routes (the SMART Health Links above, and
 // Batches: registry-scale issuing with issuer/bulk, POST /v1/batches with
-// NDJSON files or a ZIP, GET /v1/batches/{id} with progress, then
-// results.ndjson and the files; scope cards:issue, each batch visible to
-// its submitter only).
+// NDJSON files or a ZIP (outputs=…,link for a SMART Health Link per
+// patient, made by Links.CardLink), GET /v1/batches/{id} with progress,
+// then results.ndjson and the files; scope cards:issue, each batch visible
+// to its submitter only). Batches live in the database (bulk.Manager): any
+// replica answers for any batch and renders its files from the stored
+// cards.
 //
 // Operations: GET /readyz (200 when the store answers and a signing key is
 // active and published, else 503 in plain words), GET /metrics (Prometheus

@@ -237,16 +237,56 @@ func (s *Store) SetBatchPhase(ctx context.Context, id, owner, phase string, tota
 	return nil
 }
 
-// FinishBatch sets the final status (and error message) of owner's batch
-// and frees its lease; false when owner no longer held it.
+// FinishBatch sets the final status (and error message) of owner's batch,
+// frees its lease and deletes its input (no longer needed: the result
+// lines and stored cards are the batch's output), in one transaction;
+// false when owner no longer held it (then nothing changes).
 func (s *Store) FinishBatch(ctx context.Context, id, owner, status, msg string) (bool, error) {
-	r, err := s.w.ExecContext(ctx, s.q(`UPDATE bulk_batches SET status = ?, error = ?, phase = '', lease_owner = '', lease_until = NULL
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return false, fail(ctx, "finish batch", err)
+	}
+	defer tx.Rollback()
+	r, err := tx.ExecContext(ctx, s.q(`UPDATE bulk_batches SET status = ?, error = ?, phase = '', lease_owner = '', lease_until = NULL
 		WHERE id = ? AND lease_owner = ?`), status, msg, id, owner)
 	if err != nil {
 		return false, fail(ctx, "finish batch", err)
 	}
-	n, err := r.RowsAffected()
-	return n == 1, err
+	if n, err := r.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM bulk_inputs WHERE batch_id = ?`), id); err != nil {
+		return false, fail(ctx, "finish batch: input", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return false, fail(ctx, "finish batch: commit", err)
+	}
+	return true, nil
+}
+
+// DeleteStaleUploads removes batches still uploading that were created
+// before before (their replica died during the upload), with their input.
+func (s *Store) DeleteStaleUploads(ctx context.Context, before time.Time) (int, error) {
+	rows, err := s.r.QueryContext(ctx, s.q(`SELECT id FROM bulk_batches WHERE status = ? AND created < ?`), BatchUploading, s.tm(before))
+	if err != nil {
+		return 0, fail(ctx, "stale uploads", err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return 0, fail(ctx, "stale uploads", err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	for _, id := range ids {
+		if err := s.DeleteBatch(ctx, id); err != nil {
+			return 0, err
+		}
+	}
+	return len(ids), nil
 }
 
 // AddBatchResults records result lines in one transaction, all or none.

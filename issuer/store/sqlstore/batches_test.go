@@ -132,6 +132,34 @@ func testBatchResults(t *testing.T, a, b *Store) {
 	if l, err := b.BatchResult(ctx, "r", "record/x:3"); err != nil || l != rs[1].Line {
 		t.Fatalf("line %q (%v)", l, err)
 	}
+	if ok, err := a.ClaimBatch(ctx, "r", "me", "running", [2]string{"queued", "running"}, time.Unix(2, 0), time.Unix(100, 0)); !ok || err != nil {
+		t.Fatalf("claim: %v %v", ok, err)
+	}
+	if ok, err := b.FinishBatch(ctx, "r", "me", "done", ""); !ok || err != nil {
+		t.Fatalf("finish: %v %v", ok, err)
+	}
+	if cs, err := b.BatchInputs(ctx, "r"); err != nil || len(cs) != 0 {
+		t.Fatalf("input kept after the batch finished: %v %v", cs, err)
+	}
+	if got, err := b.Batch(ctx, "r"); err != nil || got.Status != "done" || got.LeaseOwner != "" || got.Done != 2 {
+		t.Fatalf("finished batch %+v (%v)", got, err)
+	}
+	// A batch whose upload never ended is deleted once stale.
+	if err := a.CreateBatch(ctx, Batch{ID: "u", Owner: "lab", Created: time.Unix(10, 0), Options: "{}", Status: BatchUploading}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.PutBatchInput(ctx, "u", "x.ndjson", 0, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.DeleteStaleUploads(ctx, time.Unix(10, 0)); err != nil || n != 0 {
+		t.Fatalf("a fresh upload deleted: %d %v", n, err)
+	}
+	if n, err := b.DeleteStaleUploads(ctx, time.Unix(11, 0)); err != nil || n != 1 {
+		t.Fatalf("stale upload: %d %v", n, err)
+	}
+	if _, err := b.Batch(ctx, "u"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("stale upload kept: %v", err)
+	}
 	if err := a.DeleteBatch(ctx, "r"); err != nil {
 		t.Fatal(err)
 	}
