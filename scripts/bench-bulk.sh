@@ -9,7 +9,8 @@
 # CPU-second (= per core; load independent, unlike wall time on a shared
 # machine), wall seconds, peak RSS, and the share of CPU samples in each
 # stage (signing, deflate, QR, PNG, PDF, store, index, JSON) from a CPU
-# profile of the run. postgres needs HEALTHCARDS_TEST_POSTGRES_DSN
+# profile of the run. BULK_FLAGS adds flags to every run (e.g.
+# BULK_FLAGS=--link-passcodes with the link output). postgres needs HEALTHCARDS_TEST_POSTGRES_DSN
 # (eval "$(bash .ci/postgres.sh)"); each run gets a fresh schema.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,13 +39,14 @@ for kind in "${kinds[@]}"; do
 	out=$work/out-$RANDOM
 	/usr/bin/time -f '%U %S %e %M' -o "$work/time" "$bin" bulk issue --in "$work/in" --out "$out" --batch bench \
 		--data "$data" --iss https://bench.example.org --outputs "$kind" --progress-every 1h \
-		--cpuprofile "$work/cpu.pprof" "${store[@]}" >"$work/stdout" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
+		--cpuprofile "$work/cpu.pprof" "${store[@]}" ${BULK_FLAGS:-} >"$work/stdout" 2>"$work/stderr" || { cat "$work/stderr"; exit 1; }
 	read -r user sys wall rss <"$work/time"
 	cards=$(sed -n 's/.*patients (\([0-9]*\) cards).*/\1/p' "$work/stdout")
 	go tool pprof -traces "$bin" "$work/cpu.pprof" 2>/dev/null >"$work/traces"
 	shares=$(python3 - "$work/traces" <<'PY'
 import re, sys
 stages = [  # first match wins, checked in this order on each stack
+    ("link", r"httpapi\.\(\*Links\)\.CardLink|shl/host|shl/sqlstore|bulk\.linkPNG|crypto/argon2"),
     ("PDF", r"go-pdf/fpdf|issuer/bulk\.\(\*outputs\)\.pdf|bulk\.drawQR"),
     ("PNG", r"image/png|shc/qr\.\(\*Code\)\.PNG"),
     ("QR", r"shc/qr\.Encode|shc/qr\.encode"),

@@ -33,16 +33,9 @@ type replicaEnv struct {
 
 // newManager builds one replica: an issuer over st, the service's link
 // code (httpapi.Links) over links, and a Manager with the given clock.
-func newManager(t *testing.T, st *sqlstore.Store, links host.Store, now func() time.Time, self **bulk.Manager, kill func(*bulk.Manager, int)) {
+func newManager(t testing.TB, st *sqlstore.Store, links host.Store, now func() time.Time, self **bulk.Manager, kill func(*bulk.Manager, int)) {
 	t.Helper()
-	is, err := issuer.New(issuer.Config{
-		Iss: testIss, Keys: issuer.StaticKeys{Signer: testKey(t)}, Store: st,
-		RIDSecret: "bulk-test-rid-secret-with-32-chars-or-more",
-		Now:       func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is := replicaIssuer(t, st)
 	a, err := auth.New(auth.Config{Store: st})
 	if err != nil {
 		t.Fatal(err)
@@ -61,6 +54,21 @@ func newManager(t *testing.T, st *sqlstore.Store, links host.Store, now func() t
 	}
 	*self = m
 	t.Cleanup(func() { m.Close() })
+}
+
+// replicaIssuer is a replica's issuer over st (the same key and rid
+// secret on every replica, as with the database key ring).
+func replicaIssuer(t testing.TB, st *sqlstore.Store) *issuer.Issuer {
+	t.Helper()
+	is, err := issuer.New(issuer.Config{
+		Iss: testIss, Keys: issuer.StaticKeys{Signer: testKey(t)}, Store: st,
+		RIDSecret: "bulk-test-rid-secret-with-32-chars-or-more",
+		Now:       func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return is
 }
 
 // Two replicas on one database race for a submitted batch: one claims

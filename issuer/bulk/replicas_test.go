@@ -20,7 +20,7 @@ import (
 
 // pgSchema returns a DSN on a fresh schema of the test PostgreSQL server
 // and a handle on it, or skips (fails when CI=true).
-func pgSchema(t *testing.T) (string, *sql.DB) {
+func pgSchema(t testing.TB) (string, *sql.DB) {
 	t.Helper()
 	dsn := os.Getenv("HEALTHCARDS_TEST_POSTGRES_DSN")
 	if dsn == "" {

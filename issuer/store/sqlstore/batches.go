@@ -314,14 +314,32 @@ func (s *Store) AddBatchResults(ctx context.Context, id string, rs []BatchResult
 		}
 		return 0, fail(ctx, "batch results", err)
 	}
-	var added, issued, failed, cards int64
-	ins := s.q(`INSERT INTO bulk_results (batch_id, key, seq, line) VALUES (?, ?, ?, ?) ON CONFLICT (batch_id, key) DO NOTHING`)
+	// Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING key: one
+	// statement per maxInsertRows lines; the keys returned are the lines
+	// added (a key recorded before returns nothing).
+	byKey := make(map[string]BatchResult, len(rs))
 	for _, r := range rs {
-		res, err := tx.ExecContext(ctx, ins, id, r.Key, done+added, r.Line)
+		byKey[r.Key] = r
+	}
+	var added, issued, failed, cards int64
+	for start := 0; start < len(rs); start += maxInsertRows {
+		part := rs[start:min(start+maxInsertRows, len(rs))]
+		args := make([]any, 0, 4*len(part))
+		for i, r := range part {
+			args = append(args, id, r.Key, done+int64(start+i), r.Line)
+		}
+		rows, err := tx.QueryContext(ctx, s.q(`INSERT INTO bulk_results (batch_id, key, seq, line) VALUES `+sqldb.Values(len(part), 4)+
+			` ON CONFLICT (batch_id, key) DO NOTHING RETURNING key`), args...)
 		if err != nil {
 			return 0, fail(ctx, "batch results", err)
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		for rows.Next() {
+			var k string
+			if err := rows.Scan(&k); err != nil {
+				rows.Close()
+				return 0, fail(ctx, "batch results", err)
+			}
+			r := byKey[k]
 			added++
 			if r.Issued {
 				issued++
@@ -329,6 +347,12 @@ func (s *Store) AddBatchResults(ctx context.Context, id string, rs []BatchResult
 			} else {
 				failed++
 			}
+		}
+		if err := rows.Close(); err != nil {
+			return 0, fail(ctx, "batch results", err)
+		}
+		if err := rows.Err(); err != nil {
+			return 0, fail(ctx, "batch results", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, s.q(`UPDATE bulk_batches SET done = done + ?, issued = issued + ?, failed = failed + ?, cards = cards + ? WHERE id = ?`),
