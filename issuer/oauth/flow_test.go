@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -166,7 +167,7 @@ func (s *stack) consentForm(authURL string, ck *http.Cookie) url.Values {
 		s.t.Fatalf("authorize: %d %q %s", resp.StatusCode, loc, body)
 	}
 	resp, body = s.do("GET", s.base+loc, nil, ck)
-	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Test Wallet") {
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "asks for health cards") {
 		s.t.Fatalf("consent page: %d %s", resp.StatusCode, body)
 	}
 	f := url.Values{}
@@ -327,4 +328,84 @@ func codeFlow(t *testing.T, s *stack) {
 	}
 	status, m = s.refresh(tok.RefreshToken)
 	oauthErr(t, status, m, http.StatusBadRequest, "invalid_grant")
+}
+
+// TestMain quiets the op library's request logs (it logs through the
+// default slog logger; they hold OAuth error types, never tokens).
+func TestMain(m *testing.M) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+// A guardian picks whose cards the app gets: themself or a ward; the
+// token then names the ward as patient and the guardian's RelatedPerson
+// as fhirUser (issuer/authz decides with the RelatedPerson's facts).
+func TestGuardianPicker(t *testing.T) {
+	s := start(t, "sqlite", "")
+	ck, _ := s.patient(identity.Enrolment{Name: "Gina Guardian", Patient: "pt-3003", Evidence: "passport", IAL: "IAL2", By: "staff-1",
+		Wards: []identity.Ward{{Patient: "pt-4004", RelatedPerson: "rp-4004-gina", Name: "Kim Child"}}})
+	conf := s.config()
+	v := oauth2.GenerateVerifier()
+	resp, _ := s.do("GET", conf.AuthCodeURL("s10", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("aud", s.fhir)), nil, nil)
+	consent := s.base + resp.Header.Get("Location")
+	resp, page := s.do("GET", consent, nil, ck)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Whose cards") || !strings.Contains(page, "Kim Child") ||
+		!strings.Contains(page, `value="pt-3003"`) || !strings.Contains(page, `value="pt-4004"`) {
+		t.Fatalf("picker: %d %s", resp.StatusCode, page)
+	}
+	// A person the account may not act for gets the picker again.
+	if _, page := s.do("GET", consent+"&person=pt-1001", nil, ck); !strings.Contains(page, "Whose cards") {
+		t.Fatalf("a stranger as person: %s", page)
+	}
+	resp, page = s.do("GET", consent+"&person=pt-4004", nil, ck)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "Kim Child</strong>'s") {
+		t.Fatalf("consent for the ward: %d %s", resp.StatusCode, page)
+	}
+	f := url.Values{}
+	for _, m := range hidden.FindAllStringSubmatch(page, -1) {
+		f.Set(m[1], m[2])
+	}
+	f.Set("decision", "allow")
+	f["type"] = []string{labType, immType}
+	resp, _ = s.do("POST", s.base+"/oauth/consent", f, ck)
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	tok, err := conf.Exchange(s.ctx(), loc.Query().Get("code"), oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Extra("patient") != "pt-4004" {
+		t.Fatalf("patient = %v, want the ward", tok.Extra("patient"))
+	}
+	claims := jwtClaims(t, tok.AccessToken)
+	if claims["fhirUser"] != "RelatedPerson/rp-4004-gina" || claims["patient"] != "pt-4004" || claims["aud"] == nil {
+		t.Fatalf("access token claims: %v", claims)
+	}
+	// The ward's cards are not the guardian's own: the guardian's own
+	// record is not reachable with the ward's token.
+	if st, _ := s.issue(tok.AccessToken, "pt-3003", labType); st != http.StatusForbidden && st != http.StatusNotFound {
+		t.Fatalf("the guardian's own record with the ward's token: %d", st)
+	}
+	_, apps := s.do("GET", s.base+"/account/apps", nil, ck)
+	if !strings.Contains(apps, "Kim Child") || !strings.Contains(apps, "you act for them") {
+		t.Fatalf("connected apps of the guardian: %s", apps)
+	}
+}
+
+// jwtClaims reads a JWT's claims without verifying it (the server under
+// test verifies; this only inspects what it issued).
+func jwtClaims(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
