@@ -1,7 +1,7 @@
 // Package auth authenticates callers of the issuer service: lab systems by
 // API tokens the service stores hashed, or by JWT access tokens from a
 // configured authorization server; wallets by SMART on FHIR access tokens
-// from that server.
+// from that server or from the issuer's own (issuer/oauth, Config.Local).
 //
 // # Security considerations
 //
@@ -11,6 +11,11 @@
 //     JWKS with a pinned algorithm list (ES256, RS256), and issuer,
 //     audience and expiry (60 s leeway) are always checked: an empty
 //     expected issuer or audience is a configuration error, never "skip".
+//   - Tokens of the issuer's own authorization server (LocalJWT) are
+//     recognised by their kid, verified with its public key in process
+//     (ES256 only, iss, aud, exp without leeway: one clock), and accepted
+//     only while their jti is issued, not revoked, and their grant not
+//     withdrawn (GrantChecker: one indexed database lookup per request).
 //   - Tokens stay in their lane: lab scopes (cards:issue, cards:revoke,
 //     results:write) count only for API tokens and for JWTs of system
 //     clients registered in JWTConfig.SystemClients (only the scopes

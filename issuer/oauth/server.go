@@ -41,6 +41,10 @@ const (
 	authRequestPrefix = "ar_"
 )
 
+// PagePaths are the HTML pages Mount adds beside the OAuth endpoints
+// (documented in docs/oauth.md, not in the API's OpenAPI document).
+var PagePaths = []string{ConsentPath, AppsPath}
+
 // Config configures a Server.
 type Config struct {
 	// Store holds the server's state (Open).
