@@ -139,7 +139,7 @@ func (s *Server) consentPage(c *echo.Context) error {
 	return s.render(c, http.StatusOK, "consent", map[string]any{
 		"Title": "Allow " + cl.Name + "?", "App": cl.Name, "Client": cl, "ID": id, "Person": p, "Persons": len(v.Persons), "Viewer": v,
 		"Ask": ask, "Checked": checked, "Since": since, "Sensitive": sensitive, "Remembered": prev != nil, "FormToken": ftok,
-		"Host": redirectHost(a.RedirectURI),
+		"Host": redirectHost(a.RedirectURI), "FormAction": redirectSource(a.RedirectURI),
 	})
 }
 
@@ -267,6 +267,20 @@ func (s *Server) appsWithdraw(c *echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, AppsPath+"?withdrawn=1")
 }
 
+// redirectSource is the CSP source of the app's (registered) redirect
+// URI: the consent form's answer is a redirect there, which form-action
+// governs too.
+func redirectSource(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || strings.ContainsAny(u, " ;,'\"") {
+		return ""
+	}
+	if p.Scheme == "http" || p.Scheme == "https" {
+		return p.Scheme + "://" + p.Host
+	}
+	return p.Scheme + ":"
+}
+
 func redirectHost(u string) string {
 	p, err := url.Parse(u)
 	if err != nil {
@@ -296,7 +310,11 @@ func (s *Server) render(c *echo.Context, status int, name string, data map[strin
 		return c.String(http.StatusInternalServerError, "internal error")
 	}
 	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+n+"'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	formAction := "'self'"
+	if fa, _ := data["FormAction"].(string); fa != "" {
+		formAction += " " + fa
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+n+"'; img-src 'self' data:; form-action "+formAction+"; base-uri 'none'; frame-ancestors 'none'")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "same-origin")
 	return c.HTMLBlob(status, buf.Bytes())
@@ -327,7 +345,7 @@ h1{font-size:1.5rem;margin:.5rem 0 1rem}a{color:var(--accent)}
 label{font-weight:600}input[type=date]{font:inherit;width:100%;padding:.55rem;border:2px solid #555;border-radius:4px}
 .hint{color:var(--muted);font-size:.95rem}
 fieldset{border:1px solid #888;border-radius:6px;margin:1rem 0;padding:.5rem 1rem 1rem}legend{font-weight:700;padding:0 .3rem}
-.choice label{display:flex;gap:.6rem;align-items:flex-start;font-weight:400;margin:.5rem 0}.choice input{width:1.3rem;height:1.3rem;margin-top:.2rem}
+.choice label{display:flex;gap:.6rem;align-items:flex-start;font-weight:400;margin:.5rem 0}.choice input{width:1.3rem;height:1.3rem;margin-top:.2rem;flex:none}
 button,.button{font:inherit;font-weight:700;padding:.7rem 1.2rem;border:0;border-radius:6px;background:var(--accent);color:#fff;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary{background:#333}button.danger{background:var(--err)}
 .actions{display:flex;flex-wrap:wrap;gap:.8rem;margin:1rem 0}

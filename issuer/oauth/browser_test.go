@@ -1,0 +1,192 @@
+package oauth_test
+
+import (
+	"context"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+
+	"github.com/healthcards/healthcards/issuer/identity"
+)
+
+var screenshotDir = flag.String("screenshots", "", "write the consent, picker and connected-apps screenshots (PNG) here, e.g. $PWD/../../docs/screenshots")
+
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found; CI must install it")
+	}
+	t.Skip("chromium not found: install it to run the browser test")
+	return ""
+}
+
+// tab starts headless Chromium (loopback only, localhost mapped to
+// 127.0.0.1, the development certificate accepted) with the patient's
+// session cookie set, as after a passkey sign-in on /account/signin.
+func tab(t *testing.T, base string, ck *http.Cookie) context.Context {
+	t.Helper()
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.Flag("host-resolver-rules", "MAP localhost 127.0.0.1"),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(900, 1000))
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 40*time.Second)
+	t.Cleanup(cancelT)
+	yes := true
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value, URL: base + "/",
+			Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteStrict})
+		return err
+	}))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	return ctx
+}
+
+func shot(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := *screenshotDir
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func text(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.body||{}).innerText||""`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Issue 13 in Chromium: a guardian picks their ward, narrows the consent
+// (laboratory results only, sensitive results left out) and allows; the
+// loopback redirect receives the code; the connected-apps page lists the
+// app and withdraws it. Screenshots of the picker, the consent page and
+// the connected apps.
+func TestConsentInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts Chromium")
+	}
+	s := start(t, "sqlite", "")
+	ck, _ := s.patient(identity.Enrolment{Name: "Gina Guardian", Patient: "pt-3003", Evidence: "passport", IAL: "IAL2", By: "staff-1",
+		Wards: []identity.Ward{{Patient: "pt-4004", RelatedPerson: "rp-4004-gina", Name: "Kim Child"}}})
+	codes := make(chan string, 1)
+	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case codes <- r.URL.Query().Get("code"):
+		default:
+		}
+		w.Write([]byte("The wallet received the answer."))
+	}))
+	t.Cleanup(app.Close)
+	conf := s.config()
+	conf.RedirectURL = app.URL + "/callback" // a registered loopback URI on another port (RFC 8252)
+	v := oauth2.GenerateVerifier()
+	ctx := tab(t, s.base, ck)
+	authURL := conf.AuthCodeURL("st-browser", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("aud", s.fhir))
+	if err := chromedp.Do(ctx, chromedp.Navigate(authURL), chromedp.WaitVisible(`input[name=person]`)); err != nil {
+		t.Fatal(err)
+	}
+	if p := text(t, ctx); !strings.Contains(p, "Whose cards should Test Wallet get?") || !strings.Contains(p, "Kim Child (you act for them)") {
+		t.Fatalf("picker: %s", p)
+	}
+	shot(t, ctx, "oauth-picker.png")
+	if err := chromedp.Do(ctx, chromedp.Click(`input[value="pt-4004"]`), chromedp.Click(`form button`),
+		chromedp.WaitVisible(`input[name=sensitive]`)); err != nil {
+		t.Fatal(err)
+	}
+	if p := text(t, ctx); !strings.Contains(p, "Kim Child's SMART Health Cards") || !strings.Contains(p, "127.0.0.1") {
+		t.Fatalf("consent: %s", p)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(`input[value="https://smarthealth.cards#immunization"]`),
+		chromedp.SetValue(`#since`, "2020-01-01")); err != nil {
+		t.Fatal(err)
+	}
+	shot(t, ctx, "oauth-consent.png")
+	if err := chromedp.Do(ctx, chromedp.Click(`button[value=allow]`)); err != nil {
+		t.Fatal(err)
+	}
+	var code string
+	select {
+	case code = <-codes:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the app's loopback redirect was not reached")
+	}
+	tok, err := conf.Exchange(s.ctx(), code, oauth2.VerifierOption(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := jwtClaims(t, tok.AccessToken)
+	ad, _ := claims["authorization_details"].([]any)
+	d, _ := ad[0].(map[string]any)
+	if claims["patient"] != "pt-4004" || d["since"] != "2020-01-01" || d["sensitive"] != false ||
+		strings.Contains(strings.Join(toStrings(d["credentialTypes"]), " "), "immunization") {
+		t.Fatalf("narrowed token: %v", claims)
+	}
+	// After the cross-origin hop to the app, chromedp's DOM queries wait
+	// forever; the page is driven with script from here.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/account/apps")); err != nil {
+		t.Fatal(err)
+	}
+	if p := text(t, ctx); !strings.Contains(p, "Test Wallet") || !strings.Contains(p, "Laboratory results, results from 2020-01-01") {
+		t.Fatalf("connected apps: %s", p)
+	}
+	shot(t, ctx, "oauth-connected-apps.png")
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector("button.danger").click(), true`)); err != nil {
+		t.Fatal(err)
+	}
+	p := ""
+	for range 100 {
+		p, _ = chromedp.Run(ctx, chromedp.Evaluate[string](`(document.body||{}).innerText||""`))
+		if strings.Contains(p, "Access withdrawn") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(p, "Access withdrawn") || strings.Contains(p, "Test Wallet") {
+		t.Fatalf("after withdrawal: %s", p)
+	}
+	if status, m := s.refresh(tok.RefreshToken); status != http.StatusBadRequest || m["error"] != "invalid_grant" {
+		t.Fatalf("refresh after withdrawal in the browser: %d %v", status, m)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	l, _ := v.([]any)
+	for _, x := range l {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
