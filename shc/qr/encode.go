@@ -151,8 +151,8 @@ func EncodeBytes(data string, l Level) (*Code, error) {
 
 // scratch is the per-call working memory of build, pooled.
 type scratch struct {
-	data, cw []byte
-	base     []byte
+	data, cw     []byte
+	r, c, mr, mc []uint64 // bit planes (maskbits.go)
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -162,6 +162,16 @@ func grow(b []byte, n int) []byte {
 		return make([]byte, n)
 	}
 	return b[:n]
+}
+
+// zeroWords returns b resized to n words, all zero.
+func zeroWords(b []uint64, n int) []uint64 {
+	if cap(b) < n {
+		return make([]uint64, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
 }
 
 // build makes the symbol of spec at version v and level l: data codewords,
@@ -180,16 +190,30 @@ func buildData(s *scratch, v int, l Level) *Code {
 	t := versionTemplate(v)
 	n := t.size
 	s.cw = codewords(s.data, v, l, grow(s.cw, shc.QRTotalCodewords(v)))
-	s.base = grow(s.base, n*n)
-	copy(s.base, t.base)
-	for i, idx := range t.order {
-		if j := i >> 3; j < len(s.cw) {
-			s.base[idx] = s.cw[j] >> (7 - uint(i&7)) & 1
-		}
+	words := t.nw * t.stride
+	s.r, s.c = zeroWords(s.r, words), zeroWords(s.c, words)
+	s.mr, s.mc = zeroWords(s.mr, words), zeroWords(s.mc, words)
+	// Placement: the codeword bits, most significant first, into the row
+	// planes over the function patterns; remainder bits stay light.
+	r := s.r
+	copy(r, t.baseR)
+	place := t.place[:len(s.cw)*8]
+	for j, cw := range s.cw {
+		p := (*[8]uint32)(place[j*8 : j*8+8])
+		c := uint64(cw)
+		r[p[0]>>6] |= c >> 7 & 1 << (p[0] & 63)
+		r[p[1]>>6] |= c >> 6 & 1 << (p[1] & 63)
+		r[p[2]>>6] |= c >> 5 & 1 << (p[2] & 63)
+		r[p[3]>>6] |= c >> 4 & 1 << (p[3] & 63)
+		r[p[4]>>6] |= c >> 3 & 1 << (p[4] & 63)
+		r[p[5]>>6] |= c >> 2 & 1 << (p[5] & 63)
+		r[p[6]>>6] |= c >> 1 & 1 << (p[6] & 63)
+		r[p[7]>>6] |= c & 1 << (p[7] & 63)
 	}
-	best := chooseMask(t, l, s.base)
-	out := make([]byte, n*n)
-	applyMask(t, best, l, s.base, out)
+	transposePlanes(r, s.c, n, t.nw, t.stride)
+	best := chooseMask(t, l, r, s.c, s.mr, s.mc)
+	out := make([]byte, n*n+8)[:n*n]
+	expandRows(s.mr, n, t.stride, out)
 	return &Code{level: l, version: v, size: n, mask: best, modules: out}
 }
 
@@ -234,13 +258,13 @@ func (c *Code) structuralCheck(spec segSpec) error {
 	defer scratchPool.Put(s)
 	s.cw = grow(s.cw, nData)
 	mt := &maskTable[c.mask]
-	order, phase := t.order[:nData*8], t.phase[:nData*8]
+	order, phase, mods := t.order[:nData*8], t.phase[:nData*8], c.modules
 	for j := range s.cw {
-		var b byte
-		for i := j * 8; i < j*8+8; i++ {
-			b = b<<1 | (c.modules[order[i]] ^ mt[phase[i]])
-		}
-		s.cw[j] = b
+		o, ph := (*[8]uint16)(order[j*8:j*8+8]), (*[8]uint8)(phase[j*8:j*8+8])
+		s.cw[j] = (mods[o[0]]^mt[ph[0]])<<7 | (mods[o[1]]^mt[ph[1]])<<6 |
+			(mods[o[2]]^mt[ph[2]])<<5 | (mods[o[3]]^mt[ph[3]])<<4 |
+			(mods[o[4]]^mt[ph[4]])<<3 | (mods[o[5]]^mt[ph[5]])<<2 |
+			(mods[o[6]]^mt[ph[6]])<<1 | (mods[o[7]] ^ mt[ph[7]])
 	}
 	numShort := blocks - total%blocks
 	shortData := total/blocks - ecLen

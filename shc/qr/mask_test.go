@@ -5,21 +5,47 @@ import (
 	"testing"
 )
 
-// penaltyBits is chooseMask's score for mask m, for comparison.
+// penaltyBits is chooseMask's score for mask m (scoreRows + scoreCols on
+// the bit planes of the masked grid), for comparison.
 func penaltyBits(t *template, l Level, base []byte, m int) int {
 	n := t.size
 	g := make([]byte, n*n)
 	applyMask(t, m, l, base, g)
-	rows, cols := make([]bitRow, n), make([]bitRow, n)
+	r, c := make([]uint64, t.nw*t.stride), make([]uint64, t.nw*t.stride)
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
 			if g[y*n+x] == 1 {
-				rows[y].set(x)
-				cols[x].set(y)
+				r[(x>>6)*t.stride+planePad+y] |= 1 << uint(x&63)
+				c[(y>>6)*t.stride+planePad+x] |= 1 << uint(y&63)
 			}
 		}
 	}
-	return penaltyRows(rows, n, true) + penaltyRows(cols, n, false)
+	return scoreRows(r, n, t.nw, t.stride) + scoreCols(c, n, t.nw, t.stride)
+}
+
+// applyMask writes base with mask m applied to data modules and the format
+// information for (l, m) into out (byte grids). The tests use it to undo
+// and redo masks module by module.
+func applyMask(t *template, m int, l Level, base, out []byte) {
+	n := t.size
+	for y := 0; y < n; y++ {
+		row := maskTable[m][y%12*12 : y%12*12+12]
+		o := y * n
+		b, d, dst := base[o:o+n], t.isData[o:o+n], out[o:o+n]
+		k := 0
+		for x := range dst {
+			dst[x] = b[x] ^ d[x]&row[k]
+			if k++; k == 12 {
+				k = 0
+			}
+		}
+	}
+	fb := formatBits(l, m)
+	for i := 0; i < 15; i++ {
+		bit := byte(fb >> i & 1)
+		out[t.format[0][i]] = bit
+		out[t.format[1][i]] = bit
+	}
 }
 
 // The mask Encode picks is the one the ISO/IEC 18004 penalty rule picks:

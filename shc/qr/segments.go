@@ -31,13 +31,18 @@ func (r *bitReader) read(n int) (int, bool) {
 	if n < 0 || n > 24 || r.left() < n {
 		return 0, false
 	}
-	v := 0
-	for i := 0; i < n; i++ {
-		bit := (r.b[r.pos/8] >> (7 - uint(r.pos%8))) & 1
-		v = v<<1 | int(bit)
-		r.pos++
+	// The n bits lie in at most four bytes from pos/8: gather them
+	// big-endian into a word and cut the field out.
+	i, off := r.pos>>3, uint(r.pos&7)
+	var w uint32
+	for k, end := i, (r.pos+n+7)>>3; k < i+4; k++ {
+		w <<= 8
+		if k < end {
+			w |= uint32(r.b[k])
+		}
 	}
-	return v, true
+	r.pos += n
+	return int(w << off >> (32 - uint(n))), true
 }
 
 // countBits is the width of the character-count field for a mode

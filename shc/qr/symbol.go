@@ -21,8 +21,13 @@ type template struct {
 	order  []uint16 // data module indices in placement order
 	phase  []uint8  // (y%12)*12 + x%12 of each module in order
 	format [2][15]uint16
-	// dataRows and dataCols are isData as bit rows and columns.
-	dataRows, dataCols []bitRow
+	// Bit planes (maskbits.go): nw lanes of stride words each.
+	nw, stride   int
+	baseR        []uint64 // base as row planes
+	dataR, dataC []uint64 // isData as row and column planes
+	// place[i] is order[i] in the row planes: word index<<6 | bit.
+	place      []uint32
+	fmtR, fmtC [2][15]uint32 // format positions in row and column planes
 }
 
 var templates [41]struct {
@@ -159,12 +164,31 @@ func buildTemplate(v int) *template {
 		x, y := int(idx)%n, int(idx)/n
 		t.phase[i] = uint8(y%12*12 + x%12)
 	}
-	t.dataRows, t.dataCols = make([]bitRow, n), make([]bitRow, n)
-	for i, d := range t.isData {
-		if d == 1 {
-			x, y := i%n, i/n
-			t.dataRows[y].set(x)
-			t.dataCols[x].set(y)
+	t.nw, t.stride = planeLanes(n), planeStride(n)
+	rowAt := func(x, y int) uint32 { return uint32((x>>6)*t.stride+planePad+y)<<6 | uint32(x&63) }
+	planes := t.nw * t.stride
+	t.baseR, t.dataR, t.dataC = make([]uint64, planes), make([]uint64, planes), make([]uint64, planes)
+	for i := range t.base {
+		x, y := i%n, i/n
+		if t.base[i] == 1 {
+			q := rowAt(x, y)
+			t.baseR[q>>6] |= 1 << (q & 63)
+		}
+		if t.isData[i] == 1 {
+			q := rowAt(x, y)
+			t.dataR[q>>6] |= 1 << (q & 63)
+			q = rowAt(y, x)
+			t.dataC[q>>6] |= 1 << (q & 63)
+		}
+	}
+	t.place = make([]uint32, len(t.order))
+	for i, idx := range t.order {
+		t.place[i] = rowAt(int(idx)%n, int(idx)/n)
+	}
+	for k := 0; k < 2; k++ {
+		for i, idx := range t.format[k] {
+			x, y := int(idx)%n, int(idx)/n
+			t.fmtR[k][i], t.fmtC[k][i] = rowAt(x, y), rowAt(y, x)
 		}
 	}
 	return t
@@ -256,22 +280,51 @@ func generator(d int) []byte {
 	return out
 }
 
-// rsEncode writes the len(ec) error-correction codewords of data into ec.
-func rsEncode(data, ec []byte) {
-	gen := rsGen[len(ec)]
-	clear(ec)
-	d := len(ec)
-	for _, b := range data {
-		f := b ^ ec[0]
-		copy(ec, ec[1:])
-		ec[d-1] = 0
-		if f != 0 {
+// rsTable[d] holds, for a generator of degree d, the product of every
+// feedback byte f with it: rsTable[d][f] is f·g(x) without the leading term
+// as 32 bytes, coefficient of x^(d-1) first, packed big-endian into four
+// words. Built once per degree on first use.
+var rsTable [69]struct {
+	once sync.Once
+	t    *[256][4]uint64
+}
+
+func rsTableFor(d int) *[256][4]uint64 {
+	e := &rsTable[d]
+	e.once.Do(func() {
+		t := new([256][4]uint64)
+		gen := rsGen[d]
+		for f := 1; f < 256; f++ {
 			lf := int(gfLog[f])
 			for i, g := range gen {
-				ec[i] ^= gfExp[lf+int(g)]
+				t[f][i/8] |= uint64(gfExp[lf+int(g)]) << (56 - 8*uint(i%8))
 			}
 		}
+		e.t = t
+	})
+	return e.t
+}
+
+// rsEncode writes the len(ec) error-correction codewords of data into ec
+// (at most 32). The remainder is a 32-byte shift register in four words:
+// per data byte, one shift by a byte and one table row XORed in.
+func rsEncode(data, ec []byte) {
+	tab := rsTableFor(len(ec))
+	var r0, r1, r2, r3 uint64
+	for _, b := range data {
+		row := &tab[b^byte(r0>>56)]
+		r0 = (r0<<8 | r1>>56) ^ row[0]
+		r1 = (r1<<8 | r2>>56) ^ row[1]
+		r2 = (r2<<8 | r3>>56) ^ row[2]
+		r3 = r3<<8 ^ row[3]
 	}
+	var out [32]byte
+	for i, r := range [4]uint64{r0, r1, r2, r3} {
+		for k := 0; k < 8; k++ {
+			out[8*i+k] = byte(r >> (56 - 8*uint(k)))
+		}
+	}
+	copy(ec, out[:len(ec)])
 }
 
 // --- bit stream ---
@@ -401,8 +454,9 @@ func codewords(data []byte, v int, l Level, out []byte) []byte {
 
 // --- masks and penalty ---
 
-// maskTable[m][(y%12)*12+x%12] is 1 where mask m flips a data module.
-var maskTable [8][144]byte
+// maskTable[m][(y%12)*12+x%12] is 1 where mask m flips a data module
+// (256 entries so that a uint8 index needs no bounds check).
+var maskTable [8][256]byte
 
 func init() {
 	for m := 0; m < 8; m++ {
@@ -436,31 +490,6 @@ func maskFunc(m, x, y int) bool {
 		return ((y*x)%2+(y*x)%3)%2 == 0
 	default:
 		return ((y+x)%2+(y*x)%3)%2 == 0
-	}
-}
-
-// applyMask writes base with mask m applied to data modules and the format
-// information for (l, m) into out (byte grids). Encode scores masks on bit
-// rows (maskRows); this writes the one it chose.
-func applyMask(t *template, m int, l Level, base, out []byte) {
-	n := t.size
-	for y := 0; y < n; y++ {
-		row := maskTable[m][y%12*12 : y%12*12+12]
-		o := y * n
-		b, d, dst := base[o:o+n], t.isData[o:o+n], out[o:o+n]
-		k := 0
-		for x := range dst {
-			dst[x] = b[x] ^ d[x]&row[k]
-			if k++; k == 12 {
-				k = 0
-			}
-		}
-	}
-	fb := formatBits(l, m)
-	for i := 0; i < 15; i++ {
-		bit := byte(fb >> i & 1)
-		out[t.format[0][i]] = bit
-		out[t.format[1][i]] = bit
 	}
 }
 
