@@ -108,6 +108,19 @@ func BenchmarkRenderPNG(b *testing.B) {
 	}
 }
 
+// The same at 6 px per module: the issuer's default (POST /v1/cards?format=png).
+func BenchmarkRenderPNG6(b *testing.B) {
+	c, err := Encode(benchText(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if err := c.PNG(io.Discard, 6); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkRenderSVG(b *testing.B) {
 	c, err := Encode(benchText(b))
 	if err != nil {

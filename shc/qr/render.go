@@ -2,16 +2,11 @@ package qr
 
 import (
 	"bufio"
-	"bytes"
-	"compress/zlib"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"io"
 	"strconv"
-	"sync"
 
 	"github.com/healthcards/healthcards/shc"
 )
@@ -53,9 +48,9 @@ func (c *Code) Image(scale int) (*image.Paletted, error) {
 
 // PNG writes the symbol as a 1-bit greyscale PNG: black modules of
 // scale×scale pixels (1..MaxScale) on white, with a quiet zone of 4
-// modules. Rows are written one at a time (a repeated row is one PNG "Up"
-// filtered row of zeros), so the cost is linear in the module count, not
-// in the pixel count.
+// modules. Each distinct pixel row is compressed once and its repeats are
+// deflate matches (pngwrite.go), so the cost grows with the module count,
+// not with the pixel count.
 func (c *Code) PNG(w io.Writer, scale int) error {
 	if scale < 1 || scale > MaxScale {
 		return errorf(shc.CodeMalformedInput, nil, "scale %d outside 1..%d", scale, MaxScale)
@@ -76,101 +71,6 @@ func (c *Code) PNGSize(w io.Writer, size int) error {
 	size = max(size, n)
 	scale := size / n
 	return c.writePNG(w, size, scale, (size-n*scale)/2)
-}
-
-// pngState is pooled working memory for writePNG.
-type pngState struct {
-	zw        *zlib.Writer
-	idat      bytes.Buffer
-	row, zero []byte
-}
-
-var pngPool = sync.Pool{New: func() any { return new(pngState) }}
-
-// writePNG writes a side×side 1-bit PNG with modules of scale pixels, the
-// symbol's quiet zone starting off pixels in from the top-left.
-func (c *Code) writePNG(w io.Writer, side, scale, off int) error {
-	st := pngPool.Get().(*pngState)
-	defer pngPool.Put(st)
-	rowBytes := (side + 7) / 8
-	st.row = grow(st.row, 1+rowBytes)
-	if cap(st.zero) < 1+rowBytes {
-		st.zero = make([]byte, 1+rowBytes)
-	}
-	zero := st.zero[:1+rowBytes]
-	zero[0] = 2 // filter Up: the row above, unchanged
-	st.idat.Reset()
-	if st.zw == nil {
-		st.zw, _ = zlib.NewWriterLevel(&st.idat, zlib.BestSpeed)
-	} else {
-		st.zw.Reset(&st.idat)
-	}
-	zw := st.zw
-	row := st.row
-	white := func() {
-		row[0] = 0
-		for i := 1; i < len(row); i++ {
-			row[i] = 0xff
-		}
-	}
-	// emit writes row, then rows-1 repeats of it.
-	emit := func(rows int) {
-		if rows <= 0 {
-			return
-		}
-		zw.Write(row)
-		for ; rows > 1; rows-- {
-			zw.Write(zero)
-		}
-	}
-	first := off + quietZone*scale // first pixel row/column of the symbol
-	white()
-	emit(first)
-	for y := 0; y < c.size; y++ {
-		white()
-		mods := c.modules[y*c.size : (y+1)*c.size]
-		for x := 0; x < c.size; x++ {
-			if mods[x] == 0 {
-				continue
-			}
-			p0 := first + x*scale
-			for p := p0; p < p0+scale; p++ {
-				row[1+p>>3] &^= 0x80 >> uint(p&7)
-			}
-		}
-		emit(scale)
-	}
-	white()
-	emit(side - first - c.size*scale)
-	if err := zw.Close(); err != nil {
-		return fmt.Errorf("shc/qr: writing PNG: %w", err)
-	}
-	bw := bufio.NewWriterSize(w, 4096)
-	bw.WriteString("\x89PNG\r\n\x1a\n")
-	var ihdr [13]byte
-	binary.BigEndian.PutUint32(ihdr[0:], uint32(side))
-	binary.BigEndian.PutUint32(ihdr[4:], uint32(side))
-	ihdr[8], ihdr[9] = 1, 0 // bit depth 1, greyscale: 0 black, 1 white
-	writeChunk(bw, "IHDR", ihdr[:])
-	writeChunk(bw, "IDAT", st.idat.Bytes())
-	writeChunk(bw, "IEND", nil)
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("shc/qr: writing PNG: %w", err)
-	}
-	return nil
-}
-
-func writeChunk(w *bufio.Writer, typ string, data []byte) {
-	var hdr [8]byte
-	binary.BigEndian.PutUint32(hdr[:4], uint32(len(data)))
-	copy(hdr[4:], typ)
-	w.Write(hdr[:])
-	w.Write(data)
-	crc := crc32.NewIEEE()
-	crc.Write(hdr[4:])
-	crc.Write(data)
-	binary.BigEndian.PutUint32(hdr[:4], crc.Sum32())
-	w.Write(hdr[:4])
 }
 
 // svgTitle is the accessible name of the SVG image.
