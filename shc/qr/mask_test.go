@@ -2,6 +2,7 @@ package qr
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -51,42 +52,57 @@ func applyMask(t *template, m int, l Level, base, out []byte) {
 // The mask Encode picks is the one the ISO/IEC 18004 penalty rule picks:
 // every mask is scored module by module (penaltyRef) over the byte grid,
 // and the word-wide scorer must agree on each score and on the winner.
+// EncodeBytes symbols of versions 25-40 (over 128 modules: three lanes)
+// are checked the same way.
 func TestMaskChoiceMatchesReference(t *testing.T) {
 	texts := []string{readText(t, vciEx+"example-00-f-qr-code-numeric-value-0.txt")}
 	for _, n := range []int{4, 30, 100, 300, 700, 1195} {
 		texts = append(texts, qrTextFor(t, fakeJWS(n)))
 	}
+	var cases []func() (*Code, error)
 	for _, text := range texts {
 		for _, lv := range qrLevels {
 			if len(text) > 2*MaxJWSLen(lv, 5)+5 {
 				continue
 			}
-			t.Run(fmt.Sprintf("%d/%s", len(text), lv), func(t *testing.T) {
-				c, err := Encode(text, WithLevel(lv))
-				if err != nil {
-					t.Fatal(err)
-				}
-				tp := versionTemplate(c.version)
-				n := c.size
-				// Undo the chosen mask to get the unmasked grid back.
-				base := make([]byte, n*n)
-				applyMask(tp, c.mask, lv, c.modules, base)
-				best, bestPen := -1, 0
-				g := make([]byte, n*n)
-				for m := 0; m < 8; m++ {
-					applyMask(tp, m, lv, base, g)
-					ref := penaltyRef(g, n, make([]int32, 2*n))
-					if got := penaltyBits(tp, lv, base, m); got != ref {
-						t.Errorf("mask %d: word-wide penalty %d, reference %d", m, got, ref)
-					}
-					if best < 0 || ref < bestPen {
-						best, bestPen = m, ref
-					}
-				}
-				if c.mask != best {
-					t.Fatalf("chose mask %d, reference picks %d", c.mask, best)
-				}
-			})
+			cases = append(cases, func() (*Code, error) { return Encode(text, WithLevel(lv)) })
 		}
+	}
+	for _, n := range []int{900, 1300, 2000, 2900} {
+		cases = append(cases, func() (*Code, error) { return EncodeBytes(strings.Repeat("shlink:/", 400)[:n], L) })
+	}
+	versions := map[int]bool{}
+	for i, mk := range cases {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			c, err := mk()
+			if err != nil {
+				t.Fatal(err)
+			}
+			versions[c.version] = true
+			lv := c.level
+			tp := versionTemplate(c.version)
+			n := c.size
+			// Undo the chosen mask to get the unmasked grid back.
+			base := make([]byte, n*n)
+			applyMask(tp, c.mask, lv, c.modules, base)
+			best, bestPen := -1, 0
+			g := make([]byte, n*n)
+			for m := 0; m < 8; m++ {
+				applyMask(tp, m, lv, base, g)
+				ref := penaltyRef(g, n, make([]int32, 2*n))
+				if got := penaltyBits(tp, lv, base, m); got != ref {
+					t.Errorf("mask %d: word-wide penalty %d, reference %d", m, got, ref)
+				}
+				if best < 0 || ref < bestPen {
+					best, bestPen = m, ref
+				}
+			}
+			if c.mask != best {
+				t.Fatalf("chose mask %d, reference picks %d", c.mask, best)
+			}
+		})
+	}
+	if !versions[40] || !versions[18] {
+		t.Fatalf("versions covered: %v, want 18 and 40 among them", versions)
 	}
 }

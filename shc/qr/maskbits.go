@@ -67,13 +67,22 @@ func init() {
 func scoreAlong(p []uint64, n int, valid uint64) int {
 	pen := 0
 	var prev uint64 // s5 of the line before
+	// Rule 1 works on d(k) = line k XOR line k+1 (a colour change) and
+	// dd(k) = d(k) | d(k+1), carried from one line to the next.
+	d2 := p[planePad+2] ^ p[planePad+3]
+	d1 := p[planePad+1] ^ p[planePad+2]
+	dd0 := (p[planePad] ^ p[planePad+1]) | d1
+	dd1 := d1 | d2
 	for y := 0; y+4 < n; y++ {
 		l := p[y : y+15 : y+15] // l[4] is line y; l[0..3] and l[11..14] are its neighbours
 		a, b, c, d, e := l[4], l[5], l[6], l[7], l[8]
 		// Rule 1: s5 has a bit where lines y..y+4 have one colour. A run
 		// of L >= 5 gives L-4 such lines and scores L-2: popcount(s5)
 		// plus 2 where a run starts.
-		s5 := ^((a ^ b) | (b ^ c) | (c ^ d) | (d ^ e)) & valid
+		d3 := d ^ e
+		dd2 := d2 | d3
+		s5 := ^(dd0 | dd2) & valid
+		dd0, dd1, d2 = dd1, dd2, d3
 		pen += bits.OnesCount64(s5) + 2*bits.OnesCount64(s5&^prev)
 		prev = s5
 		// Rule 3: 1011101 on lines y..y+6 with four light lines before
@@ -168,20 +177,32 @@ func transpose64(a *[64]uint64) {
 	}
 }
 
-// maskPlanes writes the planes of src with mask m applied to the data
-// modules (data planes d, pattern pat) into dst; padding stays as in dst.
-func maskPlanes(dst, src, d []uint64, pat *[12][3]uint64, n, nw, stride int) {
-	for w := 0; w < nw; w++ {
-		o := w*stride + planePad
-		s, dd, out := src[o:o+n], d[o:o+n], dst[o:o+n]
-		k := 0
-		for y := range out {
-			out[y] = s[y] ^ dd[y]&pat[k][w]
-			if k++; k == 12 {
-				k = 0
+// maskPlanes writes src XOR flip (a mask's flipped data modules, see
+// template.flipR) into dst, word by word, padding included.
+func maskPlanes(dst, src, flip []uint64) {
+	dst = dst[:len(src)]
+	flip = flip[:len(src)]
+	for i, v := range src {
+		dst[i] = v ^ flip[i]
+	}
+}
+
+// flipPlanes returns, for each mask, the data modules it flips as planes
+// like data (nw lanes of stride words); pat is maskPattern or
+// maskPatternT.
+func flipPlanes(data []uint64, pat *[8][12][3]uint64, n, nw, stride int) [8][]uint64 {
+	var out [8][]uint64
+	for m := range out {
+		f := make([]uint64, len(data))
+		for w := 0; w < nw; w++ {
+			for y := 0; y < n; y++ {
+				i := w*stride + planePad + y
+				f[i] = data[i] & pat[m][y%12][w]
 			}
 		}
+		out[m] = f
 	}
+	return out
 }
 
 // setFormat sets the dark bits of format information fb at positions pos
@@ -204,21 +225,21 @@ func chooseMask(t *template, l Level, r, c, mr, mc []uint64) int {
 	n, nw, stride := t.size, t.nw, t.stride
 	best, bestPen := 0, -1
 	for m := 0; m < 8; m++ {
-		maskPlanes(mr, r, t.dataR, &maskPattern[m], n, nw, stride)
+		maskPlanes(mr, r, t.flipR[m])
 		fb := formatBits(l, m)
 		setFormat(mr, &t.fmtR, fb)
 		p := scoreRows(mr, n, nw, stride)
 		if bestPen >= 0 && p >= bestPen {
 			continue
 		}
-		maskPlanes(mc, c, t.dataC, &maskPatternT[m], n, nw, stride)
+		maskPlanes(mc, c, t.flipC[m])
 		setFormat(mc, &t.fmtC, fb)
 		p += scoreCols(mc, n, nw, stride)
 		if bestPen < 0 || p < bestPen {
 			best, bestPen = m, p
 		}
 	}
-	maskPlanes(mr, r, t.dataR, &maskPattern[best], n, nw, stride)
+	maskPlanes(mr, r, t.flipR[best])
 	setFormat(mr, &t.fmtR, formatBits(l, best))
 	return best
 }

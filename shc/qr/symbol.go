@@ -28,6 +28,9 @@ type template struct {
 	// place[i] is order[i] in the row planes: word index<<6 | bit.
 	place      []uint32
 	fmtR, fmtC [2][15]uint32 // format positions in row and column planes
+	// flipR[m] and flipC[m] are the data modules mask m flips, as row and
+	// column planes.
+	flipR, flipC [8][]uint64
 }
 
 var templates [41]struct {
@@ -181,6 +184,8 @@ func buildTemplate(v int) *template {
 			t.dataC[q>>6] |= 1 << (q & 63)
 		}
 	}
+	t.flipR = flipPlanes(t.dataR, &maskPattern, n, t.nw, t.stride)
+	t.flipC = flipPlanes(t.dataC, &maskPatternT, n, t.nw, t.stride)
 	t.place = make([]uint32, len(t.order))
 	for i, idx := range t.order {
 		t.place[i] = rowAt(int(idx)%n, int(idx)/n)
