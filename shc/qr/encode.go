@@ -257,14 +257,11 @@ func (c *Code) structuralCheck(spec segSpec) error {
 	s := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(s)
 	s.cw = grow(s.cw, nData)
-	mt := &maskTable[c.mask]
-	order, phase, mods := t.order[:nData*8], t.phase[:nData*8], c.modules
+	order, mods, flip := t.order[:nData*8], c.modules, t.maskCW[c.mask][:nData]
 	for j := range s.cw {
-		o, ph := (*[8]uint16)(order[j*8:j*8+8]), (*[8]uint8)(phase[j*8:j*8+8])
-		s.cw[j] = (mods[o[0]]^mt[ph[0]])<<7 | (mods[o[1]]^mt[ph[1]])<<6 |
-			(mods[o[2]]^mt[ph[2]])<<5 | (mods[o[3]]^mt[ph[3]])<<4 |
-			(mods[o[4]]^mt[ph[4]])<<3 | (mods[o[5]]^mt[ph[5]])<<2 |
-			(mods[o[6]]^mt[ph[6]])<<1 | (mods[o[7]] ^ mt[ph[7]])
+		o := (*[8]uint16)(order[j*8 : j*8+8])
+		s.cw[j] = (mods[o[0]]<<7 | mods[o[1]]<<6 | mods[o[2]]<<5 | mods[o[3]]<<4 |
+			mods[o[4]]<<3 | mods[o[5]]<<2 | mods[o[6]]<<1 | mods[o[7]]) ^ flip[j]
 	}
 	numShort := blocks - total%blocks
 	shortData := total/blocks - ecLen

@@ -31,6 +31,9 @@ type template struct {
 	// flipR[m] and flipC[m] are the data modules mask m flips, as row and
 	// column planes.
 	flipR, flipC [8][]uint64
+	// maskCW[m][j] is the byte mask m XORs onto codeword j in placement
+	// order.
+	maskCW [8][]byte
 }
 
 var templates [41]struct {
@@ -183,6 +186,15 @@ func buildTemplate(v int) *template {
 			q = rowAt(y, x)
 			t.dataC[q>>6] |= 1 << (q & 63)
 		}
+	}
+	for m := range t.maskCW {
+		cw := make([]byte, len(t.order)/8)
+		for j := range cw {
+			for k := 0; k < 8; k++ {
+				cw[j] = cw[j]<<1 | maskTable[m][t.phase[8*j+k]]
+			}
+		}
+		t.maskCW[m] = cw
 	}
 	t.flipR = flipPlanes(t.dataR, &maskPattern, n, t.nw, t.stride)
 	t.flipC = flipPlanes(t.dataC, &maskPatternT, n, t.nw, t.stride)

@@ -3,6 +3,8 @@ package qr
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/healthcards/healthcards/shc"
 )
 
 // Reed–Solomon: data followed by its error-correction codewords is a
@@ -77,5 +79,39 @@ func TestTemplatePlanes(t *testing.T) {
 				t.Fatalf("version %d: place[%d] = %d, want %d", v, i, q, want)
 			}
 		}
+	}
+}
+
+// The structural check fails on any one wrong module among those it reads:
+// either copy of the format information, either copy of the version
+// information, the first data codeword (the byte segment's header) and a
+// codeword in the middle of the digits.
+func TestStructuralCheckCatchesFlips(t *testing.T) {
+	text := readText(t, vciEx+"example-00-f-qr-code-numeric-value-0.txt")
+	c, err := Encode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _, _ := parseText(text)
+	spec := segSpec{bytes: p.prefix, digits: p.digits}
+	if err := c.structuralCheck(spec); err != nil {
+		t.Fatal(err)
+	}
+	tp := versionTemplate(c.version)
+	n := c.size
+	flips := map[string]int{
+		"format copy 1":   int(tp.format[0][3]),
+		"format copy 2":   int(tp.format[1][12]),
+		"version copy 1":  (n-11+1)*n + 0, // bit 1: column 0, row n-10 (transposed copy)
+		"version copy 2":  0*n + n - 11 + 1,
+		"first codeword":  int(tp.order[2]),
+		"middle codeword": int(tp.order[8*200+5]),
+	}
+	for name, idx := range flips {
+		c.modules[idx] ^= 1
+		if err := c.structuralCheck(spec); shc.CodeOf(err) != CodeEncodeFailed {
+			t.Errorf("%s flipped: %v, want %s", name, err, CodeEncodeFailed)
+		}
+		c.modules[idx] ^= 1
 	}
 }
