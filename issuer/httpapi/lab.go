@@ -175,7 +175,11 @@ func (s *server) postCards(c *echo.Context) error {
 		if len(cards) != 1 {
 			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: fmt.Sprintf("the bundle gave %d cards; ask for json and fetch each card's image from its links", len(cards))}
 		}
-		return s.writeQR(c, http.StatusCreated, cards[0].JWS, f)
+		text := ""
+		if len(cards[0].QR) == 1 {
+			text = cards[0].QR[0] // the issuer's own QR text: not encoded again
+		}
+		return s.writeQR(c, http.StatusCreated, cards[0].JWS, text, f)
 	}
 	return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "format must be json, jws, smart-health-card, png, svg or txt"}
 }
@@ -190,14 +194,17 @@ func (s *server) writeFile(c *echo.Context, status int, name string, jws ...stri
 	return c.Blob(status, shc.FileMediaType, b)
 }
 
-// writeQR sends the card's single QR as PNG or SVG.
-func (s *server) writeQR(c *echo.Context, status int, jws, f string) error {
+// writeQR sends the card's single QR as PNG or SVG. text is the card's QR
+// text when the caller has it ("" to derive it from jws).
+func (s *server) writeQR(c *echo.Context, status int, jws, text, f string) error {
 	if len(jws) > s.is.MaxSingleQRJWS() {
 		return &issuer.Error{Code: issuer.CodeCardTooLargeForQR, Msg: fmt.Sprintf("the card (%d characters) does not fit one QR at level %s; download the .smart-health-card file or the txt chunks", len(jws), s.is.QRLevel())}
 	}
-	text, err := shc.EncodeQRText(jws)
-	if err != nil {
-		return err
+	if text == "" {
+		var err error
+		if text, err = shc.EncodeQRText(jws); err != nil {
+			return err
+		}
 	}
 	code, err := qr.Encode(text, qr.WithLevel(s.is.QRLevel()))
 	if err != nil {
@@ -206,17 +213,19 @@ func (s *server) writeQR(c *echo.Context, status int, jws, f string) error {
 		}
 		return &issuer.Error{Code: issuer.CodeInternal, Msg: "QR encoding failed", Err: err}
 	}
-	var buf bytes.Buffer
 	if f == "png" {
 		scale, _ := strconv.Atoi(c.QueryParam("scale"))
 		if scale < 1 || scale > 16 {
 			scale = 6
 		}
-		if err := code.PNG(&buf, scale); err != nil {
-			return err
-		}
-		return c.Blob(status, "image/png", buf.Bytes())
+		// PNG builds the whole file before its one Write, and the scale
+		// is valid: nothing can fail after the status is sent but the
+		// connection itself.
+		c.Response().Header().Set(echo.HeaderContentType, "image/png")
+		c.Response().WriteHeader(status)
+		return code.PNG(c.Response(), scale)
 	}
+	var buf bytes.Buffer
 	if err := code.SVG(&buf); err != nil {
 		return err
 	}
@@ -262,7 +271,7 @@ func (s *server) getCard(c *echo.Context) error {
 	case "smart-health-card":
 		return s.writeFile(c, http.StatusOK, "health-card-"+cd.ID, cd.JWS)
 	case "png", "svg":
-		return s.writeQR(c, http.StatusOK, cd.JWS, ext)
+		return s.writeQR(c, http.StatusOK, cd.JWS, "", ext)
 	case "txt":
 		var texts []string
 		if len(cd.JWS) <= s.is.MaxSingleQRJWS() {
