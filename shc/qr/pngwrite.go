@@ -199,37 +199,23 @@ func (c *Code) scanline(line []byte, y, scale, first int, sp *spreadTable) {
 	px := line[1:]
 	n := c.size
 	mods := c.modules[y*n : (y+1)*n]
-	// acc holds nb pending pixels at its top (the oldest first); whole
-	// bytes are stored big-endian 8 at a time.
-	acc, nb, k := uint64(0), uint(0), 0
-	flush := func() {
-		binary.BigEndian.PutUint64(px[k:k+8], acc)
-		whole := nb &^ 7
-		k += int(whole >> 3)
-		acc <<= whole
-		nb -= whole
-	}
-	// pixels adds count pixels of one colour.
-	pixels := func(white bool, count int) {
-		for count > 0 {
-			m := uint(min(count, 32))
-			if white {
-				acc |= (1<<m - 1) << (64 - nb - m)
-			}
-			nb += m
-			count -= int(m)
-			flush()
-		}
-	}
-	pixels(true, first) // white before the symbol
-	if sp == nil {      // modules over 56 px (PNGSize): one at a time
+	w := pixWriter{px: px}
+	w.pixels(true, first) // white before the symbol
+	if sp == nil {        // modules over 56 px (PNGSize): one at a time
 		for _, d := range mods {
-			pixels(d == 0, scale)
+			w.pixels(d == 0, scale)
 		}
 		n = 0
 	}
 	// Eight modules at a time: packed to a byte (bit i = module x+i, 1 =
-	// dark), then sp.per of them at once through the spread table.
+	// dark), then per of them at once through the spread table.
+	acc, nb, k := w.acc, w.nb, w.k
+	var t []uint64
+	var per, bits uint
+	var mask uint64
+	if sp != nil {
+		t, per, bits, mask = sp.t, sp.per, sp.bits, sp.mask
+	}
 	for x := 0; x < n; x += 8 {
 		var m8 uint64
 		if x+8 <= n {
@@ -239,10 +225,14 @@ func (c *Code) scanline(line []byte, y, scale, first int, sp *spreadTable) {
 			copy(tmp[:], mods[x:])
 			m8 = binary.LittleEndian.Uint64(tmp[:]) * 0x0102040810204080 >> 56
 		}
-		for q := uint(0); q < 8 && x+int(q) < n; q += sp.per {
-			acc |= sp.t[m8>>q&sp.mask] >> nb
-			nb += sp.bits
-			flush()
+		for q := uint(0); q < 8 && x+int(q) < n; q += per {
+			acc |= t[m8>>q&mask] >> nb
+			nb += bits
+			binary.BigEndian.PutUint64(px[k:k+8], acc)
+			whole := nb &^ 7
+			k += int(whole >> 3)
+			acc <<= whole
+			nb -= whole
 		}
 	}
 	// White from the end of the symbol to the end of the row, padding bits
@@ -253,6 +243,33 @@ func (c *Code) scanline(line []byte, y, scale, first int, sp *spreadTable) {
 	}
 	for i := (end + 7) >> 3; i < len(px); i++ {
 		px[i] = 0xff
+	}
+}
+
+// pixWriter appends pixels to a scanline: acc holds nb pending pixels at
+// its top (the oldest first); whole bytes are stored big-endian 8 at a
+// time at px[k:].
+type pixWriter struct {
+	px  []byte
+	acc uint64
+	nb  uint
+	k   int
+}
+
+// pixels adds count pixels of one colour.
+func (w *pixWriter) pixels(white bool, count int) {
+	for count > 0 {
+		m := uint(min(count, 32))
+		if white {
+			w.acc |= (1<<m - 1) << (64 - w.nb - m)
+		}
+		w.nb += m
+		count -= int(m)
+		binary.BigEndian.PutUint64(w.px[w.k:w.k+8], w.acc)
+		whole := w.nb &^ 7
+		w.k += int(whole >> 3)
+		w.acc <<= whole
+		w.nb -= whole
 	}
 }
 
@@ -562,8 +579,23 @@ func (w *bitWriter64) literals(line []byte, lit *[256]uint32) {
 	k := len(b)
 	b = b[:cap(b)]
 	acc, nb := w.acc, w.n
-	for _, c := range line {
-		e := lit[c]
+	// Two literals (at most 30 bits) per test for a full word.
+	for len(line) >= 2 {
+		e0, e1 := lit[line[0]], lit[line[1]]
+		line = line[2:]
+		acc |= uint64(e0&0xffff) << (nb & 63)
+		nb += uint(e0 >> 16)
+		acc |= uint64(e1&0xffff) << (nb & 63)
+		nb += uint(e1 >> 16)
+		if nb >= 32 {
+			binary.LittleEndian.PutUint32(b[k:k+4], uint32(acc))
+			k += 4
+			acc >>= 32
+			nb -= 32
+		}
+	}
+	if len(line) == 1 {
+		e := lit[line[0]]
 		acc |= uint64(e&0xffff) << (nb & 63)
 		nb += uint(e >> 16)
 		if nb >= 32 {
