@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/healthcards/healthcards/shc"
@@ -34,6 +35,10 @@ func (r *bitReader) read(n int) (int, bool) {
 	// The n bits lie in at most four bytes from pos/8: gather them
 	// big-endian into a word and cut the field out.
 	i, off := r.pos>>3, uint(r.pos&7)
+	if i+8 <= len(r.b) {
+		r.pos += n
+		return int(binary.BigEndian.Uint64(r.b[i:i+8]) << off >> (64 - uint(n))), true
+	}
 	var w uint32
 	for k, end := i, (r.pos+n+7)>>3; k < i+4; k++ {
 		w <<= 8

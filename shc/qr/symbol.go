@@ -1,6 +1,7 @@
 package qr
 
 import (
+	"encoding/binary"
 	"sync"
 
 	"github.com/healthcards/healthcards/shc"
@@ -352,17 +353,23 @@ type bitWriter struct {
 	n   int // bits in acc
 }
 
+// put appends the low bits bits of v (at most 24); whole bytes go out
+// four at a time.
 func (w *bitWriter) put(v uint32, bits int) {
 	w.acc = w.acc<<uint(bits) | uint64(v)
 	w.n += bits
+	if w.n >= 32 {
+		w.n -= 32
+		w.b = binary.BigEndian.AppendUint32(w.b, uint32(w.acc>>uint(w.n)))
+	}
+}
+
+// flush writes the pending bits, the last partial byte padded with zeros.
+func (w *bitWriter) flush() {
 	for w.n >= 8 {
 		w.n -= 8
 		w.b = append(w.b, byte(w.acc>>uint(w.n)))
 	}
-}
-
-// flush pads the last partial byte with zeros.
-func (w *bitWriter) flush() {
 	if w.n > 0 {
 		w.b = append(w.b, byte(w.acc<<uint(8-w.n)))
 		w.n = 0
