@@ -388,3 +388,60 @@ func TestZIPInput(t *testing.T) {
 		t.Errorf("an NDJSON file as input: %v; want invalid_input", err)
 	}
 }
+
+// With links and PDFs, the PDF ends with a page for the patient's link:
+// rendered to an image (pdftoppm) its QR reads back (the project's
+// decoder) to the result's shlink:/, and the page prints the link's
+// passcode.
+func TestPDFLinkPage(t *testing.T) {
+	pdftoppm, err := exec.LookPath("pdftoppm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftoppm (poppler-utils) is required in CI")
+		}
+		t.Skip("pdftoppm (poppler-utils) is not installed")
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 2, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	is, l := fileLinker(t, st, filepath.Join(dir, "links.db"))
+	if _, err := bulk.Run(context.Background(), bulk.Config{Issuer: is, In: in, Out: out, BatchID: "pdf-link", Linker: l,
+		Outputs: bulk.Outputs{PDF: true, Link: true, LinkPasscode: true}}); err != nil {
+		t.Fatal(err)
+	}
+	r := readResults(t, out)["patient/p0000000"]
+	if r.Link == nil || r.PDF == "" || len(r.Link.Passcode) != 8 {
+		t.Fatalf("result %+v", r)
+	}
+	txt, err := exec.Command(filepath.Join(filepath.Dir(pdftoppm), "pdftotext"), filepath.Join(out, r.PDF), "-").Output()
+	if err != nil || !strings.Contains(string(txt), "SMART Health Link") || !strings.Contains(string(txt), "Passcode: "+r.Link.Passcode) {
+		t.Fatalf("PDF text (%v):\n%s", err, txt)
+	}
+	page := fmt.Sprint(len(r.Cards) + 1)
+	prefix := filepath.Join(dir, "link-page")
+	if msg, err := exec.Command(pdftoppm, "-r", "150", "-png", "-singlefile", "-f", page, "-l", page, filepath.Join(out, r.PDF), prefix).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v\n%s", err, msg)
+	}
+	png, err := os.ReadFile(prefix + ".png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, err := qr.DecodeRawBytes(png); err != nil || text != r.Link.URI {
+		t.Fatalf("the link page's QR reads %q (%v); want %s", text, err, r.Link.URI)
+	}
+	// The link's own QR file reads back too.
+	b, err := os.ReadFile(filepath.Join(out, r.Link.QR))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, err := qr.DecodeRawBytes(b); err != nil || text != r.Link.URI {
+		t.Fatalf("%s reads %q (%v)", r.Link.QR, text, err)
+	}
+}

@@ -247,6 +247,32 @@ func show(s bulk.BatchStatus) string {
 	return string(b)
 }
 
+// fileLinker is an issuer on st (the real clock: links must not expire
+// before they are made) and the service's link code over a SQLite link
+// store at path.
+func fileLinker(t *testing.T, st *sqlstore.Store, path string) (*issuer.Issuer, *httpapi.Links) {
+	t.Helper()
+	links, err := shlsql.OpenSQLite(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { links.Close() })
+	is, err := issuer.New(issuer.Config{Iss: testIss, Keys: issuer.StaticKeys{Signer: testKey(t)}, Store: st,
+		RIDSecret: "bulk-test-rid-secret-with-32-chars-or-more"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := auth.New(auth.Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: is, Auth: a, BaseURL: testIss, Store: links})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return is, l
+}
+
 // A run whose links were made but whose result lines were lost (killed
 // between the two) makes no second link when run again: the link ids
 // derive from the batch and patient, the link store refuses a second one,
@@ -262,21 +288,7 @@ func TestLinksResumeAfterLostResults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	links, err := shlsql.OpenSQLite(context.Background(), filepath.Join(dir, "links.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { links.Close() })
-	is, err := issuer.New(issuer.Config{Iss: testIss, Keys: issuer.StaticKeys{Signer: testKey(t)}, Store: st,
-		RIDSecret: "bulk-test-rid-secret-with-32-chars-or-more"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, _ := auth.New(auth.Config{Store: st})
-	l, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: is, Auth: a, BaseURL: testIss, Store: links})
-	if err != nil {
-		t.Fatal(err)
-	}
+	is, l := fileLinker(t, st, filepath.Join(dir, "links.db"))
 	cfg := bulk.Config{Issuer: is, In: in, Out: out, BatchID: "links", Linker: l,
 		Outputs: bulk.Outputs{Card: true, PNG: true, Link: true, LinkExp: time.Now().Add(time.Hour).Unix()}}
 	if _, err := bulk.Run(context.Background(), cfg); err != nil {
