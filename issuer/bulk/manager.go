@@ -76,6 +76,9 @@ type ManagerConfig struct {
 	Now func() time.Time
 	// Replica names this process in leases; "" is a random name.
 	Replica string
+	// IssuerName is printed on PDFs (Outputs.IssuerName); empty prints
+	// the iss.
+	IssuerName string
 
 	flushLines int
 	afterFlush func(done int)
@@ -385,6 +388,9 @@ func (m *Manager) File(ctx context.Context, id, owner, rel string) ([]byte, erro
 			return nil, fmt.Errorf("bulk: batch %s: a recorded card: %w", id, err)
 		}
 	}
+	if st.Outputs.IssuerName == "" {
+		st.Outputs.IssuerName = m.cfg.IssuerName
+	}
 	o := newOutputs(Config{Issuer: m.cfg.Issuer, Outputs: st.Outputs})
 	return o.renderFile(filepath.ToSlash(rel), res, cards)
 }
@@ -539,6 +545,9 @@ func (m *Manager) runBatch(id string) {
 	}
 	if b.Attempts > 1 {
 		m.log.Info("bulk batch resumed", "batch", id, "attempt", b.Attempts, "done", b.Done)
+	}
+	if o.Outputs.IssuerName == "" {
+		o.Outputs.IssuerName = m.cfg.IssuerName
 	}
 	db.SetBatchPhase(ctx, id, me, "index", -1)
 	phase := "index"

@@ -289,7 +289,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if !ok {
 		return nil, fmt.Errorf("service: the store keeps no batches")
 	}
-	batchMgr, err := bulk.NewManager(bulk.ManagerConfig{DB: bdb, Dir: s.dir.Path("batches"), Issuer: s.is, Logger: s.log, Linker: links})
+	batchMgr, err := bulk.NewManager(bulk.ManagerConfig{DB: bdb, Dir: s.dir.Path("batches"), Issuer: s.is, Logger: s.log, Linker: links, IssuerName: cfg.IssuerName})
 	if err != nil {
 		return nil, err
 	}
