@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/oauth2"
 
@@ -37,9 +37,10 @@ func chromium(t *testing.T) string {
 }
 
 // tab starts headless Chromium (loopback only, localhost mapped to
-// 127.0.0.1, the development certificate accepted) with the patient's
-// session cookie set, as after a passkey sign-in on /account/signin.
-func tab(t *testing.T, base string, ck *http.Cookie) context.Context {
+// 127.0.0.1, the development certificate accepted) with a WebAuthn
+// virtual authenticator: a platform passkey with user verification, as on
+// a phone (CDP WebAuthn domain).
+func tab(t *testing.T) context.Context {
 	t.Helper()
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
@@ -50,18 +51,33 @@ func tab(t *testing.T, base string, ck *http.Cookie) context.Context {
 	t.Cleanup(cancelA)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 40*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancelT)
-	yes := true
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, network.SetCookie, network.SetCookieParams{Name: ck.Name, Value: ck.Value, URL: base + "/",
-			Path: "/", Secure: &yes, HTTPOnly: &yes, SameSite: network.CookieSameSiteStrict})
+		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
 		return err
 	}))
 	if err != nil {
-		t.Fatalf("chromium: %v", err)
+		t.Fatalf("chromium with a virtual authenticator: %v", err)
 	}
 	return ctx
+}
+
+func waitPath(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	for range 200 {
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil && strings.HasSuffix(strings.SplitN(loc, "?", 2)[0], path) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("never reached %s (page says %q)", path, text(t, ctx))
 }
 
 func shot(t *testing.T, ctx context.Context, name string) {
@@ -90,7 +106,8 @@ func text(t *testing.T, ctx context.Context) string {
 
 // Issue 13 in Chromium: a guardian picks their ward, narrows the consent
 // (laboratory results only, sensitive results left out) and allows; the
-// loopback redirect receives the code; the connected-apps page lists the
+// loopback redirect receives the code; the person signs up and in with a
+// passkey on the account pages (virtual authenticator); the connected-apps page lists the
 // app and withdraws it. Screenshots of the picker, the consent page and
 // the connected apps.
 func TestConsentInChromium(t *testing.T) {
@@ -98,8 +115,22 @@ func TestConsentInChromium(t *testing.T) {
 		t.Skip("starts Chromium")
 	}
 	s := start(t, "sqlite", "")
-	ck, _ := s.patient(identity.Enrolment{Name: "Gina Guardian", Patient: "pt-3003", Evidence: "passport", IAL: "IAL2", By: "staff-1",
-		Wards: []identity.Ward{{Patient: "pt-4004", RelatedPerson: "rp-4004-gina", Name: "Kim Child"}}})
+	_, signup, err := s.ids.EnrolPatient(context.Background(), identity.Enrolment{Name: "Gina Guardian", Patient: "pt-3003", Evidence: "passport",
+		IAL: "IAL2", By: "staff-1", Wards: []identity.Ward{{Patient: "pt-4004", RelatedPerson: "rp-4004-gina", Name: "Kim Child"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := tab(t)
+	// The phone redeems the desk's code with a passkey, then signs out.
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/account/signup"), chromedp.WaitVisible(chromedp.ID("code")),
+		chromedp.SetValue(chromedp.ID("code"), signup), chromedp.Click("#f button")); err != nil {
+		t.Fatal(err)
+	}
+	waitPath(t, ctx, "/account/")
+	if err := chromedp.Do(ctx, chromedp.Click("header form button")); err != nil {
+		t.Fatal(err)
+	}
+	waitPath(t, ctx, "/account/signin")
 	codes := make(chan string, 1)
 	app := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
@@ -112,9 +143,14 @@ func TestConsentInChromium(t *testing.T) {
 	conf := s.config()
 	conf.RedirectURL = app.URL + "/callback" // a registered loopback URI on another port (RFC 8252)
 	v := oauth2.GenerateVerifier()
-	ctx := tab(t, s.base, ck)
+	// The app sends the browser to /oauth/authorize: no session, so to the
+	// passkey sign-in, and back to the request.
 	authURL := conf.AuthCodeURL("st-browser", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("aud", s.fhir))
-	if err := chromedp.Do(ctx, chromedp.Navigate(authURL), chromedp.WaitVisible(`input[name=person]`)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(authURL)); err != nil {
+		t.Fatal(err)
+	}
+	waitPath(t, ctx, "/account/signin")
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("go")), chromedp.Click(chromedp.ID("go")), chromedp.WaitVisible(`input[name=person]`)); err != nil {
 		t.Fatal(err)
 	}
 	if p := text(t, ctx); !strings.Contains(p, "Whose cards should Test Wallet get?") || !strings.Contains(p, "Kim Child (you act for them)") {
