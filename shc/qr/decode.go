@@ -177,9 +177,8 @@ func scanRaw(ctx context.Context, img image.Image) (*scanResult, error) {
 	return ladder(ctx, workingImage(img))
 }
 
-// ladder runs the decode attempts in order until one reads a symbol. The
-// steps are cheap first, then the ones that help photos; derived images
-// are built lazily and reused. At most maxAttempts detector runs.
+// ladder runs the decode attempts in order until one reads a symbol (at
+// most maxAttempts detector runs, within a work budget).
 func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 	// A flat image (a blank page, a canvas painted over) holds no QR code:
 	// refuse it without running the ladder.
@@ -190,109 +189,20 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 	if int(hi)-int(lo) < 16 {
 		return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (it is flat: grey levels %d..%d)", lo, hi)
 	}
+	li := &ladderImages{base: base}
 	// No 1:1:3:1:1 finder-pattern candidate anywhere: no rung can read a
-	// symbol (finder.go), so refuse before running any of them.
-	if !hasFinderCandidate(base) {
+	// symbol (finder.go), so refuse before running any of them. The block
+	// statistics it thresholds with are the hybrid binarizer's for the
+	// base image, kept for that rung.
+	if !hasFinderCandidate(base, li.baseStats()) {
 		return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (no finder pattern)")
 	}
-	// Derived images, built on first use and shared by later rungs.
-	var st, sh, bl, small *image.Gray
-	stretched := func() *image.Gray {
-		if st == nil {
-			st = stretch(base)
-		}
-		return st
-	}
-	sharpened := func() *image.Gray {
-		if sh == nil {
-			sh = sharpen(stretched())
-		}
-		return sh
-	}
-	blurred := func() *image.Gray {
-		if bl == nil {
-			bl = blur(stretched())
-		}
-		return bl
-	}
-	var bl2, half *image.Gray
-	blurred2 := func() *image.Gray {
-		if bl2 == nil {
-			bl2 = blur(blurred())
-		}
-		return bl2
-	}
-	// halfBlurred averages the blurred image down to half size: modules of
-	// 5-7 px under moiré or blur become 2-3 px of cleaner grey.
-	halfBlurred := func() *image.Gray {
-		if half == nil {
-			half = blurred()
-			if l := max(half.Rect.Dx(), half.Rect.Dy()); l >= 400 {
-				half = resize(half, l/2)
-			}
-		}
-		return half
-	}
-	// smallSharp is the sharpened image at most 1024 px on its longer
-	// side, for the costlier rotated attempts.
-	smallSharp := func() *image.Gray {
-		if small == nil {
-			small = sharpened()
-			if max(small.Rect.Dx(), small.Rect.Dy()) > 1024 {
-				small = resize(small, 1024)
-			}
-		}
-		return small
-	}
-	long := max(base.Rect.Dx(), base.Rect.Dy())
-	type rung struct {
-		img    func() *image.Gray
-		global bool // GlobalHistogramBinarizer instead of HybridBinarizer
-		px     int  // pixels of img, estimated before building it
-	}
-	px := len(base.Pix)
-	scaledPx := func(l int) int { return px * l / long * l / long }
-	// Ordered by how often each rung was the first to read a shot of the
-	// photo set (photoset_test.go: global-histogram base 7, hybrid base 5,
-	// blurred 2, blurred twice 2, half size 1, 1024 px 1; sharpened reads
-	// the older photo-like test image). Rungs that read nothing there
-	// (stretch before a hybrid binarizer, global binarizer on the blurred
-	// image) were dropped: they made a failed decode dearer. The global
-	// binarizer on the sharpened image stays for a low-contrast, blurred
-	// photo-like test image that only it reads.
-	rungs := []rung{
-		{func() *image.Gray { return base }, true, px},  // clean renders, even light
-		{func() *image.Gray { return base }, false, px}, // uneven light
-		{blurred, false, px},                            // sensor noise, JPEG blocking, halftone
-		{blurred2, false, px},                           // heavy focus blur, a screen's moiré
-	}
-	if long > 1024 { // modules may be large: a smaller image evens them out
-		rungs = append(rungs, rung{func() *image.Gray { return resize(blurred(), 1024) }, false, scaledPx(1024)})
-	}
-	rungs = append(rungs,
-		rung{halfBlurred, false, scaledPx(long / 2)},
-		rung{sharpened, false, px}, // focus blur, JPEG smoothing
-		rung{sharpened, true, px},  // low contrast and blur together
-	)
-	if long < 600 { // modules may be 1-2 px: give the binarizer room
-		rungs = append(rungs, rung{func() *image.Gray { return resize(sharpened(), 2*long) }, false, 4 * px})
-	}
-	// Small tilts; the detector handles 90° steps itself.
-	// A rotated canvas is at most (w+h)²/2 for the 1024 px image.
-	rw, rh := base.Rect.Dx(), base.Rect.Dy()
-	if long > 1024 {
-		rw, rh = rw*1024/long, rh*1024/long
-	}
-	for _, deg := range []float64{6, -6, 12, -12} {
-		rungs = append(rungs, rung{func() *image.Gray { return rotate(smallSharp(), deg) }, false, (rw + rh) * (rw + rh) / 2})
-	}
-	rungs = append(rungs, rung{func() *image.Gray { return invert(stretched()) }, false, px}) // light on dark
-
+	rungs := li.rungs()
 	// The ladder's work, in pixels handed to the detector, is capped by a
 	// budget derived from the image size: a large photo that the first
 	// rungs do not read stops before the rotated attempts (none of which
 	// read a shot of the photo set), a small image gets every rung.
-	budget := max(ladderWorkFactor*px, ladderWorkFloor)
+	budget := max(ladderWorkFactor*len(base.Pix), ladderWorkFloor)
 	var last error
 	work, tried := 0, 0
 	for i, r := range rungs {
@@ -307,7 +217,7 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 		}
 		work += r.px
 		tried++
-		res, err := attempt(r.img(), r.global)
+		res, err := li.attempt(r)
 		if err == nil {
 			res.attempt = i + 1
 			return res, nil
@@ -317,32 +227,156 @@ func ladder(ctx context.Context, base *image.Gray) (*scanResult, error) {
 	return nil, errorf(CodeNoQRFound, nil, "no readable QR code found in the image (%d attempts, last: %v)", tried, last)
 }
 
+// ladderImages builds the ladder's derived images on first use and shares
+// them between rungs: the stretched image, its blur, the blur of that (also
+// the soft image of the unsharp mask), the sharpened image and the small
+// copies; and the base image's block statistics (finder pre-scan and the
+// hybrid binarizer of the base rung).
+type ladderImages struct {
+	base                         *image.Gray
+	stats                        *blockStats
+	st, bl, bl2, sh, half, small *image.Gray
+	smallBlur                    *image.Gray
+}
+
+func (li *ladderImages) baseStats() *blockStats {
+	if li.stats == nil {
+		li.stats = newBlockStats(li.base)
+	}
+	return li.stats
+}
+
+func (li *ladderImages) stretched() *image.Gray {
+	if li.st == nil {
+		li.st = stretch(li.base)
+	}
+	return li.st
+}
+
+func (li *ladderImages) blurred() *image.Gray {
+	if li.bl == nil {
+		li.bl = blur(li.stretched())
+	}
+	return li.bl
+}
+
+func (li *ladderImages) blurred2() *image.Gray {
+	if li.bl2 == nil {
+		li.bl2 = blur(li.blurred())
+	}
+	return li.bl2
+}
+
+// sharpened is the unsharp mask of the stretched image: its soft image is
+// blurred2, so the mask costs one pass over the pixels.
+func (li *ladderImages) sharpened() *image.Gray {
+	if li.sh == nil {
+		li.sh = unsharp(li.stretched(), li.blurred2())
+	}
+	return li.sh
+}
+
+// halfBlurred averages the blurred image down to half size: modules of 5-7
+// px under moiré or blur become 2-3 px of cleaner grey.
+func (li *ladderImages) halfBlurred() *image.Gray {
+	if li.half == nil {
+		li.half = li.blurred()
+		if l := max(li.half.Rect.Dx(), li.half.Rect.Dy()); l >= 400 {
+			li.half = resize(li.half, l/2)
+		}
+	}
+	return li.half
+}
+
+// smallBlurred is the blurred image at most 1024 px on its longer side.
+func (li *ladderImages) smallBlurred() *image.Gray {
+	if li.smallBlur == nil {
+		li.smallBlur = li.blurred()
+		if max(li.smallBlur.Rect.Dx(), li.smallBlur.Rect.Dy()) > 1024 {
+			li.smallBlur = resize(li.smallBlur, 1024)
+		}
+	}
+	return li.smallBlur
+}
+
+// smallSharp is the sharpened image at most 1024 px on its longer side,
+// for the costlier rotated attempts.
+func (li *ladderImages) smallSharp() *image.Gray {
+	if li.small == nil {
+		li.small = li.sharpened()
+		if max(li.small.Rect.Dx(), li.small.Rect.Dy()) > 1024 {
+			li.small = resize(li.small, 1024)
+		}
+	}
+	return li.small
+}
+
+// rung is one attempt of the ladder: an image, a binarizer, and the pixels
+// it hands the detector (estimated before the image is built).
+type rung struct {
+	name   string
+	img    func() *image.Gray
+	global bool        // GlobalHistogramBinarizer instead of HybridBinarizer
+	stats  *blockStats // the image's block statistics when already known
+	px     int
+}
+
+// rungs lists the ladder in order. The order is by how often each rung was
+// the first to read a shot of the photo set (TestPhotoSetRungs logs, per
+// rung, how many shots it reads alone and how many it reads first).
+func (li *ladderImages) rungs() []rung {
+	base := li.base
+	long := max(base.Rect.Dx(), base.Rect.Dy())
+	px := len(base.Pix)
+	scaledPx := func(l int) int { return px * l / long * l / long }
+	baseImg := func() *image.Gray { return base }
+	rs := []rung{
+		{"global", baseImg, true, nil, px},             // clean renders, even light
+		{"hybrid", baseImg, false, li.baseStats(), px}, // uneven light
+		{"blurred", li.blurred, false, nil, px},        // sensor noise, JPEG blocking, halftone
+		{"blurred twice", li.blurred2, false, nil, px}, // heavy focus blur, a screen's moiré
+	}
+	if long > 1024 { // modules may be large: a smaller image evens them out
+		rs = append(rs, rung{"blurred 1024 px", li.smallBlurred, false, nil, scaledPx(1024)})
+	}
+	rs = append(rs,
+		rung{"blurred half size", li.halfBlurred, false, nil, scaledPx(long / 2)},
+		rung{"sharpened", li.sharpened, false, nil, px},       // focus blur, JPEG smoothing
+		rung{"sharpened global", li.sharpened, true, nil, px}, // low contrast and blur together
+	)
+	if long < 600 { // modules may be 1-2 px: give the binarizer room
+		rs = append(rs, rung{"sharpened doubled", func() *image.Gray { return resize(li.sharpened(), 2*long) }, false, nil, 4 * px})
+	}
+	// Small tilts; the detector handles 90° steps itself.
+	// A rotated canvas is at most (w+h)²/2 for the 1024 px image.
+	rw, rh := base.Rect.Dx(), base.Rect.Dy()
+	if long > 1024 {
+		rw, rh = rw*1024/long, rh*1024/long
+	}
+	for _, deg := range []float64{6, -6, 12, -12} {
+		rs = append(rs, rung{fmt.Sprintf("rotated %g°", deg), func() *image.Gray { return rotate(li.smallSharp(), deg) }, false, nil, (rw + rh) * (rw + rh) / 2})
+	}
+	return append(rs, rung{"inverted", func() *image.Gray { return invert(li.stretched()) }, false, nil, px}) // light on dark
+}
+
 var tryHarder = map[gozxing.DecodeHintType]interface{}{gozxing.DecodeHintType_TRY_HARDER: true}
 
-// attempt runs one detection + decode. gozxing is not hardened against
-// hostile input, so a panic inside it counts as a failed attempt.
-func attempt(g *image.Gray, global bool) (res *scanResult, err error) {
+// attempt binarizes r's image and runs one detection + decode. gozxing is
+// not hardened against hostile input, so a panic inside it counts as a
+// failed attempt.
+func (li *ladderImages) attempt(r rung) (res *scanResult, err error) {
 	defer func() {
-		if r := recover(); r != nil {
-			res, err = nil, fmt.Errorf("decoder panic: %v", r)
+		if p := recover(); p != nil {
+			res, err = nil, fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, w, h, 0, 0, w, h, false)
-	if err != nil {
-		return nil, err
-	}
-	var bin gozxing.Binarizer
-	if global {
-		bin = gozxing.NewGlobalHistgramBinarizer(src)
+	g := r.img()
+	var black *gozxing.BitMatrix
+	if r.global {
+		black, err = globalMatrix(g)
 	} else {
-		bin = gozxing.NewHybridBinarizer(src)
+		black, err = hybridMatrix(g, r.stats)
 	}
-	bmp, err := gozxing.NewBinaryBitmap(bin)
-	if err != nil {
-		return nil, err
-	}
-	black, err := bmp.GetBlackMatrix()
 	if err != nil {
 		return nil, err
 	}

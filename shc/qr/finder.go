@@ -17,7 +17,7 @@ import "image"
 // run anyway.
 
 const (
-	finderBlock = 8
+	finderBlock = binBlock
 	// finderMinRange is the grey-level range below which a 5×5-block
 	// neighbourhood is flat (a hybrid binarizer's minimum dynamic range):
 	// sensor noise on a plain surface there makes no runs.
@@ -25,75 +25,44 @@ const (
 )
 
 // finderThresholds returns, per 8×8 block of g, the binarization
-// threshold: the mean of the means of the 5×5 blocks around it (block
-// statistics from the block's odd rows).
-func finderThresholds(g *image.Gray) (th []uint8, bw, bh int) {
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	bw, bh = (w+finderBlock-1)/finderBlock, (h+finderBlock-1)/finderBlock
-	means := make([]uint8, bw*bh)
-	lows := make([]uint8, bw*bh)
-	highs := make([]uint8, bw*bh)
-	sums := make([]int, bw)
-	for by := 0; by < bh; by++ {
-		y0, y1 := by*finderBlock, min((by+1)*finderBlock, h)
-		lo, hi := lows[by*bw:][:bw], highs[by*bw:][:bw]
-		for i := range lo {
-			lo[i], hi[i], sums[i] = 255, 0, 0
-		}
-		// The odd rows only (those hasFinderCandidate scans; a block of
-		// one row uses it): half the reads, the same statistics for
-		// anything a finder pattern crosses.
-		rows := 0
-		for y := min(y0+1, y1-1); y < y1; y += 2 {
-			row := g.Pix[y*w : (y+1)*w]
-			rows++
-			for bx := range sums {
-				x0 := bx * finderBlock
-				seg := row[x0:min(x0+finderBlock, w)]
-				s, l, m := 0, lo[bx], hi[bx]
-				for _, v := range seg {
-					s += int(v)
-					l, m = min(l, v), max(m, v)
-				}
-				sums[bx] += s
-				lo[bx], hi[bx] = l, m
-			}
-		}
-		for bx, sum := range sums {
-			n := rows * (min((bx+1)*finderBlock, w) - bx*finderBlock)
-			means[by*bw+bx] = uint8(sum / n)
-		}
-	}
-	th = make([]uint8, bw*bh)
+// threshold: the mean of the means of the 5×5 blocks around it, from the
+// block statistics the hybrid binarizer uses (binarize.go).
+func finderThresholds(st *blockStats) []uint8 {
+	bw, bh := st.bw, st.bh
+	th := make([]uint8, bw*bh)
 	for by := 0; by < bh; by++ {
 		for bx := 0; bx < bw; bx++ {
-			sum, n, lo, hi := 0, 0, uint8(255), uint8(0)
+			sum, n, lo, hi := int32(0), int32(0), uint8(255), uint8(0)
 			for yy := max(by-2, 0); yy <= min(by+2, bh-1); yy++ {
 				for xx := max(bx-2, 0); xx <= min(bx+2, bw-1); xx++ {
 					i := yy*bw + xx
-					sum += int(means[i])
+					sum += st.sum[i]
 					n++
-					lo, hi = min(lo, lows[i]), max(hi, highs[i])
+					lo, hi = min(lo, st.lo[i]), max(hi, st.hi[i])
 				}
 			}
 			if int(hi)-int(lo) < finderMinRange {
 				continue // flat: nothing is dark here (threshold 0)
 			}
-			th[by*bw+bx] = uint8(sum / n)
+			th[by*bw+bx] = uint8(sum / (64 * n))
 		}
 	}
-	return th, bw, bh
+	return th
 }
 
 // hasFinderCandidate reports whether g holds at least one place where a
 // horizontal and a vertical run of five alternating runs in the ratio
-// 1:1:3:1:1 (either polarity) cross at the centre.
-func hasFinderCandidate(g *image.Gray) bool {
+// 1:1:3:1:1 (either polarity) cross at the centre. st is g's block
+// statistics (newBlockStats), or nil.
+func hasFinderCandidate(g *image.Gray, st *blockStats) bool {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	if w < 7 || h < 7 {
+	if w < binBlock || h < binBlock {
 		return false
 	}
-	th, bw, _ := finderThresholds(g)
+	if st == nil {
+		st = newBlockStats(g)
+	}
+	th, bw := finderThresholds(st), st.bw
 	dark := func(x, y int) bool {
 		return g.Pix[y*w+x] < th[(y/finderBlock)*bw+x/finderBlock]
 	}

@@ -27,7 +27,7 @@ func TestFinderPrescan(t *testing.T) {
 		"blurred twice":  blur(blur(clean)),
 		"half size blur": resize(blur(clean), clean.Rect.Dx()/2),
 	} {
-		if !hasFinderCandidate(g) {
+		if !hasFinderCandidate(g, nil) {
 			t.Errorf("%s: no finder candidate found", name)
 		}
 	}
@@ -50,7 +50,7 @@ func TestFinderPrescan(t *testing.T) {
 		}
 	}
 	for name, g := range map[string]*image.Gray{"noise texture": noise, "gradient": grad, "even stripes": stripes} {
-		if hasFinderCandidate(g) {
+		if hasFinderCandidate(g, nil) {
 			t.Errorf("%s: finder candidate found in an image with no QR", name)
 			continue
 		}

@@ -228,11 +228,14 @@ func blur(g *image.Gray) *image.Gray {
 // sharpen is an unsharp mask (amount 1, radius ~1.4 px): it restores the
 // module edges that focus blur and JPEG smoothing wash out, which otherwise
 // make the detector misjudge the module size from the finder patterns.
-func sharpen(g *image.Gray) *image.Gray {
-	soft := blur(blur(g))
+func sharpen(g *image.Gray) *image.Gray { return unsharp(g, blur(blur(g))) }
+
+// unsharp is 2g - soft, clamped: sharpen with soft = blur(blur(g)) given.
+func unsharp(g, soft *image.Gray) *image.Gray {
 	out := newGray(g.Rect.Dx(), g.Rect.Dy())
+	sp := soft.Pix[:len(g.Pix)]
 	for i, v := range g.Pix {
-		x := 2*int(v) - int(soft.Pix[i])
+		x := 2*int(v) - int(sp[i])
 		out.Pix[i] = uint8(min(255, max(0, x)))
 	}
 	return out
