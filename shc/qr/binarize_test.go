@@ -108,4 +108,3 @@ func diffBits(a, b *gozxing.BitMatrix) string {
 	}
 	return ""
 }
-

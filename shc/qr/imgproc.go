@@ -109,28 +109,31 @@ func resize(g *image.Gray, long int) *image.Gray {
 	out := newGray(nw, nh)
 	if f < 1 {
 		// Box filter: average every source pixel whose centre falls in the
-		// destination pixel. Column spans are computed once.
-		xs := make([]int32, nw+1)
+		// destination pixel. The source rows of a destination row are summed
+		// into one row of column sums first, then spans of it are added:
+		// about two additions per source pixel.
+		xs := make([]int, nw+1)
 		for x := 0; x <= nw; x++ {
-			xs[x] = int32(x * w / nw)
+			xs[x] = x * w / nw
 		}
-		sums := make([]uint32, nw)
+		cols := make([]uint32, w)
 		for y := 0; y < nh; y++ {
 			y0, y1 := y*h/nh, max((y+1)*h/nh, y*h/nh+1)
-			clear(sums)
+			clear(cols)
 			for yy := y0; yy < y1; yy++ {
-				row := g.Pix[yy*g.Stride : yy*g.Stride+w] // g may be a view (workingImage)
-				for x := range sums {
-					x0, x1 := int(xs[x]), max(int(xs[x+1]), int(xs[x])+1)
-					for _, v := range row[x0:x1] {
-						sums[x] += uint32(v)
-					}
+				row := g.Pix[yy*g.Stride:][:w] // g may be a view (workingImage)
+				for x, v := range row {
+					cols[x] += uint32(v)
 				}
 			}
-			o := out.Pix[y*nw : (y+1)*nw]
+			o := out.Pix[y*nw:][:nw]
 			for x := range o {
-				n := uint32(y1-y0) * uint32(max(int(xs[x+1]), int(xs[x])+1)-int(xs[x]))
-				o[x] = uint8(sums[x] / n)
+				x0, x1 := xs[x], max(xs[x+1], xs[x]+1)
+				var sum uint32
+				for _, v := range cols[x0:x1] {
+					sum += v
+				}
+				o[x] = uint8(sum / (uint32(y1-y0) * uint32(x1-x0)))
 			}
 		}
 		return out
