@@ -186,3 +186,59 @@ func TestPhotoSet(t *testing.T) {
 		t.Errorf("we read %d of %d; the ladder read 17 when this set was made", nOurs, len(ours))
 	}
 }
+
+// TestPhotoSetRungs runs every rung of the ladder alone on every shot of
+// the photo set and on the photo-like test image, and logs how many each
+// reads and how many it is the first to read: the evidence for the
+// ladder's order (cheap rungs that read most first). It asserts that every
+// shot the ladder reads is read by the rung the ladder reports.
+func TestPhotoSetRungs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("photo set: about 300 decode attempts")
+	}
+	text := readText(t, vciEx+"example-00-f-qr-code-numeric-value-0.txt")
+	c, err := Encode(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	alone, first := map[string]int{}, map[string]int{}
+	for i, s := range photoSet(t, photoSeed, photoCount) {
+		img, err := jpeg.Decode(bytes.NewReader(s.render(t, c, uint64(i))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		li := &ladderImages{base: workingImage(img)}
+		rs := li.rungs()
+		if names == nil {
+			for _, r := range rs {
+				names = append(names, r.name)
+			}
+		}
+		var reads []string
+		firstRung := 0
+		for k, r := range rs {
+			res, err := li.attempt(r)
+			if err != nil || res.text != text {
+				continue
+			}
+			alone[r.name]++
+			reads = append(reads, r.name)
+			if firstRung == 0 {
+				firstRung = k + 1
+				first[r.name]++
+			}
+		}
+		got, err := scan(context.Background(), img)
+		switch {
+		case err == nil && got.attempt != firstRung:
+			t.Errorf("shot %02d: the ladder read it at rung %d, the first rung that reads it alone is %d", i, got.attempt, firstRung)
+		case err != nil && firstRung != 0 && firstRung <= 8:
+			t.Logf("shot %02d: rung %d reads it alone but the ladder stopped before it (work budget)", i, firstRung)
+		}
+		t.Logf("shot %02d read by: %s", i, strings.Join(reads, ", "))
+	}
+	for k, n := range names {
+		t.Logf("rung %2d %-20s reads %2d shots alone, %2d first", k+1, n, alone[n], first[n])
+	}
+}
