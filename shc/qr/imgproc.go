@@ -204,25 +204,21 @@ func stretch(g *image.Gray) *image.Gray {
 // blocking before binarization.
 func blur(g *image.Gray) *image.Gray {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	tmp := make([]uint16, w*h)
-	for y := 0; y < h; y++ {
-		row, t := g.Pix[y*w:(y+1)*w], tmp[y*w:(y+1)*w]
-		if w == 1 {
-			t[0] = 3 * uint16(row[0])
-			continue
-		}
-		t[0] = 2*uint16(row[0]) + uint16(row[1])
-		t[w-1] = uint16(row[w-2]) + 2*uint16(row[w-1])
-		for x := 1; x < w-1; x++ { // resliced rows: no bounds checks
-			t[x] = uint16(row[x-1]) + uint16(row[x]) + uint16(row[x+1])
-		}
-	}
 	out := newGray(w, h)
+	col := make([]uint16, w+2) // column sums of three rows, one clamped copy at each end
 	for y := 0; y < h; y++ {
-		a, b, c := tmp[max(y-1, 0)*w:][:w], tmp[y*w:][:w], tmp[min(y+1, h-1)*w:][:w]
+		a, b, c := g.Pix[max(y-1, 0)*w:][:w], g.Pix[y*w:][:w], g.Pix[min(y+1, h-1)*w:][:w]
+		v := col[1 : w+1]
+		for x := range v {
+			v[x] = uint16(a[x]) + uint16(b[x]) + uint16(c[x])
+		}
+		col[0], col[w+1] = v[0], v[w-1]
 		o := out.Pix[y*w:][:w]
+		s := uint32(col[0]) + uint32(col[1]) // window [x-1, x] in v's indices, before adding x+1
 		for x := range o {
-			o[x] = uint8((uint32(a[x]) + uint32(b[x]) + uint32(c[x]) + 4) / 9)
+			s += uint32(col[x+2])
+			o[x] = uint8((s + 4) / 9)
+			s -= uint32(col[x])
 		}
 	}
 	return out
