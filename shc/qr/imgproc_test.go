@@ -9,7 +9,7 @@ import (
 // edges clamped (each out-of-image neighbour is the nearest edge pixel).
 func TestBlurMatchesDefinition(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, wh := range [][2]int{{1, 1}, {1, 5}, {5, 1}, {2, 2}, {17, 9}, {64, 48}} {
+	for _, wh := range [][2]int{{1, 1}, {1, 5}, {5, 1}, {2, 2}, {8, 3}, {9, 2}, {16, 1}, {17, 9}, {64, 48}, {255, 7}} {
 		w, h := wh[0], wh[1]
 		g := newGray(w, h)
 		for i := range g.Pix {
