@@ -57,10 +57,11 @@
 //   - An image in which a cheap pre-scan finds no 1:1:3:1:1 finder-pattern
 //     candidate is refused before any decode attempt. The retry ladder
 //     (binarizers, contrast stretch, sharpening, blur, rescaling, ±6° and
-//     ±12° rotation, inversion) has at most 13 attempts and a work budget
-//     of 7 working images' pixels (at least 4 megapixels), so an image
-//     without a readable QR code costs a bounded amount of work; there is
-//     no unbounded search.
+//     ±12° rotation, inversion; each derived image and the base image's
+//     block statistics built once and shared) has at most 13 attempts and
+//     a work budget of 7 working images' pixels (at least 4 megapixels),
+//     so an image without a readable QR code costs a bounded amount of
+//     work; there is no unbounded search.
 //   - DecodeSVG accepts at most MaxSVGBytes (1 MiB), rasterizes onto a
 //     canvas of at most 600 pixels per side, clamps geometry to one
 //     viewBox size around the canvas (so coordinates like 1e308 cost no
