@@ -49,6 +49,13 @@ CREATE TABLE oa_access (jti TEXT PRIMARY KEY, family TEXT NOT NULL, grant_id TEX
 CREATE INDEX oa_access_family ON oa_access (family);
 `
 
+// expirySQL (version 2) indexes the expiry columns that pruning scans.
+const expirySQL = `
+CREATE INDEX oa_requests_expires ON oa_requests (expires_us);
+CREATE INDEX oa_refresh_expires ON oa_refresh (expires_us);
+CREATE INDEX oa_access_expires ON oa_access (expires_us);
+`
+
 func migrate(ctx context.Context, db rdb, now time.Time) error {
 	q := schemaSQL
 	if db.d == sqldb.SQLite {
@@ -61,7 +68,7 @@ func migrate(ctx context.Context, db rdb, now time.Time) error {
 		Create:     `CREATE TABLE IF NOT EXISTS oa_schema_migrations (version BIGINT PRIMARY KEY, applied_us BIGINT NOT NULL)`,
 		Record:     `INSERT INTO oa_schema_migrations (version, applied_us) VALUES (?, ?)`,
 		Args:       func(m sqldb.Migration, at time.Time) []any { return []any{m.Version, at.UnixMicro()} },
-		Migrations: []sqldb.Migration{{Version: 1, Name: "oauth 1", SQL: q}},
+		Migrations: []sqldb.Migration{{Version: 1, Name: "oauth 1", SQL: q}, {Version: 2, Name: "oauth 2: expiry indexes", SQL: expirySQL}},
 		TooNew:     errors.New("oauth: the database was written by a newer release"),
 	}, now)
 }

@@ -268,6 +268,19 @@ func codeFlow(t *testing.T, s *stack) {
 	if id, _ := tok.Extra("id_token").(string); strings.Count(id, ".") != 2 {
 		t.Fatalf("no ID token for openid: %v", tok.Extra("id_token"))
 	}
+	// userinfo (OpenID): sub and fhirUser.
+	r, _ := http.NewRequest("GET", s.base+"/oauth/userinfo", nil)
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := s.web.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ui map[string]any
+	json.NewDecoder(resp.Body).Decode(&ui)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || ui["fhirUser"] != s.fhir+"/Patient/pt-1001" || ui["sub"] == "" {
+		t.Fatalf("userinfo: %d %v", resp.StatusCode, ui)
+	}
 	status, body := s.issue(tok.AccessToken, "pt-1001", labType)
 	if status != http.StatusOK || !strings.Contains(body, "verifiableCredential") {
 		t.Fatalf("$health-cards-issue with the token: %d %s", status, body)

@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/labstack/echo/v5"
@@ -346,19 +344,31 @@ func (s *Server) token(c *echo.Context) error {
 	if r.PostForm.Get("client_assertion") != "" || r.PostForm.Get("client_assertion_type") != "" {
 		return oauthError(c, http.StatusUnauthorized, oidc.ErrInvalidClient().WithDescription("private_key_jwt is not supported"))
 	}
-	rec := httptest.NewRecorder()
+	rec := &recorder{h: http.Header{}, code: http.StatusOK}
 	s.provider.ServeHTTP(rec, r.WithContext(op.ContextWithIssuer(r.Context(), s.cfg.BaseURL)))
-	body := rec.Body.Bytes()
-	if rec.Code == http.StatusOK {
+	body := rec.body.Bytes()
+	if rec.code == http.StatusOK {
 		body = s.smartTokenResponse(body)
 	}
-	for _, k := range []string{"Content-Type", "WWW-Authenticate"} {
-		if v := rec.Header().Get(k); v != "" {
+	for _, k := range []string{"WWW-Authenticate", "Access-Control-Allow-Origin", "Vary"} {
+		if v := rec.h.Get(k); v != "" {
 			h.Set(k, v)
 		}
 	}
-	return c.Blob(rec.Code, "application/json", body)
+	return c.Blob(rec.code, "application/json", body)
 }
+
+// recorder keeps the library's token response (at most a few kilobytes)
+// so that the SMART members can be added.
+type recorder struct {
+	h    http.Header
+	body bytes.Buffer
+	code int
+}
+
+func (r *recorder) Header() http.Header         { return r.h }
+func (r *recorder) WriteHeader(code int)        { r.code = code }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
 
 // smartTokenResponse adds patient and authorization_details (SMART App
 // Launch 2, RFC 9396 section 7) from the access token's claims.
@@ -419,6 +429,3 @@ func (s *Server) internal(c *echo.Context, err error) error {
 	s.log.Error("oauth: internal error", "err", err.Error())
 	return s.errorPage(c, http.StatusInternalServerError, "Something went wrong on our side. Please try again later.")
 }
-
-var _ = bytes.NewReader
-var _ = time.Now
