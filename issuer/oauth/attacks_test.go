@@ -44,6 +44,8 @@ func TestAuthorizeRefusals(t *testing.T) {
 		{"aud-missing", conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(v)), "invalid_request"},
 		{"aud-other", conf.AuthCodeURL("s1", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("aud", "https://evil.example/fhir")), "invalid_request"},
 		{"implicit", conf.AuthCodeURL("s1", aud, oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("response_type", "token")), "unsupported_response_type"},
+		{"prompt-none", conf.AuthCodeURL("s1", aud, oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("prompt", "none")), "login_required"},
+		{"request-object", conf.AuthCodeURL("s1", aud, oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("request", "e30.e30.")), "request_not_supported"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			q := s.redirectError(t, c.url)

@@ -276,6 +276,13 @@ func (s *Server) authorize(c *echo.Context) error {
 			return fail(oidc.ErrInvalidRequest().WithDescription("authorization_details is malformed (RFC 9396, type " + authz.DetailType + ")"))
 		}
 	}
+	if slices.Contains(strings.Fields(r.Form.Get("prompt")), "none") {
+		// The person always confirms with their passkey and sees the
+		// consent (the session cookie is SameSite=Strict: an app's
+		// cross-site redirect never carries it), so no answer without
+		// interaction (OpenID Connect Core 3.1.2.6).
+		return fail(oidc.ErrLoginRequired().WithDescription("this server always asks the person"))
+	}
 	if r.Form.Get("request") != "" || r.Form.Get("request_uri") != "" {
 		return fail(oidc.ErrRequestNotSupported())
 	}
