@@ -314,6 +314,20 @@ func codeFlow(t *testing.T, s *stack) {
 	status, m = s.refresh(tok.RefreshToken)
 	oauthErr(t, status, m, http.StatusBadRequest, "invalid_grant")
 
+	// Revocation of an access token: refused from its next use; its
+	// refresh token stays.
+	tok = s.tokens(labType)
+	status, _ = s.form("/oauth/revoke", url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}, "client_id": {s.clientID}})
+	if status != http.StatusOK {
+		t.Fatalf("revoke an access token: %d", status)
+	}
+	if status, _ := s.issue(tok.AccessToken, "pt-1001", labType); status != http.StatusUnauthorized {
+		t.Fatalf("a revoked access token: %d, want 401", status)
+	}
+	if status, m = s.refresh(tok.RefreshToken); status != http.StatusOK {
+		t.Fatalf("the refresh token of a revoked access token: %d %v", status, m)
+	}
+
 	// Withdrawal on the connected-apps page: refresh tokens revoked, the
 	// access token refused at once.
 	tok = s.tokens(labType)
@@ -358,6 +372,7 @@ func TestGuardianPicker(t *testing.T) {
 	ck, _ := s.patient(identity.Enrolment{Name: "Gina Guardian", Patient: "pt-3003", Evidence: "passport", IAL: "IAL2", By: "staff-1",
 		Wards: []identity.Ward{{Patient: "pt-4004", RelatedPerson: "rp-4004-gina", Name: "Kim Child"}}})
 	conf := s.config()
+	conf.Scopes = []string{"launch/patient", "patient/*.rs"} // no fhirUser scope: the token names the guardian all the same
 	v := oauth2.GenerateVerifier()
 	resp, _ := s.do("GET", conf.AuthCodeURL("s10", oauth2.S256ChallengeOption(v), oauth2.SetAuthURLParam("aud", s.fhir)), nil, nil)
 	consent := s.base + resp.Header.Get("Location")

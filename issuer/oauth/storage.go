@@ -498,7 +498,9 @@ func (st *storage) GetPrivateClaimsFromScopes(context.Context, string, string, [
 
 // GetPrivateClaimsFromRequest gives every access token its SMART claims:
 // scope, patient, fhirUser, authorization_details (from the consent) and
-// the grant id issuer/auth checks.
+// the grant id issuer/auth checks. fhirUser is set whatever the scopes:
+// issuer/authz tells a guardian acting for a ward (RelatedPerson) from the
+// ward themself by it, so leaving it out would widen a guardian's access.
 func (st *storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
 	f, err := fieldsOf(req)
 	if err != nil {
