@@ -348,7 +348,10 @@ func callbackHandler(state string, out chan<- callback) http.Handler {
 			w.WriteHeader(http.StatusBadRequest)
 			msg = "The wallet was not connected: " + cb.err.Error()
 		}
-		fmt.Fprintf(w, "<!doctype html><html lang=en><meta charset=utf-8><title>shc wallet</title><main><h1>shc wallet</h1><p id=result>%s</p></main></html>", html.EscapeString(msg))
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'none'; frame-ancestors 'none'")
+		fmt.Fprintf(w, `<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1"><title>shc wallet</title>`+
+			`<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#111}</style>`+
+			`<main><h1>shc wallet</h1><p id=result>%s</p></main></html>`, html.EscapeString(msg))
 		out <- cb
 	})
 	return mux

@@ -1,0 +1,330 @@
+package e2e
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/internal/wallet"
+	"github.com/healthcards/healthcards/verifier"
+)
+
+var screenshots = flag.String("screenshots", "", "write the wallet flow's screenshots (PNG) to this folder, e.g. $PWD/../../docs/screenshots")
+
+// Issue 13 end to end, on the real binaries (shc-issuer serve in
+// development mode, shc) and two Chromium browsers, each with a WebAuthn
+// virtual authenticator (the desk's and the patient's phone):
+//
+//	desk staff redeem their invitation and sign in with a passkey → enrol
+//	the patient at the patient page (passport, IAL2) → the phone redeems the
+//	sign-up code and registers a passkey, then signs out → `shc wallet
+//	connect` prints the authorization URL → the phone opens it, signs in
+//	with the passkey, sees the consent page and narrows it (vaccinations
+//	left out) → the loopback redirect completes → `shc wallet import` keeps
+//	the lab card, verified (and again here with the verifier library), and
+//	no vaccination card; asking for vaccinations is refused → the patient
+//	withdraws the app on /account/apps → import is refused.
+//
+// Screenshots (with -screenshots DIR): wallet-signin.png,
+// wallet-consent.png, wallet-connected.png, account-apps.png,
+// account-apps-withdrawn.png.
+func TestWalletInChromium(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries and starts Chromium")
+	}
+	chrome := chromiumPath(t)
+	bin := t.TempDir()
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		goTool = "go"
+	}
+	build := exec.Command(goTool, "build", "-o", bin+string(os.PathSeparator), "github.com/healthcards/healthcards/cmd/shc-issuer", "github.com/healthcards/healthcards/cmd/shc")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	issuerBin, shcBin := filepath.Join(bin, "shc-issuer"), filepath.Join(bin, "shc")
+
+	// The lab: one desk account, the wallet registered as a public client
+	// (loopback redirect, any port), then the service in development mode.
+	data := t.TempDir()
+	out := runOK(t, nil, issuerBin, "staff", "add", "Dana Desk", "--role", "desk", "--data", data)
+	staffCode := regexp.MustCompile(`invitation code: (\S+)`).FindStringSubmatch(out)
+	out = runOK(t, nil, issuerBin, "clients", "add", "--redirect-uri", "http://127.0.0.1/callback", "--name", "shc wallet", "--data", data)
+	clientID := regexp.MustCompile(`client_id: (\S+)`).FindStringSubmatch(out)
+	if staffCode == nil || clientID == nil {
+		t.Fatalf("staff code or client id missing:\n%s", out)
+	}
+	port := loopbackPort(t)
+	base := "https://localhost:" + port
+	issuerOut := startBinary(t, issuerBin, "serve", "--data", data, "--listen", "127.0.0.1:"+port, "--base-url", base, "--verifier-listen", "off")
+	token := waitFor(t, issuerOut, regexp.MustCompile(`(shcit_[A-Za-z0-9_-]+)`))
+	iss := waitFor(t, issuerOut, regexp.MustCompile(`shc-issuer: iss (https://\S+)`))
+	certFile := filepath.Join(data, "tls", "cert.pem")
+	pem, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	// The development start loaded a lab result of pt-1001; the lab also
+	// records two vaccinations for the same person.
+	imm := strings.NewReplacer(`"pt-2002"`, `"pt-1001"`, `Patient/pt-2002`, `Patient/pt-1001`, `"Okafor"`, `"Garcia"`, `"Chidi"`, `"Maria", "Elena"`, `"1972-03-09"`, `"1984-07-15"`).Replace(string(bundles.ImmunizationsCOVID))
+	apiPost(t, pool, base+"/v1/results", token, imm)
+
+	// The desk: staff passkey, then the patient's enrolment.
+	desk := browserTab(t, chrome)
+	must(t, chromedp.Do(desk, chromedp.Navigate(base+"/desk/enrol"), chromedp.WaitVisible(chromedp.ID("code")),
+		chromedp.SetValue(chromedp.ID("code"), staffCode[1]), chromedp.Click("#f button")))
+	waitForPath(t, desk, "/desk/")
+	must(t, chromedp.Do(desk, chromedp.Navigate(base+"/desk/patient?id=pt-1001"), chromedp.WaitVisible("#enrol-form"),
+		chromedp.Click(`#enrol-form input[name=evidence][value=passport]`), chromedp.Click(`#enrol-form input[name=ial][value=IAL2]`),
+		chromedp.Click(`#enrol-form .actions button`), chromedp.WaitVisible("#code")))
+	signupCode, err := chromedp.Run(desk, chromedp.Text("#code"))
+	if err != nil || signupCode == "" {
+		t.Fatalf("sign-up code: %q %v", signupCode, err)
+	}
+
+	// The phone: sign-up with a passkey, then sign out.
+	phone := browserTab(t, chrome)
+	must(t, chromedp.Do(phone, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/account/signup#code="+signupCode),
+		chromedp.WaitVisible(chromedp.ID("code")), chromedp.Click("#f button")))
+	waitForPath(t, phone, "/account/")
+	must(t, chromedp.Do(phone, chromedp.Click("header form button")))
+	waitForPath(t, phone, "/account/signin")
+
+	// shc wallet connect: prints the authorization URL and waits for the
+	// loopback redirect.
+	wdir := filepath.Join(t.TempDir(), "wallet")
+	env := []string{"SHC_WALLET_PASSPHRASE=correct horse battery staple", "SHC_WALLET_DIR=" + wdir}
+	connectOut, connectDone := startWith(t, env, shcBin, "wallet", "connect", base+"/fhir", "--client-id", clientID[1], "--no-browser",
+		"--allow-private-network", "--ca-cert", certFile, "--timeout", "2m")
+	authURL := waitFor(t, connectOut, regexp.MustCompile(`\n  (https://\S+)\n`))
+	if !strings.Contains(authURL, "code_challenge_method=S256") || !strings.Contains(authURL, "redirect_uri=http%3A%2F%2F127.0.0.1%3A") {
+		t.Fatalf("authorization URL %s", authURL)
+	}
+	must(t, chromedp.Do(phone, chromedp.Navigate(authURL)))
+	waitForPath(t, phone, "/account/signin")
+	must(t, chromedp.Do(phone, chromedp.WaitVisible(chromedp.ID("go"))))
+	shotPNG(t, phone, "wallet-signin.png")
+	must(t, chromedp.Do(phone, chromedp.Click(chromedp.ID("go"))))
+	waitForPath(t, phone, "/oauth/consent")
+	immBox := `input[name=type][value="https://smarthealth.cards#immunization"]`
+	must(t, chromedp.Do(phone, chromedp.WaitVisible(immBox)))
+	page, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.body.innerText`))
+	if !strings.Contains(page, "shc wallet") || !strings.Contains(page, "Vaccinations") || !strings.Contains(page, "Laboratory results") {
+		t.Fatalf("consent page: %.600s", page)
+	}
+	must(t, chromedp.Do(phone, chromedp.Click(immBox)))
+	shotPNG(t, phone, "wallet-consent.png")
+	must(t, chromedp.Do(phone, chromedp.Click(`button[name=decision][value=allow]`)))
+	waitForPath(t, phone, wallet.CallbackPath) // the loopback redirect (a new origin: wait for it, then read)
+	must(t, chromedp.Do(phone, chromedp.WaitVisible("#result")))
+	result, _ := chromedp.Run(phone, chromedp.Text("#result"))
+	if !strings.Contains(result, "connected") {
+		t.Fatalf("loopback page says %q", result)
+	}
+	shotPNG(t, phone, "wallet-connected.png")
+	if err := <-connectDone; err != nil {
+		t.Fatalf("shc wallet connect: %v\n%s", err, connectOut.String())
+	}
+	if !strings.Contains(connectOut.String(), "connected to "+base+"/fhir") {
+		t.Fatalf("connect output:\n%s", connectOut.String())
+	}
+
+	// Import: only the allowed (lab) card comes, verified before it is kept.
+	out = runOK(t, env, shcBin, "wallet", "import")
+	if !strings.Contains(out, "imported 1 verified card") || !strings.Contains(out, "Observation") || strings.Contains(out, "Immunization") {
+		t.Fatalf("import:\n%s", out)
+	}
+	if out, err := run(env, shcBin, "wallet", "import", "--type", "immunization"); err == nil || !strings.Contains(out, "issue_refused") {
+		t.Fatalf("vaccinations were left out of the consent, yet: %v\n%s", err, out)
+	}
+	w, err := wallet.Open(wdir, wallet.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cards, err := w.Cards()
+	if err != nil || len(cards) != 1 {
+		t.Fatalf("wallet holds %d cards: %v", len(cards), err)
+	}
+	v, err := verifier.New(verifier.WithTrustedIssuers(iss), verifier.WithPrivateOrigins(iss), verifier.WithRootCAs(pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := v.VerifyJWS(context.Background(), cards[0].JWS)
+	if !r.Valid || r.Summary == nil || len(r.Summary.LabResults) == 0 || len(r.Summary.Immunizations) != 0 || r.Summary.Patient.Name != "Maria Elena Garcia" {
+		t.Fatalf("the kept card: verdict %s %v, summary %+v", r.Verdict, r.Errors, r.Summary)
+	}
+
+	// Connected apps: the patient withdraws the wallet; import is refused.
+	must(t, chromedp.Do(phone, chromedp.Navigate(base+"/account/apps"), chromedp.WaitVisible(`form[action="/account/apps"] button`)))
+	if page, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.body.innerText`)); !strings.Contains(page, "shc wallet") {
+		t.Fatalf("connected apps: %.600s", page)
+	}
+	shotPNG(t, phone, "account-apps.png")
+	must(t, chromedp.Do(phone, chromedp.Click(`form[action="/account/apps"] button`)))
+	poll(t, "the withdrawn app to leave the connected-apps page", func() bool {
+		n, err := chromedp.Run(phone, chromedp.Evaluate[int](`document.querySelectorAll('form[action="/account/apps"] button').length`))
+		return err == nil && n == 0
+	})
+	shotPNG(t, phone, "account-apps-withdrawn.png")
+	out, err = run(env, shcBin, "wallet", "import")
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(out, "authorization_expired") {
+		t.Fatalf("import after withdrawal: %v\n%s", err, out)
+	}
+	if cards, _ := w.Cards(); len(cards) != 1 {
+		t.Fatalf("wallet holds %d cards after the refused import", len(cards))
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium not found; CI must install it")
+	}
+	t.Skip("chromium not found: install it to run the browser test")
+	return ""
+}
+
+// browserTab starts its own headless Chromium (one person's device: its
+// own profile and a WebAuthn virtual authenticator holding platform
+// passkeys with user verification), with localhost mapped to 127.0.0.1
+// and the development issuer's self-signed certificate accepted.
+func browserTab(t *testing.T, chrome string) context.Context {
+	t.Helper()
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("ignore-certificate-errors", true), chromedp.Flag("host-resolver-rules", "MAP localhost 127.0.0.1"),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 1000))
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, pollBound)
+	t.Cleanup(cancelT)
+	must(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
+			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
+		return err
+	})))
+	return ctx
+}
+
+func shotPNG(t *testing.T, ctx context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := *screenshots
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	must(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
+}
+
+// waitForPath waits (within pollBound) until the tab's location path ends
+// in path.
+func waitForPath(t *testing.T, ctx context.Context, path string) {
+	t.Helper()
+	var loc string
+	end := time.Now().Add(pollBound)
+	for time.Now().Before(end) {
+		l, err := chromedp.Run(ctx, chromedp.Location())
+		if err == nil {
+			loc = l
+			if strings.HasSuffix(strings.SplitN(l, "?", 2)[0], path) {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+	t.Fatalf("never reached %s (at %s; page says %.300q)", path, loc, text)
+}
+
+// run runs a command to its end with extra environment and returns its
+// standard output and error together.
+func run(env []string, path string, args ...string) (string, error) {
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func runOK(t *testing.T, env []string, path string, args ...string) string {
+	t.Helper()
+	out, err := run(env, path, args...)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(path), strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// startWith starts a command that ends by itself; the channel gets its
+// result. It is killed if the test ends first.
+func startWith(t *testing.T, env []string, path string, args ...string) (*lockedBuffer, <-chan error) {
+	t.Helper()
+	out := &lockedBuffer{}
+	cmd := exec.Command(path, args...)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = out, out
+	must(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	return out, done
+}
+
+func apiPost(t *testing.T, pool *x509.CertPool, url, token, body string) {
+	t.Helper()
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}, Timeout: pollBound}
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/fhir+json")
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		var b json.RawMessage
+		json.NewDecoder(resp.Body).Decode(&b)
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, b)
+	}
+}
