@@ -263,8 +263,15 @@ func TestConsentForm(t *testing.T) {
 	}
 	// Narrowing: vaccinations only; the lab result is then out of reach.
 	tok := s.tokens(immType)
-	if st, body := s.issue(tok.AccessToken, "pt-1001", labType); st != http.StatusForbidden {
-		t.Fatalf("a narrowed-out card type: %d %s", st, body)
+	for _, ct := range []string{labType, "Observation"} {
+		if st, body := s.issue(tok.AccessToken, "pt-1001", ct); st != http.StatusForbidden {
+			t.Fatalf("a narrowed-out card type %s: %d %s", ct, st, body)
+		}
+	}
+	for _, ct := range []string{"https://smarthealth.cards#covid19"} { // allowed, but the lab card is filtered out
+		if st, body := s.issue(tok.AccessToken, "pt-1001", ct); st != http.StatusForbidden || !strings.Contains(body, "authorization_details") {
+			t.Fatalf("%s with vaccinations only allowed: %d %s", ct, st, body)
+		}
 	}
 	if st, body := s.issue(tok.AccessToken, "pt-1001", "https://smarthealth.cards#health-card"); st != http.StatusForbidden || !strings.Contains(body, "authorization_details") {
 		t.Fatalf("every card, with vaccinations only allowed: %d %s", st, body)
@@ -275,6 +282,11 @@ func TestConsentForm(t *testing.T) {
 	if !strings.Contains(page, "You allowed this app before") || strings.Contains(page, `value="`+labType+`" checked`) ||
 		!strings.Contains(page, `value="`+immType+`" checked`) {
 		t.Fatalf("remembered consent not filled in: %s", page)
+	}
+	// A wallet may name the resource type (OP-6) of an allowed card type.
+	lab := s.tokens(labType)
+	if st, body := s.issue(lab.AccessToken, "pt-1001", "Observation"); st != http.StatusOK || !strings.Contains(body, "verifiableCredential") {
+		t.Fatalf("credentialType Observation with laboratory results allowed: %d %s", st, body)
 	}
 }
 

@@ -23,9 +23,13 @@ var CardTypes = []CardType{
 	{URI: "https://smarthealth.cards#laboratory", Label: "Laboratory results", Types: []string{"Observation", "DiagnosticReport"}},
 }
 
-// AnyCardType is the credentialType that asks for every card; a grant
-// allows it too, its cards limited to the allowed types by resourceTypes.
-const AnyCardType = "https://smarthealth.cards#health-card"
+// AnyCardType is the credentialType that asks for every card, and
+// CovidCardType the one for COVID-19 cards; a grant allows both, their
+// cards limited to the allowed types by resourceTypes.
+const (
+	AnyCardType   = "https://smarthealth.cards#health-card"
+	CovidCardType = "https://smarthealth.cards#covid19"
+)
 
 // Consent is what a person allowed an app (the grant), from which every
 // token's authorization_details is built.
@@ -49,11 +53,14 @@ func (c Consent) AuthorizationDetails(patient string) json.RawMessage {
 	for _, ct := range CardTypes {
 		if slices.Contains(c.CredentialTypes, ct.URI) {
 			cts = append(cts, ct.URI)
+			cts = append(cts, ct.Types...) // credentialType may name a resource type (OP-6)
 			rts = append(rts, ct.Types...)
 		}
 	}
 	if len(cts) > 0 {
-		cts = append(cts, AnyCardType)
+		// Requests for every card or for COVID-19 cards are allowed too:
+		// resourceTypes keeps their cards to the allowed types.
+		cts = append(cts, AnyCardType, CovidCardType)
 	}
 	d["credentialTypes"] = cts
 	if len(rts) == 0 {
