@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -97,6 +98,27 @@ func TestWalletImportFromIssuer(t *testing.T) {
 	link := strings.TrimSpace(out)
 	if p, err := shl.Parse(link); err != nil || p.Flag != "P" {
 		t.Fatalf("link %q: %v", link, err)
+	}
+	// Another person's wallet adds the card from the link (shl client,
+	// passcode), verified against the issuer's key set before it is kept.
+	resp, err := s.Client().Get(s.URL + "/.well-known/jwks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwksBody, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	jwks := write("jwks.json", jwksBody)
+	ca := write("ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw}))
+	other := filepath.Join(dir, "other-wallet")
+	addArgs := []string{"wallet", "add", link, "--wallet", other, "--jwks", s.Iss + "=" + jwks, "--allow-private-network", "--ca-cert", ca}
+	var aout, aerr bytes.Buffer
+	if code := run(addArgs, &aout, &aerr); code != 1 || !strings.Contains(aerr.String(), "passcode_required") {
+		t.Fatalf("add without the passcode: %d %s", code, aerr.String())
+	}
+	aout.Reset()
+	aerr.Reset()
+	if code := run(append(addArgs, "--passcode-file", pass), &aout, &aerr); code != 0 || !strings.Contains(aout.String(), "added 1 verified card") || !strings.Contains(aout.String(), "link") {
+		t.Fatalf("add from the link: %d %s %s", code, aout.String(), aerr.String())
 	}
 
 	// A token for another patient: refused by the issuer.
