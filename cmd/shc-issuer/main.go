@@ -121,6 +121,8 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --issuer-name NAME     name printed on cards
   --qr-level L|M|Q|H     QR error correction (default L: 1195-character cards)
   --link-expiry DUR      lifetime of a SMART Health Link created without an expiry (default 720h)
+  --batch-lease DUR      how long a replica's claim on a registry batch lasts unless renewed
+                         (default 30s); a replica killed mid-batch holds it that long
   --enrolment-code-ttl DUR  how long a patient's sign-up code from a desk enrolment
                          works (default 24h; single use, stored hashed)
   --verifier-listen ADDR also run the verifying service and its scanning page,

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/internal/sqldb"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
@@ -311,6 +312,9 @@ func startReplicaSet(t *testing.T, n int) *replicaSet {
 		t.Fatal(err)
 	}
 	rs.env = deployEnv(t, rs.dsn, kek)
+	// A short batch lease (30 s by default) so that the batch takeover
+	// after a SIGKILL (batchThroughLB) waits 3 s.
+	rs.env = append(rs.env, "SHC_ISSUER_BATCH_LEASE=3s")
 	// --production needs a token: created with the replicas' environment.
 	out, err := rs.cli(t, "tokens", "create", "--scopes", strings.Join(auth.AllLabScopes, ","))
 	if err != nil {
@@ -937,14 +941,17 @@ func TestReplicasThroughput(t *testing.T) {
 }
 
 // batchThroughLB posts a registry batch through HAProxy (any replica
-// stores it in the database; one claims and runs it), follows it through
-// HAProxy (each GET may reach another replica) and reads it back: every
-// replica answers the same status, the results.ndjson through HAProxy
-// names each patient once with its link, and a patient's card file
-// rendered by each replica is the same.
+// stores it in the database; one claims and runs it), SIGKILLs the replica
+// that holds its lease once its first results are recorded, and follows
+// the batch through HAProxy (each GET may reach another replica) until
+// another replica, once the lease has ended, has finished it. Then: every
+// replica answers the same status, results.ndjson through HAProxy names
+// each patient once with its link, the store holds exactly the cards the
+// results name and one link per patient (nothing issued twice, nothing
+// lost), and a patient's card file rendered by each replica is the same.
 func batchThroughLB(t *testing.T, rs *replicaSet) {
 	t.Helper()
-	const patients = 12
+	const patients = 800
 	in := t.TempDir()
 	if err := bulk.Generate(in, bulk.SynthOptions{Patients: patients, Seed: 17}); err != nil {
 		t.Fatal(err)
@@ -966,13 +973,41 @@ func batchThroughLB(t *testing.T, rs *replicaSet) {
 	if err := json.Unmarshal(b, &st); err != nil || st.ID == "" {
 		t.Fatalf("batch: %s", b)
 	}
-	for end := time.Now().Add(startBound); ; time.Sleep(50 * time.Millisecond) {
+	ctx := context.Background()
+	db, err := sqlstore.OpenPostgres(ctx, rs.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var victim *replica
+	killedAt := -1
+	for end := time.Now().Add(startBound); ; time.Sleep(20 * time.Millisecond) {
 		code, b, err = rs.lb.do("GET", "/v1/batches/"+st.ID, nil, "")
 		if err != nil || code != http.StatusOK || json.Unmarshal(b, &st) != nil {
 			t.Fatalf("GET batch through HAProxy: %d %s %v", code, b, err)
 		}
 		if st.Status == bulk.BatchDone || st.Status == bulk.BatchFailed {
 			break
+		}
+		if victim == nil && st.Done > 0 {
+			// The lease owner is "host-PID-random": SIGKILL that replica.
+			row, err := db.Batch(ctx, st.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parts := strings.Split(row.LeaseOwner, "-")
+			pid, _ := strconv.Atoi(parts[max(len(parts)-2, 0)])
+			for _, r := range rs.reps {
+				if r.cmd.Process.Pid == pid {
+					victim = r
+				}
+			}
+			if victim == nil {
+				t.Fatalf("lease owner %q is none of the replicas", row.LeaseOwner)
+			}
+			victim.sigkill(t)
+			killedAt = int(row.Done)
+			t.Logf("SIGKILLed %s, which held batch %s, at %d of %d results", victim.name, st.ID, killedAt, patients)
 		}
 		if time.Now().After(end) {
 			t.Fatalf("batch still %s (%d/%d)", st.Status, st.Done, st.Total)
@@ -981,6 +1016,11 @@ func batchThroughLB(t *testing.T, rs *replicaSet) {
 	if st.Status != bulk.BatchDone || st.Issued != patients || st.Done != patients {
 		t.Fatalf("batch: %s", b)
 	}
+	if victim == nil || killedAt >= patients || st.Attempts < 2 {
+		t.Fatalf("the batch was not taken over (killed at %d of %d, %d attempts): %s", killedAt, patients, st.Attempts, b)
+	}
+	victim.start(t)
+	victim.waitHealthy(t)
 	ref := b
 	for _, r := range rs.reps {
 		c := &lbClient{base: "http://127.0.0.1:" + r.port, token: rs.lb.token, http: rs.lb.http}
@@ -992,21 +1032,41 @@ func batchThroughLB(t *testing.T, rs *replicaSet) {
 	if err != nil || code != http.StatusOK {
 		t.Fatalf("results through HAProxy: %d %v", code, err)
 	}
-	seen := map[string]bool{}
+	seen, links := map[string]bool{}, map[string]bool{}
+	cards := 0
 	var first bulk.Result
 	for _, line := range strings.Split(strings.TrimSpace(string(res)), "\n") {
 		var r bulk.Result
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatal(err)
 		}
-		if seen[r.Key] || r.Status != bulk.StatusIssued || r.Link == nil {
-			t.Fatalf("result %s", line)
+		if seen[r.Key] || r.Status != bulk.StatusIssued || r.Link == nil || links[r.Link.ID] {
+			t.Fatalf("result %s: a patient or link twice, or no link", line)
 		}
-		seen[r.Key] = true
-		first = r
+		seen[r.Key], links[r.Link.ID] = true, true
+		cards += len(r.Cards)
+		if first.Key == "" {
+			first = r
+		}
 	}
 	if len(seen) != patients {
 		t.Fatalf("%d results for %d patients", len(seen), patients)
+	}
+	// The synthetic patients are p0000000…; the harness's own are pt-….
+	q, err := sqldb.OpenPostgres(rs.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	var storedCards, storedLinks int
+	if err := q.QueryRow(`SELECT COUNT(*) FROM cards WHERE patient_id LIKE 'p0%'`).Scan(&storedCards); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.QueryRow(`SELECT COUNT(*) FROM shl_links WHERE owner LIKE '%"p":"p0%'`).Scan(&storedLinks); err != nil {
+		t.Fatal(err)
+	}
+	if storedCards != cards || storedLinks != patients {
+		t.Fatalf("the store holds %d cards and %d links of the batch; its results name %d cards and %d links", storedCards, storedLinks, cards, patients)
 	}
 	var card []byte
 	for _, r := range rs.reps {
@@ -1017,5 +1077,6 @@ func batchThroughLB(t *testing.T, rs *replicaSet) {
 		}
 		card = got
 	}
-	t.Logf("batch %s: %d patients through HAProxy, the same status and files on %d replicas", st.ID, patients, len(rs.reps))
+	t.Logf("batch %s: %d patients through HAProxy, taken over after the SIGKILL (%d attempts), %d cards and %d links each once, the same status and files on %d replicas",
+		st.ID, patients, st.Attempts, cards, storedLinks, len(rs.reps))
 }

@@ -52,6 +52,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.IssuerName, "issuer-name", "", "")
 	fs.StringVar(&c.QRLevel, "qr-level", "L", "")
 	fs.DurationVar(&c.LinkExpiry, "link-expiry", 0, "")
+	fs.DurationVar(&c.BatchLease, "batch-lease", 0, "")
 	fs.DurationVar(&c.EnrolmentCodeTTL, "enrolment-code-ttl", 0, "")
 	verifierListen := fs.String("verifier-listen", "", "")
 	noSample := fs.Bool("no-sample", false, "")

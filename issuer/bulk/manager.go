@@ -54,8 +54,9 @@ type ManagerConfig struct {
 	// lines (the issuer's store; shared by replicas on PostgreSQL).
 	DB *sqlstore.Store
 	// Dir is local scratch space for the batch this process runs (its
-	// input copied from DB and the grouping index); it holds PHI while a
-	// batch runs and is emptied afterwards.
+	// input copied from DB and the grouping index), used by this Manager
+	// only: it holds PHI while a batch runs, is emptied afterwards, and
+	// what a killed process left in it is removed by NewManager.
 	Dir    string
 	Issuer *issuer.Issuer
 	Logger *slog.Logger
@@ -120,6 +121,15 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o700); err != nil {
 		return nil, err
+	}
+	// Scratch copies a killed process left (PHI): the batches are in the
+	// database, and whoever resumes one copies its input again.
+	if ents, err := os.ReadDir(cfg.Dir); err == nil {
+		for _, e := range ents {
+			if validBatchID(e.Name()) {
+				os.RemoveAll(filepath.Join(cfg.Dir, e.Name()))
+			}
+		}
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = DefaultLease

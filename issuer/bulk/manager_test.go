@@ -321,3 +321,36 @@ func TestLinksResumeAfterLostResults(t *testing.T) {
 		t.Fatalf("%d links stored (%v); want 6", n, err)
 	}
 }
+
+// What a killed process left in the scratch directory (a batch's copied
+// input: PHI) is removed when a Manager starts on it; other entries stay.
+func TestManagerClearsScratch(t *testing.T) {
+	dir := t.TempDir()
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "store"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	scratch := filepath.Join(dir, "scratch")
+	left := filepath.Join(scratch, "qdBtsZi6haQvbsg6u3hTbA", "in")
+	if err := os.MkdirAll(left, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(left, "Patient.ndjson"), []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(scratch, ".keep"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	m, err := bulk.NewManager(bulk.ManagerConfig{DB: st, Dir: scratch, Issuer: replicaIssuer(t, st)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if _, err := os.Stat(filepath.Dir(left)); !os.IsNotExist(err) {
+		t.Fatalf("a killed run's scratch copy is still there: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(scratch, ".keep")); err != nil {
+		t.Fatalf("an unrelated entry was removed: %v", err)
+	}
+}

@@ -130,6 +130,10 @@ type Config struct {
 	// LinkExpiry is the lifetime of a SMART Health Link created without
 	// "exp" (--link-expiry; 0 means httpapi.DefaultLinkExpiry, 30 days).
 	LinkExpiry time.Duration
+	// BatchLease is how long a replica's claim on a registry batch lasts
+	// unless renewed (--batch-lease; 0 means bulk.DefaultLease, 30 s): a
+	// replica killed mid-batch holds it that long before another resumes.
+	BatchLease time.Duration
 	// EnrolmentCodeTTL is how long a patient's sign-up code from a desk
 	// enrolment works (--enrolment-code-ttl; 0 means 24 h).
 	EnrolmentCodeTTL time.Duration
@@ -277,6 +281,9 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	if cfg.LinkExpiry < 0 {
 		return nil, configErr("--link-expiry %s: must not be negative", cfg.LinkExpiry)
 	}
+	if cfg.BatchLease != 0 && (cfg.BatchLease < time.Second || cfg.BatchLease > time.Hour) {
+		return nil, configErr("--batch-lease %s: between 1s and 1h", cfg.BatchLease)
+	}
 	metrics := httpapi.NewMetrics()
 	links, err := httpapi.NewLinks(httpapi.LinksConfig{Issuer: s.is, Auth: a, Source: src, BaseURL: s.baseURL, Store: linkStore, LocationSecret: []byte(locSecret), DefaultExpiry: cfg.LinkExpiry, Metrics: metrics, Authz: az})
 	if err != nil {
@@ -284,12 +291,13 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	}
 	// Registry-scale issuing (POST /v1/batches): batches in the store's
 	// database (shared by replicas on PostgreSQL), run by whichever replica
-	// claims them; DIR/batches is scratch space (issuer/bulk).
+	// claims them; DIR/batch-work is scratch space (issuer/bulk). Batches of
+	// earlier releases in DIR/batches are left as they are.
 	bdb, ok := st.(*issuersql.Store)
 	if !ok {
 		return nil, fmt.Errorf("service: the store keeps no batches")
 	}
-	batchMgr, err := bulk.NewManager(bulk.ManagerConfig{DB: bdb, Dir: s.dir.Path("batches"), Issuer: s.is, Logger: s.log, Linker: links, IssuerName: cfg.IssuerName})
+	batchMgr, err := bulk.NewManager(bulk.ManagerConfig{DB: bdb, Dir: s.dir.Path("batch-work"), Issuer: s.is, Logger: s.log, Linker: links, IssuerName: cfg.IssuerName, Lease: cfg.BatchLease})
 	if err != nil {
 		return nil, err
 	}
