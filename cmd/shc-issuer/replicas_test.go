@@ -981,10 +981,14 @@ func batchThroughLB(t *testing.T, rs *replicaSet) {
 	defer db.Close()
 	var victim *replica
 	killedAt := -1
+	var killed, resumed time.Time // for the log: how long the takeover took
 	for end := time.Now().Add(startBound); ; time.Sleep(20 * time.Millisecond) {
 		code, b, err = rs.lb.do("GET", "/v1/batches/"+st.ID, nil, "")
 		if err != nil || code != http.StatusOK || json.Unmarshal(b, &st) != nil {
 			t.Fatalf("GET batch through HAProxy: %d %s %v", code, b, err)
+		}
+		if victim != nil && resumed.IsZero() && st.Done > killedAt {
+			resumed = time.Now()
 		}
 		if st.Status == bulk.BatchDone || st.Status == bulk.BatchFailed {
 			break
@@ -1006,6 +1010,7 @@ func batchThroughLB(t *testing.T, rs *replicaSet) {
 				t.Fatalf("lease owner %q is none of the replicas", row.LeaseOwner)
 			}
 			victim.sigkill(t)
+			killed = time.Now()
 			killedAt = int(row.Done)
 			t.Logf("SIGKILLed %s, which held batch %s, at %d of %d results", victim.name, st.ID, killedAt, patients)
 		}
@@ -1019,6 +1024,8 @@ func batchThroughLB(t *testing.T, rs *replicaSet) {
 	if victim == nil || killedAt >= patients || st.Attempts < 2 {
 		t.Fatalf("the batch was not taken over (killed at %d of %d, %d attempts): %s", killedAt, patients, st.Attempts, b)
 	}
+	t.Logf("after the SIGKILL: new results after %v (lease 3 s, poll 2 s, input copied and indexed again), done after %v",
+		resumed.Sub(killed).Round(10*time.Millisecond), time.Since(killed).Round(10*time.Millisecond))
 	victim.start(t)
 	victim.waitHealthy(t)
 	ref := b
