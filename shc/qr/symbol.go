@@ -11,8 +11,9 @@ import (
 // Reed–Solomon → module placement → mask chosen by the penalty rule. It is
 // written for the SMART Health Card hot path: per-version templates (function
 // patterns and the placement order) are built once and shared, Reed–Solomon
-// uses log/antilog tables with cached generators, and the eight masks are
-// scored in one pass each over a byte grid, with no allocation per mask.
+// is a word-wide shift register with one table per generator, and the
+// eight masks are scored on bit planes (maskbits.go) with no allocation
+// per mask.
 
 // template is what every symbol of one version shares.
 type template struct {
