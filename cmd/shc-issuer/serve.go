@@ -66,6 +66,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	c.KeyPassphrase = []byte(os.Getenv(passphraseEnv))
 	kekPIN(&c.KEKToken)
 	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	slog.SetDefault(log) // libraries that log through slog (the authorization server's op) write the same JSON lines
 	c.Logger, c.Stdout, c.RingOptions = log, stdout, ringOptions
 
 	svc, err := service.New(ctx, c)
