@@ -233,10 +233,7 @@ func (c *Client) checkSecret(secret string) bool {
 }
 
 // opClient is a Client as the op library sees it.
-type opClient struct {
-	c   Client
-	srv *Server
-}
+type opClient struct{ c Client }
 
 var _ op.Client = (*opClient)(nil)
 

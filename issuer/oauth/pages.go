@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"bytes"
-	"context"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
@@ -401,5 +400,3 @@ ul.apps{list-style:none;padding:0}ul.apps li{border:1px solid #bbb;border-radius
 {{else}}<p>No app can fetch your cards.</p>{{end}}
 <p><a href="/account/">Back to your account</a></p>{{template "foot" .}}{{end}}
 `))
-
-var _ = context.Background

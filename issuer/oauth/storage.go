@@ -63,7 +63,7 @@ func (a *authRequest) Done() bool                         { return a.IsDone }
 
 // refreshRequest is a refresh token's request (op.RefreshTokenRequest).
 type refreshRequest struct {
-	id, hash                           string
+	id                                 string
 	family, grantID, clientID, subject string
 	patient, fhirUser                  string
 	consent                            Consent
@@ -333,7 +333,7 @@ func (st *storage) TokenRequestByRefreshToken(ctx context.Context, token string)
 	if err := json.Unmarshal([]byte(details), &r.consent); err != nil {
 		return nil, err
 	}
-	r.scopes, r.authTime, r.aud, r.hash = strings.Fields(scopes), time.UnixMicro(authUS).UTC(), st.aud(r.clientID), token
+	r.scopes, r.authTime, r.aud = strings.Fields(scopes), time.UnixMicro(authUS).UTC(), st.aud(r.clientID)
 	return r, nil
 }
 
@@ -405,7 +405,7 @@ func (st *storage) GetClientByClientID(ctx context.Context, id string) (op.Clien
 		}
 		return nil, oidc.ErrServerError().WithParent(err)
 	}
-	return &opClient{c: c, srv: st.s}, nil
+	return &opClient{c: c}, nil
 }
 
 // AuthorizeClientIDSecret checks a confidential client's secret.
