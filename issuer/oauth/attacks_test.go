@@ -78,6 +78,12 @@ func TestAuthorizeRefusals(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "/oauth/consent?id=") {
 		t.Fatalf("loopback with a port: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	// authorize-post: the same request as a form.
+	au, _ := url.Parse(conf.AuthCodeURL("s1", aud, oauth2.S256ChallengeOption(v)))
+	if resp, _ := s.do("POST", s.base+"/oauth/authorize", au.Query(), nil); resp.StatusCode != http.StatusFound ||
+		!strings.HasPrefix(resp.Header.Get("Location"), "/oauth/consent?id=") {
+		t.Fatalf("authorize by POST: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	// Without a patient session the person is sent to sign in, and back.
 	resp, _ = s.do("GET", s.base+resp.Header.Get("Location"), nil, nil)
 	if loc := resp.Header.Get("Location"); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/account/signin?next=%2Foauth%2Fconsent%3Fid%3D") {
