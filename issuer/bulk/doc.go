@@ -93,6 +93,9 @@
 //     random, so an id alone opens nothing. Link passcodes (8 digits) are
 //     in results.ndjson and on the PDF, which are as secret as the cards;
 //     the link host's lifetime limit on wrong passcodes (SHL-10) holds.
+//     The Manager's database does not keep them (the link host keeps an
+//     argon2id hash only): they are derived again, under the rid secret,
+//     when results.ndjson or a PDF is downloaded.
 //   - Leases compare times written by replicas' clocks, which must agree
 //     to well within the lease (NTP); a replica with a fast clock could
 //     take a batch early, which costs time, never a duplicate: every

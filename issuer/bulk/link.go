@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/store"
 )
 
@@ -62,11 +63,9 @@ func (r *run) link(ctx context.Context, res *Result, key, pid string, cards []st
 		req.Expires = time.Unix(r.cfg.Outputs.LinkExp, 0)
 	}
 	if r.cfg.Outputs.LinkPasscode {
-		b, err := derived(is.IdempotentCardID("shl-passcode\x00"+key, 0))
-		if err != nil {
+		if req.Passcode, err = linkPasscode(is, key); err != nil {
 			return err
 		}
-		req.Passcode = fmt.Sprintf("%08d", binary.BigEndian.Uint64(b)%100_000_000)
 	}
 	l, err := r.cfg.Linker.CardLink(ctx, req)
 	if err != nil {
@@ -76,6 +75,19 @@ func (r *run) link(ctx context.Context, res *Result, key, pid string, cards []st
 	l.QR = filepath.Join("qr", pid+"-link.png")
 	res.Link = &l
 	return r.out.writeLink(res, cards)
+}
+
+// linkPasscode is the passcode of the link of the issuance with this
+// idempotency key (batch and patient): 8 digits from an HMAC under the rid
+// secret, so that it need not be stored (the Manager records result lines
+// without it and derives it again for downloads; the link host keeps only
+// its argon2id hash).
+func linkPasscode(is *issuer.Issuer, key string) (string, error) {
+	b, err := derived(is.IdempotentCardID("shl-passcode\x00"+key, 0))
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%08d", binary.BigEndian.Uint64(b)%100_000_000), nil
 }
 
 func derived(parts ...string) ([]byte, error) {

@@ -1,6 +1,7 @@
 package bulk
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -332,15 +333,48 @@ func (m *Manager) done(ctx context.Context, id, owner string) (BatchStatus, erro
 }
 
 // Results writes a finished batch's results.ndjson to w, in the order the
-// lines were recorded.
+// lines were recorded (with each link's passcode, which the database does
+// not keep, derived again).
 func (m *Manager) Results(ctx context.Context, id, owner string, w io.Writer) error {
-	if _, err := m.done(ctx, id, owner); err != nil {
+	st, err := m.done(ctx, id, owner)
+	if err != nil {
 		return err
 	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
 	return m.cfg.DB.BatchResults(ctx, id, func(line string) error {
+		if st.Outputs.LinkPasscode && strings.Contains(line, `"link":`) {
+			var r Result
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				return fmt.Errorf("bulk: batch %s: stored result: %w", id, err)
+			}
+			if err := m.withPasscode(id, &r); err != nil {
+				return err
+			}
+			buf.Reset()
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+			_, err := w.Write(buf.Bytes())
+			return err
+		}
 		_, err := io.WriteString(w, line+"\n")
 		return err
 	})
+}
+
+// withPasscode puts back the passcode of r's link (Outputs.LinkPasscode).
+func (m *Manager) withPasscode(id string, r *Result) error {
+	if r.Link == nil || r.Patient == "" {
+		return nil
+	}
+	p, err := linkPasscode(m.cfg.Issuer, id+"\x00"+r.Patient)
+	if err != nil {
+		return err
+	}
+	r.Link.Passcode = p
+	return nil
 }
 
 // CheckResults reports whether Results would serve the batch (before a
@@ -391,6 +425,11 @@ func (m *Manager) File(ctx context.Context, id, owner, rel string) ([]byte, erro
 	var res Result
 	if err := json.Unmarshal([]byte(line), &res); err != nil {
 		return nil, fmt.Errorf("bulk: batch %s: stored result: %w", id, err)
+	}
+	if st.Outputs.LinkPasscode {
+		if err := m.withPasscode(id, &res); err != nil {
+			return nil, err
+		}
 	}
 	cards := make([]store.IssuedCard, len(res.Cards))
 	for i, c := range res.Cards {
@@ -493,6 +532,12 @@ func (d dbResults) recorded(ctx context.Context, fn func(string) error) error {
 func (d dbResults) record(ctx context.Context, rs []Result) error {
 	rows := make([]sqlstore.BatchResult, len(rs))
 	for i, r := range rs {
+		if r.Link != nil && r.Link.Passcode != "" {
+			// Not at rest in the database: derived again when read.
+			l := *r.Link
+			l.Passcode = ""
+			r.Link = &l
+		}
 		b, err := json.Marshal(r)
 		if err != nil {
 			return err

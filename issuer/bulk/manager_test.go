@@ -174,8 +174,8 @@ func testKillAndTakeOver(t *testing.T, env replicaEnv) {
 			continue
 		}
 		cards += len(r.Cards)
-		if r.Link == nil || links[r.Link.ID] {
-			t.Fatalf("%s: link %+v missing or given twice", r.Key, r.Link)
+		if r.Link == nil || links[r.Link.ID] || len(r.Link.Passcode) != 8 {
+			t.Fatalf("%s: link %+v missing, given twice or without its passcode", r.Key, r.Link)
 		}
 		links[r.Link.ID] = true
 		// The files render on either replica from the stored cards.
@@ -188,6 +188,11 @@ func testKillAndTakeOver(t *testing.T, env replicaEnv) {
 	}
 	if len(seen) != want || len(links) != b.Issued || cards != b.Cards {
 		t.Fatalf("%d distinct results (want %d), %d issued with %d cards (status: %d, %d)", len(seen), want, len(links), cards, b.Issued, b.Cards)
+	}
+	// Passcodes are derived again for the download, never stored.
+	var atRest int
+	if err := env.query.QueryRow(`SELECT COUNT(*) FROM bulk_results WHERE line LIKE '%passcode%'`).Scan(&atRest); err != nil || atRest != 0 {
+		t.Fatalf("%d result lines in the database hold a passcode (%v)", atRest, err)
 	}
 	var stored, events, nlinks int
 	env.query.QueryRow(`SELECT COUNT(*) FROM cards`).Scan(&stored)
