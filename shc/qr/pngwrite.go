@@ -58,6 +58,7 @@ func (c *Code) writePNG(w io.Writer, side, scale, off int) error {
 	return nil
 }
 
+// appendPNG appends that PNG file to dst, using st's buffers.
 func (c *Code) appendPNG(st *pngState, dst []byte, side, scale, off int) []byte {
 	lineLen := 1 + (side+7)/8
 	n := c.size
