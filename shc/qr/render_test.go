@@ -196,3 +196,42 @@ func fib(n int) []int {
 	}
 	return f
 }
+
+// FuzzPNG: random card-like symbols at any level, scale (1..MaxScale) or
+// PNGSize: every PNG decodes with image/png to exactly the symbol's pixels
+// and its zlib stream inflates whole.
+func FuzzPNG(f *testing.F) {
+	f.Add([]byte("56762909"), uint8(0), uint8(6), uint16(0))
+	f.Add([]byte{7, 7, 7}, uint8(3), uint8(1), uint16(0))
+	f.Add([]byte("0123456789"), uint8(1), uint8(0), uint16(777))
+	f.Fuzz(func(t *testing.T, seed []byte, level, scale uint8, size uint16) {
+		if len(seed) == 0 || len(seed) > 400 {
+			return
+		}
+		digits := make([]byte, 0, 2*len(seed))
+		for _, b := range seed {
+			v := int(b) % 78
+			digits = append(digits, byte('0'+v/10), byte('0'+v%10))
+		}
+		c, err := Encode("shc:/"+string(digits), WithLevel(Level(level%4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := c.Size() + 8
+		if size == 0 {
+			s := 1 + int(scale)%MaxScale
+			if n*s > 1200 {
+				s = 1200 / n
+			}
+			checkPNG(t, c, pngBytes(t, c, s), n*s, s, 0)
+			return
+		}
+		side := max(int(size)%1400, n)
+		var b bytes.Buffer
+		if err := c.PNGSize(&b, side); err != nil {
+			t.Fatal(err)
+		}
+		s := side / n
+		checkPNG(t, c, b.Bytes(), side, s, (side-n*s)/2)
+	})
+}
