@@ -10,7 +10,7 @@ import (
 func TestWithSearchPath(t *testing.T) {
 	for in, want := range map[string]string{
 		"postgres://u:p@127.0.0.1:5432/db?sslmode=disable": "postgres://u:p@127.0.0.1:5432/db?search_path=s1&sslmode=disable",
-		"host=127.0.0.1 dbname=db":                          "host=127.0.0.1 dbname=db search_path=s1",
+		"host=127.0.0.1 dbname=db":                         "host=127.0.0.1 dbname=db search_path=s1",
 	} {
 		got, err := WithSearchPath(in, "s1")
 		if err != nil || got != want {
