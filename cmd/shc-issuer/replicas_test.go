@@ -22,10 +22,10 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/internal/sqldb"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/bulk"
-	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/issuer/keydb"
 	"github.com/healthcards/healthcards/issuer/store/sqlstore"
 	shlsql "github.com/healthcards/healthcards/shl/sqlstore"
@@ -41,10 +41,10 @@ const haproxyBin = "/usr/sbin/haproxy"
 // when PostgreSQL or HAProxy is missing.
 func needReplicaTools(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv(httpapitest.PostgresDSNEnv)
+	dsn := os.Getenv(pgtest.DSNEnv)
 	_, herr := os.Stat(haproxyBin)
 	if dsn == "" || herr != nil {
-		msg := fmt.Sprintf("the replica harness needs PostgreSQL (%s; eval \"$(bash .ci/postgres.sh)\") and HAProxy (%s; apt-get install haproxy)", httpapitest.PostgresDSNEnv, haproxyBin)
+		msg := fmt.Sprintf("the replica harness needs PostgreSQL (%s; eval \"$(bash .ci/postgres.sh)\") and HAProxy (%s; apt-get install haproxy)", pgtest.DSNEnv, haproxyBin)
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)
 		}
@@ -305,7 +305,7 @@ type replicaSet struct {
 func startReplicaSet(t *testing.T, n int) *replicaSet {
 	t.Helper()
 	dsn := needReplicaTools(t)
-	rs := &replicaSet{bin: buildIssuer(t), dsn: httpapitest.FreshPostgresSchema(t, dsn)}
+	rs := &replicaSet{bin: buildIssuer(t), dsn: pgtest.SchemaOn(t, dsn)}
 	tmp := t.TempDir()
 	kek := filepath.Join(tmp, "kek")
 	if err := keydb.GenerateKEKFile(kek); err != nil {

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/healthcards/healthcards/examples/bundles"
-	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
 )
@@ -273,14 +273,7 @@ func startServe(t *testing.T, dir string, extra ...string) *client {
 // serve --store postgres with the DSN from SHC_ISSUER_POSTGRES_DSN: issue,
 // revoke, and the CRL served from PostgreSQL lists the revocation.
 func TestServePostgres(t *testing.T) {
-	dsn := os.Getenv(httpapitest.PostgresDSNEnv)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s must be set in CI (eval \"$(bash .ci/postgres.sh)\")", httpapitest.PostgresDSNEnv)
-		}
-		t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", httpapitest.PostgresDSNEnv)
-	}
-	t.Setenv("SHC_ISSUER_POSTGRES_DSN", httpapitest.FreshPostgresSchema(t, dsn))
+	t.Setenv("SHC_ISSUER_POSTGRES_DSN", pgtest.FreshSchema(t))
 	c := startServe(t, t.TempDir(), "--store", "postgres")
 	kid := c.issueKid()
 	code, b, err := c.do("POST", "/v1/revocations", []byte(`{"patientId":"pt-1001"}`))

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
@@ -79,14 +79,7 @@ func TestStaffCommands(t *testing.T) {
 // issuer is imported into PostgreSQL once (then renamed .imported), and the
 // accounts are managed there.
 func TestStaffCommandsPostgresImport(t *testing.T) {
-	dsn := os.Getenv(httpapitest.PostgresDSNEnv)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s must be set in CI (eval \"$(bash .ci/postgres.sh)\")", httpapitest.PostgresDSNEnv)
-		}
-		t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", httpapitest.PostgresDSNEnv)
-	}
-	dsn = httpapitest.FreshPostgresSchema(t, dsn)
+	dsn := pgtest.FreshSchema(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	cli := func(args ...string) (string, error) {

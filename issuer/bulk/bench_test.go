@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/store/postgres"
 	"github.com/healthcards/healthcards/issuer/store/sqlite"
@@ -43,7 +44,7 @@ func benchStores(b *testing.B, kind string) (*sqlstore.Store, host.Store) {
 		b.Cleanup(func() { ls.Close() })
 		return st, ls
 	}
-	dsn, _ := pgSchema(b)
+	dsn := pgtest.FreshSchema(b)
 	st, err := postgres.Open(context.Background(), dsn)
 	if err != nil {
 		b.Fatal(err)

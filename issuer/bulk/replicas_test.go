@@ -2,60 +2,29 @@ package bulk_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/internal/sqldb"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/store/postgres"
 )
 
-// pgSchema returns a DSN on a fresh schema of the test PostgreSQL server
-// and a handle on it, or skips (fails when CI=true).
+// pgSchema returns pgtest.FreshSchema and a handle on it.
 func pgSchema(t testing.TB) (string, *sql.DB) {
 	t.Helper()
-	dsn := os.Getenv("HEALTHCARDS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("HEALTHCARDS_TEST_POSTGRES_DSN must be set in CI (eval \"$(bash .ci/postgres.sh)\")")
-		}
-		t.Skip("HEALTHCARDS_TEST_POSTGRES_DSN not set; start a server with: eval \"$(bash .ci/postgres.sh)\"")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "bulk_" + hex.EncodeToString(b)
-	admin, err := sqldb.OpenPostgres(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		admin.Close()
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal("bad test DSN")
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := sqldb.OpenPostgres(u.String())
+	dsn := pgtest.FreshSchema(t)
+	db, err := sqldb.OpenPostgres(dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	return u.String(), db
+	return dsn, db
 }
 
 // Two replicas (each its own store connections, issuer and output

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 )
 
@@ -23,11 +24,8 @@ func TestAPISuiteOnStores(t *testing.T) {
 	}
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
-			if kind == "postgres" && os.Getenv(httpapitest.PostgresDSNEnv) == "" {
-				if os.Getenv("CI") == "true" {
-					t.Fatalf("the API suite must run against PostgreSQL in CI: %s is not set (eval \"$(bash .ci/postgres.sh)\")", httpapitest.PostgresDSNEnv)
-				}
-				t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", httpapitest.PostgresDSNEnv)
+			if kind == "postgres" {
+				pgtest.DSN(t) // skips, or fails in CI, without a server
 			}
 			cmd := exec.Command(os.Args[0], "-test.run", "^Test", "-test.count=1", "-test.v")
 			cmd.Env = append(os.Environ(), httpapitest.StoreEnv+"="+kind)

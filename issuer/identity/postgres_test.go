@@ -2,77 +2,21 @@ package identity_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
-
-const dsnEnv = "HEALTHCARDS_TEST_POSTGRES_DSN"
-
-// freshDSN returns a DSN on a new schema of the test PostgreSQL server
-// (dropped at cleanup). Without a server the test is skipped, except in CI
-// (CI=true), where it fails.
-func freshDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL tests must run in CI: %s is not set (eval \"$(bash .ci/postgres.sh)\")", dsnEnv)
-		}
-		t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", dsnEnv)
-	}
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "hc_idtest_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to test database: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("connect for cleanup: %v", err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("%s is not a valid URL", dsnEnv)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
 
 // replicas opens n services on one PostgreSQL schema, as n issuer
 // replicas would, sharing one test clock.
 func replicas(t *testing.T, n int) ([]*identity.Service, *clock) {
 	t.Helper()
-	dsn := freshDSN(t)
+	dsn := pgtest.FreshSchema(t)
 	c := &clock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
 	out := make([]*identity.Service, n)
 	var wg sync.WaitGroup

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"errors"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/healthcards/healthcards/internal/sqldb"
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/keys"
 )
 
@@ -27,45 +26,6 @@ func testKEK(t testing.TB) *KEK {
 		t.Fatal(err)
 	}
 	return k
-}
-
-// pgDSN returns a DSN on a fresh schema of the test server, or skips
-// (fails when CI=true).
-func pgDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv("HEALTHCARDS_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("HEALTHCARDS_TEST_POSTGRES_DSN must be set in CI (eval \"$(bash .ci/postgres.sh)\")")
-		}
-		t.Skip("HEALTHCARDS_TEST_POSTGRES_DSN not set; start a server with: eval \"$(bash .ci/postgres.sh)\"")
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "keydb_" + hex.EncodeToString(b)
-	db, err := sqldb.OpenPostgres(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		db, err := sqldb.OpenPostgres(dsn)
-		if err == nil {
-			db.Exec("DROP SCHEMA " + schema + " CASCADE")
-			db.Close()
-		}
-	})
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal("bad test DSN")
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func openSQLite(t *testing.T, dir string, kek *KEK) *Store {
@@ -331,7 +291,7 @@ func TestImport(t *testing.T) {
 }
 
 func TestRingPostgres(t *testing.T) {
-	dsn := pgDSN(t)
+	dsn := pgtest.FreshSchema(t)
 	ctx := context.Background()
 	kek := testKEK(t)
 	var a, b *Store
@@ -368,7 +328,7 @@ func TestRingPostgres(t *testing.T) {
 
 // Replicas starting together create one key and one secret.
 func TestConcurrentCreatePostgres(t *testing.T) {
-	dsn := pgDSN(t)
+	dsn := pgtest.FreshSchema(t)
 	ctx := context.Background()
 	kek := testKEK(t)
 	const n = 6

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/keys/pkcs11"
 	"github.com/healthcards/healthcards/keys/pkcs11/softhsmtest"
@@ -98,7 +99,7 @@ func TestTokenKEK(t *testing.T) {
 	})
 
 	t.Run("two replicas on PostgreSQL sign with keys sealed on the token", func(t *testing.T) {
-		dsn := pgDSN(t)
+		dsn := pgtest.FreshSchema(t)
 		a, err := OpenPostgres(ctx, dsn, k1)
 		if err != nil {
 			t.Fatal(err)

@@ -4,15 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/x509"
-	"database/sql"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -22,12 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/safehttp"
 	"github.com/healthcards/healthcards/shl"
 	"github.com/healthcards/healthcards/shl/host"
 )
-
-const dsnEnv = "HEALTHCARDS_TEST_POSTGRES_DSN"
 
 // backend opens a fresh, empty store (and, with second, another Store on
 // the same database, as a second process would).
@@ -56,36 +52,9 @@ func sqliteBackend() backend {
 // when CI=true.
 func postgresBackend() backend {
 	return backend{"postgres", func(t *testing.T) (func() *Store, func() *Store) {
-		dsn := os.Getenv(dsnEnv)
-		if dsn == "" {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s is not set; CI must run the PostgreSQL store tests (see .ci/postgres.sh)", dsnEnv)
-			}
-			t.Skipf("%s not set: skipping PostgreSQL (eval \"$(bash .ci/postgres.sh)\" to run it)", dsnEnv)
-		}
-		b := make([]byte, 6)
-		rand.Read(b)
-		schema := "shltest_" + hex.EncodeToString(b)
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`)
-			admin.Close()
-		})
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
+		dsn := pgtest.FreshSchema(t)
 		open := func() *Store {
-			s, err := OpenPostgres(context.Background(), u.String())
+			s, err := OpenPostgres(context.Background(), dsn)
 			if err != nil {
 				t.Fatal(err)
 			}

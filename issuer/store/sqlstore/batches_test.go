@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/store"
 )
 
@@ -175,7 +176,7 @@ func TestSQLiteBatches(t *testing.T) {
 }
 
 func TestPostgresBatches(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.FreshSchema(t)
 	var rs []*Store
 	for range 3 {
 		s, err := OpenPostgres(context.Background(), dsn)

@@ -2,12 +2,9 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,81 +14,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/issuer/store/storetest"
 )
 
 const crashDSNEnv = "HEALTHCARDS_POSTGRES_CRASH_DSN"
 
-// dsnEnv names the variable .ci/postgres.sh exports.
-const dsnEnv = "HEALTHCARDS_TEST_POSTGRES_DSN"
-
-// testDSN returns the test database DSN. Without one the test is skipped,
-// except in CI (CI=true), where PostgreSQL must be available.
-func testDSN(t testing.TB) string {
-	t.Helper()
-	dsn := os.Getenv(dsnEnv)
-	if dsn == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL tests must run in CI: %s is not set (eval \"$(bash .ci/postgres.sh)\")", dsnEnv)
-		}
-		t.Skipf("%s not set; start a test server with: eval \"$(bash .ci/postgres.sh)\"", dsnEnv)
-	}
-	return dsn
-}
-
-// withSearchPath returns dsn with search_path set to schema.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	t.Helper()
-	if strings.Contains(dsn, "://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatalf("%s is not a valid URL", dsnEnv)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
-	return dsn + " search_path=" + schema
-}
-
-// freshSchema creates an empty schema, dropped at cleanup, and returns a
-// DSN that uses it, so every test starts from an empty database.
-func freshSchema(t testing.TB) string {
-	t.Helper()
-	dsn := testDSN(t)
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "hc_test_" + hex.EncodeToString(b)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatalf("connect to test database: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(context.Background(), dsn)
-		if err != nil {
-			t.Errorf("connect for cleanup: %v", err)
-			return
-		}
-		defer conn.Close(context.Background())
-		if _, err := conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	return withSearchPath(t, dsn, schema)
-}
-
 func openFresh(t testing.TB) *Store {
 	t.Helper()
-	s, err := OpenPostgres(context.Background(), freshSchema(t))
+	s, err := OpenPostgres(context.Background(), pgtest.FreshSchema(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +31,7 @@ func openFresh(t testing.TB) *Store {
 }
 
 func TestPostgresConformance(t *testing.T) {
-	testDSN(t)
+	pgtest.DSN(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		s := openFresh(t)
 		t.Cleanup(func() { s.Close() })
@@ -123,7 +55,7 @@ func TestPostgresCrashDurability(t *testing.T) {
 		}
 		t.Fatal(storetest.CrashChild(ctx, s, start, os.Stdout))
 	}
-	dsn := freshSchema(t)
+	dsn := pgtest.FreshSchema(t)
 	storetest.Crash(t, 3, func(int) *exec.Cmd {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestPostgresCrashDurability$", "-test.count=1")
 		cmd.Env = append(os.Environ(), crashDSNEnv+"="+dsn)
@@ -141,7 +73,7 @@ func TestPostgresCrashDurability(t *testing.T) {
 // empty schema at once, then revokes from all of them concurrently: the
 // migration runs once and no counter increment is lost.
 func TestPostgresReplicasStartAndRevokeTogether(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.FreshSchema(t)
 	const replicas, perReplica = 8, 15
 	stores := make([]*Store, replicas)
 	errs := make([]error, replicas)
@@ -277,7 +209,7 @@ func sqliteColumns(t *testing.T, dir string) []string {
 }
 
 func TestPostgresSchemaTooNew(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.FreshSchema(t)
 	s, err := OpenPostgres(t.Context(), dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/store"
 )
 
@@ -90,7 +91,7 @@ func TestSQLiteOpensReleaseOneDatabase(t *testing.T) {
 // PostgreSQL store did (its runner's table, its 0001_init.sql, rows as it
 // wrote them) and opens it with this store.
 func TestPostgresOpensReleaseOneSchema(t *testing.T) {
-	dsn := freshSchema(t)
+	dsn := pgtest.FreshSchema(t)
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
