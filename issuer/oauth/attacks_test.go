@@ -274,12 +274,15 @@ func TestConsentForm(t *testing.T) {
 			t.Fatalf("a narrowed-out card type %s: %d %s", ct, st, body)
 		}
 	}
-	for _, ct := range []string{"https://smarthealth.cards#covid19"} { // allowed, but the lab card is filtered out
-		if st, body := s.issue(tok.AccessToken, "pt-1001", ct); st != http.StatusForbidden || !strings.Contains(body, "authorization_details") {
+	// Allowed types, but the lab card is filtered out: the token's scope
+	// (narrowed to patient/Immunization.rs by the consent) no longer reads
+	// Observation, and its authorization_details would refuse it too.
+	for _, ct := range []string{"https://smarthealth.cards#covid19"} {
+		if st, body := s.issue(tok.AccessToken, "pt-1001", ct); st != http.StatusForbidden || !strings.Contains(body, "no read scope for Observation") {
 			t.Fatalf("%s with vaccinations only allowed: %d %s", ct, st, body)
 		}
 	}
-	if st, body := s.issue(tok.AccessToken, "pt-1001", "https://smarthealth.cards#health-card"); st != http.StatusForbidden || !strings.Contains(body, "authorization_details") {
+	if st, body := s.issue(tok.AccessToken, "pt-1001", "https://smarthealth.cards#health-card"); st != http.StatusForbidden || !strings.Contains(body, "no read scope for Observation") {
 		t.Fatalf("every card, with vaccinations only allowed: %d %s", st, body)
 	}
 	// The remembered consent is filled in on the next request.

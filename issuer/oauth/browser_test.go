@@ -105,6 +105,20 @@ func text(t *testing.T, ctx context.Context) string {
 	return s
 }
 
+// waitText is the page's text once it holds want (a page that is still
+// loading reads as empty), or whatever it holds after 10 s.
+func waitText(t *testing.T, ctx context.Context, want string) string {
+	t.Helper()
+	var p string
+	for range 200 {
+		if p = text(t, ctx); strings.Contains(p, want) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return p
+}
+
 // Issue 13 in Chromium: a guardian picks their ward, narrows the consent
 // (laboratory results only, sensitive results left out) and allows; the
 // loopback redirect receives the code; the person signs up and in with a
@@ -196,7 +210,7 @@ func TestConsentInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/account/apps")); err != nil {
 		t.Fatal(err)
 	}
-	if p := text(t, ctx); !strings.Contains(p, "Test Wallet") || !strings.Contains(p, "Laboratory results, results from 2020-01-01") {
+	if p := waitText(t, ctx, "Test Wallet"); !strings.Contains(p, "Test Wallet") || !strings.Contains(p, "Laboratory results, results from 2020-01-01") {
 		t.Fatalf("connected apps: %s", p)
 	}
 	shot(t, ctx, "oauth-connected-apps.png")

@@ -77,6 +77,48 @@ func (c Consent) AuthorizationDetails(patient string) json.RawMessage {
 	return b
 }
 
+// NarrowScopes is the scope string a token of this consent carries: the
+// patient/ and user/ resource scopes of clinical types the person left out
+// are dropped, and a wildcard resource scope (patient/*.rs) is spelled out
+// as the clinical types allowed, so that the scope says what the consent
+// allows, as authorization_details does (issuer/authz enforces both).
+// Other scopes (openid, fhirUser, launch/patient, offline_access, scopes
+// of non-clinical types) are kept as they are.
+func (c Consent) NarrowScopes(scopes []string) []string {
+	clinical, allowed := map[string]bool{}, []string{}
+	for _, ct := range CardTypes {
+		for _, t := range ct.Types {
+			clinical[t] = true
+			if slices.Contains(c.CredentialTypes, ct.URI) && !slices.Contains(allowed, t) {
+				allowed = append(allowed, t)
+			}
+		}
+	}
+	out := []string{}
+	add := func(s string) {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	for _, s := range scopes {
+		sc, err := authz.ParseScope(s)
+		switch {
+		case err != nil || sc.Level == "system":
+			add(s)
+		case sc.Type == "*":
+			level, rest, _ := strings.Cut(s, "/*")
+			for _, t := range allowed {
+				add(level + "/" + t + rest)
+			}
+		case clinical[sc.Type] && !slices.Contains(allowed, sc.Type):
+			// left out by the person
+		default:
+			add(s)
+		}
+	}
+	return out
+}
+
 // Ask is what an app asked for, shown on the consent page.
 type Ask struct {
 	CardTypes []CardType

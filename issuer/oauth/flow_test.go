@@ -7,12 +7,14 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -436,4 +438,56 @@ func jwtClaims(t *testing.T, tok string) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// The token's scope says what the person allowed: with vaccinations left
+// out, the wildcard the app asked for (patient/*.rs) comes back as the
+// laboratory types only, in the token response and in the access token.
+func TestNarrowedScopeInToken(t *testing.T) {
+	s := start(t, "sqlite", "")
+	tok := s.tokens(labType)
+	got := strings.Fields(fmt.Sprint(tok.Extra("scope")))
+	for _, want := range []string{"openid", "fhirUser", "launch/patient", "offline_access", "patient/Observation.rs", "patient/DiagnosticReport.rs"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("token response scope %q lacks %s", got, want)
+		}
+	}
+	if slices.Contains(got, "patient/*.rs") || slices.Contains(got, "patient/Immunization.rs") {
+		t.Errorf("token response scope %q still reaches vaccinations", got)
+	}
+	parts := strings.Split(tok.AccessToken, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct{ Scope string }
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatal(err)
+	}
+	if cs := strings.Fields(claims.Scope); !slices.Equal(cs, got) {
+		t.Errorf("access token scope %q", claims.Scope)
+	}
+	if status, body := s.issue(tok.AccessToken, "pt-1001", labType); status != http.StatusOK {
+		t.Fatalf("$health-cards-issue with the narrowed token: %d %s", status, body)
+	}
+}
+
+func TestNarrowScopes(t *testing.T) {
+	lab := oauth.Consent{CredentialTypes: []string{oauth.CardTypes[1].URI}}
+	for _, c := range []struct {
+		consent oauth.Consent
+		in      string
+		want    string
+	}{
+		{lab, "openid fhirUser launch/patient patient/*.rs", "openid fhirUser launch/patient patient/Observation.rs patient/DiagnosticReport.rs"},
+		{lab, "patient/Immunization.rs patient/Observation.rs?category=laboratory patient/Patient.rs", "patient/Observation.rs?category=laboratory patient/Patient.rs"},
+		{lab, "user/*.read patient/Observation.rs patient/*.rs", "user/Observation.read user/DiagnosticReport.read patient/Observation.rs patient/DiagnosticReport.rs"},
+		{oauth.Consent{CredentialTypes: []string{oauth.CardTypes[0].URI}}, "patient/*.rs patient/Observation.rs", "patient/Immunization.rs"},
+		{oauth.Consent{CredentialTypes: []string{oauth.CardTypes[0].URI, oauth.CardTypes[1].URI}}, "patient/*.rs offline_access", "patient/Immunization.rs patient/Observation.rs patient/DiagnosticReport.rs offline_access"},
+		{lab, "system/*.rs not a scope", "system/*.rs not a scope"},
+	} {
+		if got := strings.Join(c.consent.NarrowScopes(strings.Fields(c.in)), " "); got != c.want {
+			t.Errorf("%v NarrowScopes(%q) = %q, want %q", c.consent.CredentialTypes, c.in, got, c.want)
+		}
+	}
 }

@@ -201,13 +201,15 @@ func (s *Server) consentSubmit(c *echo.Context) error {
 	if len(consent.CredentialTypes) == 0 {
 		return s.errorPage(c, http.StatusBadRequest, "Choose at least one kind of card, or choose Deny. Go back to change your answer.")
 	}
+	scopes := consent.NarrowScopes(a.Scopes)
 	grantID, err := s.st.putGrant(ctx, Grant{ClientID: a.ClientID, AccountID: v.AccountID, Patient: p.Patient, FHIRUser: p.FHIRUser,
-		PersonName: p.Name, Scopes: a.Scopes, Consent: consent})
+		PersonName: p.Name, Scopes: scopes, Consent: consent})
 	if err != nil {
 		return s.internal(c, err)
 	}
-	res, err := s.st.db.ExecContext(ctx, `UPDATE oa_requests SET done = 1, patient = ?, fhir_user = ?, grant_id = ?, auth_us = ?, form_hash = NULL
-		WHERE id = ? AND account_id = ? AND form_hash = ? AND done = 0`, p.Patient, p.FHIRUser, grantID, s.st.now().UnixMicro(), id, v.AccountID, hash(ftok))
+	res, err := s.st.db.ExecContext(ctx, `UPDATE oa_requests SET done = 1, patient = ?, fhir_user = ?, grant_id = ?, auth_us = ?, form_hash = NULL,
+		scopes = ? WHERE id = ? AND account_id = ? AND form_hash = ? AND done = 0`, p.Patient, p.FHIRUser, grantID, s.st.now().UnixMicro(),
+		strings.Join(scopes, " "), id, v.AccountID, hash(ftok))
 	if err != nil {
 		return s.internal(c, err)
 	}
