@@ -1,12 +1,13 @@
 // Package sqldb is the database/sql layer the project's SQL stores share
-// (issuer/store/sqlstore and shl/sqlstore): the two dialects and their
-// placeholder rewriting, one set of SQLite pragmas, the PostgreSQL
-// connection through pgx's stdlib driver, and one migration runner.
+// (issuer/store/sqlstore, shl/sqlstore, issuer/keydb, and through DB the
+// identity and OAuth tables): the two dialects and their placeholder
+// rewriting, one set of SQLite pragmas, the PostgreSQL connection through
+// pgx's stdlib driver, and one migration runner.
 //
 // A store writes each statement once, with ? placeholders and the upsert
 // form both databases accept (INSERT ... ON CONFLICT), and passes it
-// through Dialect.Rebind. Only the DDL of each migration is written per
-// dialect.
+// through Dialect.Rebind, or runs it on a DB or Tx, which rebind it. Only
+// the DDL of each migration is written per dialect.
 //
 // # Durability
 //

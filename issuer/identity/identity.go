@@ -104,7 +104,7 @@ func (s *Session) Token() string { return s.token }
 // concurrent use.
 type Service struct {
 	cfg Config
-	db  rdb
+	db  sqldb.DB
 	wa  *webauthn.WebAuthn
 	now func() time.Time
 }
@@ -162,32 +162,12 @@ func Open(ctx context.Context, cfg Config) (*Service, error) {
 
 // openDB opens the SQLite file path (read-only if readOnly) or the
 // PostgreSQL database dsn. Errors never hold the DSN's password.
-func openDB(ctx context.Context, path, dsn string, readOnly bool) (rdb, error) {
-	if dsn != "" {
-		db, err := sqldb.OpenPostgres(dsn)
-		if err != nil {
-			return rdb{}, fmt.Errorf("identity: %w", err)
-		}
-		db.SetMaxOpenConns(4)
-		db.SetMaxIdleConns(2)
-		if err := db.PingContext(ctx); err != nil {
-			db.Close()
-			return rdb{}, fmt.Errorf("identity: connecting to PostgreSQL: %w", err)
-		}
-		return rdb{DB: db, d: sqldb.PostgreSQL}, nil
-	}
-	db, err := sqldb.OpenSQLite(path, readOnly)
+func openDB(ctx context.Context, path, dsn string, readOnly bool) (sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, path, dsn, readOnly, 4, 2)
 	if err != nil {
-		return rdb{}, fmt.Errorf("identity: %w", err)
+		return sqldb.DB{}, fmt.Errorf("identity: %w", err)
 	}
-	db.SetMaxOpenConns(4)
-	if !readOnly {
-		if err := sqldb.CheckSQLite(ctx, db); err != nil {
-			db.Close()
-			return rdb{}, fmt.Errorf("identity: %s: %w", path, err)
-		}
-	}
-	return rdb{DB: db, d: sqldb.SQLite}, nil
+	return db, nil
 }
 
 // Close closes the store.
@@ -230,9 +210,9 @@ CREATE TABLE id_ceremonies (hash BYTEA PRIMARY KEY, kind TEXT NOT NULL, account_
 // replicas share the limit.
 const attemptsSQL = `CREATE TABLE id_attempts (win BIGINT NOT NULL, client BYTEA NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (win, client));`
 
-func migrate(ctx context.Context, db rdb, now time.Time) error {
-	ms := schemas[db.d]
-	if db.d == sqldb.SQLite {
+func migrate(ctx context.Context, db sqldb.DB, now time.Time) error {
+	ms := schemas[db.Dialect]
+	if db.Dialect == sqldb.SQLite {
 		// SQLite's BYTEA is a BLOB by type affinity; keep the file's
 		// tables plain.
 		ms = append([]sqldb.Migration(nil), ms...)
@@ -240,7 +220,7 @@ func migrate(ctx context.Context, db rdb, now time.Time) error {
 		ms[2].SQL = strings.ReplaceAll(ms[2].SQL, ` COLLATE "C"`, "")
 	}
 	return sqldb.Migrate(ctx, db.DB, sqldb.Schema{
-		Dialect: db.d, Lock: "healthcards/issuer/identity",
+		Dialect: db.Dialect, Lock: "healthcards/issuer/identity",
 		Table:      "id_schema_migrations",
 		Create:     `CREATE TABLE IF NOT EXISTS id_schema_migrations (version BIGINT PRIMARY KEY, applied_us BIGINT NOT NULL)`,
 		Record:     `INSERT INTO id_schema_migrations (version, applied_us) VALUES (?, ?)`,
@@ -248,42 +228,6 @@ func migrate(ctx context.Context, db rdb, now time.Time) error {
 		Migrations: ms,
 		TooNew:     errors.New("identity: the database was written by a newer release"),
 	}, now)
-}
-
-// rdb and rtx rewrite ? placeholders for the dialect.
-type rdb struct {
-	*sql.DB
-	d sqldb.Dialect
-}
-
-type rtx struct {
-	*sql.Tx
-	d sqldb.Dialect
-}
-
-func (r rdb) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return r.DB.ExecContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rdb) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.DB.QueryContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rdb) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.DB.QueryRowContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rdb) BeginTx(ctx context.Context, opts *sql.TxOptions) (rtx, error) {
-	tx, err := r.DB.BeginTx(ctx, opts)
-	return rtx{Tx: tx, d: r.d}, err
-}
-
-func (r rtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return r.Tx.ExecContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.Tx.QueryRowContext(ctx, r.d.Rebind(q), args...)
 }
 
 func random(n int) []byte {
@@ -375,7 +319,7 @@ func (s *Service) ttl(role Role) time.Duration {
 	return s.cfg.CodeTTL
 }
 
-func (s *Service) putCode(ctx context.Context, tx rtx, accountID, code string, ttl time.Duration) error {
+func (s *Service) putCode(ctx context.Context, tx sqldb.Tx, accountID, code string, ttl time.Duration) error {
 	now := s.now()
 	_, err := tx.ExecContext(ctx, `INSERT INTO id_codes (hash, account_id, expires_us, created_us) VALUES (?, ?, ?, ?)`,
 		hash(normalizeCode(code)), accountID, now.Add(ttl).UnixMicro(), now.UnixMicro())
@@ -455,7 +399,7 @@ func (s *Service) Account(ctx context.Context, id string) (Account, error) {
 // withPatients.
 func (s *Service) Accounts(ctx context.Context, withPatients bool) ([]Account, error) {
 	order := `a.rowid`
-	if s.db.d == sqldb.PostgreSQL {
+	if s.db.Dialect == sqldb.PostgreSQL {
 		order = `a.seq`
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM id_accounts a ORDER BY a.created_us, `+order)

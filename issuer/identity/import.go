@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+
+	"github.com/healthcards/healthcards/internal/sqldb"
 )
 
 // Imported counts the rows ImportSQLite copied.
@@ -33,7 +35,7 @@ func (s *Service) ImportSQLite(ctx context.Context, path string) (Imported, erro
 	if err := src.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM id_schema_migrations`).Scan(&v); err != nil {
 		return n, fmt.Errorf("identity: import: %s is not an identity database: %w", path, err)
 	}
-	if last := schemas[src.d][len(schemas[src.d])-1].Version; v > last || v < 1 {
+	if last := schemas[src.Dialect][len(schemas[src.Dialect])-1].Version; v > last || v < 1 {
 		return n, fmt.Errorf("identity: import: %s has schema version %d, this program reads 1..%d", path, v, last)
 	}
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -78,7 +80,7 @@ func (s *Service) ImportSQLite(ctx context.Context, path string) (Imported, erro
 
 // copyRows runs sel on src and ins on tx for each row, counting the rows
 // inserted.
-func copyRows(ctx context.Context, src rdb, tx rtx, sel, ins string, cols int, count *int) error {
+func copyRows(ctx context.Context, src sqldb.DB, tx sqldb.Tx, sel, ins string, cols int, count *int) error {
 	rows, err := src.QueryContext(ctx, sel)
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/healthcards/healthcards/internal/sqldb"
 )
 
 // patientsSQL (version 3) adds what the desk proofed for a patient
@@ -218,7 +220,7 @@ func (s *Service) enrolPatient(ctx context.Context, e Enrolment, ial string) (Ac
 	return a, code, err
 }
 
-func linkWard(ctx context.Context, tx rtx, accountID string, w Ward, now time.Time) error {
+func linkWard(ctx context.Context, tx sqldb.Tx, accountID string, w Ward, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO id_wards (account_id, patient, related_person, name, created_us) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (account_id, patient) DO UPDATE SET related_person = excluded.related_person, name = excluded.name`,
 		accountID, w.Patient, w.RelatedPerson, strings.TrimSpace(w.Name), now.UnixMicro())

@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -56,14 +55,14 @@ CREATE INDEX oa_refresh_expires ON oa_refresh (expires_us);
 CREATE INDEX oa_access_expires ON oa_access (expires_us);
 `
 
-func migrate(ctx context.Context, db rdb, now time.Time) error {
+func migrate(ctx context.Context, db sqldb.DB, now time.Time) error {
 	q := schemaSQL
-	if db.d == sqldb.SQLite {
+	if db.Dialect == sqldb.SQLite {
 		q = strings.ReplaceAll(q, "BYTEA", "BLOB")
 		q = strings.ReplaceAll(q, "BIGINT", "INTEGER")
 	}
 	return sqldb.Migrate(ctx, db.DB, sqldb.Schema{
-		Dialect: db.d, Lock: "healthcards/issuer/oauth",
+		Dialect: db.Dialect, Lock: "healthcards/issuer/oauth",
 		Table:      "oa_schema_migrations",
 		Create:     `CREATE TABLE IF NOT EXISTS oa_schema_migrations (version BIGINT PRIMARY KEY, applied_us BIGINT NOT NULL)`,
 		Record:     `INSERT INTO oa_schema_migrations (version, applied_us) VALUES (?, ?)`,
@@ -74,68 +73,10 @@ func migrate(ctx context.Context, db rdb, now time.Time) error {
 }
 
 // openDB opens the SQLite file path or the PostgreSQL database dsn.
-func openDB(ctx context.Context, path, dsn string) (rdb, error) {
-	if dsn != "" {
-		db, err := sqldb.OpenPostgres(dsn)
-		if err != nil {
-			return rdb{}, fmt.Errorf("oauth: %w", err)
-		}
-		db.SetMaxOpenConns(4)
-		db.SetMaxIdleConns(4)
-		if err := db.PingContext(ctx); err != nil {
-			db.Close()
-			return rdb{}, fmt.Errorf("oauth: connecting to PostgreSQL: %w", err)
-		}
-		return rdb{DB: db, d: sqldb.PostgreSQL}, nil
-	}
-	db, err := sqldb.OpenSQLite(path, false)
+func openDB(ctx context.Context, path, dsn string) (sqldb.DB, error) {
+	db, err := sqldb.Open(ctx, path, dsn, false, 4, 4)
 	if err != nil {
-		return rdb{}, fmt.Errorf("oauth: %w", err)
+		return sqldb.DB{}, fmt.Errorf("oauth: %w", err)
 	}
-	db.SetMaxOpenConns(4)
-	if err := sqldb.CheckSQLite(ctx, db); err != nil {
-		db.Close()
-		return rdb{}, fmt.Errorf("oauth: %s: %w", path, err)
-	}
-	return rdb{DB: db, d: sqldb.SQLite}, nil
-}
-
-// rdb and rtx rewrite ? placeholders for the dialect.
-type rdb struct {
-	*sql.DB
-	d sqldb.Dialect
-}
-
-type rtx struct {
-	*sql.Tx
-	d sqldb.Dialect
-}
-
-func (r rdb) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return r.DB.ExecContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rdb) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.DB.QueryContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rdb) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.DB.QueryRowContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rdb) BeginTx(ctx context.Context, opts *sql.TxOptions) (rtx, error) {
-	tx, err := r.DB.BeginTx(ctx, opts)
-	return rtx{Tx: tx, d: r.d}, err
-}
-
-func (r rtx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return r.Tx.ExecContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rtx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return r.Tx.QueryRowContext(ctx, r.d.Rebind(q), args...)
-}
-
-func (r rtx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return r.Tx.QueryContext(ctx, r.d.Rebind(q), args...)
+	return db, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/healthcards/healthcards/internal/sqldb"
 	"github.com/healthcards/healthcards/issuer/authz"
 )
 
@@ -80,7 +81,7 @@ func (r *refreshRequest) GetScopes() []string         { return r.scopes }
 func (r *refreshRequest) GetSubject() string          { return r.subject }
 func (r *refreshRequest) SetCurrentScopes(s []string) { r.scopes = s }
 
-func (st *storage) db() rdb                    { return st.s.st.db }
+func (st *storage) db() sqldb.DB               { return st.s.st.db }
 func (st *storage) now() time.Time             { return st.s.st.now() }
 func (st *storage) aud(client string) []string { return []string{st.s.fhir, client} }
 
@@ -244,7 +245,7 @@ func (st *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (
 	return jti, exp, tx.Commit()
 }
 
-func (st *storage) insertAccess(ctx context.Context, tx rtx, f tokenFields) (string, time.Time, error) {
+func (st *storage) insertAccess(ctx context.Context, tx sqldb.Tx, f tokenFields) (string, time.Time, error) {
 	var withdrawn sql.NullInt64
 	if err := tx.QueryRowContext(ctx, `SELECT withdrawn_us FROM oa_grants WHERE id = ?`, f.grantID).Scan(&withdrawn); err != nil || withdrawn.Valid {
 		return "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the patient withdrew this app's access")

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/healthcards/healthcards/internal/sqldb"
 )
 
 // Lifetimes.
@@ -42,7 +44,7 @@ type StoreConfig struct {
 // Store holds clients, authorization requests, codes, grants and tokens.
 // Safe for concurrent use, and for several processes on one database.
 type Store struct {
-	db  rdb
+	db  sqldb.DB
 	now func() time.Time
 }
 
