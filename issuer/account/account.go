@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,55 +102,14 @@ func (p *Pages) render(c *echo.Context, status int, name string, data map[string
 	return c.HTMLBlob(status, buf.Bytes())
 }
 
-// sameOrigin refuses a POST whose Origin is missing or another site's.
-func (p *Pages) sameOrigin(c *echo.Context) error {
-	if c.Request().Header.Get("Origin") != p.origin {
-		return &identity.Error{Pkg: "issuer", Code: identity.CodeCSRF, Msg: "this request did not come from this site's own pages"}
-	}
-	return nil
-}
-
-// jsonErr answers the passkey endpoints' errors as {"code","message"}.
+// jsonErr answers the passkey endpoints' errors (identity.ErrorJSON),
+// with Retry-After when rate limited.
 func jsonErr(c *echo.Context, err error) error {
-	code := identity.CodeOf(err)
-	status := map[identity.Code]int{identity.CodeRateLimited: 429, identity.CodeCSRF: 403, identity.CodeAccountDisabled: 403,
-		identity.CodeForbidden: 403, identity.CodeInternal: 500}[code]
-	if status == 0 {
-		status = 400
-	}
-	msg := "the service failed; try again"
-	var e *identity.Error
-	if errors.As(err, &e) && code != identity.CodeInternal && code != "" {
-		msg = e.Msg
-	} else {
-		code = identity.CodeInternal
-	}
-	if status == 429 {
+	status, body := identity.ErrorJSON(err)
+	if status == http.StatusTooManyRequests {
 		c.Response().Header().Set("Retry-After", "60")
 	}
-	return c.JSON(status, map[string]string{"code": string(code), "message": msg})
-}
-
-func (p *Pages) setCeremony(c *echo.Context, id string) {
-	http.SetCookie(c.Response(), &http.Cookie{Name: ceremonyCookie, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 300})
-}
-
-func (p *Pages) ceremony(c *echo.Context) string {
-	ck, err := c.Request().Cookie(ceremonyCookie)
-	if err != nil {
-		return ""
-	}
-	identity.ClearCookie(c.Response(), ceremonyCookie)
-	return ck.Value
-}
-
-// clientKey is what code attempts are counted by: the client address.
-func clientKey(c *echo.Context) string {
-	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
-	if err != nil {
-		return c.Request().RemoteAddr
-	}
-	return host
+	return c.JSON(status, body)
 }
 
 func (p *Pages) signupPage(c *echo.Context) error {
@@ -159,7 +117,7 @@ func (p *Pages) signupPage(c *echo.Context) error {
 }
 
 func (p *Pages) signupBegin(c *echo.Context) error {
-	if err := p.sameOrigin(c); err != nil {
+	if err := identity.CheckOrigin(c.Request(), p.origin); err != nil {
 		return jsonErr(c, err)
 	}
 	var req struct {
@@ -168,12 +126,12 @@ func (p *Pages) signupBegin(c *echo.Context) error {
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024)).Decode(&req); err != nil {
 		return jsonErr(c, &identity.Error{Pkg: "issuer", Code: identity.CodeInvalidCode, Msg: "send {\"code\": \"…\"}"})
 	}
-	opts, id, err := p.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.PatientsOnly, req.Code, clientKey(c))
+	opts, id, err := p.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.PatientsOnly, req.Code, identity.ClientKey(c.Request()))
 	if err != nil {
 		p.log.Info("account: sign-up code refused", "error", string(identity.CodeOf(err)))
 		return jsonErr(c, err)
 	}
-	p.setCeremony(c, id)
+	identity.SetCeremonyCookie(c.Response(), ceremonyCookie, id)
 	return c.JSON(http.StatusOK, opts)
 }
 
@@ -185,11 +143,11 @@ func (p *Pages) signupFinish(c *echo.Context) error {
 // passkey is signed out again and refused), then the cookie is set and
 // the page goes to next.
 func (p *Pages) finish(c *echo.Context, next string, fn func(context.Context, string, *http.Request) (*identity.Session, error)) error {
-	if err := p.sameOrigin(c); err != nil {
+	if err := identity.CheckOrigin(c.Request(), p.origin); err != nil {
 		return jsonErr(c, err)
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
-	ses, err := fn(c.Request().Context(), p.ceremony(c), c.Request())
+	ses, err := fn(c.Request().Context(), identity.TakeCeremonyCookie(c.Response(), c.Request(), ceremonyCookie), c.Request())
 	if err != nil {
 		p.log.Info("account: passkey refused", "route", c.Path(), "error", string(identity.CodeOf(err)))
 		return jsonErr(c, err)
@@ -224,14 +182,14 @@ func (p *Pages) signinPage(c *echo.Context) error {
 }
 
 func (p *Pages) signinBegin(c *echo.Context) error {
-	if err := p.sameOrigin(c); err != nil {
+	if err := identity.CheckOrigin(c.Request(), p.origin); err != nil {
 		return jsonErr(c, err)
 	}
 	opts, id, err := p.cfg.Identity.BeginSignIn(c.Request().Context())
 	if err != nil {
 		return jsonErr(c, err)
 	}
-	p.setCeremony(c, id)
+	identity.SetCeremonyCookie(c.Response(), ceremonyCookie, id)
 	return c.JSON(http.StatusOK, opts)
 }
 
@@ -294,7 +252,7 @@ func evidenceLabel(kind string) string {
 }
 
 func (p *Pages) signout(c *echo.Context) error {
-	if err := p.sameOrigin(c); err != nil {
+	if err := identity.CheckOrigin(c.Request(), p.origin); err != nil {
 		return p.render(c, http.StatusForbidden, "message", map[string]any{"Title": "Refused", "Message": err.Error()})
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 4<<10)

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"html/template"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -154,22 +153,13 @@ func (d *Desk) session(c *echo.Context) (*identity.Session, error) {
 	return d.cfg.Identity.StaffSession(c.Request())
 }
 
-func (d *Desk) setSession(c *echo.Context, s *identity.Session) {
-	http.SetCookie(c.Response(), &http.Cookie{Name: SessionCookie, Value: s.Token(), Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode,
-		MaxAge: int(d.cfg.Identity.Config().AbsoluteTimeout.Seconds())})
-}
-
-func clearCookie(c *echo.Context, name string) {
-	http.SetCookie(c.Response(), &http.Cookie{Name: name, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
-}
-
 // page wraps a GET page: a session is needed (else a redirect to sign in)
 // and the role must allow act.
 func (d *Desk) page(act authz.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		s, err := d.session(c)
 		if err != nil {
-			clearCookie(c, SessionCookie)
+			identity.ClearCookie(c.Response(), SessionCookie)
 			return c.Redirect(http.StatusSeeOther, "/desk/signin?why="+string(identity.CodeOf(err)))
 		}
 		if act != "" {
@@ -209,25 +199,17 @@ func (d *Desk) forbidden(c *echo.Context, s *identity.Session, dec *authz.Decisi
 		"Message": "Your role (" + string(s.Account.Role) + ") does not allow this. Ask a supervisor."})
 }
 
-// sameOrigin refuses a POST whose Origin is missing or another site's.
-func (d *Desk) sameOrigin(c *echo.Context) error {
-	if c.Request().Header.Get("Origin") != d.origin {
-		return &identity.Error{Code: identity.CodeCSRF, Msg: "this request did not come from the desk's own pages"}
-	}
-	return nil
-}
-
 // action wraps a form POST: same origin, a session, the role, and the
 // session's CSRF token in the form field "csrf".
 func (d *Desk) action(act authz.Action, h func(*echo.Context, *identity.Session) error) echo.HandlerFunc {
 	return func(c *echo.Context) error {
-		if err := d.sameOrigin(c); err != nil {
+		if err := identity.CheckOrigin(c.Request(), d.origin); err != nil {
 			return d.render(c, http.StatusForbidden, "message", map[string]any{"Title": "Refused", "Message": err.Error()})
 		}
 		c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
 		s, err := d.session(c)
 		if err != nil {
-			clearCookie(c, SessionCookie)
+			identity.ClearCookie(c.Response(), SessionCookie)
 			return d.render(c, http.StatusUnauthorized, "message", map[string]any{"Title": "Signed out",
 				"Message": "Your session has ended (" + string(identity.CodeOf(err)) + "). Sign in again; nothing was saved.", "SignIn": true})
 		}
@@ -254,7 +236,7 @@ func (d *Desk) home(c *echo.Context, s *identity.Session) error {
 
 func (d *Desk) signout(c *echo.Context, s *identity.Session) error {
 	_ = d.cfg.Identity.SignOut(c.Request().Context(), s.Token())
-	clearCookie(c, SessionCookie)
+	identity.ClearCookie(c.Response(), SessionCookie)
 	return c.Redirect(http.StatusSeeOther, "/desk/signin")
 }
 
@@ -267,47 +249,11 @@ func (d *Desk) enrolPage(c *echo.Context) error {
 	return d.render(c, http.StatusOK, "enrol", map[string]any{"Title": "Set up your passkey"})
 }
 
-// jsonErr answers the WebAuthn endpoints' errors as {"code","message"}.
-func jsonErr(c *echo.Context, err error) error {
-	code := identity.CodeOf(err)
-	status := map[identity.Code]int{identity.CodeRateLimited: 429, identity.CodeCSRF: 403, identity.CodeAccountDisabled: 403, identity.CodeForbidden: 403, identity.CodeInternal: 500}[code]
-	if status == 0 {
-		status = 400
-	}
-	msg := err.Error()
-	if code == identity.CodeInternal || code == "" {
-		code, msg = identity.CodeInternal, "the service failed; try again"
-	}
-	var e *identity.Error
-	if errors.As(err, &e) && code != identity.CodeInternal {
-		msg = e.Msg
-	}
-	return c.JSON(status, map[string]string{"code": string(code), "message": msg})
-}
-
-func (d *Desk) setCeremony(c *echo.Context, id string) {
-	http.SetCookie(c.Response(), &http.Cookie{Name: ceremonyCookie, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 300})
-}
-
-func (d *Desk) ceremony(c *echo.Context) string {
-	ck, err := c.Request().Cookie(ceremonyCookie)
-	if err != nil {
-		return ""
-	}
-	clearCookie(c, ceremonyCookie)
-	return ck.Value
-}
-
-func clientKey(c *echo.Context) string {
-	host, _, err := net.SplitHostPort(c.Request().RemoteAddr)
-	if err != nil {
-		return c.Request().RemoteAddr
-	}
-	return host
-}
+// jsonErr answers the WebAuthn endpoints' errors (identity.ErrorJSON).
+func jsonErr(c *echo.Context, err error) error { return c.JSON(identity.ErrorJSON(err)) }
 
 func (d *Desk) enrolBegin(c *echo.Context) error {
-	if err := d.sameOrigin(c); err != nil {
+	if err := identity.CheckOrigin(c.Request(), d.origin); err != nil {
 		return jsonErr(c, err)
 	}
 	var req struct {
@@ -316,20 +262,20 @@ func (d *Desk) enrolBegin(c *echo.Context) error {
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024)).Decode(&req); err != nil {
 		return jsonErr(c, &identity.Error{Code: identity.CodeInvalidCode, Msg: "send {\"code\": \"…\"}"})
 	}
-	opts, id, err := d.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.StaffOnly, req.Code, clientKey(c))
+	opts, id, err := d.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.StaffOnly, req.Code, identity.ClientKey(c.Request()))
 	if err != nil {
 		return jsonErr(c, err)
 	}
-	d.setCeremony(c, id)
+	identity.SetCeremonyCookie(c.Response(), ceremonyCookie, id)
 	return c.JSON(http.StatusOK, opts)
 }
 
 func (d *Desk) finish(c *echo.Context, fn func(context.Context, string, *http.Request) (*identity.Session, error)) error {
-	if err := d.sameOrigin(c); err != nil {
+	if err := identity.CheckOrigin(c.Request(), d.origin); err != nil {
 		return jsonErr(c, err)
 	}
 	c.Request().Body = http.MaxBytesReader(c.Response(), c.Request().Body, 64<<10)
-	s, err := fn(c.Request().Context(), d.ceremony(c), c.Request())
+	s, err := fn(c.Request().Context(), identity.TakeCeremonyCookie(c.Response(), c.Request(), ceremonyCookie), c.Request())
 	if err != nil {
 		d.log.Info("desk: passkey refused", "route", c.Path(), "code", string(identity.CodeOf(err)))
 		return jsonErr(c, err)
@@ -338,7 +284,7 @@ func (d *Desk) finish(c *echo.Context, fn func(context.Context, string, *http.Re
 		_ = d.cfg.Identity.SignOut(c.Request().Context(), s.Token())
 		return jsonErr(c, &identity.Error{Code: identity.CodeForbidden, Msg: "this passkey belongs to a patient account; patients sign in at /account/signin"})
 	}
-	d.setSession(c, s)
+	d.cfg.Identity.SetCookie(c.Response(), SessionCookie, s)
 	d.log.Info("desk: signed in", "account", s.Account.ID, "role", string(s.Account.Role))
 	return c.JSON(http.StatusOK, map[string]string{"next": "/desk/"})
 }
@@ -346,14 +292,14 @@ func (d *Desk) finish(c *echo.Context, fn func(context.Context, string, *http.Re
 func (d *Desk) enrolFinish(c *echo.Context) error { return d.finish(c, d.cfg.Identity.FinishEnrol) }
 
 func (d *Desk) signinBegin(c *echo.Context) error {
-	if err := d.sameOrigin(c); err != nil {
+	if err := identity.CheckOrigin(c.Request(), d.origin); err != nil {
 		return jsonErr(c, err)
 	}
 	opts, id, err := d.cfg.Identity.BeginSignIn(c.Request().Context())
 	if err != nil {
 		return jsonErr(c, err)
 	}
-	d.setCeremony(c, id)
+	identity.SetCeremonyCookie(c.Response(), ceremonyCookie, id)
 	return c.JSON(http.StatusOK, opts)
 }
 

@@ -3,6 +3,8 @@ package identity
 import (
 	_ "embed"
 	"encoding/base64"
+	"errors"
+	"net"
 	"net/http"
 )
 
@@ -66,6 +68,65 @@ func (s *Service) SetCookie(w http.ResponseWriter, name string, ses *Session) {
 // ClearCookie removes the cookie name.
 func ClearCookie(w http.ResponseWriter, name string) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: -1})
+}
+
+// CheckOrigin refuses (CodeCSRF) a request whose Origin header is missing
+// or is not origin, the site's own scheme://host: the desk and the patient
+// pages call it on every POST, before the session's CSRF token.
+func CheckOrigin(r *http.Request, origin string) error {
+	if r.Header.Get("Origin") != origin {
+		return errf(CodeCSRF, "this request did not come from this site's own pages")
+	}
+	return nil
+}
+
+// SetCeremonyCookie keeps a passkey ceremony's id (from BeginSignIn or
+// BeginEnrolFor) in the cookie name for five minutes, until the finish
+// request.
+func SetCeremonyCookie(w http.ResponseWriter, name, id string) {
+	http.SetCookie(w, &http.Cookie{Name: name, Value: id, Path: "/", Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode, MaxAge: 300})
+}
+
+// TakeCeremonyCookie returns the ceremony id in r's cookie name ("" without
+// one) and clears the cookie: an id is used once.
+func TakeCeremonyCookie(w http.ResponseWriter, r *http.Request, name string) string {
+	ck, err := r.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	ClearCookie(w, name)
+	return ck.Value
+}
+
+// ClientKey is what enrolment-code attempts are counted by: r's client
+// address without the port.
+func ClientKey(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// ErrorJSON is the passkey endpoints' answer to err: an HTTP status (429
+// rate limited; 403 CSRF, disabled or forbidden; 500 internal; else 400)
+// and the body {"code","message"}. An error without a code, or an
+// internal one, is answered with a generic message: its text never
+// leaves the server.
+func ErrorJSON(err error) (int, map[string]string) {
+	code := CodeOf(err)
+	status := map[Code]int{CodeRateLimited: 429, CodeCSRF: 403, CodeAccountDisabled: 403, CodeForbidden: 403, CodeInternal: 500}[code]
+	if status == 0 {
+		status = 400
+	}
+	msg := "the service failed; try again"
+	var e *Error
+	if errors.As(err, &e) && code != CodeInternal && code != "" {
+		msg = e.Msg
+	} else {
+		code = CodeInternal
+	}
+	return status, map[string]string{"code": string(code), "message": msg}
 }
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
