@@ -3,97 +3,31 @@ package desk_test
 import (
 	"context"
 	"flag"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
+	"github.com/healthcards/healthcards/internal/browsertest"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/verifier"
 )
 
-var screenshotDir = flag.String("screenshots", "", "write the desk screenshots (PNG) to this folder, e.g. $PWD/../../docs/screenshots")
-
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found; CI must install it")
-	}
-	t.Skip("chromium not found: install it to run the browser test")
-	return ""
-}
-
-// tab starts headless Chromium (loopback only; localhost mapped to
-// 127.0.0.1; the test server's self-signed certificate accepted) with a
-// WebAuthn virtual authenticator: a platform passkey with user
-// verification, as on a phone (CDP WebAuthn domain).
+// tab is a desk-sized Chromium tab with a passkey authenticator that
+// accepts the test server's certificate.
 func tab(t *testing.T) context.Context {
-	t.Helper()
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium(t)), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.Flag("host-resolver-rules", "MAP localhost 127.0.0.1"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 1100))
-	t.Cleanup(cancelA)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancelT)
-	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-			return err
-		}
-		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
-		return err
-	}))
-	if err != nil {
-		t.Fatalf("chromium with a virtual authenticator: %v", err)
-	}
-	return ctx
+	return browsertest.Tab(t, browsertest.Options{Width: 1200, Height: 1100, Passkeys: true, AcceptAnyCertificate: true})
 }
 
 func shot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir := *screenshotDir
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	browsertest.Shot(t, ctx, *screenshotDir, name)
 }
 
-func waitPath(t *testing.T, ctx context.Context, path string) {
-	t.Helper()
-	for i := 0; i < 100; i++ {
-		loc, err := chromedp.Run(ctx, chromedp.Location())
-		if err == nil && strings.HasSuffix(strings.SplitN(loc, "?", 2)[0], path) {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	status, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.getElementById("status")||{}).textContent||document.title`))
-	t.Fatalf("never reached %s (page says %q)", path, status)
-}
+var waitPath = browsertest.WaitPath
+
+var screenshotDir = flag.String("screenshots", "", "write the desk screenshots (PNG) to this folder, e.g. $PWD/../../docs/screenshots")
 
 // Issue 14 in Chromium: invitation code → passkey enrolment (virtual
 // authenticator) → sign out → passkey sign-in → the form, filled with the

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/healthcards/healthcards/internal/browsertest"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier/server"
 	"github.com/healthcards/healthcards/verifier/server/servertest"
@@ -21,60 +21,10 @@ import (
 
 var screenshotDir = flag.String("screenshots", "", "write the page screenshots (PNG) to this folder, e.g. $PWD/docs/screenshots")
 
-// chromiumPath finds a Chromium binary, or skips the test (fails it when
-// CI=true: CI installs chromium and must run these tests).
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if p := "/usr/bin/chromium"; fileExists(p) {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found; CI must install it (apt-get install -y chromium)")
-	}
-	t.Skip("chromium not found: install it (apt-get install -y chromium) to run the browser tests")
-	return ""
-}
-
-func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
-
-// browser starts a headless Chromium that never touches the network beyond
-// loopback, with extra flags, and returns a tab context.
+// browser is a phone-sized headless Chromium tab (internal/browsertest)
+// with extra flags (a fake camera, say).
 func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
-	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath(t)),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-default-apps", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("no-pings", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(900, 1000),
-	}
-	opts = append(opts, extra...)
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelA)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting chromium: %v", err)
-	}
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(cancelT)
-	return ctx
+	return browsertest.Tab(t, browsertest.Options{Extra: extra})
 }
 
 type pageResult struct {
@@ -333,7 +283,7 @@ func TestBrowserUploadPhoto(t *testing.T) {
 // fake camera and presses "Start camera".
 func TestBrowserCamera(t *testing.T) {
 	f := newFixture(t)
-	chromiumPath(t)
+	browsertest.Chromium(t)
 	code, err := qr.Encode(servertest.QRText(t, f.card))
 	if err != nil {
 		t.Fatal(err)

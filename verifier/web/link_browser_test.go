@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/healthcards/healthcards/internal/browsertest"
 	"github.com/healthcards/healthcards/internal/fixtures/shlhost"
 	"github.com/healthcards/healthcards/shl/shlqr"
 	"github.com/healthcards/healthcards/verifier/server"
@@ -169,7 +170,7 @@ func TestBrowserLinkUnverified(t *testing.T) {
 // TestBrowserLinkCamera shows the QR code of a P link to the fake camera.
 func TestBrowserLinkCamera(t *testing.T) {
 	f := newLinkFixture(t)
-	chromiumPath(t)
+	browsertest.Chromium(t)
 	b, err := shlqr.PNG(f.link.ShLink, 400)
 	if err != nil {
 		t.Fatal(err)
