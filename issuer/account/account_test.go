@@ -1,13 +1,10 @@
 package account_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"html"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -34,20 +31,7 @@ type env struct {
 	ids   *identity.Service
 	en    *account.Enroller
 	rp    string
-	mu    sync.Mutex
-	shift time.Duration
-}
-
-func (e *env) idNow() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return time.Now().Add(e.shift)
-}
-
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	e.shift += d
-	e.mu.Unlock()
+	clock identitytest.Clock
 }
 
 // start runs the issuer service as https://localhost:PORT with the
@@ -60,7 +44,7 @@ func start(t *testing.T) *env {
 		u, _ := url.Parse(c.BaseURL)
 		e.rp = u.Hostname()
 		ids, err := identity.Open(context.Background(), identity.Config{Path: filepath.Join(t.TempDir(), "identity.db"), RPID: e.rp, Origin: c.BaseURL,
-			CodeAttemptsPerMinute: 5, Now: e.idNow})
+			CodeAttemptsPerMinute: 5, Now: e.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -89,39 +73,16 @@ func (e *env) patient(id, given, family, birth string) {
 }
 
 type browser struct {
-	e    *env
-	c    *http.Client
-	auth *identitytest.Authenticator
+	*identitytest.Browser
+	e *env
 }
 
 func (e *env) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	c := *e.s.Client()
-	c.Jar = jar
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{e: e, c: &c, auth: identitytest.New(e.rp, e.base())}
-}
-
-func (b *browser) do(method, path, ctype string, body []byte, origin string) (int, string, http.Header) {
-	b.e.t.Helper()
-	req, _ := http.NewRequest(method, b.e.base()+path, bytes.NewReader(body))
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
-	if origin != "" {
-		req.Header.Set("Origin", origin)
-	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(out), resp.Header
+	return &browser{identitytest.NewBrowser(e.t, e.s.Client(), e.rp, e.base()), e}
 }
 
 func (b *browser) post(path string, body []byte) (int, string) {
-	st, out, _ := b.do("POST", path, "application/json", body, b.e.base())
+	st, out, _ := b.Do("POST", path, "application/json", body, b.e.base())
 	return st, out
 }
 
@@ -137,7 +98,7 @@ func (b *browser) signup(code string) (int, string) {
 	if err := json.Unmarshal([]byte(body), &opts); err != nil {
 		b.e.t.Fatal(err)
 	}
-	return b.post("/account/signup/finish", b.auth.Create(&opts))
+	return b.post("/account/signup/finish", b.Auth.Create(&opts))
 }
 
 func (b *browser) signin(next string) (int, string) {
@@ -150,13 +111,13 @@ func (b *browser) signin(next string) (int, string) {
 	if err := json.Unmarshal([]byte(body), &opts); err != nil {
 		b.e.t.Fatal(err)
 	}
-	return b.post("/account/signin/finish?next="+url.QueryEscape(next), b.auth.Get(&opts))
+	return b.post("/account/signin/finish?next="+url.QueryEscape(next), b.Auth.Get(&opts))
 }
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (b *browser) home() (int, string) {
-	st, body, _ := b.do("GET", "/account/", "", nil, "")
+	st, body, _ := b.Do("GET", "/account/", "", nil, "")
 	return st, body
 }
 
@@ -181,7 +142,7 @@ func TestSignupAndSignin(t *testing.T) {
 		t.Fatalf("enrolled: %+v", got)
 	}
 	phone := e.browser()
-	if st, _, h := phone.do("GET", "/account/", "", nil, ""); st != 303 || h.Get("Location") != "/account/signin?next=%2Faccount%2F" {
+	if st, _, h := phone.Do("GET", "/account/", "", nil, ""); st != 303 || h.Get("Location") != "/account/signin?next=%2Faccount%2F" {
 		t.Fatalf("home without a session: %d %q", st, h.Get("Location"))
 	}
 	st, body := phone.signup(got.Code)
@@ -202,13 +163,13 @@ func TestSignupAndSignin(t *testing.T) {
 		t.Fatal("no CSRF token on the home page")
 	}
 	form := "csrf=" + url.QueryEscape(html.UnescapeString(m[1]))
-	if st, _, _ := phone.do("POST", "/account/signout", "application/x-www-form-urlencoded", []byte("csrf=wrong"), e.base()); st != 403 {
+	if st, _, _ := phone.Do("POST", "/account/signout", "application/x-www-form-urlencoded", []byte("csrf=wrong"), e.base()); st != 403 {
 		t.Fatalf("sign-out with a wrong CSRF token: %d", st)
 	}
-	if st, _, _ := phone.do("POST", "/account/signout", "application/x-www-form-urlencoded", []byte(form), "https://evil.example"); st != 403 {
+	if st, _, _ := phone.Do("POST", "/account/signout", "application/x-www-form-urlencoded", []byte(form), "https://evil.example"); st != 403 {
 		t.Fatalf("sign-out from another origin: %d", st)
 	}
-	if st, _, h := phone.do("POST", "/account/signout", "application/x-www-form-urlencoded", []byte(form), e.base()); st != 303 || h.Get("Location") != "/account/signin" {
+	if st, _, h := phone.Do("POST", "/account/signout", "application/x-www-form-urlencoded", []byte(form), e.base()); st != 303 || h.Get("Location") != "/account/signin" {
 		t.Fatalf("sign-out: %d", st)
 	}
 	if st, _ := phone.home(); st != 303 {
@@ -223,18 +184,17 @@ func TestSignupAndSignin(t *testing.T) {
 			t.Fatalf("signin with next %q: %d %s", bad, st, body)
 		}
 	}
-	if st, page, _ := phone.do("GET", "/account/signin?next="+url.QueryEscape("/account/apps"), "", nil, ""); st != 303 {
+	if st, page, _ := phone.Do("GET", "/account/signin?next="+url.QueryEscape("/account/apps"), "", nil, ""); st != 303 {
 		t.Fatalf("signin page while signed in: %d %.200s", st, page)
 	}
 	// The passkey endpoints refuse another Origin.
-	if st, body, _ := e.browser().do("POST", "/account/signup/begin", "application/json", []byte(`{"code":"x"}`), ""); st != 403 || codeOf(body) != "csrf_rejected" {
+	if st, body, _ := e.browser().Do("POST", "/account/signup/begin", "application/json", []byte(`{"code":"x"}`), ""); st != 403 || codeOf(body) != "csrf_rejected" {
 		t.Fatalf("begin without Origin: %d %s", st, body)
 	}
 	// The session reads back through the exported helper the
 	// authorization server uses.
-	u, _ := url.Parse(e.base())
 	req, _ := http.NewRequest("GET", e.base()+"/oauth/authorize", nil)
-	for _, ck := range phone.c.Jar.Cookies(u) {
+	for _, ck := range phone.Cookies() {
 		req.AddCookie(ck)
 	}
 	if ses, err := e.ids.PatientSession(req); err != nil || ses.Account.Patient != "pt-1001" {
@@ -253,25 +213,19 @@ func TestStaffRefused(t *testing.T) {
 	if st, body := b.signup(code); st != 400 || codeOf(body) != "invalid_enrolment_code" {
 		t.Fatalf("staff code at /account/signup: %d %s", st, body)
 	}
-	opts, cer, err := e.ids.BeginEnrolFor(ctx, identity.StaffOnly, code, "desk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", e.base()+"/x", bytes.NewReader(b.auth.Create(opts)))
-	staff, err := e.ids.FinishEnrol(ctx, cer, req)
+	staff, err := identitytest.Enrol(ctx, e.ids, identity.StaffOnly, code, "desk", b.Auth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st, body := b.signin("/account/"); st != 403 || codeOf(body) != "forbidden" {
 		t.Fatalf("staff passkey at /account/signin: %d %s", st, body)
 	}
-	u, _ := url.Parse(e.base())
-	for _, ck := range b.c.Jar.Cookies(u) {
+	for _, ck := range b.Cookies() {
 		if ck.Name == identity.PatientCookie {
 			t.Fatal("a staff sign-in set the patient cookie")
 		}
 	}
-	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: identity.PatientCookie, Value: staff.Token(), Path: "/"}})
+	b.SetCookie(identity.PatientCookie, staff.Token())
 	if st, page := b.home(); st != 403 || !strings.Contains(page, "staff account") {
 		t.Fatalf("staff session at /account/: %d", st)
 	}
@@ -294,7 +248,7 @@ func TestPasskeyRefusals(t *testing.T) {
 		t.Fatal(st)
 	}
 	// Bob's passkey presented with Ann's user handle.
-	bob.auth.Impersonate(ann.auth)
+	bob.Auth.Impersonate(ann.Auth)
 	if st, body := bob.signin("/account/"); st != 400 || codeOf(body) != "passkey_failed" {
 		t.Fatalf("another account's passkey: %d %s", st, body)
 	}
@@ -312,7 +266,7 @@ func TestPasskeyRefusals(t *testing.T) {
 	}
 	// Bob's account is disabled.
 	bob2 := e.browser()
-	e.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	rb2, err := e.en.Enrol(ctx, account.Request{Patient: "pt-2", Evidence: "national-id", IAL: "IAL1.4", By: "staff:s"})
 	if err != nil || rb2.Account.ID != rb.Account.ID {
 		t.Fatalf("re-enrolment: %v", err)
@@ -367,7 +321,7 @@ func TestSignupGuessesRateLimited(t *testing.T) {
 	if st, body := b.signup(r.Code); st != 429 || codeOf(body) != "rate_limited" {
 		t.Fatalf("right code within the limited minute: %d %s", st, body)
 	}
-	e.advance(time.Minute)
+	e.clock.Advance(time.Minute)
 	if st, body := b.signup(r.Code); st != 200 {
 		t.Fatalf("right code a minute later: %d %s", st, body)
 	}

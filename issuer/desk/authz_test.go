@@ -9,6 +9,7 @@ import (
 
 	"github.com/healthcards/healthcards/issuer/desk"
 	"github.com/healthcards/healthcards/issuer/identity"
+	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 // The staff decision table (issue 12), run against the real desk handlers:
@@ -118,17 +119,11 @@ func TestDeskPatientAccountGetsNothing(t *testing.T) {
 	if st := b.enrol(code); st != http.StatusBadRequest {
 		t.Fatalf("patient code at /desk/enrol: %d", st)
 	}
-	opts, cer, err := e.ids.BeginEnrolFor(ctx, identity.PatientsOnly, code, "phone")
+	ses, err := identitytest.Enrol(ctx, e.ids, identity.PatientsOnly, code, "phone", b.Auth)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, _ := http.NewRequest("POST", e.base()+"/x", strings.NewReader(string(b.auth.Create(opts))))
-	ses, err := e.ids.FinishEnrol(ctx, cer, req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, _ := url.Parse(e.base())
-	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: desk.SessionCookie, Value: ses.Token(), Path: "/"}})
+	b.SetCookie(desk.SessionCookie, ses.Token())
 	for _, p := range []string{"/desk/", "/desk/issue", "/desk/patient?id=pt-2001", "/desk/audit"} {
 		if st, _, h := b.do("GET", p, "", nil, false); st != http.StatusSeeOther || !strings.HasPrefix(h.Get("Location"), "/desk/signin") {
 			t.Errorf("patient session GET %s: %d", p, st)

@@ -1,19 +1,16 @@
 package desk_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
 	"html"
 	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,20 +32,7 @@ type env struct {
 	s     *httpapitest.Server
 	ids   *identity.Service
 	rp    string
-	mu    sync.Mutex
-	shift time.Duration // added to the identity clock (session timeouts)
-}
-
-func (e *env) idNow() time.Time {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return time.Now().Add(e.shift)
-}
-
-func (e *env) advance(d time.Duration) {
-	e.mu.Lock()
-	e.shift += d
-	e.mu.Unlock()
+	clock identitytest.Clock // the identity service's (session timeouts)
 }
 
 func start(t *testing.T) *env {
@@ -61,7 +45,7 @@ func start(t *testing.T) *env {
 		c.BaseURL = strings.Replace(c.BaseURL, "127.0.0.1", "localhost", 1)
 		u, _ := url.Parse(c.BaseURL)
 		e.rp = u.Hostname()
-		ids, err := identity.Open(context.Background(), identity.Config{Path: filepath.Join(t.TempDir(), "identity.db"), RPID: e.rp, Origin: c.BaseURL, Now: e.idNow})
+		ids, err := identity.Open(context.Background(), identity.Config{Path: filepath.Join(t.TempDir(), "identity.db"), RPID: e.rp, Origin: c.BaseURL, Now: e.clock.Now})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,37 +71,24 @@ func start(t *testing.T) *env {
 
 // browser is one person's client: a cookie jar and the service's origin.
 type browser struct {
-	e    *env
-	c    *http.Client
-	auth *identitytest.Authenticator
+	*identitytest.Browser
+	e *env
 }
 
 func (e *env) base() string { return strings.Replace(e.s.URL, "127.0.0.1", "localhost", 1) }
 
 func (e *env) browser() *browser {
-	jar, _ := cookiejar.New(nil)
-	c := *e.s.Client()
-	c.Jar = jar
-	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &browser{e: e, c: &c, auth: identitytest.New(e.rp, e.base())}
+	return &browser{identitytest.NewBrowser(e.t, e.s.Client(), e.rp, e.base()), e}
 }
 
+// do sends a request, from the service's own pages if origin.
 func (b *browser) do(method, path, ctype string, body []byte, origin bool) (int, string, http.Header) {
 	b.e.t.Helper()
-	req, _ := http.NewRequest(method, b.e.base()+path, bytes.NewReader(body))
-	if ctype != "" {
-		req.Header.Set("Content-Type", ctype)
-	}
+	o := ""
 	if origin {
-		req.Header.Set("Origin", b.e.base())
+		o = b.e.base()
 	}
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(out), resp.Header
+	return b.Do(method, path, ctype, body, o)
 }
 
 func (b *browser) enrol(code string) int {
@@ -130,7 +101,7 @@ func (b *browser) enrol(code string) int {
 	if err := json.Unmarshal([]byte(body), &opts); err != nil {
 		b.e.t.Fatal(err)
 	}
-	st, body, _ = b.do("POST", "/desk/enrol/finish", "application/json", b.auth.Create(&opts), true)
+	st, body, _ = b.do("POST", "/desk/enrol/finish", "application/json", b.Auth.Create(&opts), true)
 	if st != 200 {
 		b.e.t.Logf("enrol finish: %d %s", st, body)
 	}
@@ -147,7 +118,7 @@ func (b *browser) signIn() (int, string) {
 	if err := json.Unmarshal([]byte(body), &opts); err != nil {
 		b.e.t.Fatal(err)
 	}
-	st, body, _ = b.do("POST", "/desk/signin/finish", "application/json", b.auth.Get(&opts), true)
+	st, body, _ = b.do("POST", "/desk/signin/finish", "application/json", b.Auth.Get(&opts), true)
 	return st, body
 }
 
@@ -321,7 +292,7 @@ func TestDeskRefusals(t *testing.T) {
 	}
 	// Idle timeout: the next form is refused and pages send the person to
 	// sign in (session_expired); a new sign-in works again.
-	e.advance(identity.DefaultIdleTimeout + time.Minute)
+	e.clock.Advance(identity.DefaultIdleTimeout + time.Minute)
 	if st, body := dana.form("/desk/issue", goodForm(csrf), true); st != http.StatusUnauthorized || !strings.Contains(body, "session_expired") {
 		t.Errorf("expired session: %d", st)
 	}
@@ -420,20 +391,14 @@ func TestDeskRefusesPatients(t *testing.T) {
 	}
 	// The patient registers a passkey on the sign-up flow (identity level
 	// here), then tries it at the desk.
-	opts, cer, err := e.ids.BeginEnrolFor(ctx, identity.PatientsOnly, code, "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", e.base()+"/x", bytes.NewReader(b.auth.Create(opts)))
-	ses, err := e.ids.FinishEnrol(ctx, cer, req)
+	ses, err := identitytest.Enrol(ctx, e.ids, identity.PatientsOnly, code, "phone", b.Auth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st, body := b.signIn(); st != 403 || !strings.Contains(body, `"forbidden"`) {
 		t.Fatalf("patient passkey at /desk/signin: %d %s", st, body)
 	}
-	u, _ := url.Parse(e.base())
-	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: desk.SessionCookie, Value: ses.Token(), Path: "/"}})
+	b.SetCookie(desk.SessionCookie, ses.Token())
 	if st, _, h := b.do("GET", "/desk/", "", nil, false); st != 303 || !strings.HasPrefix(h.Get("Location"), "/desk/signin") {
 		t.Fatalf("patient session at /desk/: %d %s", st, h.Get("Location"))
 	}

@@ -107,12 +107,7 @@ func TestDeskEnrolment(t *testing.T) {
 	_, body = enrol("pt-2001", url.Values{"evidence": {"national-id"}, "ial": {"IAL1.4"}})
 	m = codeRe.FindStringSubmatch(body)
 	phone := identitytest.New(e.rp, e.base())
-	opts, cer, err := e.ids.BeginEnrolFor(ctx, identity.PatientsOnly, m[1], "phone")
-	if err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest("POST", e.base()+"/x", strings.NewReader(string(phone.Create(opts))))
-	if _, err := e.ids.FinishEnrol(ctx, cer, req); err != nil {
+	if _, err := identitytest.Enrol(ctx, e.ids, identity.PatientsOnly, m[1], "phone", phone); err != nil {
 		t.Fatal(err)
 	}
 	_, page, _ = dana.do("GET", "/desk/patient?id=pt-2001", "", nil, false)
