@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"regexp"
@@ -17,11 +16,7 @@ import (
 func TestClientsCommands(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	cli := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, append(args, "--data", dir), &out, &out)
-		return out.String(), err
-	}
+	cli := dataCLI(ctx, dir)
 	var ue usageError
 	for _, bad := range [][]string{
 		{"clients", "add"},

@@ -15,16 +15,22 @@ import (
 	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
+// dataCLI runs shc-issuer commands on the data directory dir; it returns
+// what they print (stdout and stderr together).
+func dataCLI(ctx context.Context, dir string) func(args ...string) (string, error) {
+	return func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append(args, "--data", dir), &out, &out)
+		return out.String(), err
+	}
+}
+
 // shc-issuer staff add|list|code|disable on a data directory; the code it
 // prints enrols a passkey with issuer/identity (as the desk page does).
 func TestStaffCommands(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	cli := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, append(args, "--data", dir), &out, &out)
-		return out.String(), err
-	}
+	cli := dataCLI(ctx, dir)
 	if _, err := cli("staff", "add", "Dana Desk", "--role", "root"); err == nil {
 		t.Fatal("unknown role accepted")
 	}
@@ -82,11 +88,7 @@ func TestStaffCommandsPostgresImport(t *testing.T) {
 	dsn := pgtest.FreshSchema(t)
 	ctx := context.Background()
 	dir := t.TempDir()
-	cli := func(args ...string) (string, error) {
-		var out bytes.Buffer
-		err := run(ctx, append(args, "--data", dir), &out, &out)
-		return out.String(), err
-	}
+	cli := dataCLI(ctx, dir)
 	pg := []string{"--store", "postgres", "--postgres-dsn", dsn}
 	out, err := cli("staff", "add", "Dana Desk", "--role", "desk")
 	id := regexp.MustCompile(`account (\S+) \(desk\) added`).FindStringSubmatch(out)
