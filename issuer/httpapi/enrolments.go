@@ -266,30 +266,35 @@ func wardPatients(ws []account.WardRequest) []string {
 	return out
 }
 
-// account loads the account of the :id path parameter and authorizes the
-// caller on its patient (its own record, else its first ward).
-func (h *Enrolments) account(c *echo.Context, who caller) (identity.Account, error) {
+// account authenticates the caller, loads the account of the :id path
+// parameter and authorizes the caller on its patient (its own record,
+// else its first ward).
+func (h *Enrolments) account(c *echo.Context) (identity.Account, caller, error) {
+	who, err := h.caller(c)
+	if err != nil {
+		return identity.Account{}, who, err
+	}
 	ctx := c.Request().Context()
 	notFound := &issuer.Error{Code: issuer.CodeNotFound, Msg: "no such enrolment"}
 	a, err := h.cfg.Identity.Account(ctx, c.Param("id"))
 	if identity.CodeOf(err) == identity.CodeNotFound || (err == nil && a.Role != identity.RolePatient) {
-		return a, notFound
+		return a, who, notFound
 	}
 	if err != nil {
-		return a, err
+		return a, who, err
 	}
 	pid := a.Patient
 	if pid == "" {
 		ws, err := h.cfg.Identity.Wards(ctx, a.ID)
 		if err != nil {
-			return a, err
+			return a, who, err
 		}
 		if len(ws) == 0 {
-			return a, notFound // a guardian without wards is reached through the desk's staff tools only
+			return a, who, notFound // a guardian without wards is reached through the desk's staff tools only
 		}
 		pid = ws[0].Patient
 	}
-	return a, h.allow(ctx, who, pid)
+	return a, who, h.allow(ctx, who, pid)
 }
 
 // list is GET /v1/enrolments?patientId=: the patient's account and their
@@ -329,11 +334,7 @@ func (h *Enrolments) list(c *echo.Context) error {
 }
 
 func (h *Enrolments) get(c *echo.Context) error {
-	who, err := h.caller(c)
-	if err != nil {
-		return err
-	}
-	a, err := h.account(c, who)
+	a, _, err := h.account(c)
 	if err != nil {
 		return err
 	}
@@ -348,11 +349,7 @@ func (h *Enrolments) get(c *echo.Context) error {
 // do runs an account action after authentication and authorization, and
 // answers 204.
 func (h *Enrolments) do(c *echo.Context, fn func(ctx context.Context, a identity.Account, who caller) error) error {
-	who, err := h.caller(c)
-	if err != nil {
-		return err
-	}
-	a, err := h.account(c, who)
+	a, who, err := h.account(c)
 	if err != nil {
 		return err
 	}
@@ -384,11 +381,7 @@ func (h *Enrolments) disable(c *echo.Context) error {
 
 // link is POST /v1/enrolments/{id}/wards {"patientId","relationship"}.
 func (h *Enrolments) link(c *echo.Context) error {
-	who, err := h.caller(c)
-	if err != nil {
-		return err
-	}
-	a, err := h.account(c, who)
+	a, who, err := h.account(c)
 	if err != nil {
 		return err
 	}
