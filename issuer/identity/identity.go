@@ -385,9 +385,15 @@ func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
 
 // Account returns one account.
 func (s *Service) Account(ctx context.Context, id string) (Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM id_accounts a WHERE a.id = ?`, id))
+	return s.queryAccount(ctx, "no such account", `SELECT `+accountCols+` FROM id_accounts a WHERE a.id = ?`, id)
+}
+
+// queryAccount reads the account query (a SELECT of accountCols) finds;
+// none is not_found with the message notFound.
+func (s *Service) queryAccount(ctx context.Context, notFound, query string, args ...any) (Account, error) {
+	a, err := scanAccount(s.db.QueryRowContext(ctx, query, args...))
 	if errors.Is(err, sql.ErrNoRows) {
-		return a, errf(CodeNotFound, "no such account")
+		return a, errf(CodeNotFound, "%s", notFound)
 	}
 	if err != nil {
 		return a, wrap(CodeInternal, "store", err)
@@ -395,14 +401,10 @@ func (s *Service) Account(ctx context.Context, id string) (Account, error) {
 	return a, nil
 }
 
-// Accounts lists the accounts, oldest first; patients are left out unless
-// withPatients.
-func (s *Service) Accounts(ctx context.Context, withPatients bool) ([]Account, error) {
-	order := `a.rowid`
-	if s.db.Dialect == sqldb.PostgreSQL {
-		order = `a.seq`
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM id_accounts a ORDER BY a.created_us, `+order)
+// queryAccounts reads the accounts query (a SELECT of accountCols) finds,
+// in its order, keeping those keep accepts (nil keeps all).
+func (s *Service) queryAccounts(ctx context.Context, keep func(Account) bool, query string, args ...any) ([]Account, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrap(CodeInternal, "store", err)
 	}
@@ -413,12 +415,22 @@ func (s *Service) Accounts(ctx context.Context, withPatients bool) ([]Account, e
 		if err != nil {
 			return nil, wrap(CodeInternal, "store", err)
 		}
-		if a.Role == RolePatient && !withPatients {
-			continue
+		if keep == nil || keep(a) {
+			out = append(out, a)
 		}
-		out = append(out, a)
 	}
 	return out, wrapCommit(rows.Err())
+}
+
+// Accounts lists the accounts, oldest first; patients are left out unless
+// withPatients.
+func (s *Service) Accounts(ctx context.Context, withPatients bool) ([]Account, error) {
+	order := `a.rowid`
+	if s.db.Dialect == sqldb.PostgreSQL {
+		order = `a.seq`
+	}
+	return s.queryAccounts(ctx, func(a Account) bool { return withPatients || a.Role != RolePatient },
+		`SELECT `+accountCols+` FROM id_accounts a ORDER BY a.created_us, `+order)
 }
 
 // Disable stops an account: it cannot enrol or sign in, its codes are

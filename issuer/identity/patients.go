@@ -230,33 +230,13 @@ func linkWard(ctx context.Context, tx sqldb.Tx, accountID string, w Ward, now ti
 // PatientAccount returns the active account of a FHIR Patient id
 // (not_found if there is none).
 func (s *Service) PatientAccount(ctx context.Context, patient string) (Account, error) {
-	a, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountCols+` FROM id_accounts a WHERE a.patient = ? AND a.disabled = 0`, patient))
-	if errors.Is(err, sql.ErrNoRows) {
-		return a, errf(CodeNotFound, "no account for this patient")
-	}
-	if err != nil {
-		return a, wrap(CodeInternal, "store", err)
-	}
-	return a, nil
+	return s.queryAccount(ctx, "no account for this patient", `SELECT `+accountCols+` FROM id_accounts a WHERE a.patient = ? AND a.disabled = 0`, patient)
 }
 
 // Guardians returns the active accounts linked to patient as a ward.
 func (s *Service) Guardians(ctx context.Context, patient string) ([]Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountCols+` FROM id_accounts a JOIN id_wards w ON w.account_id = a.id
+	return s.queryAccounts(ctx, nil, `SELECT `+accountCols+` FROM id_accounts a JOIN id_wards w ON w.account_id = a.id
 		WHERE w.patient = ? AND a.disabled = 0 ORDER BY w.created_us, a.id`, patient)
-	if err != nil {
-		return nil, wrap(CodeInternal, "store", err)
-	}
-	defer rows.Close()
-	var out []Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, wrap(CodeInternal, "store", err)
-		}
-		out = append(out, a)
-	}
-	return out, wrapCommit(rows.Err())
 }
 
 // Wards lists the people accountID may act for, in the order they were
