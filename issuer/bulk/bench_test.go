@@ -12,7 +12,6 @@ import (
 	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/store/postgres"
-	"github.com/healthcards/healthcards/issuer/store/sqlite"
 	"github.com/healthcards/healthcards/issuer/store/sqlstore"
 	"github.com/healthcards/healthcards/shl/host"
 	shlsql "github.com/healthcards/healthcards/shl/sqlstore"
@@ -32,11 +31,7 @@ func cpuTime() time.Duration {
 func benchStores(b *testing.B, kind string) (*sqlstore.Store, host.Store) {
 	dir := b.TempDir()
 	if kind == "sqlite" {
-		st, err := sqlite.Open(context.Background(), filepath.Join(dir, "store"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
+		st := openSQLite(b, filepath.Join(dir, "store"))
 		ls, err := shlsql.OpenSQLite(context.Background(), filepath.Join(dir, "links.db"))
 		if err != nil {
 			b.Fatal(err)

@@ -14,11 +14,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/store/sqlite"
+	"github.com/healthcards/healthcards/issuer/store/sqlstore"
 	"github.com/healthcards/healthcards/keys"
 	"github.com/healthcards/healthcards/shc"
 	"github.com/healthcards/healthcards/shc/qr"
@@ -43,20 +43,32 @@ func testKey(t testing.TB) keys.Signer {
 // service uses by default).
 func newIssuer(t testing.TB, dir string) *issuer.Issuer {
 	t.Helper()
+	return replicaIssuer(t, openSQLite(t, dir))
+}
+
+// openSQLite opens the issuer's SQLite store in dir, closed at cleanup.
+func openSQLite(t testing.TB, dir string) *sqlstore.Store {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	is, err := issuer.New(issuer.Config{
-		Iss: testIss, Keys: issuer.StaticKeys{Signer: testKey(t)}, Store: st,
-		RIDSecret: "bulk-test-rid-secret-with-32-chars-or-more",
-		Now:       func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) },
-	})
+	return st
+}
+
+// needPdftoppm returns the path of poppler's pdftoppm, or skips (fails in
+// CI) without it.
+func needPdftoppm(t testing.TB) string {
+	t.Helper()
+	pdftoppm, err := exec.LookPath("pdftoppm")
 	if err != nil {
-		t.Fatal(err)
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftoppm (poppler-utils) is required in CI")
+		}
+		t.Skip("pdftoppm (poppler-utils) is not installed")
 	}
-	return is
+	return pdftoppm
 }
 
 func readResults(t testing.TB, out string) map[string]bulk.Result {
@@ -223,13 +235,7 @@ func TestRunAgainIsIdempotent(t *testing.T) {
 // and reading its QR back with the project's decoder: the page holds the
 // patient's card.
 func TestPDFQRReadsBack(t *testing.T) {
-	pdftoppm, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("pdftoppm (poppler-utils) is required in CI")
-		}
-		t.Skip("pdftoppm (poppler-utils) is not installed")
-	}
+	pdftoppm := needPdftoppm(t)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
 	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 3, Seed: 11}); err != nil {
@@ -394,23 +400,13 @@ func TestZIPInput(t *testing.T) {
 // decoder) to the result's shlink:/, and the page prints the link's
 // passcode.
 func TestPDFLinkPage(t *testing.T) {
-	pdftoppm, err := exec.LookPath("pdftoppm")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("pdftoppm (poppler-utils) is required in CI")
-		}
-		t.Skip("pdftoppm (poppler-utils) is not installed")
-	}
+	pdftoppm := needPdftoppm(t)
 	dir := t.TempDir()
 	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
 	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 2, Seed: 4}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t, filepath.Join(dir, "store"))
 	is, l := fileLinker(t, st, filepath.Join(dir, "links.db"))
 	if _, err := bulk.Run(context.Background(), bulk.Config{Issuer: is, In: in, Out: out, BatchID: "pdf-link", Linker: l,
 		Outputs: bulk.Outputs{PDF: true, Link: true, LinkPasscode: true}}); err != nil {

@@ -18,7 +18,6 @@ import (
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/store/postgres"
-	"github.com/healthcards/healthcards/issuer/store/sqlite"
 	"github.com/healthcards/healthcards/issuer/store/sqlstore"
 	"github.com/healthcards/healthcards/shl/host"
 	shlsql "github.com/healthcards/healthcards/shl/sqlstore"
@@ -206,11 +205,7 @@ func testKillAndTakeOver(t *testing.T, env replicaEnv) {
 
 func TestManagerKillAndTakeOverSQLite(t *testing.T) {
 	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t, filepath.Join(dir, "store"))
 	links, err := shlsql.OpenSQLite(context.Background(), filepath.Join(dir, "store", "links.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -288,11 +283,7 @@ func TestLinksResumeAfterLostResults(t *testing.T) {
 	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 6, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t, filepath.Join(dir, "store"))
 	is, l := fileLinker(t, st, filepath.Join(dir, "links.db"))
 	cfg := bulk.Config{Issuer: is, In: in, Out: out, BatchID: "links", Linker: l,
 		Outputs: bulk.Outputs{Card: true, PNG: true, Link: true, LinkExp: time.Now().Add(time.Hour).Unix()}}
@@ -331,11 +322,7 @@ func TestLinksResumeAfterLostResults(t *testing.T) {
 // input: PHI) is removed when a Manager starts on it; other entries stay.
 func TestManagerClearsScratch(t *testing.T) {
 	dir := t.TempDir()
-	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "store"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openSQLite(t, filepath.Join(dir, "store"))
 	scratch := filepath.Join(dir, "scratch")
 	left := filepath.Join(scratch, "qdBtsZi6haQvbsg6u3hTbA", "in")
 	if err := os.MkdirAll(left, 0o700); err != nil {

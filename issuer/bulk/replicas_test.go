@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/internal/sqldb"
-	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/bulk"
 	"github.com/healthcards/healthcards/issuer/store/postgres"
 )
@@ -47,15 +45,7 @@ func TestTwoReplicasSameBatchPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		is, err := issuer.New(issuer.Config{
-			Iss: testIss, Keys: issuer.StaticKeys{Signer: testKey(t)}, Store: st,
-			RIDSecret: "bulk-test-rid-secret-with-32-chars-or-more",
-			Now:       func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) },
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return bulk.Config{Issuer: is, In: in, Out: filepath.Join(dir, "out", string(rune('a'+i))), BatchID: "replicas", Workers: 3}
+		return bulk.Config{Issuer: replicaIssuer(t, st), In: in, Out: filepath.Join(dir, "out", string(rune('a'+i))), BatchID: "replicas", Workers: 3}
 	}
 	cfgs := []bulk.Config{replica(0), replica(1)}
 	var wg sync.WaitGroup
