@@ -3,8 +3,6 @@ package account
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -79,26 +77,17 @@ func (p *Pages) Mount(e *echo.Echo) {
 	e.POST("/account/signout", p.signout)
 }
 
-func nonce() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
 // render writes a page with its own CSP (inline style and script by
 // nonce only).
 func (p *Pages) render(c *echo.Context, status int, name string, data map[string]any) error {
-	n := nonce()
+	n := identity.PageNonce()
 	data["Nonce"] = n
 	data["Site"] = p.cfg.SiteName
 	var buf bytes.Buffer
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+n+"'; script-src 'nonce-"+n+"'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	h.Set("Cache-Control", "no-store")
-	h.Set("Referrer-Policy", "same-origin") // see issuer/desk: no-referrer makes form POSTs send "Origin: null"
+	identity.SetPageHeaders(c.Response().Header(), n)
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

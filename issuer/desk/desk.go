@@ -118,16 +118,10 @@ func (d *Desk) Mount(e *echo.Echo) {
 
 type ctxSession struct{}
 
-func nonce() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
 // render writes a page with its own CSP (the API's default-src 'none' is
 // replaced for HTML).
 func (d *Desk) render(c *echo.Context, status int, name string, data map[string]any) error {
-	n := nonce()
+	n := identity.PageNonce()
 	data["Nonce"] = n
 	if _, ok := data["Title"]; !ok {
 		data["Title"] = "Front desk"
@@ -137,13 +131,7 @@ func (d *Desk) render(c *echo.Context, status int, name string, data map[string]
 	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
 		return err
 	}
-	h := c.Response().Header()
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+n+"'; script-src 'nonce-"+n+"'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
-	h.Set("Cache-Control", "no-store")
-	// same-origin, not no-referrer: with no-referrer browsers send
-	// "Origin: null" on form POSTs, and every desk POST is checked against
-	// the service's origin. Nothing leaves the site either way.
-	h.Set("Referrer-Policy", "same-origin")
+	identity.SetPageHeaders(c.Response().Header(), n)
 	return c.HTMLBlob(status, buf.Bytes())
 }
 

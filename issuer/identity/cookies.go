@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"crypto/rand"
 	_ "embed"
 	"encoding/base64"
 	"errors"
@@ -127,6 +128,25 @@ func ErrorJSON(err error) (int, map[string]string) {
 		code = CodeInternal
 	}
 	return status, map[string]string{"code": string(code), "message": msg}
+}
+
+// PageNonce is a fresh CSP nonce for one page's inline <style> and
+// <script>.
+func PageNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// SetPageHeaders sets the headers of a passkey page (the desk's, the
+// patient pages'): a CSP that allows inline style and script by nonce
+// only, no caching, and Referrer-Policy same-origin, not no-referrer: with
+// no-referrer browsers send "Origin: null" on form POSTs, which
+// CheckOrigin refuses. Nothing leaves the site either way.
+func SetPageHeaders(h http.Header, nonce string) {
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'nonce-"+nonce+"'; script-src 'nonce-"+nonce+"'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "same-origin")
 }
 
 func b64dec(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }

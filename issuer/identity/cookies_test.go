@@ -79,3 +79,18 @@ func TestErrorJSON(t *testing.T) {
 		}
 	}
 }
+
+// Each page gets its own nonce, and only that nonce may run inline code.
+func TestPageHeaders(t *testing.T) {
+	a, b := identity.PageNonce(), identity.PageNonce()
+	if a == b || len(a) < 20 {
+		t.Fatalf("nonces %q, %q", a, b)
+	}
+	h := http.Header{}
+	identity.SetPageHeaders(h, a)
+	csp := h.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "script-src 'nonce-"+a+"'") || !strings.Contains(csp, "default-src 'none'") || strings.Contains(csp, "unsafe-inline") ||
+		h.Get("Cache-Control") != "no-store" || h.Get("Referrer-Policy") != "same-origin" {
+		t.Fatalf("headers: %v", h)
+	}
+}
