@@ -25,7 +25,10 @@
 // PatientSession read them and refuse the other kind of account. A lost
 // phone is a new enrolment of the same Patient (the account is reused,
 // ReplacePasskeys drops the old passkeys); RevokePasskey and Disable stop
-// a device or the account.
+// a device or the account. The desk and the patient pages share the HTTP
+// side from here too: CheckOrigin, the ceremony cookie
+// (SetCeremonyCookie, TakeCeremonyCookie), ClientKey, ErrorJSON and the
+// page headers (PageNonce, SetPageHeaders).
 //
 // Storage goes through internal/sqldb: one SQLite file (Config.Path,
 // identity.db in the service's data directory) for one process, or the
@@ -51,7 +54,9 @@
 //   - The session cookie is __Host- prefixed, Secure, HttpOnly,
 //     SameSite=Strict, Path=/. State-changing requests must carry the
 //     session's CSRF token (CheckCSRF, constant-time) and, when the browser
-//     sends one, an Origin equal to the service's.
+//     sends one, an Origin equal to the service's (the pages' POSTs must
+//     send it: CheckOrigin). ErrorJSON never puts an uncoded or internal
+//     error's text in an answer.
 //   - A disabled account cannot enrol or sign in, and its sessions stop at
 //     once. Revoking a passkey ends the account's sessions too. A passkey
 //     signs in only the account it was registered for (the credential must
