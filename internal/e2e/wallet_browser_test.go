@@ -90,12 +90,12 @@ func TestWalletInChromium(t *testing.T) {
 
 	// The desk: staff passkey, then the patient's enrolment.
 	desk := browserTab(t, chrome)
-	must(t, chromedp.Do(desk, chromedp.Navigate(base+"/desk/enrol"), chromedp.WaitVisible(chromedp.ID("code")),
-		chromedp.SetValue(chromedp.ID("code"), staffCode[1]), chromedp.Click("#f button")))
+	do(t, desk, chromedp.Navigate(base+"/desk/enrol"), chromedp.WaitVisible(chromedp.ID("code")),
+		chromedp.SetValue(chromedp.ID("code"), staffCode[1]), chromedp.Click("#f button"))
 	waitForPath(t, desk, "/desk/")
-	must(t, chromedp.Do(desk, chromedp.Navigate(base+"/desk/patient?id=pt-1001"), chromedp.WaitVisible("#enrol-form"),
+	do(t, desk, chromedp.Navigate(base+"/desk/patient?id=pt-1001"), chromedp.WaitVisible("#enrol-form"),
 		chromedp.Click(`#enrol-form input[name=evidence][value=passport]`), chromedp.Click(`#enrol-form input[name=ial][value=IAL2]`),
-		chromedp.Click(`#enrol-form .actions button`), chromedp.WaitVisible("#code")))
+		chromedp.Click(`#enrol-form .actions button`), chromedp.WaitVisible("#code"))
 	signupCode, err := chromedp.Run(desk, chromedp.Text("#code"))
 	if err != nil || signupCode == "" {
 		t.Fatalf("sign-up code: %q %v", signupCode, err)
@@ -103,10 +103,10 @@ func TestWalletInChromium(t *testing.T) {
 
 	// The phone: sign-up with a passkey, then sign out.
 	phone := browserTab(t, chrome)
-	must(t, chromedp.Do(phone, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/account/signup#code="+signupCode),
-		chromedp.WaitVisible(chromedp.ID("code")), chromedp.Click("#f button")))
+	do(t, phone, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/account/signup#code="+signupCode),
+		chromedp.WaitVisible(chromedp.ID("code")), chromedp.Click("#f button"))
 	waitForPath(t, phone, "/account/")
-	must(t, chromedp.Do(phone, chromedp.Click("header form button")))
+	do(t, phone, chromedp.Click("header form button"))
 	waitForPath(t, phone, "/account/signin")
 
 	// shc wallet connect: prints the authorization URL and waits for the
@@ -119,30 +119,35 @@ func TestWalletInChromium(t *testing.T) {
 	if !strings.Contains(authURL, "code_challenge_method=S256") || !strings.Contains(authURL, "redirect_uri=http%3A%2F%2F127.0.0.1%3A") {
 		t.Fatalf("authorization URL %s", authURL)
 	}
-	must(t, chromedp.Do(phone, chromedp.Navigate(authURL)))
+	do(t, phone, chromedp.Navigate(authURL))
 	waitForPath(t, phone, "/account/signin")
-	must(t, chromedp.Do(phone, chromedp.WaitVisible(chromedp.ID("go"))))
+	do(t, phone, chromedp.WaitVisible(chromedp.ID("go")))
 	shotPNG(t, phone, "wallet-signin.png")
-	must(t, chromedp.Do(phone, chromedp.Click(chromedp.ID("go"))))
+	do(t, phone, chromedp.Click(chromedp.ID("go")))
 	waitForPath(t, phone, "/oauth/consent")
 	immBox := `input[name=type][value="https://smarthealth.cards#immunization"]`
-	must(t, chromedp.Do(phone, chromedp.WaitVisible(immBox)))
+	do(t, phone, chromedp.WaitVisible(immBox))
 	page, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.body.innerText`))
 	if !strings.Contains(page, "shc wallet") || !strings.Contains(page, "Vaccinations") || !strings.Contains(page, "Laboratory results") {
 		t.Fatalf("consent page: %.600s", page)
 	}
-	must(t, chromedp.Do(phone, chromedp.Click(immBox)))
+	do(t, phone, chromedp.Click(immBox))
 	shotPNG(t, phone, "wallet-consent.png")
-	must(t, chromedp.Do(phone, chromedp.Click(`button[name=decision][value=allow]`)))
+	do(t, phone, chromedp.Click(`button[name=decision][value=allow]`))
 	waitForPath(t, phone, wallet.CallbackPath) // the loopback redirect (a new origin: wait for it, then read)
-	must(t, chromedp.Do(phone, chromedp.WaitVisible("#result")))
+	do(t, phone, chromedp.WaitVisible("#result"))
 	result, _ := chromedp.Run(phone, chromedp.Text("#result"))
 	if !strings.Contains(result, "connected") {
 		t.Fatalf("loopback page says %q", result)
 	}
 	shotPNG(t, phone, "wallet-connected.png")
-	if err := <-connectDone; err != nil {
-		t.Fatalf("shc wallet connect: %v\n%s", err, connectOut.String())
+	select {
+	case err := <-connectDone:
+		if err != nil {
+			t.Fatalf("shc wallet connect: %v\n%s", err, connectOut.String())
+		}
+	case <-time.After(pollBound):
+		t.Fatalf("shc wallet connect did not end after the redirect:\n%s", connectOut.String())
 	}
 	if !strings.Contains(connectOut.String(), "connected to "+base+"/fhir") {
 		t.Fatalf("connect output:\n%s", connectOut.String())
@@ -174,12 +179,12 @@ func TestWalletInChromium(t *testing.T) {
 	}
 
 	// Connected apps: the patient withdraws the wallet; import is refused.
-	must(t, chromedp.Do(phone, chromedp.Navigate(base+"/account/apps"), chromedp.WaitVisible(`form[action="/account/apps"] button`)))
+	do(t, phone, chromedp.Navigate(base+"/account/apps"), chromedp.WaitVisible(`form[action="/account/apps"] button`))
 	if page, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.body.innerText`)); !strings.Contains(page, "shc wallet") {
 		t.Fatalf("connected apps: %.600s", page)
 	}
 	shotPNG(t, phone, "account-apps.png")
-	must(t, chromedp.Do(phone, chromedp.Click(`form[action="/account/apps"] button`)))
+	do(t, phone, chromedp.Click(`form[action="/account/apps"] button`))
 	poll(t, "the withdrawn app to leave the connected-apps page", func() bool {
 		n, err := chromedp.Run(phone, chromedp.Evaluate[int](`document.querySelectorAll('form[action="/account/apps"] button').length`))
 		return err == nil && n == 0
@@ -194,6 +199,25 @@ func TestWalletInChromium(t *testing.T) {
 		t.Fatalf("wallet holds %d cards after the refused import", len(cards))
 	}
 }
+
+// do runs browser actions as one step, bounded by stepBound, and on
+// failure says where the tab is and what its page says.
+func do(t *testing.T, tab context.Context, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(tab, stepBound)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		loc, _ := chromedp.Run(tab, chromedp.Location())
+		text, _ := chromedp.Run(tab, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
+		t.Fatalf("browser step failed: %v (at %s; page says %.400q)", err, loc, text)
+	}
+}
+
+// stepBound bounds one browser step; the tab itself lives for tabBound.
+const (
+	stepBound = 45 * time.Second
+	tabBound  = 5 * time.Minute
+)
 
 func must(t *testing.T, err error) {
 	t.Helper()
@@ -231,7 +255,7 @@ func browserTab(t *testing.T, chrome string) context.Context {
 	t.Cleanup(cancelA)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, pollBound)
+	ctx, cancelT := context.WithTimeout(ctx, tabBound)
 	t.Cleanup(cancelT)
 	must(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
@@ -307,7 +331,12 @@ func startWith(t *testing.T, env []string, path string, args ...string) (*locked
 	must(t, cmd.Start())
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("%s %s output:\n%s", filepath.Base(path), args[0], out.String())
+		}
+	})
 	return out, done
 }
 

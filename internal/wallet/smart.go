@@ -293,7 +293,12 @@ func (c *Client) Connect(ctx context.Context, opts ConnectOptions) (*Connection,
 	case <-ctx.Done():
 		return nil, nil, newErr(CodeAuthorizationFailed, fmt.Sprintf("no redirect came back within %v; run connect again", timeout), nil)
 	}
-	_ = srv.Close() // one request only
+	// One request only: stop listening, and let the answer to it finish
+	// (closing at once could cut it off, and a browser then retries the
+	// redirect against a closed port).
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = srv.Shutdown(sctx)
+	scancel()
 	if cb.err != nil {
 		return nil, nil, cb.err
 	}
@@ -352,6 +357,9 @@ func callbackHandler(state string, out chan<- callback) http.Handler {
 		fmt.Fprintf(w, `<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content="width=device-width, initial-scale=1"><title>shc wallet</title>`+
 			`<style>body{font:1.1rem/1.5 system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem;color:#111}</style>`+
 			`<main><h1>shc wallet</h1><p id=result>%s</p></main></html>`, html.EscapeString(msg))
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush() // the page reaches the browser before the listener closes
+		}
 		out <- cb
 	})
 	return mux

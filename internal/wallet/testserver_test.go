@@ -47,6 +47,7 @@ type testServer struct {
 	denied          bool
 	tamper          bool // return one card with a broken signature
 	cards           func() []string
+	pages           chan string // what the browser saw at the end of each authorization
 }
 
 type codeGrant struct{ challenge, redirect string }
@@ -58,7 +59,7 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{t: t, key: key, codes: map[string]codeGrant{}, access: map[string]bool{}}
+	s := &testServer{t: t, key: key, codes: map[string]codeGrant{}, access: map[string]bool{}, pages: make(chan string, 16)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /fhir/.well-known/smart-configuration", s.smartConfig)
 	mux.HandleFunc("GET /authorize", s.authorize)

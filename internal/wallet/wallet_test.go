@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,9 +32,13 @@ func (s *testServer) browser(t *testing.T) func(string) error {
 		go func() {
 			c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.Client().Transport.(*http.Transport).TLSClientConfig.RootCAs}}}
 			resp, err := c.Get(u)
+			page := ""
 			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				page = string(b)
 			}
+			s.pages <- page
 		}()
 		return nil
 	}
@@ -90,6 +95,10 @@ func TestConnectImportWithdraw(t *testing.T) {
 	w := openTest(t, dir)
 	if err := s.connect(t, w); err != nil {
 		t.Fatal(err)
+	}
+	// The browser got the whole loopback page before the listener closed.
+	if page := <-s.pages; !strings.Contains(page, "The wallet is connected.") || !strings.Contains(page, "</html>") {
+		t.Fatalf("loopback page %q", page)
 	}
 	conn, err := w.Connection()
 	if err != nil {
