@@ -54,7 +54,8 @@ type Config struct {
 	// AbsoluteTimeout ends a session this long after sign-in.
 	AbsoluteTimeout time.Duration
 	// CodeAttemptsPerMinute bounds code redemptions per client key (and 10
-	// times that globally), counted in the database; 0 means 5.
+	// times that globally, counting only attempts within their client's
+	// limit), in the database; 0 means 5.
 	CodeAttemptsPerMinute int
 	// MaxCeremonies bounds the passkey ceremonies under way (each lives 5
 	// minutes): sign-in pages are public, so their rows must not grow with
@@ -517,15 +518,28 @@ func CheckCSRF(ses *Session, got string) error {
 }
 
 // allowAttempt counts one code attempt of clientKey in the current
-// one-minute window, in the database (shared by replicas): first globally
-// (at most 10 x CodeAttemptsPerMinute, which also bounds the rows of a
-// window), then per client. Each count is one atomic upsert. Client keys
-// are stored hashed; windows older than the previous one are deleted.
+// one-minute window, in the database (shared by replicas). The client's
+// own limit (CodeAttemptsPerMinute) is checked first, and only attempts
+// that pass it count towards the global limit (10 x CodeAttemptsPerMinute):
+// one client guessing fast exhausts its own budget, never everyone's
+// sign-ups and invitations. A window whose global budget is spent refuses
+// new clients before their row is written, which bounds the rows of a
+// window. Each count is one atomic upsert. Client keys are stored hashed;
+// windows older than the previous one are deleted.
 func (s *Service) allowAttempt(ctx context.Context, clientKey string) (bool, error) {
 	per := int64(s.cfg.CodeAttemptsPerMinute)
 	w := s.now().Unix() / 60
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM id_attempts WHERE win < ?`, w-1); err != nil {
 		return false, wrap(CodeInternal, "store", err)
+	}
+	global := []byte("*")
+	var spent int64
+	err := s.db.QueryRowContext(ctx, `SELECT n FROM id_attempts WHERE win = ? AND client = ?`, w, global).Scan(&spent)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return false, wrap(CodeInternal, "store", err)
+	}
+	if spent >= 10*per {
+		return false, nil
 	}
 	count := func(client []byte) (int64, error) {
 		var n int64
@@ -533,17 +547,17 @@ func (s *Service) allowAttempt(ctx context.Context, clientKey string) (bool, err
 			ON CONFLICT (win, client) DO UPDATE SET n = id_attempts.n + 1 RETURNING n`, w, client).Scan(&n)
 		return n, err
 	}
-	n, err := count([]byte("*"))
+	n, err := count(hash("client:" + clientKey))
 	if err != nil {
 		return false, wrap(CodeInternal, "store", err)
 	}
-	if n > 10*per {
+	if n > per {
 		return false, nil
 	}
-	if n, err = count(hash("client:" + clientKey)); err != nil {
+	if n, err = count(global); err != nil {
 		return false, wrap(CodeInternal, "store", err)
 	}
-	return n <= per, nil
+	return n <= 10*per, nil
 }
 
 // user adapts an account to webauthn.User.

@@ -203,3 +203,53 @@ func TestRoles(t *testing.T) {
 		}
 	}
 }
+
+// One client guessing far past its own limit spends only its own budget:
+// another client still redeems its code in the same minute (the global
+// limit counts only attempts that passed the per-client one).
+func TestOneGuesserDoesNotBlockOthers(t *testing.T) {
+	s, _ := open(t)
+	ctx := context.Background()
+	_, code, err := s.AddAccount(ctx, "Sam Supervisor", identity.RoleSupervisor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for range 60 {
+		_, _, err := s.BeginEnrol(ctx, "ABCD-EFGH-JKMN", "guesser")
+		if identity.CodeOf(err) == identity.CodeRateLimited {
+			limited++
+		}
+	}
+	if limited != 55 {
+		t.Fatalf("%d of 60 guesses rate-limited, want 55", limited)
+	}
+	ses, err := enrol(t, s, identitytest.New("desk.example.org", origin), code)
+	if err != nil {
+		t.Fatalf("another client's code after one client's 60 guesses: %v", err)
+	}
+	if ses.Account.Name != "Sam Supervisor" {
+		t.Fatalf("enrolled %q", ses.Account.Name)
+	}
+}
+
+// The global limit (10 x 5 a minute) still holds over many clients that
+// each stay within their own.
+func TestGlobalCodeLimit(t *testing.T) {
+	s, c := open(t)
+	ctx := context.Background()
+	limited := 0
+	for i := range 60 {
+		_, _, err := s.BeginEnrol(ctx, "ABCD-EFGH-JKMN", "client-"+string(rune('a'+i/5)))
+		if identity.CodeOf(err) == identity.CodeRateLimited {
+			limited++
+		}
+	}
+	if limited != 10 {
+		t.Fatalf("%d of 60 guesses from 12 clients rate-limited, want 10", limited)
+	}
+	c.add(time.Minute)
+	if _, _, err := s.BeginEnrol(ctx, "ABCD-EFGH-JKMN", "client-z"); identity.CodeOf(err) != identity.CodeInvalidCode {
+		t.Fatalf("next minute: %v", err)
+	}
+}
