@@ -19,5 +19,9 @@
 // # Security considerations
 //
 // OpenPostgres errors never quote the password (pgx redacts it). Nothing
-// here logs statements or arguments.
+// here logs statements or arguments. A writable OpenSQLite creates a
+// missing database file with mode 0600 (umask-independent), and SQLite
+// creates its -wal and -shm files with the same mode: identity.db and
+// oauth.db hold patient ids and names. Files created before this keep
+// their mode (chmod 600 them).
 package sqldb

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -68,13 +70,22 @@ func Values(rows, cols int) string {
 // (in this or another process) before failing with SQLITE_BUSY.
 const BusyTimeout = 10 * time.Second
 
-// OpenSQLite opens the SQLite database file path (which must exist) with
-// the one set of pragmas every store uses: WAL journal, synchronous=FULL
+// OpenSQLite opens the SQLite database file path with the one set of
+// pragmas every store uses: WAL journal, synchronous=FULL
 // (a commit is fsynced before it returns), a busy timeout and foreign keys.
 // A read-only handle also sets query_only; a writable one starts its
 // transactions with BEGIN IMMEDIATE, so two processes sharing the file
 // never deadlock upgrading a read lock. The caller sizes the pool.
+//
+// A writable handle creates a missing file with mode 0600 whatever the
+// umask (the stores hold patient ids and names); SQLite gives the -wal and
+// -shm files it creates the database file's mode.
 func OpenSQLite(path string, readOnly bool) (*sql.DB, error) {
+	if !readOnly {
+		if err := createPrivate(path); err != nil {
+			return nil, fmt.Errorf("open: %w", err)
+		}
+	}
 	q := url.Values{}
 	q.Add("_pragma", "busy_timeout("+strconv.FormatInt(BusyTimeout.Milliseconds(), 10)+")")
 	q.Add("_pragma", "foreign_keys(1)")
@@ -90,6 +101,22 @@ func OpenSQLite(path string, readOnly bool) (*sql.DB, error) {
 		return nil, fmt.Errorf("open: %w", err)
 	}
 	return db, nil
+}
+
+// createPrivate creates path with mode 0600 if it does not exist.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil { // the umask may have taken bits away, never added: be exact anyway
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // CheckSQLite makes sure the durability pragmas took effect on db (a file

@@ -82,3 +82,30 @@ func TestOpenPostgresRedactsPassword(t *testing.T) {
 		t.Errorf("error reveals the password: %v", err)
 	}
 }
+
+// A writable open creates the database private (0600), and SQLite's -wal
+// and -shm files follow its mode; the stores hold patient ids and names.
+func TestSQLiteFilesPrivate(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "private.db")
+	db, err := Open(ctx, path, "", false, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (x TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO t VALUES ('Alice Example')`); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{path, path + "-wal", path + "-shm"} {
+		st, err := os.Stat(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := st.Mode().Perm(); m != 0o600 {
+			t.Errorf("%s: mode %o, want 600", filepath.Base(f), m)
+		}
+	}
+}
