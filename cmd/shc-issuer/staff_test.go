@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 // dataCLI runs shc-issuer commands on the data directory dir; it returns

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/account"
 	"github.com/healthcards/healthcards/issuer/auth"
@@ -22,7 +23,6 @@ import (
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 type env struct {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer/desk"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 // The staff decision table (issue 12), run against the real desk handlers:

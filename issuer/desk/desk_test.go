@@ -17,12 +17,12 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/labstack/echo/v5"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer/account"
 	"github.com/healthcards/healthcards/issuer/desk"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 	"github.com/healthcards/healthcards/shc/qr"
 	"github.com/healthcards/healthcards/verifier"
 )

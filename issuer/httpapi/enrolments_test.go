@@ -12,11 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/httpapi"
 	"github.com/healthcards/healthcards/issuer/httpapi/httpapitest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 	"github.com/healthcards/healthcards/issuer/store"
 )
 

@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 // BenchmarkAuthenticate: the session lookup every desk request makes

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 const origin = "https://desk.example.org"

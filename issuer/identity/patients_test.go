@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 func TestPatientEnrolment(t *testing.T) {

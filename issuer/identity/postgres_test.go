@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/internal/pgtest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 )
 
 // replicas opens n services on one PostgreSQL schema, as n issuer

@@ -21,8 +21,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/healthcards/healthcards/internal/identitytest"
 	"github.com/healthcards/healthcards/issuer/identity"
-	"github.com/healthcards/healthcards/issuer/identity/identitytest"
 	"github.com/healthcards/healthcards/issuer/oauth"
 	"github.com/healthcards/healthcards/issuer/service"
 	"github.com/healthcards/healthcards/keys"
