@@ -140,6 +140,15 @@ func (is *Issuer) Store() Store { return is.cfg.Store }
 // Now returns the issuer clock's time.
 func (is *Issuer) Now() time.Time { return is.now() }
 
+// MaxBundleBytes returns the bundle size limit IssueBundle applies
+// (Config.MaxBundleBytes, or DefaultMaxBundleBytes).
+func (is *Issuer) MaxBundleBytes() int {
+	if is.cfg.MaxBundleBytes > 0 {
+		return is.cfg.MaxBundleBytes
+	}
+	return DefaultMaxBundleBytes
+}
+
 // QRLevel returns the configured error-correction level.
 func (is *Issuer) QRLevel() shc.QRLevel { return is.cfg.QRLevel }
 

@@ -441,3 +441,38 @@ func TestPDFLinkPage(t *testing.T) {
 		t.Fatalf("%s reads %q (%v)", r.Link.QR, text, err)
 	}
 }
+
+// A patient whose records add up to many bundles is reported too_large
+// (the code IssueBundle gives an oversized bundle) without being read
+// whole, and the rest of the batch issues.
+func TestPatientOverBundleLimit(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "in"), filepath.Join(dir, "out")
+	const n = 4
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: n, Seed: 11}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(in, "Observation.ndjson"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 6 {
+		fmt.Fprintf(f, `{"resourceType":"Observation","id":"big%d","status":"final","subject":{"reference":"Patient/p0000002"},"note":[{"text":"%s"}]}`+"\n",
+			i, strings.Repeat("x", 900<<10))
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	is := newIssuer(t, filepath.Join(dir, "store"))
+	sum, err := bulk.Run(context.Background(), bulk.Config{Issuer: is, In: in, Out: out, BatchID: "big", Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readResults(t, out)
+	if r := got["patient/p0000002"]; r.Status != bulk.StatusFailed || code(r) != string(bulk.CodeTooLarge) {
+		t.Fatalf("patient/p0000002: %+v; want failed too_large", r)
+	}
+	if sum.Issued != n-1 {
+		t.Fatalf("issued %d patients; want %d", sum.Issued, n-1)
+	}
+}

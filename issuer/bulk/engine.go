@@ -576,7 +576,10 @@ func (r *run) patient(ctx context.Context, p pending) (Result, error) {
 	case p.Dup:
 		return fail(errf(CodeDuplicateRecord, "Patient/%s appears more than once in the input; none of its cards were issued", p.ID))
 	}
-	rs, err := r.ix.resources(ctx, p.ID)
+	rs, err := r.ix.resources(ctx, p.ID, r.cfg.Issuer.MaxBundleBytes())
+	if issuer.CodeOf(err) == CodeTooLarge {
+		return fail(err)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -589,6 +592,9 @@ func (r *run) patient(ctx context.Context, p pending) (Result, error) {
 		}
 	}
 	bundle, err := r.bundle(ctx, p.JSON, rs)
+	if issuer.CodeOf(err) == CodeTooLarge {
+		return fail(err)
+	}
 	if err != nil {
 		return res, err
 	}
@@ -670,6 +676,9 @@ func (r *run) bundle(ctx context.Context, patient []byte, rs []json.RawMessage) 
 			}
 			if sup == nil {
 				continue
+			}
+			if buf.Len()+len(sup) > r.cfg.Issuer.MaxBundleBytes() {
+				return nil, errf(CodeTooLarge, "the bundle with its supporting resources is over %d bytes", r.cfg.Issuer.MaxBundleBytes())
 			}
 			buf.WriteString(`,{"resource":`)
 			buf.Write(sup)

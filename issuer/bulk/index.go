@@ -169,18 +169,31 @@ func (ix *index) nextPatients(ctx context.Context, after string, n int) ([]pendi
 	return out, rows.Err()
 }
 
-// resources returns a patient's records in input order.
-func (ix *index) resources(ctx context.Context, pid string) ([]json.RawMessage, error) {
+// resources returns a patient's records in input order. It stops reading
+// as soon as the records' bytes pass maxBytes or their count passes
+// issuer.MaxBundleEntries, and returns too_large: the bundle they would
+// make is refused by IssueBundle anyway, so one patient with many large
+// records never holds more than about maxBytes plus one record
+// (MaxRecordBytes) in memory.
+func (ix *index) resources(ctx context.Context, pid string, maxBytes int) ([]json.RawMessage, error) {
 	rows, err := ix.db.QueryContext(ctx, `SELECT json FROM res WHERE pid = ? ORDER BY rowid`, pid)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []json.RawMessage
+	total := 0
 	for rows.Next() {
 		var b []byte
 		if err := rows.Scan(&b); err != nil {
 			return nil, err
+		}
+		total += len(b)
+		if total > maxBytes {
+			return nil, errf(CodeTooLarge, "Patient/%s has over %d bytes of records, more than one bundle holds", pid, maxBytes)
+		}
+		if len(out) >= issuer.MaxBundleEntries {
+			return nil, errf(CodeTooLarge, "Patient/%s has over %d records, more than one bundle holds", pid, issuer.MaxBundleEntries)
 		}
 		out = append(out, b)
 	}
