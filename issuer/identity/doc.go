@@ -25,7 +25,9 @@
 // PatientSession read them and refuse the other kind of account. A lost
 // phone is a new enrolment of the same Patient (the account is reused,
 // ReplacePasskeys drops the old passkeys); RevokePasskey and Disable stop
-// a device or the account. The desk and the patient pages share the HTTP
+// a device or the account. All three cut the account off: Config.OnCutOff
+// runs before they commit (the issuer withdraws the account's OAuth grants
+// there, so a wallet's tokens stop with the passkey). The desk and the patient pages share the HTTP
 // side from here too: CheckOrigin, the ceremony cookie
 // (SetCeremonyCookie, TakeCeremonyCookie), ClientKey, ErrorJSON and the
 // page headers (PageNonce, SetPageHeaders).

@@ -62,6 +62,11 @@ type Config struct {
 	// an attacker's request rate. Past it, new ceremonies are refused
 	// (rate_limited) until old ones expire; 0 means 10,000.
 	MaxCeremonies int
+	// OnCutOff, when set, is called when an account is cut off (Disable,
+	// RevokePasskey, an enrolment with ReplacePasskeys) before the change
+	// commits; the issuer withdraws the account's OAuth grants with it. An
+	// error aborts the change (fail closed: the caller may retry).
+	OnCutOff func(ctx context.Context, accountID string) error
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -451,7 +456,22 @@ func (s *Service) Disable(ctx context.Context, id string) error {
 			return wrap(CodeInternal, "store", err)
 		}
 	}
+	if err := s.cutOff(ctx, id); err != nil {
+		return err
+	}
 	return wrapCommit(tx.Commit())
+}
+
+// cutOff runs Config.OnCutOff for an account losing its access, inside
+// the caller's transaction (before its commit).
+func (s *Service) cutOff(ctx context.Context, accountID string) error {
+	if s.cfg.OnCutOff == nil {
+		return nil
+	}
+	if err := s.cfg.OnCutOff(ctx, accountID); err != nil {
+		return wrap(CodeInternal, "withdrawing the account's app grants", err)
+	}
+	return nil
 }
 
 // newSession stores a session for the account and returns it.

@@ -202,6 +202,9 @@ func (s *Service) enrolPatient(ctx context.Context, e Enrolment, ial string) (Ac
 					return Account{}, "", wrap(CodeInternal, "store", err)
 				}
 			}
+			if err := s.cutOff(ctx, id); err != nil {
+				return Account{}, "", err
+			}
 		}
 	}
 	for _, w := range e.Wards {
@@ -346,6 +349,9 @@ func (s *Service) RevokePasskey(ctx context.Context, accountID, passkeyID string
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM id_sessions WHERE account_id = ?`, accountID); err != nil {
 		return wrap(CodeInternal, "store", err)
+	}
+	if err := s.cutOff(ctx, accountID); err != nil {
+		return err
 	}
 	return wrapCommit(tx.Commit())
 }

@@ -22,9 +22,11 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/healthcards/healthcards/internal/identitytest"
+	"github.com/healthcards/healthcards/issuer/auth"
 	"github.com/healthcards/healthcards/issuer/identity"
 	"github.com/healthcards/healthcards/issuer/oauth"
 	"github.com/healthcards/healthcards/issuer/service"
+	"github.com/healthcards/healthcards/issuer/store"
 	"github.com/healthcards/healthcards/keys"
 )
 
@@ -42,6 +44,7 @@ type stack struct {
 	redirect string
 	cookie   *http.Cookie // the patient's session
 	csrf     string
+	apiToken string // an API token with enrolments:write
 }
 
 const (
@@ -94,6 +97,18 @@ func start(t *testing.T, kind, dsn string) *stack {
 		t.Fatal(err)
 	}
 	s.clientID = c.ID
+	secret, at, err := auth.NewToken([]string{auth.ScopeEnrolments}, "desk system", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, ok := svc.Issuer().Store().(store.TokenStore)
+	if !ok {
+		t.Fatal("the issuer's store keeps no API tokens")
+	}
+	if err := ts.PutToken(ctx, at); err != nil {
+		t.Fatal(err)
+	}
+	s.apiToken = secret
 	s.cookie, s.csrf = s.patient(identity.Enrolment{Name: "Pat Example", Patient: "pt-1001", Evidence: "passport", IAL: "IAL2", By: "staff-1"})
 	return s
 }

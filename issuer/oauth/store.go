@@ -221,6 +221,34 @@ func (s *Store) WithdrawGrant(ctx context.Context, accountID, grantID string) er
 	return nil
 }
 
+// WithdrawAccount withdraws every active grant of an account (disabled, a
+// passkey revoked, a lost phone re-enrolled: identity.Config.OnCutOff):
+// their refresh tokens are revoked at once and their access tokens refused
+// from their next use. An account without grants is not an error.
+func (s *Store) WithdrawAccount(ctx context.Context, accountID string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
+	defer tx.Rollback()
+	for _, q := range []string{
+		`UPDATE oa_refresh SET revoked = 1 WHERE revoked = 0 AND grant_id IN (SELECT id FROM oa_grants WHERE account_id = ? AND withdrawn_us IS NULL)`,
+		`UPDATE oa_access SET revoked = 1 WHERE revoked = 0 AND grant_id IN (SELECT id FROM oa_grants WHERE account_id = ? AND withdrawn_us IS NULL)`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, accountID); err != nil {
+			return fmt.Errorf("oauth: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE oa_grants SET withdrawn_us = ? WHERE account_id = ? AND withdrawn_us IS NULL`,
+		s.now().UnixMicro(), accountID); err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("oauth: %w", err)
+	}
+	return nil
+}
+
 // revokeFamily revokes every refresh and access token descended from one
 // code redemption (a replayed code or refresh token, RFC 6749 section
 // 4.1.2 and RFC 9700 section 4.14.2).

@@ -315,8 +315,13 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	} else {
 		s.log.Warn("the front desk needs a host name in --base-url for passkeys; staff cannot sign in", "flag", "--base-url")
 	}
-	ids, err := OpenIdentity(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, identity.Config{RPID: rp, Origin: origin, RPName: cfg.IssuerName,
-		EnrolmentCodeTTL: cfg.EnrolmentCodeTTL}, s.log)
+	idCfg := identity.Config{RPID: rp, Origin: origin, RPName: cfg.IssuerName, EnrolmentCodeTTL: cfg.EnrolmentCodeTTL}
+	if oaStore != nil {
+		// An account cut off (disabled, a passkey revoked, a lost phone
+		// re-enrolled) loses its apps' grants in the same step.
+		idCfg.OnCutOff = oaStore.WithdrawAccount
+	}
+	ids, err := OpenIdentity(ctx, cfg.DataDir, cfg.Store, cfg.PostgresDSN, idCfg, s.log)
 	if err != nil {
 		return nil, err
 	}
