@@ -202,19 +202,32 @@ func (s *Server) consentSubmit(c *echo.Context) error {
 		return s.errorPage(c, http.StatusBadRequest, "Choose at least one kind of card, or choose Deny. Go back to change your answer.")
 	}
 	scopes := consent.NarrowScopes(a.Scopes)
-	grantID, err := s.st.putGrant(ctx, Grant{ClientID: a.ClientID, AccountID: v.AccountID, Patient: p.Patient, FHIRUser: p.FHIRUser,
-		PersonName: p.Name, Scopes: scopes, Consent: consent})
+	// The form token is claimed first and the grant written after it, in
+	// one transaction: a stale or forged form changes nothing.
+	tx, err := s.st.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.internal(c, err)
 	}
-	res, err := s.st.db.ExecContext(ctx, `UPDATE oa_requests SET done = 1, patient = ?, fhir_user = ?, grant_id = ?, auth_us = ?, form_hash = NULL,
-		scopes = ? WHERE id = ? AND account_id = ? AND form_hash = ? AND done = 0`, p.Patient, p.FHIRUser, grantID, s.st.now().UnixMicro(),
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE oa_requests SET done = 1, patient = ?, fhir_user = ?, auth_us = ?, form_hash = NULL,
+		scopes = ? WHERE id = ? AND account_id = ? AND form_hash = ? AND done = 0`, p.Patient, p.FHIRUser, s.st.now().UnixMicro(),
 		strings.Join(scopes, " "), id, v.AccountID, hash(ftok))
 	if err != nil {
 		return s.internal(c, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
 		return s.errorPage(c, http.StatusForbidden, "This form is out of date or did not come from this site. Go back to the app and start again.")
+	}
+	grantID, err := s.st.putGrantIn(ctx, tx, Grant{ClientID: a.ClientID, AccountID: v.AccountID, Patient: p.Patient, FHIRUser: p.FHIRUser,
+		PersonName: p.Name, Scopes: scopes, Consent: consent})
+	if err != nil {
+		return s.internal(c, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE oa_requests SET grant_id = ? WHERE id = ?`, grantID, id); err != nil {
+		return s.internal(c, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.internal(c, err)
 	}
 	if a, err = st.request(ctx, id); err != nil {
 		return s.internal(c, err)

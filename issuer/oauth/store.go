@@ -136,11 +136,21 @@ func (s *Store) Grants(ctx context.Context, accountID string) ([]Grant, error) {
 	return out, rows.Err()
 }
 
+// querier is a database or a transaction.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+}
+
 // activeGrant returns the active grant of client for account and patient.
 func (s *Store) activeGrant(ctx context.Context, clientID, accountID, patient string) (*Grant, error) {
+	return activeGrant(ctx, s.db, clientID, accountID, patient)
+}
+
+func activeGrant(ctx context.Context, q querier, clientID, accountID, patient string) (*Grant, error) {
 	var g Grant
 	var scopes, details string
-	err := s.db.QueryRowContext(ctx, `SELECT id, scopes, details FROM oa_grants WHERE client_id = ? AND account_id = ? AND patient = ? AND withdrawn_us IS NULL`,
+	err := q.QueryRowContext(ctx, `SELECT id, scopes, details FROM oa_grants WHERE client_id = ? AND account_id = ? AND patient = ? AND withdrawn_us IS NULL`,
 		clientID, accountID, patient).Scan(&g.ID, &scopes, &details)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -159,30 +169,42 @@ func (s *Store) activeGrant(ctx context.Context, clientID, accountID, patient st
 // active grant is updated (its id stays, so tokens already issued stay
 // tied to it), or a new one is made.
 func (s *Store) putGrant(ctx context.Context, g Grant) (string, error) {
+	return s.putGrantIn(ctx, s.db, g)
+}
+
+// putGrantIn is putGrant in q (the consent's transaction). The INSERT
+// yields to a concurrent first consent (ON CONFLICT DO NOTHING on the
+// unique index of active grants), which in PostgreSQL would otherwise
+// abort the transaction; the UPDATE then finds that grant.
+func (s *Store) putGrantIn(ctx context.Context, q querier, g Grant) (string, error) {
 	details, err := json.Marshal(g.Consent)
 	if err != nil {
 		return "", err
 	}
 	now := s.now().UnixMicro()
-	for range 2 { // a concurrent first consent may win the unique index once
-		res, err := s.db.ExecContext(ctx, `UPDATE oa_grants SET scopes = ?, details = ?, fhir_user = ?, person_name = ?, updated_us = ?
+	for range 2 {
+		res, err := q.ExecContext(ctx, `UPDATE oa_grants SET scopes = ?, details = ?, fhir_user = ?, person_name = ?, updated_us = ?
 			WHERE client_id = ? AND account_id = ? AND patient = ? AND withdrawn_us IS NULL`,
 			strings.Join(g.Scopes, " "), string(details), g.FHIRUser, g.PersonName, now, g.ClientID, g.AccountID, g.Patient)
 		if err != nil {
 			return "", fmt.Errorf("oauth: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			ag, err := s.activeGrant(ctx, g.ClientID, g.AccountID, g.Patient)
+			ag, err := activeGrant(ctx, q, g.ClientID, g.AccountID, g.Patient)
 			if err != nil || ag == nil {
 				return "", fmt.Errorf("oauth: grant vanished: %v", err)
 			}
 			return ag.ID, nil
 		}
 		id := "gr_" + b64(random(15))
-		_, err = s.db.ExecContext(ctx, `INSERT INTO oa_grants (id, client_id, account_id, patient, fhir_user, person_name, scopes, details,
-			created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		res, err = q.ExecContext(ctx, `INSERT INTO oa_grants (id, client_id, account_id, patient, fhir_user, person_name, scopes, details,
+			created_us, updated_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (client_id, account_id, patient) WHERE withdrawn_us IS NULL DO NOTHING`,
 			id, g.ClientID, g.AccountID, g.Patient, g.FHIRUser, g.PersonName, strings.Join(g.Scopes, " "), string(details), now, now)
-		if err == nil {
+		if err != nil {
+			return "", fmt.Errorf("oauth: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
 			return id, nil
 		}
 	}
