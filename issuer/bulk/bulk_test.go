@@ -476,3 +476,22 @@ func TestPatientOverBundleLimit(t *testing.T) {
 		t.Fatalf("issued %d patients; want %d", sum.Issued, n-1)
 	}
 }
+
+// Outputs are camelCase in JSON (the API's batch status); options stored
+// before the tags (Go field names) still decode.
+func TestOutputsJSON(t *testing.T) {
+	b, err := json.Marshal(bulk.Outputs{Card: true, PNG: true, Paper: "Letter", LinkPasscode: true, LinkExp: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"card":true,"png":true,"paper":"Letter","linkPasscode":true,"linkExp":5}`; string(b) != want {
+		t.Fatalf("got %s; want %s", b, want)
+	}
+	var old bulk.Outputs
+	if err := json.Unmarshal([]byte(`{"Card":true,"PNG":false,"SVG":true,"PDF":true,"Paper":"A4","IssuerName":"Lab","Link":true,"LinkPasscode":true,"LinkExp":7}`), &old); err != nil {
+		t.Fatal(err)
+	}
+	if want := (bulk.Outputs{Card: true, SVG: true, PDF: true, Paper: "A4", IssuerName: "Lab", Link: true, LinkPasscode: true, LinkExp: 7}); old != want {
+		t.Fatalf("stored options decode to %+v; want %+v", old, want)
+	}
+}

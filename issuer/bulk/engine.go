@@ -62,27 +62,30 @@ type Config struct {
 }
 
 // Outputs are the files written per patient. Card (.smart-health-card) is
-// always written when nothing else is chosen.
+// always written when nothing else is chosen. In JSON (the API's batch
+// status and the stored batch options) the fields are camelCase; stored
+// options written before the tags still decode, as encoding/json matches
+// names without regard to case.
 type Outputs struct {
-	Card bool // cards/ID.smart-health-card (every card of the patient)
-	PNG  bool // qr/ID-N.png, one per card
-	SVG  bool // qr/ID-N.svg, one per card
-	PDF  bool // pdf/ID.pdf: name, birth date, contents in words, one QR per page
+	Card bool `json:"card,omitempty"` // cards/ID.smart-health-card (every card of the patient)
+	PNG  bool `json:"png,omitempty"`  // qr/ID-N.png, one per card
+	SVG  bool `json:"svg,omitempty"`  // qr/ID-N.svg, one per card
+	PDF  bool `json:"pdf,omitempty"`  // pdf/ID.pdf: name, birth date, contents in words, one QR per page
 	// Paper is "A4" (default) or "Letter".
-	Paper string
+	Paper string `json:"paper,omitempty"`
 	// IssuerName is printed on PDFs; empty prints the iss.
-	IssuerName string
+	IssuerName string `json:"issuerName,omitempty"`
 	// Link gives every issued patient a SMART Health Link to its cards
 	// (one .smart-health-card file), with its QR in qr/ID-link.png and on
 	// a last PDF page. Needs Config.Linker.
-	Link bool
+	Link bool `json:"link,omitempty"`
 	// LinkPasscode protects each link with its own 8-digit passcode,
 	// derived from the batch and patient (the same on every attempt) and
 	// written in the result line and on the PDF.
-	LinkPasscode bool
+	LinkPasscode bool `json:"linkPasscode,omitempty"`
 	// LinkExp is the links' expiry in Unix seconds; 0 is 30 days
 	// (DefaultLinkExpiry) after the run starts.
-	LinkExp int64
+	LinkExp int64 `json:"linkExp,omitempty"`
 }
 
 // DefaultLinkExpiry is the lifetime of a bulk link without LinkExp: the

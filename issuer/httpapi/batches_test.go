@@ -245,6 +245,17 @@ func TestBatchesWithLinks(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &st); err != nil {
 		t.Fatal(err)
 	}
+	// The outputs are camelCase on the wire, as openapi.json says.
+	var wire struct {
+		Outputs map[string]any `json:"outputs"`
+	}
+	if err := json.Unmarshal(r.Body, &wire); err != nil {
+		t.Fatal(err)
+	}
+	if exp, _ := wire.Outputs["linkExp"].(float64); len(wire.Outputs) != 6 || exp <= 0 || wire.Outputs["paper"] != "A4" ||
+		wire.Outputs["card"] != true || wire.Outputs["pdf"] != true || wire.Outputs["link"] != true || wire.Outputs["linkPasscode"] != true {
+		t.Fatalf("outputs on the wire: %v; want card, pdf, paper, link, linkPasscode and linkExp", wire.Outputs)
+	}
 	done := waitDone(t, s, st.ID)
 	if done.Issued != patients || done.Done != patients || !done.Outputs.Link {
 		t.Fatalf("batch: %+v", done)
