@@ -378,10 +378,12 @@ func (m *Manager) withPasscode(id string, r *Result) error {
 }
 
 // CheckResults reports whether Results would serve the batch (before a
-// response is started).
-func (m *Manager) CheckResults(ctx context.Context, id, owner string) error {
-	_, err := m.done(ctx, id, owner)
-	return err
+// response is started) and how many lines it holds: the batch's done
+// counter, which grows in the same transaction as the recorded lines, so
+// a client that reads fewer lines knows the stream was cut.
+func (m *Manager) CheckResults(ctx context.Context, id, owner string) (lines int, err error) {
+	st, err := m.done(ctx, id, owner)
+	return st.Done, err
 }
 
 // File renders a finished batch's output file rel (cards/ID.smart-health-card,

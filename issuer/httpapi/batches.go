@@ -20,6 +20,11 @@ import (
 // DefaultMaxBatchBytes caps the upload of one batch.
 const DefaultMaxBatchBytes = 1 << 30
 
+// ResultsCountHeader, on GET /v1/batches/{id}/results.ndjson, is the
+// number of lines the body holds, set before it is streamed: a body with
+// fewer complete lines was cut (the stream from the database broke).
+const ResultsCountHeader = "X-Results-Count"
+
 // BatchesConfig configures registry-scale issuing over HTTP. Manager and
 // Auth are required.
 type BatchesConfig struct {
@@ -211,16 +216,18 @@ func (b *Batches) results(c *echo.Context) error {
 		return err
 	}
 	ctx, id := c.Request().Context(), c.Param("id")
-	if err := b.cfg.Manager.CheckResults(ctx, id, p.Actor()); err != nil {
+	lines, err := b.cfg.Manager.CheckResults(ctx, id, p.Actor())
+	if err != nil {
 		return err
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Type", "application/x-ndjson")
 	h.Set("Content-Disposition", "attachment")
+	h.Set(ResultsCountHeader, strconv.Itoa(lines))
 	c.Response().WriteHeader(http.StatusOK)
-	// Streamed from the database: a broken stream ends the body early
-	// (the client sees a short read).
+	// Streamed from the database: a broken stream ends the body early,
+	// with fewer lines than ResultsCountHeader announced.
 	return b.cfg.Manager.Results(ctx, id, p.Actor(), c.Response())
 }
 

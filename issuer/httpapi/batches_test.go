@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,9 @@ func TestBatchesAPI(t *testing.T) {
 		res := send(t, s, "GET", done.Results, s.Token, "", nil)
 		if res.Status != http.StatusOK || bytes.Count(res.Body, []byte("\n")) != want {
 			t.Fatalf("%s results: %d\n%s", tc.name, res.Status, res.Body)
+		}
+		if n := res.Header.Get(httpapi.ResultsCountHeader); n != strconv.Itoa(want) {
+			t.Fatalf("%s results: %s %q; want %d (the lines of the body)", tc.name, httpapi.ResultsCountHeader, n, want)
 		}
 		got := map[string]bulk.Result{}
 		for _, line := range strings.Split(strings.TrimSpace(string(res.Body)), "\n") {

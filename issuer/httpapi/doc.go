@@ -44,7 +44,8 @@
 // Batches: registry-scale issuing with issuer/bulk, POST /v1/batches with
 // NDJSON files or a ZIP (outputs=…,link for a SMART Health Link per
 // patient, made by Links.CardLink), GET /v1/batches/{id} with progress,
-// then results.ndjson and the files; scope cards:issue, each batch visible
+// then results.ndjson (its line count in X-Results-Count, sent before the
+// body, so a cut stream shows) and the files; scope cards:issue, each batch visible
 // to its submitter only). Batches live in the database (bulk.Manager): any
 // replica answers for any batch and renders its files from the stored
 // cards.
