@@ -48,13 +48,14 @@ func resultLines(path string) int {
 	return bytes.Count(b, []byte("\n"))
 }
 
-// SIGKILL the real binary twice in the middle of a batch, start it again
-// with the same batch id each time, and compare: every patient and bad
-// record has exactly one result line, no patient has a card issued twice
-// (the store holds exactly the cards its line names), none is lost, and
-// every card verifies with the verifier library. The run also makes a
-// SMART Health Link per patient (--outputs card,link): the link store
-// holds exactly one link per issued patient, the one its line names.
+// SIGKILL the real binary three times in a batch (once while indexing,
+// twice while issuing), start it again with the same batch id each time,
+// and compare: every patient and bad record has exactly one result line,
+// no patient has a card issued twice (the store holds exactly the cards
+// its line names), none is lost, and every card verifies with the
+// verifier library. The run also makes a SMART Health Link per patient
+// (--outputs card,link): the link store holds exactly one link per issued
+// patient, the one its line names.
 func TestBulkKillAndResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs and kills the binary")
