@@ -662,8 +662,19 @@ func TestReplicasBehindHAProxy(t *testing.T) {
 			lastFail = o.end
 		}
 	}
-	if fails > 0 && lastFail.Sub(firstFail) > rs.inter {
-		t.Errorf("requests after the kill failed for %v (%d failures), longer than the health-check interval %v", lastFail.Sub(firstFail), fails, rs.inter)
+	// The failure window is a wall-clock measurement, logged for
+	// BENCHMARKS.md. HAProxy (fall 1) takes the dead replica out at its
+	// next check, at most one interval after the kill, and retries refused
+	// connections elsewhere, so the window should stay under an interval.
+	// The assertion allows 3 intervals: the window ends when the last
+	// failed request returns, and on this shared two-core machine a
+	// request can queue for a second behind the load and HAProxy's check
+	// can start late, so a bound of one interval would fail on machine
+	// load, not on a fault.
+	window := lastFail.Sub(firstFail)
+	t.Logf("requests after the kill failed for %v (%d failures); health-check interval %v", window, fails, rs.inter)
+	if fails > 0 && window > 3*rs.inter {
+		t.Errorf("requests after the kill failed for %v (%d failures), more than 3 health-check intervals (%v each): HAProxy did not take the replica out", window, fails, rs.inter)
 	}
 	t.Logf("%d requests, %d cards, %d revocations, %d links; %d failed after the kill", len(led.outcomes), len(led.cards), len(led.revoked), len(led.links), fails)
 
