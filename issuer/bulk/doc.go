@@ -96,8 +96,9 @@
 //     The Manager's database does not keep them (the link host keeps an
 //     argon2id hash only): they are derived again, under the rid secret,
 //     when results.ndjson or a PDF is downloaded.
-//   - Leases compare times written by replicas' clocks, which must agree
-//     to well within the lease (NTP); a replica with a fast clock could
-//     take a batch early, which costs time, never a duplicate: every
-//     result, card and link is written once by key.
+//   - Leases are written and compared with the database's clock
+//     (PostgreSQL's now(), read before each claim and renewal), so
+//     replicas' clocks need not agree. A lease taken early (a database
+//     clock stepped forward) costs time, never a duplicate: every result,
+//     card and link is written once by key.
 package bulk

@@ -15,3 +15,7 @@ func Kill(m *Manager) {
 func SetFlush(c *ManagerConfig, lines int, after func(done int)) {
 	c.flushLines, c.afterFlush = lines, after
 }
+
+// ClaimOnce makes m look for a batch to claim once, now, and run it;
+// false when it claimed none.
+func ClaimOnce(m *Manager) bool { return m.claimOne() }

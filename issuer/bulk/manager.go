@@ -73,8 +73,12 @@ type ManagerConfig struct {
 	// Poll is how often the Manager looks for a batch to run (queued, or
 	// left by a replica whose lease ended); 0 is DefaultPoll.
 	Poll time.Duration
-	// Now is the clock leases are written and compared with; nil is
-	// time.Now. Replicas' clocks must agree to well within Lease.
+	// Clock is the clock leases and batch creation times are written and
+	// compared with; nil is the database's (DB.Now: PostgreSQL's now()),
+	// so replicas need no clock agreement. Tests inject one.
+	Clock func(ctx context.Context) (time.Time, error)
+	// Now is this process's clock, for the links' default expiry; nil is
+	// time.Now.
 	Now func() time.Time
 	// Replica names this process in leases; "" is a random name.
 	Replica string
@@ -105,6 +109,7 @@ type Manager struct {
 	cfg    ManagerConfig
 	log    *slog.Logger
 	now    func() time.Time
+	clock  func(context.Context) (time.Time, error)
 	wake   chan struct{}
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -150,6 +155,10 @@ func NewManager(cfg ManagerConfig) (*Manager, error) {
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	m.clock = cfg.Clock
+	if m.clock == nil {
+		m.clock = cfg.DB.Now
 	}
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	m.wg.Add(1)
@@ -217,7 +226,11 @@ func (m *Manager) SubmitStream(ctx context.Context, owner string, outputs Output
 	if outputs.Link && m.cfg.Linker == nil {
 		return BatchStatus{}, errf(CodeInvalidInput, "this service hosts no SMART Health Links")
 	}
-	if n, err := m.cfg.DB.ClaimableBatches(ctx, [2]string{BatchQueued, BatchQueued}, m.now(), maxWaiting+1); err != nil {
+	now, err := m.clock(ctx)
+	if err != nil {
+		return BatchStatus{}, err
+	}
+	if n, err := m.cfg.DB.ClaimableBatches(ctx, [2]string{BatchQueued, BatchQueued}, now, maxWaiting+1); err != nil {
 		return BatchStatus{}, err
 	} else if len(n) >= maxWaiting {
 		return BatchStatus{}, ErrQueueFull
@@ -229,7 +242,7 @@ func (m *Manager) SubmitStream(ctx context.Context, owner string, outputs Output
 		outputs.LinkExp = m.now().Add(DefaultLinkExpiry).Unix()
 	}
 	opts, _ := json.Marshal(batchOptions{Outputs: outputs})
-	created := m.now().UTC().Truncate(time.Microsecond)
+	created := now.UTC().Truncate(time.Microsecond)
 	if err := m.cfg.DB.CreateBatch(ctx, sqlstore.Batch{ID: id, Owner: owner, Created: created, Options: string(opts), Status: sqlstore.BatchUploading}); err != nil {
 		return BatchStatus{}, err
 	}
@@ -471,7 +484,7 @@ func (m *Manager) loop() {
 	defer t.Stop()
 	var swept time.Time
 	for {
-		if now := m.now(); now.Sub(swept) > staleUpload/4 {
+		if now, err := m.clock(m.ctx); err == nil && now.Sub(swept) > staleUpload/4 {
 			swept = now
 			if n, err := m.cfg.DB.DeleteStaleUploads(m.ctx, now.Add(-staleUpload)); err != nil && m.ctx.Err() == nil {
 				m.log.Warn("bulk: deleting stale uploads", "err", err.Error())
@@ -495,7 +508,13 @@ func (m *Manager) loop() {
 
 // claimOne claims and runs one batch; false when none could be claimed.
 func (m *Manager) claimOne() bool {
-	now := m.now()
+	now, err := m.clock(m.ctx)
+	if err != nil {
+		if m.ctx.Err() == nil {
+			m.log.Error("bulk: reading the database clock", "err", err.Error())
+		}
+		return false
+	}
 	ids, err := m.cfg.DB.ClaimableBatches(m.ctx, [2]string{BatchQueued, BatchRunning}, now, 8)
 	if err != nil {
 		if m.ctx.Err() == nil {
@@ -579,7 +598,11 @@ func (m *Manager) runBatch(id string) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				ok, err := db.RenewBatch(ctx, id, me, m.now().Add(m.cfg.Lease))
+				now, err := m.clock(ctx)
+				ok := false
+				if err == nil {
+					ok, err = db.RenewBatch(ctx, id, me, now.Add(m.cfg.Lease))
+				}
 				if err == nil && !ok {
 					cancel(errLeaseLost)
 					return

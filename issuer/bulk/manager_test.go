@@ -34,6 +34,15 @@ type replicaEnv struct {
 // code (httpapi.Links) over links, and a Manager with the given clock.
 func newManager(t testing.TB, st *sqlstore.Store, links host.Store, now func() time.Time, self **bulk.Manager, kill func(*bulk.Manager, int)) {
 	t.Helper()
+	newManagerWith(t, st, links, self, kill, func(c *bulk.ManagerConfig) {
+		c.Clock = func(context.Context) (time.Time, error) { return now(), nil }
+	})
+}
+
+// newManagerWith is newManager with the config edited by edit (the
+// database's clock unless edit sets Clock).
+func newManagerWith(t testing.TB, st *sqlstore.Store, links host.Store, self **bulk.Manager, kill func(*bulk.Manager, int), edit func(*bulk.ManagerConfig)) {
+	t.Helper()
 	is := replicaIssuer(t, st)
 	a, err := auth.New(auth.Config{Store: st})
 	if err != nil {
@@ -45,7 +54,8 @@ func newManager(t testing.TB, st *sqlstore.Store, links host.Store, now func() t
 		t.Fatal(err)
 	}
 	cfg := bulk.ManagerConfig{DB: st, Dir: t.TempDir(), Issuer: is, Workers: 2, Linker: l,
-		Lease: time.Minute, Poll: 10 * time.Millisecond, Now: now}
+		Lease: time.Minute, Poll: 10 * time.Millisecond}
+	edit(&cfg)
 	bulk.SetFlush(&cfg, 3, func(done int) { kill(*self, done) })
 	m, err := bulk.NewManager(cfg)
 	if err != nil {
@@ -228,6 +238,84 @@ func TestManagerKillAndTakeOverSQLite(t *testing.T) {
 func TestManagerKillAndTakeOverPostgres(t *testing.T) {
 	dsn, db := pgSchema(t)
 	testKillAndTakeOver(t, replicaEnv{query: db, open: func(t *testing.T) (*sqlstore.Store, host.Store) {
+		st, err := postgres.Open(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		links, err := shlsql.OpenPostgres(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { links.Close() })
+		return st, links
+	}})
+}
+
+// Leases use the database's clock, not the replica's: a replica whose
+// own clock runs two hours ahead does not take a batch whose lease
+// (1 min, written by the database's clock) is still running. With the
+// replicas' clocks it would take it at once.
+func testLeaseUsesDatabaseClock(t *testing.T, env replicaEnv) {
+	in := t.TempDir()
+	if err := bulk.Generate(in, bulk.SynthOptions{Patients: 20, Seed: 4}); err != nil {
+		t.Fatal(err)
+	}
+	killed := make(chan struct{})
+	var once sync.Once
+	var a *bulk.Manager
+	st, links := env.open(t)
+	newManagerWith(t, st, links, &a, func(m *bulk.Manager, done int) {
+		once.Do(func() { bulk.Kill(m); close(killed) })
+	}, func(*bulk.ManagerConfig) {})
+	var files []bulk.Upload
+	ents, _ := os.ReadDir(in)
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join(in, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, bulk.Upload{Name: e.Name(), Body: bytes.NewReader(b)})
+	}
+	ctx := context.Background()
+	sub, err := a.Submit(ctx, "lab", bulk.Outputs{Card: true}, files, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-killed:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the batch did not run")
+	}
+	a.Close()
+	var b *bulk.Manager
+	st2, links2 := env.open(t)
+	newManagerWith(t, st2, links2, &b, func(*bulk.Manager, int) {}, func(c *bulk.ManagerConfig) {
+		c.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	})
+	if bulk.ClaimOnce(b) {
+		t.Fatal("a replica with a fast clock took a batch whose lease is running")
+	}
+	got, err := b.Status(ctx, sub.ID, "lab")
+	if err != nil || got.Status != bulk.BatchRunning || got.Attempts != 1 {
+		t.Fatalf("after the fast replica looked: %s (%v); want running, 1 attempt", show(got), err)
+	}
+}
+
+func TestLeaseUsesDatabaseClockSQLite(t *testing.T) {
+	dir := t.TempDir()
+	st := openSQLite(t, filepath.Join(dir, "store"))
+	links, err := shlsql.OpenSQLite(context.Background(), filepath.Join(dir, "store", "links.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { links.Close() })
+	testLeaseUsesDatabaseClock(t, replicaEnv{open: func(*testing.T) (*sqlstore.Store, host.Store) { return st, links }})
+}
+
+func TestLeaseUsesDatabaseClockPostgres(t *testing.T) {
+	dsn, db := pgSchema(t)
+	testLeaseUsesDatabaseClock(t, replicaEnv{query: db, open: func(t *testing.T) (*sqlstore.Store, host.Store) {
 		st, err := postgres.Open(context.Background(), dsn)
 		if err != nil {
 			t.Fatal(err)

@@ -163,6 +163,21 @@ func (s *Store) Batch(ctx context.Context, id string) (Batch, error) {
 	return b, nil
 }
 
+// Now is the database's clock, which batch leases are written and
+// compared with (bulk.Manager), so that replicas need no clock agreement:
+// now() on PostgreSQL; on SQLite, where one process owns the store, this
+// process's clock.
+func (s *Store) Now(ctx context.Context) (time.Time, error) {
+	if s.d != sqldb.PostgreSQL {
+		return time.Now(), nil
+	}
+	var t time.Time
+	if err := s.r.QueryRowContext(ctx, `SELECT now()`).Scan(&t); err != nil {
+		return time.Time{}, fail(ctx, "database clock", err)
+	}
+	return t, nil
+}
+
 // ClaimableBatches returns up to limit ids of batches in one of statuses
 // whose lease is free or ended before now, oldest first.
 func (s *Store) ClaimableBatches(ctx context.Context, statuses [2]string, now time.Time, limit int) ([]string, error) {
