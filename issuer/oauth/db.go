@@ -55,20 +55,26 @@ CREATE INDEX oa_refresh_expires ON oa_refresh (expires_us);
 CREATE INDEX oa_access_expires ON oa_access (expires_us);
 `
 
+// attemptsSQL (version 3) counts authorize and token requests per client
+// address and one-minute window (Config.RequestsPerMinute), in the
+// database so that the limit holds across replicas.
+const attemptsSQL = `CREATE TABLE oa_attempts (win BIGINT NOT NULL, client BYTEA NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (win, client));`
+
 func migrate(ctx context.Context, db sqldb.DB, now time.Time) error {
-	q := schemaSQL
+	q, attempts := schemaSQL, attemptsSQL
 	if db.Dialect == sqldb.SQLite {
-		q = strings.ReplaceAll(q, "BYTEA", "BLOB")
-		q = strings.ReplaceAll(q, "BIGINT", "INTEGER")
+		r := strings.NewReplacer("BYTEA", "BLOB", "BIGINT", "INTEGER")
+		q, attempts = r.Replace(q), r.Replace(attempts)
 	}
 	return sqldb.Migrate(ctx, db.DB, sqldb.Schema{
 		Dialect: db.Dialect, Lock: "healthcards/issuer/oauth",
-		Table:      "oa_schema_migrations",
-		Create:     `CREATE TABLE IF NOT EXISTS oa_schema_migrations (version BIGINT PRIMARY KEY, applied_us BIGINT NOT NULL)`,
-		Record:     `INSERT INTO oa_schema_migrations (version, applied_us) VALUES (?, ?)`,
-		Args:       func(m sqldb.Migration, at time.Time) []any { return []any{m.Version, at.UnixMicro()} },
-		Migrations: []sqldb.Migration{{Version: 1, Name: "oauth 1", SQL: q}, {Version: 2, Name: "oauth 2: expiry indexes", SQL: expirySQL}},
-		TooNew:     errors.New("oauth: the database was written by a newer release"),
+		Table:  "oa_schema_migrations",
+		Create: `CREATE TABLE IF NOT EXISTS oa_schema_migrations (version BIGINT PRIMARY KEY, applied_us BIGINT NOT NULL)`,
+		Record: `INSERT INTO oa_schema_migrations (version, applied_us) VALUES (?, ?)`,
+		Args:   func(m sqldb.Migration, at time.Time) []any { return []any{m.Version, at.UnixMicro()} },
+		Migrations: []sqldb.Migration{{Version: 1, Name: "oauth 1", SQL: q}, {Version: 2, Name: "oauth 2: expiry indexes", SQL: expirySQL},
+			{Version: 3, Name: "oauth 3: request rate limit", SQL: attempts}},
+		TooNew: errors.New("oauth: the database was written by a newer release"),
 	}, now)
 }
 

@@ -47,6 +47,10 @@
 //     page, never a redirect (no open redirector). URIs match exactly; a
 //     public client's loopback URI may differ in its port only (RFC 8252).
 //   - aud must be the FHIR base (SMART); tokens are audience-bound to it.
+//   - Public endpoints are bounded: state and nonce at most MaxStateBytes,
+//     Config.RequestsPerMinute authorize and token requests per client
+//     address (an IPv6 /64) counted in the database, and at most
+//     Config.MaxOpenRequests authorization requests awaiting an answer.
 //   - Codes (256 bits), refresh tokens (256 bits) and client secrets are
 //     stored as SHA-256 only. A code lives one minute and is single use; a
 //     code presented again revokes every token issued from it. Refresh

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/healthcards/healthcards/issuer/authz"
+	"github.com/healthcards/healthcards/issuer/identity"
 )
 
 // Paths served (relative to Config.BaseURL).
@@ -63,7 +65,22 @@ type Config struct {
 	// Logger receives errors (never tokens, codes or patient ids); nil
 	// discards.
 	Logger *slog.Logger
+	// RequestsPerMinute bounds the authorization and token requests of one
+	// client address (an IPv4 address, an IPv6 /64) per minute, each
+	// endpoint counted apart in the database (so the limit holds across
+	// replicas); past it the answer is 429. 0 means 120.
+	RequestsPerMinute int
+	// MaxOpenRequests bounds the authorization requests awaiting an
+	// answer (each lives RequestTTL): /oauth/authorize is public, so its
+	// rows must not grow with an attacker's request rate. Past it new
+	// requests get temporarily_unavailable until old ones expire; 0 means
+	// 10,000.
+	MaxOpenRequests int
 }
+
+// MaxStateBytes bounds the state and nonce an app may send: they are
+// stored with the request and echoed back (longer: invalid_request).
+const MaxStateBytes = 512
 
 // Server is the authorization server: SMART App Launch standalone patient
 // launch on zitadel/oidc's op, with consent and connected-apps pages.
@@ -89,6 +106,12 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Name == "" {
 		cfg.Name = strings.TrimPrefix(cfg.BaseURL, "https://")
+	}
+	if cfg.RequestsPerMinute <= 0 {
+		cfg.RequestsPerMinute = 120
+	}
+	if cfg.MaxOpenRequests <= 0 {
+		cfg.MaxOpenRequests = 10000
 	}
 	s := &Server{cfg: cfg, st: cfg.Store, fhir: cfg.BaseURL + "/fhir", log: cfg.Logger}
 	if s.log == nil {
@@ -230,10 +253,16 @@ func (s *Server) authorize(c *echo.Context) error {
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
 	c.Response().Header().Set("Cache-Control", "no-store")
+	if ok, err := s.st.allow(r.Context(), "authorize", clientAddress(r), s.cfg.RequestsPerMinute); err != nil {
+		return s.internal(c, err)
+	} else if !ok {
+		c.Response().Header().Set("Retry-After", "60")
+		return s.errorPage(c, http.StatusTooManyRequests, "Too many sign-in requests from your network. Wait a minute and try again.")
+	}
 	if err := r.ParseForm(); err != nil {
 		return s.errorPage(c, http.StatusBadRequest, "The request could not be read.")
 	}
-	for _, k := range []string{"client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method", "aud", "scope", "response_type"} {
+	for _, k := range []string{"client_id", "redirect_uri", "state", "nonce", "code_challenge", "code_challenge_method", "aud", "scope", "response_type"} {
 		if len(r.Form[k]) > 1 {
 			return s.errorPage(c, http.StatusBadRequest, "A parameter was given twice (RFC 6749, section 3.1).")
 		}
@@ -253,6 +282,10 @@ func (s *Server) authorize(c *echo.Context) error {
 	fail := func(e *oidc.Error) error {
 		op.AuthRequestError(c.Response(), r, authReq, e, s.provider)
 		return nil
+	}
+	if len(r.Form.Get("state")) > MaxStateBytes || len(r.Form.Get("nonce")) > MaxStateBytes {
+		authReq.State = "" // not echoed back
+		return fail(oidc.ErrInvalidRequest().WithDescription("state and nonce may have at most %d bytes", MaxStateBytes))
 	}
 	if r.Form.Get("response_type") != "code" {
 		authReq.ResponseType = oidc.ResponseTypeCode
@@ -333,6 +366,14 @@ func (s *Server) token(c *echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
+	if ok, err := s.st.allow(r.Context(), "token", clientAddress(r), s.cfg.RequestsPerMinute); err != nil {
+		s.log.Error("oauth: rate limit", "err", err.Error())
+		return oauthError(c, http.StatusInternalServerError, oidc.ErrServerError())
+	} else if !ok {
+		h.Set("Retry-After", "60")
+		return oauthError(c, http.StatusTooManyRequests, &oidc.Error{ErrorType: "temporarily_unavailable",
+			Description: "too many token requests from this address; retry after a minute"})
+	}
 	if err := r.ParseForm(); err != nil {
 		return oauthError(c, http.StatusBadRequest, oidc.ErrInvalidRequest().WithDescription("the form could not be read"))
 	}
@@ -435,4 +476,16 @@ func (randomCodes) Decrypt(string) (string, error) {
 func (s *Server) internal(c *echo.Context, err error) error {
 	s.log.Error("oauth: internal error", "err", err.Error())
 	return s.errorPage(c, http.StatusInternalServerError, "Something went wrong on our side. Please try again later.")
+}
+
+// clientAddress is the rate-limit key of a request: identity.ClientKey
+// (the key the sign-up code limit uses), an IPv6 address cut to its /64
+// (one host usually holds a whole /64).
+func clientAddress(r *http.Request) string {
+	key := identity.ClientKey(r)
+	ip := net.ParseIP(key)
+	if ip == nil || ip.To4() != nil {
+		return key
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }

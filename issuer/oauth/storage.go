@@ -96,6 +96,11 @@ func (st *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest,
 	if err := st.s.st.prune(ctx); err != nil {
 		return nil, err
 	}
+	if n, err := st.s.st.openRequests(ctx); err != nil {
+		return nil, err
+	} else if n >= st.s.cfg.MaxOpenRequests {
+		return nil, &oidc.Error{ErrorType: "temporarily_unavailable", Description: "too many sign-ins are under way; try again in a few minutes"}
+	}
 	a := &authRequest{ID: authRequestPrefix + b64(random(24)), ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
 		Nonce: req.Nonce, Challenge: req.CodeChallenge, ResponseMode: string(req.ResponseMode), Scopes: req.Scopes, Prompt: req.Prompt,
 		Ask: ask, aud: st.aud(req.ClientID)}

@@ -286,6 +286,34 @@ func (s *Store) revokeFamily(ctx context.Context, family string) error {
 	return nil
 }
 
+// allow counts one request of endpoint from client in the current
+// one-minute window (one atomic upsert in the database, shared by
+// replicas) and reports whether it is within per. Client addresses are
+// stored hashed; windows older than the previous one are deleted.
+func (s *Store) allow(ctx context.Context, endpoint, client string, per int) (bool, error) {
+	w := s.now().Unix() / 60
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM oa_attempts WHERE win < ?`, w-1); err != nil {
+		return false, fmt.Errorf("oauth: %w", err)
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO oa_attempts (win, client, n) VALUES (?, ?, 1)
+		ON CONFLICT (win, client) DO UPDATE SET n = oa_attempts.n + 1 RETURNING n`, w, hash(endpoint+"\x00"+client)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("oauth: %w", err)
+	}
+	return n <= int64(per), nil
+}
+
+// openRequests counts the authorization requests awaiting an answer.
+func (s *Store) openRequests(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM oa_requests WHERE expires_us > ? AND code_hash IS NULL`, s.now().UnixMicro()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("oauth: %w", err)
+	}
+	return n, nil
+}
+
 // prune deletes expired requests and tokens past the replay window.
 func (s *Store) prune(ctx context.Context) error {
 	cut := s.now().Add(-keepUsed).UnixMicro()
