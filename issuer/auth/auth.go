@@ -276,7 +276,10 @@ func (a *Authenticator) localToken(ctx context.Context, parsed *jwt.JSONWebToken
 	if err := parsed.Claims(l.Key.Key, &c); err != nil {
 		return nil, ErrUnauthenticated
 	}
-	if c.Expiry == nil || c.Grant == "" || c.ID == "" {
+	// Only access tokens carry jti, client_id, scope and grant_id; an ID
+	// token (at_hash, nonce) signed with the same key is never a bearer
+	// token, whatever its aud.
+	if c.Expiry == nil || c.Grant == "" || c.ID == "" || c.ClientID == "" || len(c.Scope) == 0 || c.AtHash != "" || c.Nonce != "" {
 		return nil, ErrUnauthenticated
 	}
 	exp := jwt.Expected{Issuer: l.Issuer, AnyAudience: jwt.Audience{l.Audience}, Time: a.now()}
@@ -322,6 +325,12 @@ type accessClaims struct {
 	AuthorizationDetails json.RawMessage `json:"authorization_details"`
 	// Grant is the consent a token of the local server stands for.
 	Grant string `json:"grant_id"`
+	// ClientID is the app a local access token was issued to; AtHash and
+	// Nonce mark an ID token (OpenID Connect Core 2), refused as a bearer
+	// token.
+	ClientID string `json:"client_id"`
+	AtHash   string `json:"at_hash"`
+	Nonce    string `json:"nonce"`
 }
 
 var allowedAlgs = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}

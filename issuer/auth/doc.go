@@ -16,6 +16,9 @@
 //     (ES256 only, iss, aud, exp without leeway: one clock), and accepted
 //     only while their jti is issued, not revoked, and their grant not
 //     withdrawn (GrantChecker: one indexed database lookup per request).
+//     They must carry what only access tokens have (jti, client_id, scope,
+//     grant_id) and none of the ID-token claims (at_hash, nonce): an ID
+//     token signed with the same key is never a bearer token.
 //   - Tokens stay in their lane: lab scopes (cards:issue, cards:revoke,
 //     results:write) count only for API tokens and for JWTs of system
 //     clients registered in JWTConfig.SystemClients (only the scopes

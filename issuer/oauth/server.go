@@ -450,11 +450,65 @@ func (s *Server) smartTokenResponse(body []byte) []byte {
 	if len(cl.Details) > 0 {
 		resp["authorization_details"] = cl.Details
 	}
+	if raw, ok := resp["id_token"]; ok {
+		if idt, err := s.clientIDToken(raw); err == nil {
+			resp["id_token"] = idt
+		} else {
+			s.log.Error("oauth: ID token not issued", "err", err.Error())
+			delete(resp, "id_token") // never one whose aud names the FHIR server
+		}
+	}
 	out, err := json.Marshal(resp)
 	if err != nil {
 		return body
 	}
 	return out
+}
+
+// clientIDToken re-signs the library's ID token with aud = the client
+// only. The library builds ID and access tokens from one audience (the
+// FHIR base and the client); an ID token is for the app, never for the
+// FHIR server (issuer/auth refuses it as a bearer token in any case).
+func (s *Server) clientIDToken(raw json.RawMessage) (json.RawMessage, error) {
+	var tok string
+	if err := json.Unmarshal(raw, &tok); err != nil {
+		return nil, err
+	}
+	jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		return nil, err
+	}
+	payload, err := jws.Verify(&s.key.priv.PublicKey)
+	if err != nil {
+		return nil, err
+	}
+	var claims map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, err
+	}
+	var client string
+	if err := json.Unmarshal(claims["azp"], &client); err != nil || client == "" {
+		return nil, errors.New("oauth: ID token without azp")
+	}
+	claims["aud"], _ = json.Marshal(client)
+	payload, err = json.Marshal(claims)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: s.key.priv, KeyID: s.key.kid}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, err
+	}
+	signed, err := signer.Sign(payload)
+	if err != nil {
+		return nil, err
+	}
+	out, err := signed.CompactSerialize()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(out)
 }
 
 func oauthError(c *echo.Context, status int, e *oidc.Error) error {

@@ -433,11 +433,16 @@ func (st *storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string
 	return nil
 }
 
-// SetUserinfoFromRequest adds fhirUser (an absolute URL) to ID tokens when
-// the fhirUser scope was granted (SMART App Launch 2).
+// SetUserinfoFromRequest gives ID tokens their sub (the account) and
+// fhirUser (an absolute URL) when the fhirUser scope was granted (SMART
+// App Launch 2).
 func (st *storage) SetUserinfoFromRequest(_ context.Context, ui *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
 	f, err := fieldsOf(req)
-	if err == nil && slices.Contains(scopes, "fhirUser") && f.fhirUser != "" {
+	if err != nil {
+		return err
+	}
+	ui.Subject = f.subject // the library copies the userinfo's sub over the ID token's
+	if slices.Contains(scopes, "fhirUser") && f.fhirUser != "" {
 		ui.AppendClaims("fhirUser", st.s.fhir+"/"+f.fhirUser)
 	}
 	return nil
