@@ -93,6 +93,11 @@ func deployEnv(t *testing.T, dsn, kek string) []string {
 		if !ok || !strings.HasPrefix(k, "SHC_ISSUER_") {
 			t.Fatalf("docs/deploy.md env: bad line %q", line)
 		}
+		// Double quotes, as systemd's EnvironmentFile= and sh both strip
+		// them (the DSN is quoted: the file is shell-sourced too).
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			v = v[1 : len(v)-1]
+		}
 		switch k {
 		case "SHC_ISSUER_POSTGRES_DSN":
 			v = dsn
