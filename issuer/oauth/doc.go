@@ -55,7 +55,8 @@
 //     stored as SHA-256 only. A code lives one minute and is single use; a
 //     code presented again revokes every token issued from it. Refresh
 //     tokens rotate on every use; a rotated one presented again revokes its
-//     whole family (RFC 9700, section 4.14.2).
+//     whole family (RFC 9700, section 4.14.2). A family lives
+//     RefreshTokenTTL from the code redemption: rotation keeps its expiry.
 //   - The consent form carries the session's CSRF token and a per-request
 //     form token (stored hashed, consumed by the answer); the request is
 //     bound to the first account that opens it; an Origin from elsewhere

@@ -36,6 +36,11 @@ func (c *testClock) add(d time.Duration) {
 // limitedServer is a bare Server (no TLS, an injected clock) with small
 // limits, and a registered public client.
 func limitedServer(t *testing.T, perMinute, maxOpen int) (*echo.Echo, *testClock, string) {
+	return bareServer(t, oauth.Config{RequestsPerMinute: perMinute, MaxOpenRequests: maxOpen, People: noPeople{}})
+}
+
+// bareServer builds cfg's Server with a fresh store, key and clock.
+func bareServer(t *testing.T, cfg oauth.Config) (*echo.Echo, *testClock, string) {
 	t.Helper()
 	ctx := context.Background()
 	clk := &testClock{t: time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)}
@@ -52,8 +57,8 @@ func limitedServer(t *testing.T, perMinute, maxOpen int) (*echo.Echo, *testClock
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := oauth.New(oauth.Config{Store: st, BaseURL: "https://lab.example", Key: key, People: noPeople{},
-		RequestsPerMinute: perMinute, MaxOpenRequests: maxOpen})
+	cfg.Store, cfg.BaseURL, cfg.Key = st, "https://lab.example", key
+	srv, err := oauth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

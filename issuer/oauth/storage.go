@@ -277,16 +277,19 @@ func (st *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Toke
 	}
 	defer tx.Rollback()
 	now := st.now()
+	// A new family lives RefreshTokenTTL; a rotated token keeps its
+	// family's expiry (an absolute lifetime: rotation never extends it).
+	expires := now.Add(RefreshTokenTTL).UnixMicro()
 	if current != "" {
-		res, err := tx.ExecContext(ctx, `UPDATE oa_refresh SET used_us = ? WHERE hash = ? AND used_us IS NULL AND revoked = 0 AND expires_us > ?`,
-			now.UnixMicro(), hash(current), now.UnixMicro())
-		if err != nil {
-			return "", "", time.Time{}, err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
+		err := tx.QueryRowContext(ctx, `UPDATE oa_refresh SET used_us = ? WHERE hash = ? AND used_us IS NULL AND revoked = 0 AND expires_us > ?
+			RETURNING expires_us`, now.UnixMicro(), hash(current), now.UnixMicro()).Scan(&expires)
+		if errors.Is(err, sql.ErrNoRows) {
 			tx.Rollback()
 			_ = st.s.st.revokeFamily(ctx, f.family)
 			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the refresh token was already used")
+		}
+		if err != nil {
+			return "", "", time.Time{}, err
 		}
 	}
 	jti, exp, err := st.insertAccess(ctx, tx, f)
@@ -296,7 +299,7 @@ func (st *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Toke
 	rt := refreshPrefix + b64(random(32))
 	_, err = tx.ExecContext(ctx, `INSERT INTO oa_refresh (hash, id, family, grant_id, client_id, subject, scopes, auth_us, created_us, expires_us)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, hash(rt), refreshIDPrefix+b64(random(18)), f.family, f.grantID, f.clientID, f.subject,
-		strings.Join(f.scopes, " "), f.authTime.UnixMicro(), now.UnixMicro(), now.Add(RefreshTokenTTL).UnixMicro())
+		strings.Join(f.scopes, " "), f.authTime.UnixMicro(), now.UnixMicro(), expires)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}

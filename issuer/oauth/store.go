@@ -16,7 +16,9 @@ import (
 const (
 	// AccessTokenTTL is the lifetime of access tokens and ID tokens.
 	AccessTokenTTL = 5 * time.Minute
-	// RefreshTokenTTL bounds a refresh token; each use rotates it.
+	// RefreshTokenTTL is the absolute lifetime of a refresh token family
+	// (from the code redemption): each use rotates the token, and the new
+	// one keeps the family's expiry. Then the person signs in again.
 	RefreshTokenTTL = 90 * 24 * time.Hour
 	// RequestTTL is how long a person has to sign in and consent.
 	RequestTTL = 10 * time.Minute
