@@ -29,6 +29,7 @@ func (s *server) smartConfiguration(c *echo.Context) error {
 			"revocation_endpoint":                   m.RevocationEndpoint,
 			"introspection_endpoint":                m.IntrospectionEndpoint,
 			"userinfo_endpoint":                     m.UserinfoEndpoint,
+			"management_endpoint":                   m.ManagementEndpoint,
 			"jwks_uri":                              m.JWKSURI,
 			"grant_types_supported":                 m.GrantTypes,
 			"response_types_supported":              m.ResponseTypes,

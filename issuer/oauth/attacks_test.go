@@ -309,7 +309,8 @@ func TestDiscovery(t *testing.T) {
 		t.Fatalf("smart-configuration: %d %s", resp.StatusCode, body)
 	}
 	for k, want := range map[string]string{"authorization_endpoint": "/oauth/authorize", "token_endpoint": "/oauth/token",
-		"revocation_endpoint": "/oauth/revoke", "introspection_endpoint": "/oauth/introspect", "jwks_uri": "/oauth/jwks"} {
+		"revocation_endpoint": "/oauth/revoke", "introspection_endpoint": "/oauth/introspect", "jwks_uri": "/oauth/jwks",
+		"management_endpoint": "/account/apps"} {
 		if sc[k] != s.base+want {
 			t.Errorf("%s = %v, want %s", k, sc[k], s.base+want)
 		}

@@ -176,7 +176,11 @@ func scopeSupported(scope string) bool {
 // it has.
 type Metadata struct {
 	Issuer, AuthorizationEndpoint, TokenEndpoint, RevocationEndpoint, IntrospectionEndpoint, JWKSURI, UserinfoEndpoint string
-	GrantTypes, Scopes, Capabilities, CodeChallengeMethods, TokenEndpointAuthMethods, ResponseTypes                    []string
+	// ManagementEndpoint is where the person reviews and withdraws what
+	// apps may do (the connected-apps page; SMART App Launch 2
+	// management_endpoint).
+	ManagementEndpoint                                                                              string
+	GrantTypes, Scopes, Capabilities, CodeChallengeMethods, TokenEndpointAuthMethods, ResponseTypes []string
 }
 
 // Metadata describes the server for /fhir/.well-known/smart-configuration.
@@ -184,7 +188,7 @@ func (s *Server) Metadata() Metadata {
 	b := s.cfg.BaseURL
 	return Metadata{
 		Issuer: b, AuthorizationEndpoint: b + AuthorizePath, TokenEndpoint: b + TokenPath, RevocationEndpoint: b + RevokePath,
-		IntrospectionEndpoint: b + IntrospectPath, JWKSURI: b + JWKSPath, UserinfoEndpoint: b + UserinfoPath,
+		IntrospectionEndpoint: b + IntrospectPath, JWKSURI: b + JWKSPath, UserinfoEndpoint: b + UserinfoPath, ManagementEndpoint: b + AppsPath,
 		GrantTypes:               []string{"authorization_code", "refresh_token"},
 		ResponseTypes:            []string{"code"},
 		Scopes:                   slices.Clone(SupportedScopes),
