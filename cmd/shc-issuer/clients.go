@@ -21,8 +21,8 @@ Every subcommand also takes --store postgres --postgres-dsn DSN (the
 authorization server of replicas keeps its clients in the issuer's
 PostgreSQL database).
 
-Redirect URIs are matched exactly: https URIs, http on loopback
-(http://127.0.0.1:PORT/path, http://[::1]/..., http://localhost/...) or, for
+Redirect URIs are matched exactly: https URIs, http on loopback by IP literal
+(http://127.0.0.1:PORT/path, http://[::1]/...; not localhost, RFC 8252 8.3) or, for
 public clients, a private-use scheme such as org.example.wallet:/callback.
 A public client (the default: a wallet app, which cannot keep a secret) may
 use any port of a registered loopback URI (RFC 8252). --confidential prints

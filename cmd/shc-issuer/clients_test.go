@@ -31,6 +31,11 @@ func TestClientsCommands(t *testing.T) {
 			t.Errorf("%v: %v, want a usage error", bad, err)
 		}
 	}
+	// RFC 8252, section 8.3: loopback by IP literal, never localhost.
+	if _, err := cli("clients", "add", "--redirect-uri", "http://localhost:8080/callback"); !errors.As(err, &ue) ||
+		!strings.Contains(err.Error(), "http://127.0.0.1") || !strings.Contains(err.Error(), "not localhost") {
+		t.Errorf("a localhost redirect URI: %v", err)
+	}
 	out, err := cli("clients", "add", "--name", "My Wallet", "--redirect-uri", "http://127.0.0.1/callback", "--redirect-uri", "org.example.wallet:/cb")
 	pub := regexp.MustCompile(`client_id: (shcc_\S+)`).FindStringSubmatch(out)
 	if err != nil || pub == nil || strings.Contains(out, "client_secret") {

@@ -24,8 +24,10 @@ type Client struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
 	// RedirectURIs are matched exactly; for a public client a loopback
-	// URI (http://127.0.0.1, http://[::1], http://localhost) may differ in
-	// its port only (RFC 8252, section 7.3).
+	// URI (http://127.0.0.1, http://[::1]) may differ in its port only
+	// (RFC 8252, section 7.3). http://localhost is refused at
+	// registration (RFC 8252, section 8.3); one registered by an earlier
+	// release keeps working.
 	RedirectURIs []string  `json:"redirectUris"`
 	Confidential bool      `json:"confidential"`
 	Created      time.Time `json:"created"`
@@ -73,7 +75,7 @@ func (s *Store) AddClient(ctx context.Context, name string, redirectURIs []strin
 }
 
 // checkRedirectURI accepts an absolute https URI, an http loopback URI
-// (RFC 8252, section 7.3) or, for a public client, a private-use scheme
+// with an IP literal (RFC 8252, sections 7.3 and 8.3: not localhost) or, for a public client, a private-use scheme
 // with a dot (RFC 8252, section 7.1: reverse domain name); never a
 // fragment, user information or a wildcard.
 func checkRedirectURI(raw string, confidential bool) error {
@@ -96,8 +98,11 @@ func checkRedirectURI(raw string, confidential bool) error {
 			return bad("https needs a host")
 		}
 	case u.Scheme == "http":
+		if h := strings.TrimSuffix(strings.ToLower(u.Hostname()), "."); h == "localhost" || strings.HasSuffix(h, ".localhost") {
+			return bad("use the loopback IP literal, http://127.0.0.1[:PORT]/… or http://[::1][:PORT]/…, not localhost (RFC 8252, section 8.3: the name may resolve elsewhere or be firewalled)")
+		}
 		if !isLoopbackHost(u.Hostname()) {
-			return bad("http is for loopback redirects only (127.0.0.1, [::1], localhost; RFC 8252)")
+			return bad("http is for loopback redirects only (127.0.0.1, [::1]; RFC 8252)")
 		}
 	case !confidential && strings.Contains(u.Scheme, "."):
 		// private-use URI scheme of a native app

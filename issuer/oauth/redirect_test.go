@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 )
 
@@ -49,7 +50,11 @@ func TestCheckRedirectURI(t *testing.T) {
 		{"https://wallet.example/cb", true, true},
 		{"http://127.0.0.1/cb", false, true},
 		{"http://[::1]:8080/cb", false, true},
-		{"http://localhost/cb", true, true},
+		{"http://localhost/cb", true, false}, // RFC 8252, section 8.3: the IP literal
+		{"http://localhost:8080/cb", false, false},
+		{"http://LocalHost./cb", false, false},
+		{"http://app.localhost/cb", false, false},
+		{"http://127.0.0.1:8080/cb", true, true},
 		{"org.example.wallet:/cb", false, true},
 		{"org.example.wallet:/cb", true, false},
 		{"http://wallet.example/cb", false, false},
@@ -60,8 +65,12 @@ func TestCheckRedirectURI(t *testing.T) {
 		{"javascript:alert(1)", false, false},
 		{"https:///nohost", false, false},
 	} {
-		if err := checkRedirectURI(c.uri, c.confidential); (err == nil) != c.ok {
+		err := checkRedirectURI(c.uri, c.confidential)
+		if (err == nil) != c.ok {
 			t.Errorf("%q (confidential %t): %v, want ok=%t", c.uri, c.confidential, err, c.ok)
+		}
+		if strings.Contains(strings.ToLower(c.uri), "localhost") && (CodeOf(err) != CodeInvalidClientRegistration || !strings.Contains(err.Error(), "127.0.0.1")) {
+			t.Errorf("%q: %v, want a message naming the IP literal", c.uri, err)
 		}
 	}
 }
