@@ -68,7 +68,16 @@ func staff(ctx context.Context, args []string, stdout io.Writer) error {
 	if op == "add" && !identity.Role(*role).Valid() {
 		return usageError{"--role must be desk, supervisor or admin"}
 	}
-	ids, err := service.OpenIdentity(ctx, *data, *kind, *dsn, identity.Config{}, nil)
+	// A disabled account loses its apps' grants too (as at the desk).
+	cutOff := func(ctx context.Context, accountID string) error {
+		st, err := service.OpenOAuth(ctx, *data, *kind, *dsn)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		return st.WithdrawAccount(ctx, accountID)
+	}
+	ids, err := service.OpenIdentity(ctx, *data, *kind, *dsn, identity.Config{OnCutOff: cutOff}, nil)
 	if err != nil {
 		return err
 	}
