@@ -195,6 +195,9 @@ func runWalletConnect(args []string, stdout, stderr io.Writer) error {
 	if len(g.AuthorizationDetails) > 0 {
 		fmt.Fprintf(stdout, "  cards:   %s\n", g.AuthorizationDetails)
 	}
+	if cn.ManagementEndpoint != "" {
+		fmt.Fprintf(stdout, "  manage:  %s (see or withdraw this access)\n", cn.ManagementEndpoint)
+	}
 	if g.RefreshToken == "" {
 		fmt.Fprintln(stdout, "  note:    no refresh token (offline_access not granted): import works until the access token expires")
 	}

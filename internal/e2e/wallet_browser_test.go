@@ -149,7 +149,7 @@ func TestWalletInChromium(t *testing.T) {
 	case <-time.After(pollBound):
 		t.Fatalf("shc wallet connect did not end after the redirect:\n%s", connectOut.String())
 	}
-	if !strings.Contains(connectOut.String(), "connected to "+base+"/fhir") {
+	if !strings.Contains(connectOut.String(), "connected to "+base+"/fhir") || !strings.Contains(connectOut.String(), "manage:  "+base+"/account/apps") {
 		t.Fatalf("connect output:\n%s", connectOut.String())
 	}
 

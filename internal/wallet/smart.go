@@ -48,6 +48,7 @@ type SMARTConfiguration struct {
 	AuthorizationEndpoint         string   `json:"authorization_endpoint"`
 	TokenEndpoint                 string   `json:"token_endpoint"`
 	RevocationEndpoint            string   `json:"revocation_endpoint"`
+	ManagementEndpoint            string   `json:"management_endpoint"`
 	Capabilities                  []string `json:"capabilities"`
 	CodeChallengeMethodsSupported []string `json:"code_challenge_methods_supported"`
 	ScopesSupported               []string `json:"scopes_supported"`
@@ -258,6 +259,9 @@ func (c *Client) Connect(ctx context.Context, opts ConnectOptions) (*Connection,
 		RevocationEndpoint: sc.RevocationEndpoint, ClientID: opts.ClientID, Scope: strings.Join(scopes, " "),
 		TrustedIssuers: opts.TrustedIssuers, PrivateOrigins: opts.PrivateOrigins, CACertPEM: opts.CACertPEM,
 		ConnectedAt: c.now().UTC(),
+	}
+	if isHTTPS(sc.ManagementEndpoint) {
+		conn.ManagementEndpoint = sc.ManagementEndpoint // where the person sees and withdraws this access
 	}
 	if conn.TrustedIssuers == nil {
 		conn.TrustedIssuers = TrustedIssuersFor(base)

@@ -331,8 +331,11 @@ type Connection struct {
 	AuthorizationEndpoint string `json:"authorizationEndpoint"`
 	TokenEndpoint         string `json:"tokenEndpoint"`
 	RevocationEndpoint    string `json:"revocationEndpoint,omitempty"`
-	ClientID              string `json:"clientId"`
-	Scope                 string `json:"scope"`
+	// ManagementEndpoint is the server's page where the person sees and
+	// withdraws the access (SMART management_endpoint), if it names one.
+	ManagementEndpoint string `json:"managementEndpoint,omitempty"`
+	ClientID           string `json:"clientId"`
+	Scope              string `json:"scope"`
 	// TrustedIssuers are the card issuers (iss) trusted on import: by
 	// default the FHIR base and its path prefixes on the same origin.
 	TrustedIssuers []string `json:"trustedIssuers"`
