@@ -162,6 +162,7 @@ func TestProductionRefusals(t *testing.T) {
 		{"no-passphrase", nil, "--key-passphrase-file"},
 		{"passphrase-beside-keys", []string{"--key-passphrase-file", inside}, "inside --data"},
 		{"passphrase-beside-keys-relative", []string{"--key-passphrase-file", filepath.Join(dir, "..", filepath.Base(dir), "pass")}, "inside --data"},
+		{"trusted-proxy-not-cidr", []string{"--key-passphrase-file", outside, "--trusted-proxy", "10.0.0.10/32", "--trusted-proxy", "10.0.0.11"}, `--trusted-proxy: "10.0.0.11" is not a CIDR`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := run(context.Background(), append(append([]string{}, prod...), c.extra...), &out, &out)
@@ -171,6 +172,14 @@ func TestProductionRefusals(t *testing.T) {
 			}
 		})
 	}
+	t.Run("trusted-proxy-environment", func(t *testing.T) {
+		t.Setenv("SHC_ISSUER_TRUSTED_PROXY", "10.0.0.10/32, proxy.internal")
+		err := run(context.Background(), append(append([]string{}, prod...), "--key-passphrase-file", outside), &out, &out)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), `"proxy.internal" is not a CIDR`) {
+			t.Fatalf("err = %v, want a usage error naming the bad CIDR of SHC_ISSUER_TRUSTED_PROXY", err)
+		}
+	})
 	t.Run("environment-passphrase-starts", func(t *testing.T) {
 		t.Setenv(passphraseEnv, "a long enough passphrase")
 		ctx, cancel := context.WithCancel(context.Background())

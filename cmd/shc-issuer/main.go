@@ -71,6 +71,11 @@ serve flags (each also from the environment: --listen is SHC_ISSUER_LISTEN, ...)
   --data DIR             data directory: keys, rid secret, SQLite store (default ./data)
   --tls-cert F --tls-key F   TLS certificate and key (PEM)
   --behind-tls-proxy     plain HTTP behind a TLS-terminating proxy (production only)
+  --trusted-proxy CIDR[,CIDR]  the reverse proxies whose X-Forwarded-For names the
+                         client (repeatable; SHC_ISSUER_TRUSTED_PROXY takes a comma list):
+                         sign-up and invitation code attempts are limited per client by
+                         the rightmost address that is not one of them. Without it the
+                         peer is the client, so behind HAProxy all share one limit
   --production           refuse to start without configured auth, TLS and a key
                          passphrase kept away from the keys
   --auth-issuer URL      authorization server issuing JWT access tokens (SMART on

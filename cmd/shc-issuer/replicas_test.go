@@ -103,6 +103,8 @@ func deployEnv(t *testing.T, dsn, kek string) []string {
 			v = dsn
 		case "SHC_ISSUER_KEK_FILE":
 			v = kek
+		case "SHC_ISSUER_TRUSTED_PROXY":
+			v = "127.0.0.1/32" // HAProxy on loopback
 		case "SHC_ISSUER_LISTEN", "SHC_ISSUER_DATA":
 			continue // per replica
 		}

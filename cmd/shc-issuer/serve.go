@@ -29,6 +29,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "")
 	fs.BoolVar(&c.BehindTLSProxy, "behind-tls-proxy", false, "")
 	fs.BoolVar(&c.Production, "production", false, "")
+	fs.Func("trusted-proxy", "", func(v string) error { c.TrustedProxies = append(c.TrustedProxies, v); return nil })
 	fs.StringVar(&c.AuthIssuer, "auth-issuer", "", "")
 	fs.StringVar(&c.AuthAudience, "auth-audience", "", "")
 	fs.StringVar(&c.AuthJWKSURL, "auth-jwks-url", "", "")

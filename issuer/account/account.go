@@ -115,7 +115,7 @@ func (p *Pages) signupBegin(c *echo.Context) error {
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024)).Decode(&req); err != nil {
 		return jsonErr(c, &identity.Error{Pkg: "issuer", Code: identity.CodeInvalidCode, Msg: "send {\"code\": \"…\"}"})
 	}
-	opts, id, err := p.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.PatientsOnly, req.Code, identity.ClientKey(c.Request()))
+	opts, id, err := p.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.PatientsOnly, req.Code, p.cfg.Identity.ClientKey(c.Request()))
 	if err != nil {
 		p.log.Info("account: sign-up code refused", "error", string(identity.CodeOf(err)))
 		return jsonErr(c, err)

@@ -250,7 +250,7 @@ func (d *Desk) enrolBegin(c *echo.Context) error {
 	if err := json.NewDecoder(http.MaxBytesReader(c.Response(), c.Request().Body, 1024)).Decode(&req); err != nil {
 		return jsonErr(c, &identity.Error{Code: identity.CodeInvalidCode, Msg: "send {\"code\": \"…\"}"})
 	}
-	opts, id, err := d.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.StaffOnly, req.Code, identity.ClientKey(c.Request()))
+	opts, id, err := d.cfg.Identity.BeginEnrolFor(c.Request().Context(), identity.StaffOnly, req.Code, d.cfg.Identity.ClientKey(c.Request()))
 	if err != nil {
 		return jsonErr(c, err)
 	}

@@ -100,8 +100,13 @@ func TakeCeremonyCookie(w http.ResponseWriter, r *http.Request, name string) str
 }
 
 // ClientKey is what enrolment-code attempts are counted by: r's client
-// address without the port.
-func ClientKey(r *http.Request) string {
+// address (Config.ClientIP), without the port. Behind a reverse proxy,
+// Config.ClientIP must read the proxy's X-Forwarded-For, or every client
+// shares the proxy's key (and its limit).
+func (s *Service) ClientKey(r *http.Request) string {
+	if s.cfg.ClientIP != nil {
+		return s.cfg.ClientIP(r)
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

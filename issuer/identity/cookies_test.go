@@ -48,10 +48,12 @@ func TestCeremonyCookieIsTakenOnce(t *testing.T) {
 }
 
 func TestClientKey(t *testing.T) {
+	s, _ := open(t)
 	r := httptest.NewRequest("POST", "/", nil)
+	r.Header.Set("X-Forwarded-For", "198.51.100.9") // ignored without Config.ClientIP
 	for in, want := range map[string]string{"192.0.2.7:5123": "192.0.2.7", "[2001:db8::1]:443": "2001:db8::1", "odd": "odd"} {
 		r.RemoteAddr = in
-		if got := identity.ClientKey(r); got != want {
+		if got := s.ClientKey(r); got != want {
 			t.Errorf("ClientKey(%q) = %q, want %q", in, got, want)
 		}
 	}

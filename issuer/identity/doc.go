@@ -29,8 +29,9 @@
 // runs before they commit (the issuer withdraws the account's OAuth grants
 // there, so a wallet's tokens stop with the passkey). The desk and the patient pages share the HTTP
 // side from here too: CheckOrigin, the ceremony cookie
-// (SetCeremonyCookie, TakeCeremonyCookie), ClientKey, ErrorJSON and the
-// page headers (PageNonce, SetPageHeaders).
+// (SetCeremonyCookie, TakeCeremonyCookie), Service.ClientKey (by
+// Config.ClientIP behind reverse proxies), ErrorJSON and the page headers
+// (PageNonce, SetPageHeaders).
 //
 // Storage goes through internal/sqldb: one SQLite file (Config.Path,
 // identity.db in the service's data directory) for one process, or the

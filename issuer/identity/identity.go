@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -67,6 +68,10 @@ type Config struct {
 	// commits; the issuer withdraws the account's OAuth grants with it. An
 	// error aborts the change (fail closed: the caller may retry).
 	OnCutOff func(ctx context.Context, accountID string) error
+	// ClientIP is the client address of a request (ClientKey): behind
+	// reverse proxies, the rightmost untrusted X-Forwarded-For hop
+	// (shc-issuer serve --trusted-proxy). Nil means the connection's peer.
+	ClientIP func(*http.Request) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }

@@ -19,7 +19,6 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/healthcards/healthcards/issuer/authz"
-	"github.com/healthcards/healthcards/issuer/identity"
 )
 
 // Paths served (relative to Config.BaseURL).
@@ -76,6 +75,11 @@ type Config struct {
 	// requests get temporarily_unavailable until old ones expire; 0 means
 	// 10,000.
 	MaxOpenRequests int
+	// ClientIP is a request's client address for RequestsPerMinute:
+	// behind reverse proxies, the rightmost untrusted X-Forwarded-For hop
+	// (shc-issuer serve --trusted-proxy, as identity.Config.ClientIP). Nil
+	// means the connection's peer.
+	ClientIP func(*http.Request) string
 }
 
 // MaxStateBytes bounds the state and nonce an app may send: they are
@@ -257,7 +261,7 @@ func (s *Server) authorize(c *echo.Context) error {
 	r := c.Request()
 	r.Body = http.MaxBytesReader(c.Response(), r.Body, maxFormBytes)
 	c.Response().Header().Set("Cache-Control", "no-store")
-	if ok, err := s.st.allow(r.Context(), "authorize", clientAddress(r), s.cfg.RequestsPerMinute); err != nil {
+	if ok, err := s.st.allow(r.Context(), "authorize", s.clientAddress(r), s.cfg.RequestsPerMinute); err != nil {
 		return s.internal(c, err)
 	} else if !ok {
 		c.Response().Header().Set("Retry-After", "60")
@@ -370,7 +374,7 @@ func (s *Server) token(c *echo.Context) error {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-	if ok, err := s.st.allow(r.Context(), "token", clientAddress(r), s.cfg.RequestsPerMinute); err != nil {
+	if ok, err := s.st.allow(r.Context(), "token", s.clientAddress(r), s.cfg.RequestsPerMinute); err != nil {
 		s.log.Error("oauth: rate limit", "err", err.Error())
 		return oauthError(c, http.StatusInternalServerError, oidc.ErrServerError())
 	} else if !ok {
@@ -536,11 +540,18 @@ func (s *Server) internal(c *echo.Context, err error) error {
 	return s.errorPage(c, http.StatusInternalServerError, "Something went wrong on our side. Please try again later.")
 }
 
-// clientAddress is the rate-limit key of a request: identity.ClientKey
-// (the key the sign-up code limit uses), an IPv6 address cut to its /64
-// (one host usually holds a whole /64).
-func clientAddress(r *http.Request) string {
-	key := identity.ClientKey(r)
+// clientAddress is the rate-limit key of a request: Config.ClientIP (the
+// address the sign-up code limit uses, identity.Service.ClientKey), an
+// IPv6 address cut to its /64 (one host usually holds a whole /64).
+func (s *Server) clientAddress(r *http.Request) string {
+	var key string
+	if s.cfg.ClientIP != nil {
+		key = s.cfg.ClientIP(r)
+	} else if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		key = host
+	} else {
+		key = r.RemoteAddr
+	}
 	ip := net.ParseIP(key)
 	if ip == nil || ip.To4() != nil {
 		return key

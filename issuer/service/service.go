@@ -25,6 +25,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/internal/clientip"
 	"github.com/healthcards/healthcards/issuer"
 	"github.com/healthcards/healthcards/issuer/account"
 	"github.com/healthcards/healthcards/issuer/auth"
@@ -60,6 +61,13 @@ type Config struct {
 	TLSKey         string // --tls-key
 	BehindTLSProxy bool   // --behind-tls-proxy
 	Production     bool   // --production
+	// TrustedProxies are the reverse proxies (CIDRs, --trusted-proxy,
+	// repeatable or comma-separated) whose X-Forwarded-For names the
+	// client: the enrolment-code limit counts per client by the rightmost
+	// hop that is not one of them (internal/clientip). Without them the
+	// connection's peer is the client, so behind a proxy every patient
+	// would share the proxy's limit.
+	TrustedProxies []string
 
 	AuthIssuer       string // --auth-issuer (https)
 	AuthAudience     string // --auth-audience (default BaseURL/fhir)
@@ -180,6 +188,7 @@ type Service struct {
 	useTLS   bool
 	ln       net.Listener
 	srv      *http.Server
+	proxies  *clientip.Proxies // --trusted-proxy
 	is       *issuer.Issuer
 	watched  *issuer.WatchedRing
 	dbRing   *keydb.Ring
@@ -315,7 +324,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	} else {
 		s.log.Warn("the front desk needs a host name in --base-url for passkeys; staff cannot sign in", "flag", "--base-url")
 	}
-	idCfg := identity.Config{RPID: rp, Origin: origin, RPName: cfg.IssuerName, EnrolmentCodeTTL: cfg.EnrolmentCodeTTL}
+	idCfg := identity.Config{RPID: rp, Origin: origin, RPName: cfg.IssuerName, EnrolmentCodeTTL: cfg.EnrolmentCodeTTL, ClientIP: s.proxies.ClientIP}
 	if oaStore != nil {
 		// An account cut off (disabled, a passkey revoked, a lost phone
 		// re-enrolled) loses its apps' grants in the same step.
@@ -343,7 +352,7 @@ func New(ctx context.Context, cfg Config) (_ *Service, err error) {
 	smart := httpapi.SMARTConfig{Issuer: cfg.AuthIssuer, AuthorizationEndpoint: cfg.AuthAuthorizeURL, TokenEndpoint: cfg.AuthTokenURL}
 	var oa *oauth.Server
 	if oaStore != nil {
-		oa, err = oauth.New(oauth.Config{Store: oaStore, BaseURL: s.baseURL, Key: oaKey, People: oauth.IdentityPeople{Identity: ids},
+		oa, err = oauth.New(oauth.Config{Store: oaStore, BaseURL: s.baseURL, Key: oaKey, People: oauth.IdentityPeople{Identity: ids}, ClientIP: s.proxies.ClientIP,
 			Name: cfg.IssuerName, Logger: s.log})
 		if err != nil {
 			return nil, err
@@ -419,6 +428,11 @@ func (s *Service) check() (qr.Level, error) {
 	if cfg.EnrolmentCodeTTL > 0 && cfg.EnrolmentCodeTTL < time.Minute {
 		return 0, configErr("--enrolment-code-ttl %s: from 1m to 720h", cfg.EnrolmentCodeTTL)
 	}
+	proxies, err := clientip.Parse(cfg.TrustedProxies...)
+	if err != nil {
+		return 0, configErr("--trusted-proxy: %v", err)
+	}
+	s.proxies = proxies
 	if s.useTLS && (cfg.TLSCert == "" || cfg.TLSKey == "") {
 		return 0, configErr("--tls-cert and --tls-key go together")
 	}

@@ -55,6 +55,7 @@ func TestConfigErrors(t *testing.T) {
 		{"postgres-no-dsn", func(c *Config, _ string) { c.Store = "postgres" }, "--postgres-dsn"},
 		{"bad-store", func(c *Config, _ string) { c.Store = "mysql" }, "--store"},
 		{"bad-qr-level", func(c *Config, _ string) { c.QRLevel = "X" }, "--qr-level"},
+		{"bad-trusted-proxy", func(c *Config, _ string) { c.TrustedProxies = []string{"10.0.0.10/32,10.0.0.11"} }, "--trusted-proxy"},
 		{"enrolment-code-ttl-negative", func(c *Config, _ string) { c.EnrolmentCodeTTL = -time.Hour }, "--enrolment-code-ttl"},
 		{"enrolment-code-ttl-long", func(c *Config, _ string) { c.EnrolmentCodeTTL = 31 * 24 * time.Hour }, "--enrolment-code-ttl"},
 		{"kek-and-pkcs11", func(c *Config, _ string) {

@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strings"
 	"time"
 
 	"github.com/healthcards/healthcards/internal/capped"
+	"github.com/healthcards/healthcards/internal/clientip"
 	"github.com/healthcards/healthcards/verifier"
 )
 
@@ -113,10 +113,8 @@ func (o *Options) Validate() error {
 			return err
 		}
 	}
-	for _, c := range o.TrustedProxies {
-		if _, _, err := net.ParseCIDR(c); err != nil {
-			return fmt.Errorf("--trusted-proxy %q: %v", c, err)
-		}
+	if _, err := clientip.Parse(o.TrustedProxies...); err != nil {
+		return fmt.Errorf("--trusted-proxy: %v", err)
 	}
 	for _, k := range o.KeySets {
 		if iss, file, ok := strings.Cut(k, "="); !ok || iss == "" || file == "" {

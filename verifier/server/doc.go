@@ -103,7 +103,9 @@
 //   - JSON request member names are matched exactly ({"INPUT": …} and
 //     repeated members are refused).
 //   - The client IP for rate limiting is the direct peer unless
-//     --trusted-proxy names the proxies whose X-Forwarded-For is believed.
+//     --trusted-proxy names the proxies whose X-Forwarded-For is believed
+//     (internal/clientip: the rightmost hop that is not one of them; only
+//     the named ranges, not every private or loopback peer).
 //   - Every response carries a strict Content-Security-Policy (scripts,
 //     styles, images and fetches from this origin only; no inline script;
 //     no framing), nosniff, no-referrer and a Permissions-Policy that

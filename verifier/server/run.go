@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v5"
+
+	"github.com/healthcards/healthcards/internal/clientip"
 )
 
 // Service is the verifier service built from Options: its trust sources
@@ -75,12 +77,13 @@ func NewService(ctx context.Context, o *Options, log *slog.Logger) (*Service, er
 		MaxConcurrentLarge:        o.MaxConcurrentLarge,
 	}
 	if len(o.TrustedProxies) > 0 {
-		var opts []echo.TrustOption
-		for _, c := range o.TrustedProxies {
-			_, n, _ := net.ParseCIDR(c)
-			opts = append(opts, echo.TrustIPRange(n))
+		// Only the named ranges are proxies (echo's extractor would also
+		// trust every private and loopback peer's header).
+		proxies, err := clientip.Parse(o.TrustedProxies...)
+		if err != nil {
+			return nil, fmt.Errorf("--trusted-proxy: %v", err)
 		}
-		cfg.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+		cfg.IPExtractor = proxies.ClientIP
 	}
 	srv, err := New(cfg)
 	if err != nil {
