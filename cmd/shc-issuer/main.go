@@ -45,6 +45,10 @@ Usage:
                                                  register a SMART app (wallet) with the
                                                  built-in authorization server
   shc-issuer clients list|remove ID --data DIR
+  shc-issuer patients enrol --patient ID --evidence KIND [--ial IAL2] --data DIR
+                                                 desk enrolment from the command line: a one-time
+                                                 sign-up code and URL (see 'shc-issuer patients -h')
+  shc-issuer patients list|disable ACCOUNT-ID --data DIR
   shc-issuer policy validate DIR                 check Cedar policies against the schema
   shc-issuer policy check --principal P --action A --patient ID [--token JWT]
                                                  print the decision and the deciding policies
@@ -201,6 +205,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		err = staff(ctx, args[1:], stdout)
 	case "clients":
 		err = clients(ctx, args[1:], stdout)
+	case "patients":
+		err = patients(ctx, args[1:], stdout)
 	case "migrate-keys":
 		err = migrateKeys(ctx, args[1:], stdout)
 	case "policy":

@@ -43,10 +43,15 @@ func validRelationship(code string) bool {
 // Enroller creates patient enrolments for the desk and the API: the
 // account and its sign-up code (issuer/identity), the RelatedPerson
 // resources of a guardian's wards in the issuer's FHIR data (which the
-// guardian policies read), and the audit trail. Issuer, Identity and
-// BaseURL are required.
+// guardian policies read), and the audit trail. Identity, BaseURL and
+// Issuer (or, where no issuer runs, as in `shc-issuer patients`, Store)
+// are required.
 type Enroller struct {
-	Issuer   *issuer.Issuer
+	Issuer *issuer.Issuer
+	// Store is the issuer's store when Issuer is nil (the command line
+	// opens no signing keys); Now is then its clock (nil: time.Now).
+	Store    issuer.Store
+	Now      func() time.Time
 	Identity *identity.Service
 	// BaseURL is the service's public https base (no trailing slash); the
 	// sign-up address is BaseURL + SignupPath.
@@ -83,6 +88,23 @@ type Enrolled struct {
 	SignupURL string
 }
 
+func (en *Enroller) store() issuer.Store {
+	if en.Issuer != nil {
+		return en.Issuer.Store()
+	}
+	return en.Store
+}
+
+func (en *Enroller) now() time.Time {
+	switch {
+	case en.Issuer != nil:
+		return en.Issuer.Now()
+	case en.Now != nil:
+		return en.Now()
+	}
+	return time.Now()
+}
+
 // SignupPath is the patient's sign-up page.
 const SignupPath = "/account/signup"
 
@@ -115,7 +137,7 @@ func (en *Enroller) patientName(ctx context.Context, id string) (string, error) 
 	if !issuer.ValidID(id) {
 		return "", invalid("a patient id is a FHIR id (1..64 of A-Z a-z 0-9 - .)")
 	}
-	raw, err := en.Issuer.Store().Patient(ctx, id)
+	raw, err := en.store().Patient(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return "", &issuer.Error{Pkg: "issuer", Code: issuer.CodeNotFound, Msg: "no patient " + id + " in this lab's data"}
 	}
@@ -225,7 +247,7 @@ func (en *Enroller) relatedPerson(ctx context.Context, w WardRequest, guardian s
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	id := "rp-" + hex.EncodeToString(b)
-	now := en.Issuer.Now().UTC()
+	now := en.now().UTC()
 	rp := map[string]any{
 		"resourceType": "RelatedPerson", "id": id, "active": true,
 		"patient":      map[string]any{"reference": "Patient/" + w.Patient},
@@ -234,7 +256,7 @@ func (en *Enroller) relatedPerson(ctx context.Context, w WardRequest, guardian s
 		"period":       map[string]any{"start": now.Format("2006-01-02")},
 	}
 	raw, _ := json.Marshal(rp)
-	if err := en.Issuer.Store().PutResources(ctx, w.Patient, nil, []store.Resource{{PatientID: w.Patient, Type: "RelatedPerson", ID: id, JSON: raw}}); err != nil {
+	if err := en.store().PutResources(ctx, w.Patient, nil, []store.Resource{{PatientID: w.Patient, Type: "RelatedPerson", ID: id, JSON: raw}}); err != nil {
 		return identity.Ward{}, err
 	}
 	return identity.Ward{Patient: w.Patient, RelatedPerson: id, Name: wardName}, nil
@@ -284,7 +306,7 @@ func (en *Enroller) UnlinkGuardian(ctx context.Context, accountID, patient, by s
 	if ward == nil {
 		return &identity.Error{Pkg: "issuer", Code: identity.CodeNotFound, Msg: "no such ward"}
 	}
-	res, err := en.Issuer.Store().Resources(ctx, patient, []string{"RelatedPerson"}, time.Time{})
+	res, err := en.store().Resources(ctx, patient, []string{"RelatedPerson"}, time.Time{})
 	if err != nil {
 		return err
 	}
@@ -301,10 +323,10 @@ func (en *Enroller) UnlinkGuardian(ctx context.Context, accountID, patient, by s
 		if p == nil {
 			p = map[string]any{}
 		}
-		p["end"] = en.Issuer.Now().UTC().Format(time.RFC3339)
+		p["end"] = en.now().UTC().Format(time.RFC3339)
 		rp["period"] = p
 		raw, _ := json.Marshal(rp)
-		if err := en.Issuer.Store().PutResources(ctx, patient, nil, []store.Resource{{PatientID: patient, Type: "RelatedPerson", ID: r.ID, JSON: raw}}); err != nil {
+		if err := en.store().PutResources(ctx, patient, nil, []store.Resource{{PatientID: patient, Type: "RelatedPerson", ID: r.ID, JSON: raw}}); err != nil {
 			return err
 		}
 	}
@@ -388,5 +410,5 @@ func (en *Enroller) Disable(ctx context.Context, accountID, by string) error {
 }
 
 func (en *Enroller) audit(ctx context.Context, actor, action, detail string) {
-	_ = en.Issuer.Store().Audit(ctx, store.Event{Time: en.Issuer.Now(), Actor: actor, Action: action, Detail: detail})
+	_ = en.store().Audit(ctx, store.Event{Time: en.now(), Actor: actor, Action: action, Detail: detail})
 }
