@@ -2,8 +2,10 @@
 // `shc-issuer serve`, `shc-issuer tokens create|list|revoke`, and
 // `shc-issuer keys rotate|list|retire|compromised`, and
 // `shc-issuer bulk issue|generate` (registry-scale issuing from FHIR Bulk
-// Data NDJSON, package issuer/bulk). Run `shc-issuer help` (or any
-// command with -h).
+// Data NDJSON, package issuer/bulk), `shc-issuer staff|clients ...`, and
+// `shc-issuer patients enrol|list|disable` (the desk's patient enrolment
+// from the command line, printing the one-time sign-up code and URL). Run
+// `shc-issuer help` (or any command with -h).
 //
 // The command owns flags and environment variables (every flag --name is
 // also SHC_ISSUER_NAME, except the bulk command's own flags such as --in
@@ -18,6 +20,7 @@
 //	DIR/development-token the development API token (0600; development only)
 //	DIR/rid-secret       generated rid HMAC secret (REV-3; 0600; never change it)
 //	DIR/store/           SQLite database (WAL, synchronous=FULL)
+//	DIR/identity.db, DIR/oauth.db  accounts, passkeys, grants (0600, with -wal/-shm)
 //	DIR/tls/             development self-signed certificate (dev mode only)
 //	DIR/batches/         batches submitted with POST /v1/batches: input, outputs, state (PHI; 0700)
 //
@@ -39,6 +42,12 @@
 //     but not against an attacker who reads the whole data directory; so
 //     --production refuses it and requires the passphrase from elsewhere or
 //     an HSM.
+//   - Behind a reverse proxy, --trusted-proxy names the proxies whose
+//     X-Forwarded-For is believed (internal/clientip); the sign-up code and
+//     OAuth request limits count per client by it. Without it the proxy is
+//     every patient's one client.
+//   - `patients enrol` prints a one-time code on the operator's terminal:
+//     it is the patient's sign-up credential until used (24 h at most).
 //   - Key ring changes by `keys rotate|retire|compromised` take effect in a
 //     running server at its next request (the ring is watched; SIGHUP
 //     forces a reread).

@@ -48,6 +48,11 @@
 //     default), are single use (consumed atomically when the passkey is
 //     registered), revocable, and their redemption is rate-limited per
 //     client and globally (in the database; client keys stored hashed).
+//     The client's own limit is checked first and only attempts within it
+//     count globally, so one client cannot spend everybody's budget. The
+//     client is Config.ClientIP's: behind a reverse proxy it must read the
+//     proxy's X-Forwarded-For (internal/clientip), or all clients share the
+//     proxy's limit.
 //     One error code (invalid_enrolment_code) answers unknown, expired,
 //     used and revoked codes alike.
 //   - Session tokens (256 bits) and CSRF tokens are random; the database
