@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func benchToken(b *testing.B) (*Store, *auth.Authenticator, string, string, stri
 	sig, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", pub.KeyID))
 	const base = "https://lab.example"
 	tok, err := jwt.Signed(sig).Claims(map[string]any{"iss": base, "aud": []string{base + "/fhir", "shcc_x"}, "sub": "acct-1", "exp": exp.Unix(),
-		"iat": time.Now().Unix(), "jti": jti, "scope": "patient/*.rs", "patient": "pt-1", "fhirUser": "Patient/pt-1", grantClaim: gid,
+		"iat": time.Now().Unix(), "jti": jti, "client_id": "shcc_x", "scope": "patient/*.rs", "patient": "pt-1", "fhirUser": "Patient/pt-1", grantClaim: gid,
 		"authorization_details": Consent{CredentialTypes: []string{CardTypes[1].URI}}.AuthorizationDetails("pt-1")}).Serialize()
 	if err != nil {
 		b.Fatal(err)
@@ -80,6 +81,55 @@ func BenchmarkGrantActive(b *testing.B) {
 	for b.Loop() {
 		if ok, err := st.GrantActive(ctx, gid, jti); err != nil || !ok {
 			b.Fatal(ok, err)
+		}
+	}
+}
+
+// BenchmarkAllow is the rate-limit count of one authorize or token
+// request: the old windows deleted and one upsert (SQLite WAL).
+func BenchmarkAllow(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, StoreConfig{Path: filepath.Join(b.TempDir(), "oauth.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := st.allow(ctx, "token", "192.0.2.1", 1<<30); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpenRequestsAtCap is the open-request count of each new
+// authorization request when 10,000 (the default MaxOpenRequests) are
+// open: the worst case.
+func BenchmarkOpenRequestsAtCap(b *testing.B) {
+	ctx := context.Background()
+	st, err := Open(ctx, StoreConfig{Path: filepath.Join(b.TempDir(), "oauth.db")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	exp := time.Now().Add(RequestTTL).UnixMicro()
+	tx, err := st.db.BeginTx(ctx, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range 10000 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO oa_requests (id, client_id, redirect_uri, state, nonce, scopes, challenge, response_mode,
+			prompt, created_us, expires_us, ask) VALUES (?, 'c', 'r', '', '', '', '', '', '', 0, ?, '{}')`, fmt.Sprint("ar_", i), exp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if n, err := st.openRequests(ctx); err != nil || n != 10000 {
+			b.Fatal(n, err)
 		}
 	}
 }

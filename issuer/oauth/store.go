@@ -294,13 +294,21 @@ func (s *Store) revokeFamily(ctx context.Context, family string) error {
 // stored hashed; windows older than the previous one are deleted.
 func (s *Store) allow(ctx context.Context, endpoint, client string, per int) (bool, error) {
 	w := s.now().Unix() / 60
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM oa_attempts WHERE win < ?`, w-1); err != nil {
+	tx, err := s.db.BeginTx(ctx, nil) // one commit for both statements
+	if err != nil {
+		return false, fmt.Errorf("oauth: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `DELETE FROM oa_attempts WHERE win < ?`, w-1); err != nil {
 		return false, fmt.Errorf("oauth: %w", err)
 	}
 	var n int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO oa_attempts (win, client, n) VALUES (?, ?, 1)
+	err = tx.QueryRowContext(ctx, `INSERT INTO oa_attempts (win, client, n) VALUES (?, ?, 1)
 		ON CONFLICT (win, client) DO UPDATE SET n = oa_attempts.n + 1 RETURNING n`, w, hash(endpoint+"\x00"+client)).Scan(&n)
 	if err != nil {
+		return false, fmt.Errorf("oauth: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return false, fmt.Errorf("oauth: %w", err)
 	}
 	return n <= int64(per), nil
