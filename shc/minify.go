@@ -144,9 +144,12 @@ func minifyElements(n *jsonlite.Value, refs map[string]string) {
 // lastSegments returns the last k "/"-separated segments of s, or "" if s
 // has fewer.
 func lastSegments(s string, k int) string {
-	parts := strings.Split(strings.TrimRight(s, "/"), "/")
-	if len(parts) < k {
-		return ""
+	s = strings.TrimRight(s, "/")
+	i := len(s)
+	for range k - 1 {
+		if i = strings.LastIndexByte(s[:i], '/'); i < 0 {
+			return ""
+		}
 	}
-	return strings.Join(parts[len(parts)-k:], "/")
+	return s[strings.LastIndexByte(s[:i], '/')+1:]
 }

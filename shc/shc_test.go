@@ -395,3 +395,19 @@ func TestBundleProblems(t *testing.T) {
 		t.Errorf("not a bundle: %v", err)
 	}
 }
+
+// lastSegments finds the last k segments of a reference without
+// splitting it (MIN-7 matches "Type/id" tails of fullUrls).
+func TestLastSegments(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"https://x.org/fhir/Patient/1", "Patient/1"}, {"Patient/1", "Patient/1"}, {"Patient/1/", "Patient/1"},
+		{"1", ""}, {"", ""}, {"x//b", "/b"}, {"/b", "/b"}, {"urn:uuid:abc", ""},
+	} {
+		if got := lastSegments(c.in, 2); got != c.want {
+			t.Errorf("lastSegments(%q, 2) = %q; want %q", c.in, got, c.want)
+		}
+	}
+	if n := testing.AllocsPerRun(10, func() { lastSegments("https://x.org/fhir/Patient/1", 2) }); n != 0 {
+		t.Errorf("lastSegments allocates %.0f times; want 0", n)
+	}
+}

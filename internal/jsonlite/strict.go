@@ -269,17 +269,71 @@ type Value struct {
 // the nesting limit maxDepth (DefaultMaxDepth when maxDepth <= 0). The
 // error is ErrSyntax, ErrDepth or a *MemberError.
 func Parse(b []byte, maxDepth int) (*Value, error) {
-	var r Reader
-	r.Reset(b, maxDepth)
-	v := r.value()
-	if v == nil || !r.End() {
-		return nil, r.err
+	t := tree{src: string(b)}
+	t.r.Reset(b, maxDepth)
+	v := t.value()
+	if v == nil || !t.r.End() {
+		return nil, t.r.err
 	}
 	return v, nil
 }
 
+// tree builds a Parse tree with few allocations: Values, member names and
+// element lists are cut from slabs (each list capped at its length, so
+// that Set reallocates instead of writing into a neighbour), and a member
+// name is a substring of src, the input converted once (names are never
+// escaped: Parse refuses those). Children are gathered on a stack first,
+// so every list is allocated once at its final size.
+type tree struct {
+	r      Reader
+	src    string
+	vals   []Value
+	elems  []*Value
+	names  []string
+	stackE []*Value
+	stackN []string
+}
+
+const slabLen = 256
+
+func (t *tree) newValue(v Value) *Value {
+	if len(t.vals) == 0 {
+		t.vals = make([]Value, slabLen)
+	}
+	p := &t.vals[0]
+	*p = v
+	t.vals = t.vals[1:]
+	return p
+}
+
+// take moves the children gathered above mark into slab slices.
+func (t *tree) take(v *Value, mark int, withNames bool) {
+	n := len(t.stackE) - mark
+	if n == 0 {
+		return
+	}
+	if len(t.elems) < n {
+		t.elems = make([]*Value, max(n, slabLen))
+	}
+	v.Elems = t.elems[:n:n]
+	t.elems = t.elems[n:]
+	copy(v.Elems, t.stackE[mark:])
+	clear(t.stackE[mark:])
+	t.stackE = t.stackE[:mark]
+	if withNames {
+		if len(t.names) < n {
+			t.names = make([]string, max(n, slabLen))
+		}
+		v.Names = t.names[:n:n]
+		t.names = t.names[n:]
+		copy(v.Names, t.stackN[mark:])
+		t.stackN = t.stackN[:mark]
+	}
+}
+
 // value reads one value at r.i as a tree.
-func (r *Reader) value() *Value {
+func (t *tree) value() *Value {
+	r := &t.r
 	switch r.Kind() {
 	case 0:
 		r.fail(ErrSyntax)
@@ -288,7 +342,8 @@ func (r *Reader) value() *Value {
 		if !r.Enter('{') {
 			return nil
 		}
-		v := &Value{Kind: '{'}
+		v := t.newValue(Value{Kind: '{'})
+		mark := len(t.stackE)
 		names := r.newMemberSet()
 		for {
 			name, esc, ok := r.Next()
@@ -296,35 +351,45 @@ func (r *Reader) value() *Value {
 				if r.err != nil {
 					return nil
 				}
+				t.take(v, mark, true)
 				return v
 			}
-			if !names.quick(name, esc || r.nonASCII) && !r.checkName(&names, name, esc) {
+			if esc { // refused by checkName; never a substring of src
+				r.checkName(&names, name, esc)
 				return nil
 			}
-			e := r.value()
+			s := t.src[r.strStart : r.strStart+len(name)]
+			if !names.quick(name, r.nonASCII) && !r.checkName(&names, name, esc) {
+				return nil
+			}
+			e := t.value()
 			if e == nil {
 				r.inside(name)
 				return nil
 			}
-			v.Names = append(v.Names, string(name))
-			v.Elems = append(v.Elems, e)
+			t.stackN = append(t.stackN, s)
+			t.stackE = append(t.stackE, e)
 		}
 	case '[':
 		if !r.Enter('[') {
 			return nil
 		}
-		v := &Value{Kind: '['}
+		v := t.newValue(Value{Kind: '['})
+		mark := len(t.stackE)
 		for i := 0; r.NextElem(); i++ {
-			e := r.value()
+			e := t.value()
 			if e == nil {
 				r.insideElem(i)
 				return nil
 			}
-			v.Elems = append(v.Elems, e)
+			t.stackE = append(t.stackE, e)
+			t.stackN = append(t.stackN, "")
 		}
 		if r.err != nil {
 			return nil
 		}
+		t.take(v, mark, false)
+		t.stackN = t.stackN[:mark]
 		return v
 	default:
 		k := r.Kind()
@@ -335,7 +400,7 @@ func (r *Reader) value() *Value {
 		if !ok {
 			return nil
 		}
-		return &Value{Kind: k, Raw: raw}
+		return t.newValue(Value{Kind: k, Raw: raw})
 	}
 }
 
