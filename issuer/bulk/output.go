@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-pdf/fpdf"
@@ -210,7 +212,7 @@ func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code, link *LinkResu
 	pdf.SetCreator("healthcards shc-issuer bulk", true)
 	pdf.SetCreationDate(cards[0].IssuedAt)
 	pdf.SetModificationDate(cards[0].IssuedAt)
-	tr := pdf.UnicodeTranslatorFromDescriptor("")
+	tr := cp1252
 	pageW, _ := pdf.GetPageSize()
 	issuerName := o.cfg.Outputs.IssuerName
 	if issuerName == "" {
@@ -272,14 +274,34 @@ func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code, link *LinkResu
 	return b.Bytes(), nil
 }
 
-// drawQR draws the code with its 4-module quiet zone as filled rectangles
-// (vector: sharp at any print resolution), one per horizontal run.
+// drawQR draws the code with its 4-module quiet zone as vector
+// rectangles (sharp at any print resolution): a white square, then every
+// horizontal run of dark modules as one "re" of ONE path filled once. The
+// path is written as raw page content in module units under a "cm"
+// transform (x right, y down from the code's top-left module), so each
+// rectangle is four small integers: much cheaper to format than fpdf's
+// one Rect (four floats) per run, and one fill of the union leaves no
+// seams between runs.
 func drawQR(pdf *fpdf.Fpdf, c *qr.Code, x, y, side float64) {
 	n := c.Size()
 	m := side / float64(n+8)
 	pdf.SetFillColor(255, 255, 255)
 	pdf.Rect(x, y, side, side, "F")
 	pdf.SetFillColor(0, 0, 0)
+	k := pdf.GetConversionRatio()
+	_, pageH := pdf.GetPageSize()
+	b := qrPathBufs.Get().(*[]byte)
+	buf := append((*b)[:0], "q "...)
+	// User space: points, y up from the page's bottom; module (0,0) at
+	// the top-left of the code, one unit per module, y down.
+	buf = strconv.AppendFloat(buf, m*k, 'f', 5, 64)
+	buf = append(buf, " 0 0 "...)
+	buf = strconv.AppendFloat(buf, -m*k, 'f', 5, 64)
+	buf = append(buf, ' ')
+	buf = strconv.AppendFloat(buf, (x+4*m)*k, 'f', 5, 64)
+	buf = append(buf, ' ')
+	buf = strconv.AppendFloat(buf, (pageH-y-4*m)*k, 'f', 5, 64)
+	buf = append(buf, " cm\n"...)
 	for row := 0; row < n; row++ {
 		for col := 0; col < n; {
 			if !c.Dark(col, row) {
@@ -290,11 +312,66 @@ func drawQR(pdf *fpdf.Fpdf, c *qr.Code, x, y, side float64) {
 			for col < n && c.Dark(col, row) {
 				col++
 			}
-			// A hair of overlap keeps renderers from showing seams.
-			pdf.Rect(x+float64(start+4)*m, y+float64(row+4)*m, float64(col-start)*m+0.01, m+0.01, "F")
+			buf = strconv.AppendInt(buf, int64(start), 10)
+			buf = append(buf, ' ')
+			buf = strconv.AppendInt(buf, int64(row), 10)
+			buf = append(buf, ' ')
+			buf = strconv.AppendInt(buf, int64(col-start), 10)
+			buf = append(buf, " 1 re\n"...)
 		}
 	}
+	buf = append(buf, "f Q"...)
+	pdf.RawWriteStr(string(buf))
+	*b = buf
+	qrPathBufs.Put(b)
 }
+
+// qrPathBufs holds drawQR's scratch buffers (a version-22 code's path is
+// about 20 kB).
+var qrPathBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+
+// cp1252 translates text to the code page of fpdf's core fonts as fpdf's
+// own UnicodeTranslatorFromDescriptor("") does (runes it cannot print
+// become '.'). It is built once per process, not once per document, and,
+// unlike fpdf's translator (which shares one buffer between calls), is
+// safe for the workers to use at the same time.
+func cp1252(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	m := cp1252Map()
+	out := make([]byte, 0, len(s))
+	for _, r := range s {
+		ch, ok := byte(r), r < 0x80
+		if !ok {
+			if ch, ok = m[r]; !ok {
+				ch = '.'
+			}
+		}
+		out = append(out, ch)
+	}
+	return string(out)
+}
+
+// cp1252Map is fpdf's cp1252 table (read from fpdf's own translator: every
+// rune it maps lies below U+2200).
+var cp1252Map = sync.OnceValue(func() map[rune]byte {
+	tr := fpdf.New("P", "mm", "A4", "").UnicodeTranslatorFromDescriptor("")
+	m := make(map[rune]byte, 128)
+	for r := rune(0x80); r < 0x2200; r++ {
+		if t := tr(string(r)); len(t) == 1 && t[0] >= 0x80 {
+			m[r] = t[0]
+		}
+	}
+	return m
+})
 
 // printedCard is what a PDF page says in words.
 type printedCard struct {
