@@ -209,6 +209,11 @@ func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code, link *LinkResu
 		size = "Letter"
 	}
 	pdf := fpdf.New("P", "mm", size, "")
+	// No deflate: fpdf makes a new zlib writer (about 1.2 MB) per page
+	// stream, and with the QR as an image mask a page is about 3 kB of
+	// text (10 kB per PDF uncompressed, 6 kB deflated, at a fifth of the
+	// cost; see BENCHMARKS.md).
+	pdf.SetCompression(false)
 	pdf.SetCreator("healthcards shc-issuer bulk", true)
 	pdf.SetCreationDate(cards[0].IssuedAt)
 	pdf.SetModificationDate(cards[0].IssuedAt)
@@ -274,14 +279,14 @@ func (o *outputs) pdf(cards []store.IssuedCard, codes []*qr.Code, link *LinkResu
 	return b.Bytes(), nil
 }
 
-// drawQR draws the code with its 4-module quiet zone as vector
-// rectangles (sharp at any print resolution): a white square, then every
-// horizontal run of dark modules as one "re" of ONE path filled once. The
-// path is written as raw page content in module units under a "cm"
-// transform (x right, y down from the code's top-left module), so each
-// rectangle is four small integers: much cheaper to format than fpdf's
-// one Rect (four floats) per run, and one fill of the union leaves no
-// seams between runs.
+// drawQR draws the code with its 4-module quiet zone: a white square,
+// then the modules as ONE 1-bit image mask, one sample per module, painted
+// in black (ISO 32000-1 8.9.6.2), written inline as raw page content. /I
+// false asks for no interpolation (the default, said explicitly): each
+// module prints as a sharp square of exactly side/(size+8), with no
+// anti-aliased edges, at any print resolution. This is a few hundred bytes
+// where one rectangle per run of dark modules took 20 kB of page content
+// (and the time to format and deflate it).
 func drawQR(pdf *fpdf.Fpdf, c *qr.Code, x, y, side float64) {
 	n := c.Size()
 	m := side / float64(n+8)
@@ -290,45 +295,47 @@ func drawQR(pdf *fpdf.Fpdf, c *qr.Code, x, y, side float64) {
 	pdf.SetFillColor(0, 0, 0)
 	k := pdf.GetConversionRatio()
 	_, pageH := pdf.GetPageSize()
-	b := qrPathBufs.Get().(*[]byte)
+	s := float64(n) * m * k // the modules' side in points
+	b := qrMaskBufs.Get().(*[]byte)
 	buf := append((*b)[:0], "q "...)
-	// User space: points, y up from the page's bottom; module (0,0) at
-	// the top-left of the code, one unit per module, y down.
-	buf = strconv.AppendFloat(buf, m*k, 'f', 5, 64)
+	// The unit square of image space onto the modules (user space: points,
+	// y up from the bottom of the page; image row 0 at the top).
+	buf = strconv.AppendFloat(buf, s, 'f', 5, 64)
 	buf = append(buf, " 0 0 "...)
-	buf = strconv.AppendFloat(buf, -m*k, 'f', 5, 64)
+	buf = strconv.AppendFloat(buf, s, 'f', 5, 64)
 	buf = append(buf, ' ')
 	buf = strconv.AppendFloat(buf, (x+4*m)*k, 'f', 5, 64)
 	buf = append(buf, ' ')
-	buf = strconv.AppendFloat(buf, (pageH-y-4*m)*k, 'f', 5, 64)
-	buf = append(buf, " cm\n"...)
+	buf = strconv.AppendFloat(buf, (pageH-y-4*m)*k-s, 'f', 5, 64)
+	buf = append(buf, " cm\nBI /IM true /W "...)
+	buf = strconv.AppendInt(buf, int64(n), 10)
+	buf = append(buf, " /H "...)
+	buf = strconv.AppendInt(buf, int64(n), 10)
+	// Samples of 0 are painted (Decode [0 1]); ASCIIHex keeps the content
+	// stream text (no "EI" can appear inside binary data).
+	buf = append(buf, " /I false /F /AHx ID\n"...)
+	const digits = "0123456789abcdef"
 	for row := 0; row < n; row++ {
-		for col := 0; col < n; {
-			if !c.Dark(col, row) {
-				col++
-				continue
+		for col := 0; col < n; col += 8 {
+			var v byte = 0xff
+			for i := 0; i < 8 && col+i < n; i++ {
+				if c.Dark(col+i, row) {
+					v &^= 0x80 >> i
+				}
 			}
-			start := col
-			for col < n && c.Dark(col, row) {
-				col++
-			}
-			buf = strconv.AppendInt(buf, int64(start), 10)
-			buf = append(buf, ' ')
-			buf = strconv.AppendInt(buf, int64(row), 10)
-			buf = append(buf, ' ')
-			buf = strconv.AppendInt(buf, int64(col-start), 10)
-			buf = append(buf, " 1 re\n"...)
+			buf = append(buf, digits[v>>4], digits[v&15])
 		}
+		buf = append(buf, '\n')
 	}
-	buf = append(buf, "f Q"...)
+	buf = append(buf, ">\nEI Q"...)
 	pdf.RawWriteStr(string(buf))
 	*b = buf
-	qrPathBufs.Put(b)
+	qrMaskBufs.Put(b)
 }
 
-// qrPathBufs holds drawQR's scratch buffers (a version-22 code's path is
-// about 20 kB).
-var qrPathBufs = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
+// qrMaskBufs holds drawQR's scratch buffers (a version-22 code's image is
+// under 2 kB).
+var qrMaskBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
 
 // cp1252 translates text to the code page of fpdf's core fonts as fpdf's
 // own UnicodeTranslatorFromDescriptor("") does (runes it cannot print
