@@ -21,6 +21,10 @@
 //   - The folder is 0700 and every file 0600; a folder or file open to group
 //     or others, or a symbolic link, is refused (wallet_insecure), never
 //     repaired silently. Writes are atomic (temporary file, fsync, rename).
+//   - Unix only: those checks are Unix mode bits and the lock is flock. On
+//     a system without them (Windows, Plan 9, wasm) Open refuses with
+//     wallet_unsupported_platform ("the wallet needs a Unix file system")
+//     instead of running with no privacy check and no lock.
 //   - The grant (access and refresh tokens, patient, authorization_details)
 //     is a compact JWE PBES2-HS512+A256KW / A256GCM under the wallet
 //     passphrase: the same construction and PBKDF2-HMAC-SHA512 work factor

@@ -17,6 +17,9 @@ const (
 	// CodeInsecure: the wallet folder or one of its files is open to group
 	// or others, is not a regular file or folder, or is a symbolic link.
 	CodeInsecure Code = "wallet_insecure"
+	// CodeUnsupportedPlatform: the wallet runs only where Unix file modes
+	// and flock exist (Linux, macOS, the BSDs, WSL); elsewhere Open refuses.
+	CodeUnsupportedPlatform Code = "wallet_unsupported_platform"
 	// CodeNotConnected: the command needs a connection to a FHIR server
 	// ("shc wallet connect") and the wallet has none.
 	CodeNotConnected Code = "wallet_not_connected"
@@ -52,6 +55,7 @@ const pkg = "wallet"
 // Sentinels for errors.Is.
 var (
 	ErrInsecure             = errcode.Sentinel(pkg, CodeInsecure)
+	ErrUnsupportedPlatform  = errcode.Sentinel(pkg, CodeUnsupportedPlatform)
 	ErrNotConnected         = errcode.Sentinel(pkg, CodeNotConnected)
 	ErrDiscoveryFailed      = errcode.Sentinel(pkg, CodeDiscoveryFailed)
 	ErrAuthorizationFailed  = errcode.Sentinel(pkg, CodeAuthorizationFailed)

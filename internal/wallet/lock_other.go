@@ -4,6 +4,10 @@ package wallet
 
 const noFollow = 0
 
-// lock is a no-op where flock is not available: run one wallet command at
-// a time there.
-func (w *Wallet) lock() (func(), error) { return func() {}, nil }
+// unixFS is false here: the private-folder checks read Unix mode bits and
+// the lock is flock, neither of which holds on this system, so Open refuses
+// (wallet_unsupported_platform) rather than pretend.
+const unixFS = false
+
+// lock is never reached (Open refuses first); it fails closed all the same.
+func (w *Wallet) lock() (func(), error) { return nil, errNeedsUnix() }

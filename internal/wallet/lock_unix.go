@@ -10,6 +10,9 @@ import (
 
 const noFollow = syscall.O_NOFOLLOW
 
+// unixFS: the folder's privacy is Unix mode bits, the lock is flock.
+const unixFS = true
+
 // lock takes the wallet's exclusive lock (flock on DIR/.lock) so that two
 // imports never use the same refresh token; the returned function releases
 // it.

@@ -76,8 +76,14 @@ func DefaultDir() (string, error) {
 
 // Open opens the wallet in dir, creating it (0700) when absent. A folder
 // that is open to group or others, or is a symbolic link, is refused with
-// wallet_insecure: the cards in it are health data.
+// wallet_insecure: the cards in it are health data. On a system without
+// Unix file modes and flock (Windows, Plan 9, wasm) Open refuses with
+// wallet_unsupported_platform: the folder's privacy could not be checked
+// nor concurrent imports serialized.
 func Open(dir string, opts Options) (*Wallet, error) {
+	if !unixFS {
+		return nil, errNeedsUnix()
+	}
 	if dir == "" {
 		return nil, newErr(CodeInsecure, "no wallet folder given", nil)
 	}
@@ -105,6 +111,11 @@ func (w *Wallet) now() time.Time {
 		return w.opts.Now()
 	}
 	return time.Now()
+}
+
+// errNeedsUnix is Open's refusal on a system without Unix file modes.
+func errNeedsUnix() error {
+	return newErr(CodeUnsupportedPlatform, "the wallet needs a Unix file system: its privacy is checked with Unix file modes (0700/0600) and imports are serialized with flock, neither available here; use Linux, macOS or WSL", nil)
 }
 
 func checkDir(dir string) error {
