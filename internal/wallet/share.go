@@ -25,7 +25,9 @@ type LinkOptions struct {
 // patient's cards, authorized by the wallet's grant: the issuer shares the
 // cards of this patient its policies and the person's consent allow, as it
 // issues them now (which includes the card, when it is still valid). card
-// must come from the connected issuer.
+// must come from the connected issuer, on the origin of the FHIR base: the
+// bearer token is sent nowhere else (a card from another --trusted-issuer
+// is refused with issue_refused before anything is sent).
 func (c *Client) ShareLink(ctx context.Context, w *Wallet, card Card, opts LinkOptions) (string, error) {
 	conn, err := w.Connection()
 	if err != nil {
@@ -33,6 +35,12 @@ func (c *Client) ShareLink(ctx context.Context, w *Wallet, card Card, opts LinkO
 	}
 	if !slices.Contains(conn.TrustedIssuers, card.Issuer) {
 		return "", newErr(CodeIssueRefused, "the card is not from the connected issuer; share it as a QR code or a file instead", nil)
+	}
+	// The access token goes only to the origin the person authorized: a
+	// card from another trusted issuer (connect --trusted-issuer) is on
+	// another origin, which must never see this grant's bearer token.
+	if Origin(card.Issuer) == "" || Origin(card.Issuer) != Origin(conn.FHIRBase) {
+		return "", newErr(CodeIssueRefused, "the card's issuer is not on the origin of the FHIR server the wallet is connected to ("+Origin(conn.FHIRBase)+"); the wallet's access token goes nowhere else: share it as a QR code or a file instead", nil)
 	}
 	g, err := c.freshGrant(ctx, w, conn)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -354,4 +355,46 @@ func TestCredentialTypeAndSince(t *testing.T) {
 			t.Errorf("%s accepted", bad)
 		}
 	}
+}
+
+// ShareLink sends the wallet's bearer token only to the origin of the FHIR
+// base it connected to: a card from another trusted issuer (connect
+// --trusted-issuer OTHER) is refused before anything is sent there.
+func TestShareLinkOnlyToConnectedOrigin(t *testing.T) {
+	s := newTestServer(t)
+	var hits atomic.Int32
+	other := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer other.Close()
+	w := openTest(t, filepath.Join(t.TempDir(), "wallet"))
+	if err := s.connect(t, w); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := w.Connection()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := w.Grant()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.TrustedIssuers = append(conn.TrustedIssuers, other.URL)
+	conn.PrivateOrigins = append(conn.PrivateOrigins, other.URL)
+	if err := w.SaveConnection(conn, g); err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewClient(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ShareLink(context.Background(), w, Card{Issuer: other.URL}, LinkOptions{})
+	if CodeOf(err) != CodeIssueRefused || !strings.Contains(err.Error(), "origin") {
+		t.Fatalf("share of a card from another origin: %v", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Fatalf("the other origin received %d request(s)", n)
+	}
+	assertNotInError(t, err, g.AccessToken, g.RefreshToken)
 }
