@@ -29,7 +29,9 @@
 //     is a compact JWE PBES2-HS512+A256KW / A256GCM under the wallet
 //     passphrase: the same construction and PBKDF2-HMAC-SHA512 work factor
 //     (600,000 iterations, below 100,000 refused) as the project's encrypted
-//     key files (package keys), so one KDF is reviewed for both. A key kept
+//     key files (package keys), so one KDF is reviewed for both. A new
+//     grant needs a passphrase of at least 12 characters
+//     (passphrase_too_short); an existing one keeps its passphrase. A key kept
 //     beside the tokens would protect nothing; the operating system's
 //     keychain is not reachable from the standard library on every
 //     platform. Cards are not encrypted: they are the person's own signed

@@ -20,6 +20,9 @@ const (
 	// CodeUnsupportedPlatform: the wallet runs only where Unix file modes
 	// and flock exist (Linux, macOS, the BSDs, WSL); elsewhere Open refuses.
 	CodeUnsupportedPlatform Code = "wallet_unsupported_platform"
+	// CodePassphraseTooShort: a new grant would be sealed under a
+	// passphrase shorter than MinPassphraseChars.
+	CodePassphraseTooShort Code = "passphrase_too_short"
 	// CodeNotConnected: the command needs a connection to a FHIR server
 	// ("shc wallet connect") and the wallet has none.
 	CodeNotConnected Code = "wallet_not_connected"
@@ -56,6 +59,7 @@ const pkg = "wallet"
 var (
 	ErrInsecure             = errcode.Sentinel(pkg, CodeInsecure)
 	ErrUnsupportedPlatform  = errcode.Sentinel(pkg, CodeUnsupportedPlatform)
+	ErrPassphraseTooShort   = errcode.Sentinel(pkg, CodePassphraseTooShort)
 	ErrNotConnected         = errcode.Sentinel(pkg, CodeNotConnected)
 	ErrDiscoveryFailed      = errcode.Sentinel(pkg, CodeDiscoveryFailed)
 	ErrAuthorizationFailed  = errcode.Sentinel(pkg, CodeAuthorizationFailed)

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -437,12 +438,25 @@ func (w *Wallet) passphrase() ([]byte, error) {
 	return p, nil
 }
 
+// MinPassphraseChars is the shortest passphrase a new grant is sealed
+// under (characters, not bytes). The grant holds a refresh token: a short
+// passphrase falls to an offline guess at the file despite PBKDF2.
+const MinPassphraseChars = 12
+
 // SaveGrant encrypts g under the passphrase and replaces the stored grant
-// atomically.
+// atomically. When the wallet holds no grant yet (a new wallet, or one
+// connected again after disconnect) a passphrase shorter than
+// MinPassphraseChars is refused (passphrase_too_short); a wallet that
+// already holds a grant keeps refreshing it under the passphrase it has.
 func (w *Wallet) SaveGrant(g *Grant) error {
 	pass, err := w.passphrase()
 	if err != nil {
 		return err
+	}
+	if n := utf8.RuneCount(pass); n < MinPassphraseChars {
+		if _, err := os.Lstat(filepath.Join(w.dir, grantFile)); errors.Is(err, fs.ErrNotExist) {
+			return newErr(CodePassphraseTooShort, fmt.Sprintf("the wallet passphrase has %d characters; a new wallet needs at least %d", n, MinPassphraseChars), nil)
+		}
 	}
 	plain, err := json.Marshal(g)
 	if err != nil {

@@ -398,3 +398,43 @@ func TestShareLinkOnlyToConnectedOrigin(t *testing.T) {
 	}
 	assertNotInError(t, err, g.AccessToken, g.RefreshToken)
 }
+
+// A new grant needs a passphrase of MinPassphraseChars characters; a wallet
+// that already holds a grant under a shorter one (made before the rule)
+// keeps opening and refreshing.
+func TestPassphraseMinimum(t *testing.T) {
+	short := func() ([]byte, error) { return []byte("élan vital"), nil } // 10 characters, 11 bytes
+	dir := filepath.Join(t.TempDir(), "wallet")
+	w, err := Open(dir, Options{TestWorkFactor: true, Passphrase: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &Grant{AccessToken: "at", RefreshToken: "rt", Patient: testPatient}
+	if err := w.SaveGrant(g); !errors.Is(err, ErrPassphraseTooShort) {
+		t.Fatalf("new grant under a 10-character passphrase: %v", err)
+	}
+	if _, err := os.Lstat(filepath.Join(dir, grantFile)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused grant was written: %v", err)
+	}
+	long := openTest(t, filepath.Join(t.TempDir(), "w2")) // "correct horse": 13
+	if err := long.SaveGrant(g); err != nil {
+		t.Fatalf("13 characters: %v", err)
+	}
+	// An older wallet: its grant already exists under the short passphrase.
+	if err := os.WriteFile(filepath.Join(dir, grantFile), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.SaveGrant(g); err != nil {
+		t.Fatalf("sealing over an existing grant: %v", err)
+	}
+	old, err := Open(dir, Options{TestWorkFactor: true, Passphrase: short})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := old.Grant(); err != nil || got.RefreshToken != "rt" {
+		t.Fatalf("an existing wallet under a short passphrase no longer opens: %v", err)
+	}
+	if err := old.SaveGrant(&Grant{AccessToken: "at2", RefreshToken: "rt2", Patient: testPatient}); err != nil {
+		t.Fatalf("refreshing an existing wallet: %v", err)
+	}
+}
