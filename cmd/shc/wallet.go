@@ -187,8 +187,14 @@ func runWalletConnect(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return withFetchHint(err)
 	}
-	if err := w.SaveConnection(cn, g); err != nil {
+	// A reconnect first revokes the grant it replaces (RFC 7009), best
+	// effort: the new connection is kept even when the old server is gone.
+	revokeErr, err := wallet.Replace(ctx, w, cn, g)
+	if err != nil {
 		return err
+	}
+	if revokeErr != nil {
+		fmt.Fprintf(stderr, "warning: the previous authorization could not be revoked (%v); withdraw it on that server's connected-apps page\n", withFetchHint(revokeErr))
 	}
 	fmt.Fprintf(stdout, "connected to %s\n", cn.FHIRBase)
 	fmt.Fprintf(stdout, "  granted: %s\n", g.Scope)

@@ -48,6 +48,8 @@
 //     One card that does not verify refuses the whole answer.
 //   - The loopback listener takes exactly one redirect within a time
 //     limit; a wrong state or an error answer ends the connect.
+//   - A reconnect (Replace) first revokes the refresh token it replaces
+//     (RFC 7009), best effort: a live grant is not silently forgotten.
 //   - Tokens, the patient id and card content never appear in errors; an
 //     OAuth failure is named by its error code only.
 package wallet

@@ -3,6 +3,7 @@ package wallet
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -106,4 +107,25 @@ func (c *Client) Revoke(ctx context.Context, w *Wallet) (bool, error) {
 		return false, newErr(CodeAuthorizationFailed, fmt.Sprintf("the revocation endpoint answered %d", resp.StatusCode), nil)
 	}
 	return true, nil
+}
+
+// Replace stores a new connection and grant (SaveConnection) after asking
+// the previous connection's server, if any, to revoke the refresh token
+// the wallet is about to forget (RFC 7009, as Disconnect's caller does), so
+// a reconnect leaves no live grant behind. Revocation is best effort: when
+// it fails (server unreachable, old grant unreadable) the new connection is
+// stored all the same and the failure is returned as revokeErr for the
+// caller to warn about; err is only a failure to store.
+func Replace(ctx context.Context, w *Wallet, conn *Connection, g *Grant) (revokeErr, err error) {
+	if old, cerr := w.Connection(); cerr == nil {
+		c, nerr := NewClient(old)
+		if nerr == nil {
+			_, revokeErr = c.Revoke(ctx, w)
+		} else {
+			revokeErr = nerr
+		}
+	} else if !errors.Is(cerr, ErrNotConnected) {
+		revokeErr = cerr
+	}
+	return revokeErr, w.SaveConnection(conn, g)
 }

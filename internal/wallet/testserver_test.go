@@ -40,6 +40,7 @@ type testServer struct {
 	withdrawn bool                 // consent withdrawn: refresh and access refused
 	refreshes int
 	lastIssue url.Values // credentialType / _since of the last $health-cards-issue
+	revoked   []string   // every token sent to the revocation endpoint
 
 	// knobs
 	noTokenEndpoint bool
@@ -236,6 +237,7 @@ func (s *testServer) revoke(w http.ResponseWriter, r *http.Request) {
 	r.ParseForm()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.revoked = append(s.revoked, r.PostForm.Get("token"))
 	if r.PostForm.Get("token") == s.refresh && r.PostForm.Get("client_id") == "shc-wallet" {
 		s.withdrawn = true
 	}

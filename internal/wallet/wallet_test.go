@@ -438,3 +438,66 @@ func TestPassphraseMinimum(t *testing.T) {
 		t.Fatalf("refreshing an existing wallet: %v", err)
 	}
 }
+
+// Reconnecting revokes the refresh token it replaces (RFC 7009) before the
+// new grant is stored; when the old server cannot be reached the new
+// connection is stored all the same and the failure is reported.
+func TestReplaceRevokesPreviousGrant(t *testing.T) {
+	s := newTestServer(t)
+	w := openTest(t, filepath.Join(t.TempDir(), "wallet"))
+	if err := s.connect(t, w); err != nil {
+		t.Fatal(err)
+	}
+	old, err := w.Grant()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reconnect := func() (*Connection, *Grant) {
+		t.Helper()
+		c, err := NewClient(&Connection{PrivateOrigins: []string{s.URL}, CACertPEM: s.caPEM()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cn, g, err := c.Connect(context.Background(), ConnectOptions{FHIRBase: s.base(), ClientID: "shc-wallet", ShowURL: s.browser(t),
+			PrivateOrigins: []string{s.URL}, CACertPEM: s.caPEM(), Timeout: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-s.pages
+		return cn, g
+	}
+	cn, g := reconnect()
+	revokeErr, err := Replace(context.Background(), w, cn, g)
+	if err != nil || revokeErr != nil {
+		t.Fatalf("replace: %v / revoke: %v", err, revokeErr)
+	}
+	s.mu.Lock()
+	revoked := append([]string(nil), s.revoked...)
+	s.mu.Unlock()
+	if len(revoked) != 1 || revoked[0] != old.RefreshToken {
+		t.Fatalf("the replaced refresh token was not revoked (%d revocations)", len(revoked))
+	}
+	if now, err := w.Grant(); err != nil || now.RefreshToken != g.RefreshToken {
+		t.Fatalf("the new grant was not stored: %v", err)
+	}
+
+	// The previous server is gone: the new connection is kept, the failure
+	// reported.
+	gone := httptest.NewTLSServer(http.NotFoundHandler())
+	gone.Close()
+	conn, _ := w.Connection()
+	conn.RevocationEndpoint = gone.URL + "/revoke"
+	conn.PrivateOrigins = append(conn.PrivateOrigins, gone.URL)
+	if err := w.SaveConnection(conn, g); err != nil {
+		t.Fatal(err)
+	}
+	cn2, g2 := reconnect()
+	revokeErr, err = Replace(context.Background(), w, cn2, g2)
+	if err != nil || CodeOf(revokeErr) != CodeFetchFailed {
+		t.Fatalf("unreachable revocation endpoint: store %v, revoke %v", err, revokeErr)
+	}
+	assertNotInError(t, revokeErr, g.RefreshToken, g.AccessToken)
+	if now, err := w.Grant(); err != nil || now.RefreshToken != g2.RefreshToken {
+		t.Fatalf("the new grant was not stored after a failed revocation: %v", err)
+	}
+}
