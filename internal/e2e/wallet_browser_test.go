@@ -17,11 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 
 	"github.com/healthcards/healthcards/examples/bundles"
+	"github.com/healthcards/healthcards/internal/browsertest"
 	"github.com/healthcards/healthcards/internal/wallet"
 	"github.com/healthcards/healthcards/verifier"
 )
@@ -49,7 +48,7 @@ func TestWalletInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binaries and starts Chromium")
 	}
-	chrome := chromiumPath(t)
+	browsertest.Chromium(t) // skips (fails in CI) before the binaries are built
 	bin := t.TempDir()
 	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
 	if _, err := os.Stat(goTool); err != nil {
@@ -89,10 +88,10 @@ func TestWalletInChromium(t *testing.T) {
 	apiPost(t, pool, base+"/v1/results", token, imm)
 
 	// The desk: staff passkey, then the patient's enrolment.
-	desk := browserTab(t, chrome)
+	desk := browsertest.Tab(t, deviceOptions)
 	do(t, desk, chromedp.Navigate(base+"/desk/enrol"), chromedp.WaitVisible(chromedp.ID("code")),
 		chromedp.SetValue(chromedp.ID("code"), staffCode[1]), chromedp.Click("#f button"))
-	waitForPath(t, desk, "/desk/")
+	browsertest.WaitPath(t, desk, "/desk/")
 	do(t, desk, chromedp.Navigate(base+"/desk/patient?id=pt-1001"), chromedp.WaitVisible("#enrol-form"),
 		chromedp.Click(`#enrol-form input[name=evidence][value=passport]`), chromedp.Click(`#enrol-form input[name=ial][value=IAL2]`),
 		chromedp.Click(`#enrol-form .actions button`), chromedp.WaitVisible("#code"))
@@ -102,12 +101,12 @@ func TestWalletInChromium(t *testing.T) {
 	}
 
 	// The phone: sign-up with a passkey, then sign out.
-	phone := browserTab(t, chrome)
+	phone := browsertest.Tab(t, deviceOptions)
 	do(t, phone, chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/account/signup#code="+signupCode),
 		chromedp.WaitVisible(chromedp.ID("code")), chromedp.Click("#f button"))
-	waitForPath(t, phone, "/account/")
+	browsertest.WaitPath(t, phone, "/account/")
 	do(t, phone, chromedp.Click("header form button"))
-	waitForPath(t, phone, "/account/signin")
+	browsertest.WaitPath(t, phone, "/account/signin")
 
 	// shc wallet connect: prints the authorization URL and waits for the
 	// loopback redirect.
@@ -120,27 +119,27 @@ func TestWalletInChromium(t *testing.T) {
 		t.Fatalf("authorization URL %s", authURL)
 	}
 	do(t, phone, chromedp.Navigate(authURL))
-	waitForPath(t, phone, "/account/signin")
+	browsertest.WaitPath(t, phone, "/account/signin")
 	do(t, phone, chromedp.WaitVisible(chromedp.ID("go")))
-	shotPNG(t, phone, "wallet-signin.png")
+	browsertest.Shot(t, phone, *screenshots, "wallet-signin.png")
 	do(t, phone, chromedp.Click(chromedp.ID("go")))
-	waitForPath(t, phone, "/oauth/consent")
+	browsertest.WaitPath(t, phone, "/oauth/consent")
 	immBox := `input[name=type][value="https://smarthealth.cards#immunization"]`
 	do(t, phone, chromedp.WaitVisible(immBox))
-	page, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.body.innerText`))
+	page := browsertest.WaitText(t, phone, "Laboratory results")
 	if !strings.Contains(page, "shc wallet") || !strings.Contains(page, "Vaccinations") || !strings.Contains(page, "Laboratory results") {
 		t.Fatalf("consent page: %.600s", page)
 	}
 	do(t, phone, chromedp.Click(immBox))
-	shotPNG(t, phone, "wallet-consent.png")
+	browsertest.Shot(t, phone, *screenshots, "wallet-consent.png")
 	do(t, phone, chromedp.Click(`button[name=decision][value=allow]`))
-	waitForPath(t, phone, wallet.CallbackPath) // the loopback redirect (a new origin: wait for it, then read)
+	browsertest.WaitPath(t, phone, wallet.CallbackPath) // the loopback redirect (a new origin: wait for it, then read)
 	do(t, phone, chromedp.WaitVisible("#result"))
 	result, _ := chromedp.Run(phone, chromedp.Text("#result"))
 	if !strings.Contains(result, "connected") {
 		t.Fatalf("loopback page says %q", result)
 	}
-	shotPNG(t, phone, "wallet-connected.png")
+	browsertest.Shot(t, phone, *screenshots, "wallet-connected.png")
 	select {
 	case err := <-connectDone:
 		if err != nil {
@@ -180,16 +179,16 @@ func TestWalletInChromium(t *testing.T) {
 
 	// Connected apps: the patient withdraws the wallet; import is refused.
 	do(t, phone, chromedp.Navigate(base+"/account/apps"), chromedp.WaitVisible(`form[action="/account/apps"] button`))
-	if page, _ := chromedp.Run(phone, chromedp.Evaluate[string](`document.body.innerText`)); !strings.Contains(page, "shc wallet") {
+	if page := browsertest.WaitText(t, phone, "shc wallet"); !strings.Contains(page, "shc wallet") {
 		t.Fatalf("connected apps: %.600s", page)
 	}
-	shotPNG(t, phone, "account-apps.png")
+	browsertest.Shot(t, phone, *screenshots, "account-apps.png")
 	do(t, phone, chromedp.Click(`form[action="/account/apps"] button`))
 	poll(t, "the withdrawn app to leave the connected-apps page", func() bool {
 		n, err := chromedp.Run(phone, chromedp.Evaluate[int](`document.querySelectorAll('form[action="/account/apps"] button').length`))
 		return err == nil && n == 0
 	})
-	shotPNG(t, phone, "account-apps-withdrawn.png")
+	browsertest.Shot(t, phone, *screenshots, "account-apps-withdrawn.png")
 	out, err = run(env, shcBin, "wallet", "import")
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(out, "authorization_expired") {
@@ -219,87 +218,17 @@ const (
 	tabBound  = 5 * time.Minute
 )
 
+// deviceOptions is one person's device (internal/browsertest): its own
+// headless Chromium and profile, a WebAuthn virtual authenticator holding
+// platform passkeys with user verification, localhost mapped to 127.0.0.1
+// and the development issuer's self-signed certificate accepted.
+var deviceOptions = browsertest.Options{Width: 1100, Height: 1000, Timeout: tabBound, Passkeys: true, AcceptAnyCertificate: true}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium not found; CI must install it")
-	}
-	t.Skip("chromium not found: install it to run the browser test")
-	return ""
-}
-
-// browserTab starts its own headless Chromium (one person's device: its
-// own profile and a WebAuthn virtual authenticator holding platform
-// passkeys with user verification), with localhost mapped to 127.0.0.1
-// and the development issuer's self-signed certificate accepted.
-func browserTab(t *testing.T, chrome string) context.Context {
-	t.Helper()
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chrome), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-extensions", true), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("ignore-certificate-errors", true), chromedp.Flag("host-resolver-rules", "MAP localhost 127.0.0.1"),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 1000))
-	t.Cleanup(cancelA)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(cancel)
-	ctx, cancelT := context.WithTimeout(ctx, tabBound)
-	t.Cleanup(cancelT)
-	must(t, chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tg, webauthn.Enable, webauthn.EnableParams{}); err != nil {
-			return err
-		}
-		_, err := cdp.Call(ctx, tg, webauthn.AddVirtualAuthenticator, webauthn.AddVirtualAuthenticatorParams{Options: &webauthn.VirtualAuthenticatorOptions{
-			Protocol: webauthn.AuthenticatorProtocolCtap2, Transport: webauthn.AuthenticatorTransportInternal,
-			HasResidentKey: true, HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true}})
-		return err
-	})))
-	return ctx
-}
-
-func shotPNG(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir := *screenshots
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	must(t, os.WriteFile(filepath.Join(dir, name), png, 0o644))
-}
-
-// waitForPath waits (within pollBound) until the tab's location path ends
-// in path.
-func waitForPath(t *testing.T, ctx context.Context, path string) {
-	t.Helper()
-	var loc string
-	end := time.Now().Add(pollBound)
-	for time.Now().Before(end) {
-		l, err := chromedp.Run(ctx, chromedp.Location())
-		if err == nil {
-			loc = l
-			if strings.HasSuffix(strings.SplitN(l, "?", 2)[0], path) {
-				return
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	text, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.innerText : ""`))
-	t.Fatalf("never reached %s (at %s; page says %.300q)", path, loc, text)
 }
 
 // run runs a command to its end with extra environment and returns its
