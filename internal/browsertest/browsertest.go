@@ -135,11 +135,16 @@ func Shot(t testing.TB, ctx context.Context, dir, name string) {
 	}
 }
 
-// WaitPath waits (up to 10 s) until the tab's location path ends with
+// waitLimit bounds WaitPath and WaitText: generous, because a 2-core CI
+// machine running Chromium beside the services can take seconds per page;
+// both return as soon as the page is there.
+const waitLimit = 30 * time.Second
+
+// WaitPath waits (up to waitLimit) until the tab's location path ends with
 // path, or fails naming what the page says.
 func WaitPath(t testing.TB, ctx context.Context, path string) {
 	t.Helper()
-	for range 200 {
+	for end := time.Now().Add(waitLimit); time.Now().Before(end); {
 		loc, err := chromedp.Run(ctx, chromedp.Location())
 		if err == nil && strings.HasSuffix(strings.SplitN(loc, "?", 2)[0], path) {
 			return
@@ -161,11 +166,11 @@ func Text(t testing.TB, ctx context.Context) string {
 }
 
 // WaitText is the page's text once it holds want, or whatever it holds
-// after 10 s (the caller's check then fails with it).
+// after waitLimit (the caller's check then fails with it).
 func WaitText(t testing.TB, ctx context.Context, want string) string {
 	t.Helper()
 	var p string
-	for range 200 {
+	for end := time.Now().Add(waitLimit); time.Now().Before(end); {
 		if p = Text(t, ctx); strings.Contains(p, want) {
 			break
 		}
