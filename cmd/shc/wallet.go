@@ -86,6 +86,27 @@ func addWalletFlags(fs *flag.FlagSet, stderr io.Writer) *walletFlags {
 
 // open opens the wallet; the passphrase is asked only when the grant is
 // read or written.
+// oneCard parses the flags of a subcommand that takes exactly one card
+// ID, opens the wallet and finds the card.
+func (f *walletFlags) oneCard(fs *flag.FlagSet, args []string, verb string) (*wallet.Wallet, wallet.Card, error) {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, wallet.Card{}, err
+	}
+	if len(rest) != 1 {
+		return nil, wallet.Card{}, usagef("%s needs exactly one card ID", verb)
+	}
+	w, err := f.open()
+	if err != nil {
+		return nil, wallet.Card{}, err
+	}
+	c, err := w.Card(rest[0])
+	if err != nil {
+		return nil, wallet.Card{}, err
+	}
+	return w, c, nil
+}
+
 func (f *walletFlags) open() (*wallet.Wallet, error) {
 	dir := *f.dir
 	if dir == "" {
@@ -474,18 +495,7 @@ func runWalletShow(args []string, stdout, stderr io.Writer) error {
 	tf := addTrustFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	again := fs.Bool("verify", false, "verify the card again now (key set and revocation list fetched)")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return usagef("show needs exactly one card ID")
-	}
-	w, err := wf.open()
-	if err != nil {
-		return err
-	}
-	c, err := w.Card(rest[0])
+	w, c, err := wf.oneCard(fs, args, "show")
 	if err != nil {
 		return err
 	}
@@ -535,18 +545,7 @@ func runWalletQR(args []string, stdout, stderr io.Writer) error {
 	wf := addWalletFlags(fs, stderr)
 	format := fs.String("format", "", "png, svg or txt (default from --out's extension, else txt)")
 	out := fs.String("out", "", "write to `FILE` (0600); default standard output")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return usagef("qr needs exactly one card ID")
-	}
-	w, err := wf.open()
-	if err != nil {
-		return err
-	}
-	c, err := w.Card(rest[0])
+	_, c, err := wf.oneCard(fs, args, "qr")
 	if err != nil {
 		return err
 	}
@@ -610,18 +609,7 @@ func runWalletShare(args []string, stdout, stderr io.Writer) error {
 	passFile := fs.String("passcode-file", "", "with --link: the link needs the passcode in `FILE`")
 	exp := fs.Duration("exp", 0, "with --link: the link expires after `DUR` (default: the host's)")
 	qrFile := fs.String("qr", "", "with --link: also write the link's QR code (PNG) to `FILE`")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 1 {
-		return usagef("share needs exactly one card ID")
-	}
-	w, err := wf.open()
-	if err != nil {
-		return err
-	}
-	c, err := w.Card(rest[0])
+	w, c, err := wf.oneCard(fs, args, "share")
 	if err != nil {
 		return err
 	}
