@@ -126,22 +126,9 @@ func bulkIssue(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *in == "" || *out == "" {
 		return usageError{"bulk issue needs --in DIR|ZIP and --out DIR"}
 	}
-	var o bulk.Outputs
-	for _, k := range strings.Split(*outputs, ",") {
-		switch strings.TrimSpace(strings.ToLower(k)) {
-		case "card":
-			o.Card = true
-		case "png":
-			o.PNG = true
-		case "svg":
-			o.SVG = true
-		case "pdf":
-			o.PDF = true
-		case "link":
-			o.Link = true
-		default:
-			return usageError{fmt.Sprintf("--outputs: unknown output %q (card, png, svg, pdf, link)", k)}
-		}
+	o, err := bulk.ParseOutputs(strings.ToLower(*outputs))
+	if err != nil {
+		return usageError{"--outputs: " + err.Error()}
 	}
 	if (*passcodes || c.LinkExpiry != 0) && !o.Link {
 		return usageError{"--link-passcodes and --link-expiry need link in --outputs"}

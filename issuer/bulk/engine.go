@@ -88,6 +88,34 @@ type Outputs struct {
 	LinkExp int64 `json:"linkExp,omitempty"`
 }
 
+// OutputKinds names the file kinds a run can write, as ParseOutputs reads
+// them.
+const OutputKinds = "card, png, svg, pdf, link"
+
+// ParseOutputs reads a comma-separated list of output kinds (OutputKinds)
+// into the kinds of Outputs; the paper, issuer name and link options stay
+// unset. An unknown kind is an error naming it.
+func ParseOutputs(list string) (Outputs, error) {
+	var o Outputs
+	for _, k := range strings.Split(list, ",") {
+		switch strings.TrimSpace(k) {
+		case "card":
+			o.Card = true
+		case "png":
+			o.PNG = true
+		case "svg":
+			o.SVG = true
+		case "pdf":
+			o.PDF = true
+		case "link":
+			o.Link = true
+		default:
+			return Outputs{}, fmt.Errorf("unknown output %q (%s, comma-separated)", k, OutputKinds)
+		}
+	}
+	return o, nil
+}
+
 // DefaultLinkExpiry is the lifetime of a bulk link without LinkExp: the
 // API's default (httpapi.DefaultLinkExpiry).
 const DefaultLinkExpiry = 30 * 24 * time.Hour

@@ -105,26 +105,13 @@ func (b *Batches) create(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var o bulk.Outputs
 	outs := c.QueryParam("outputs")
 	if outs == "" {
 		outs = "card"
 	}
-	for _, k := range strings.Split(outs, ",") {
-		switch k {
-		case "card":
-			o.Card = true
-		case "png":
-			o.PNG = true
-		case "svg":
-			o.SVG = true
-		case "pdf":
-			o.PDF = true
-		case "link":
-			o.Link = true
-		default:
-			return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "outputs: card, png, svg, pdf and link, comma-separated"}
-		}
+	o, err := bulk.ParseOutputs(outs)
+	if err != nil {
+		return &issuer.Error{Code: issuer.CodeInvalidParameters, Msg: "outputs: " + err.Error()}
 	}
 	if v := c.QueryParam("linkPasscode"); v != "" {
 		if v != "true" && v != "false" {
