@@ -86,6 +86,19 @@ func addWalletFlags(fs *flag.FlagSet, stderr io.Writer) *walletFlags {
 
 // open opens the wallet; the passphrase is asked only when the grant is
 // read or written.
+// openNoArgs parses the flags of a subcommand that takes no arguments
+// and opens the wallet.
+func (f *walletFlags) openNoArgs(fs *flag.FlagSet, args []string) (*wallet.Wallet, error) {
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, usagef("unexpected argument %q", rest[0])
+	}
+	return f.open()
+}
+
 // oneCard parses the flags of a subcommand that takes exactly one card
 // ID, opens the wallet and finds the card.
 func (f *walletFlags) oneCard(fs *flag.FlagSet, args []string, verb string) (*wallet.Wallet, wallet.Card, error) {
@@ -454,14 +467,7 @@ func runWalletList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("wallet list", "[--json]", stderr)
 	wf := addWalletFlags(fs, stderr)
 	asJSON := fs.Bool("json", false, "print JSON (the card records without the JWS)")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
-	}
-	w, err := wf.open()
+	w, err := wf.openNoArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -656,14 +662,7 @@ func runWalletDisconnect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("wallet disconnect", "[--no-revoke]", stderr)
 	wf := addWalletFlags(fs, stderr)
 	keep := fs.Bool("no-revoke", false, "only delete the wallet's copy; do not ask the server to revoke the refresh token (RFC 7009)")
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(rest) > 0 {
-		return usagef("unexpected argument %q", rest[0])
-	}
-	w, err := wf.open()
+	w, err := wf.openNoArgs(fs, args)
 	if err != nil {
 		return err
 	}
